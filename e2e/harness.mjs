@@ -1,0 +1,104 @@
+// Process plumbing for the e2e suite: start the fake upstream and clawgate, find their
+// addresses, wait for health, stop them. Nothing here knows about the OpenAI API.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+
+// requireBin returns the path in env[name] or throws: a missing binary is a failure, never a skip.
+export function requireBin(name) {
+  const p = process.env[name];
+  if (!p) {
+    throw new Error(`${name} is not set: run e2e/run.sh, or set ${name} to a built binary`);
+  }
+  if (!existsSync(p)) {
+    throw new Error(`${name}=${p} does not exist: build it first (see e2e/run.sh)`);
+  }
+  return p;
+}
+
+// freePort asks the kernel for a free loopback port. The port is released before use, so a
+// race with another process is possible but harmless here: the start would fail loudly.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// start runs bin and resolves once either output stream prints "listening on http://...".
+// The returned handle keeps the last output for error messages.
+export function start(name, bin, args, { env = process.env, timeoutMs = 30000 } = {}) {
+  const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = { name, child, url: '', output: '', exited: null };
+  const verbose = process.env.E2E_VERBOSE === '1';
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${name} did not print "listening on" within ${timeoutMs} ms; output:\n${proc.output}`));
+    }, timeoutMs);
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      if (verbose) process.stderr.write(`[${name}] ${text}`);
+      proc.output = (proc.output + text).slice(-20000);
+      const m = proc.output.match(/listening on (http:\/\/[^\s"']+)/);
+      if (m && !proc.url) {
+        proc.url = m[1].replace(/\/$/, '');
+        clearTimeout(timer);
+        resolve(proc);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${name}: cannot start ${bin}: ${err.message}`));
+    });
+    proc.exit = new Promise((res) => {
+      child.on('exit', (code, signal) => {
+        proc.exited = { code, signal };
+        clearTimeout(timer);
+        reject(new Error(`${name} exited (code ${code}, signal ${signal}) before it was ready; output:\n${proc.output}`));
+        res(proc.exited);
+      });
+    });
+  });
+  return ready;
+}
+
+// stop sends SIGTERM and waits for the exit, escalating to SIGKILL after graceMs.
+export async function stop(proc, graceMs = 10000) {
+  if (!proc || proc.exited) return proc?.exited;
+  proc.child.kill('SIGTERM');
+  let timer;
+  const killed = new Promise((res) => {
+    timer = setTimeout(() => {
+      proc.child.kill('SIGKILL');
+      res({ code: null, signal: 'SIGKILL', forced: true });
+    }, graceMs);
+  });
+  const result = await Promise.race([proc.exit, killed]);
+  clearTimeout(timer);
+  if (result.forced) await proc.exit;
+  return result;
+}
+
+// waitHealthy polls url until it answers 200. Polling is the only signal a server gives.
+export async function waitHealthy(url, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} not healthy within ${timeoutMs} ms (${last})`);
+}

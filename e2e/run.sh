@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds clawgate and the fake upstream, installs the e2e suite's npm packages when needed, and
+# runs the suite: the real openai SDK against `clawgate serve` (see e2e/gateway.test.mjs).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+mkdir -p bin
+go build -o bin/clawgate .
+go build -o bin/fakeupstream ./internal/fakeupstream/cmd/fakeupstream
+
+cd "$root/e2e"
+# npm writes node_modules/.package-lock.json on every install: older than the lock file means stale.
+if [ ! -f node_modules/.package-lock.json ] \
+	|| [ package-lock.json -nt node_modules/.package-lock.json ] \
+	|| [ package.json -nt node_modules/.package-lock.json ]; then
+	npm ci --no-audit --no-fund
+fi
+
+CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
+	node --test --test-reporter=spec gateway.test.mjs

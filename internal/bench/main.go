@@ -1,0 +1,263 @@
+// Command bench measures what the gateway costs: in one run it loads the fake upstream
+// directly, through a bare httputil.ReverseProxy, and through `clawgate serve`, with the same
+// client, concurrency and duration, and reports clawgate against the bare proxy as ratios.
+// It is a measurement, not a test: it exits 0 whether the targets are met or missed.
+//
+//	go run ./internal/bench [-duration 4s] [-concurrency 16] [-clawgate bin/clawgate]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/clawgate/clawgate/internal/fakeupstream"
+)
+
+const (
+	upstreamKey = "sk-upstream"
+	masterKey   = "sk-master-test"
+)
+
+type options struct {
+	duration    time.Duration
+	warmup      time.Duration
+	rounds      int
+	concurrency int
+	chunkDelay  time.Duration
+	clawgate    string
+}
+
+// bareEnv, when set to an upstream URL, makes this binary serve the bare proxy in front of it
+// instead of running the bench: the baseline runs in its own process, like clawgate, so neither
+// shares the load generator's runtime and the comparison is even.
+const bareEnv = "CLAWGATE_BENCH_BARE_UPSTREAM"
+
+func main() {
+	if up := os.Getenv(bareEnv); up != "" {
+		serveBareChild(up)
+		return
+	}
+	var o options
+	flag.DurationVar(&o.duration, "duration", 4*time.Second, "measured time per target and request kind (split over the rounds)")
+	flag.DurationVar(&o.warmup, "warmup", 300*time.Millisecond, "unmeasured load before each target's first round")
+	flag.IntVar(&o.rounds, "rounds", 4, "interleaved rounds per request kind, so drift hits every target alike")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent requests")
+	flag.DurationVar(&o.chunkDelay, "chunk-delay", 2*time.Millisecond, "upstream delay per chunk for the first-byte measurement")
+	flag.StringVar(&o.clawgate, "clawgate", "bin/clawgate", "path to the clawgate binary")
+	flag.Parse()
+	if o.rounds < 1 || o.concurrency < 1 || o.duration <= 0 {
+		log.Fatal("bench: -rounds, -concurrency and -duration must be positive")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		log.Fatalf("bench: %v", err)
+	}
+}
+
+// serve serves h on a loopback port until ctx ends and returns its base URL.
+func serve(ctx context.Context, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// bareProxy is the baseline: a reverse proxy with nothing in it but a tuned transport and
+// immediate flushing, the least any gateway must do.
+func bareProxy(upstream string, concurrency int) (http.Handler, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("parse upstream: %w", err)
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = u.Host
+		},
+		FlushInterval: -1,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        4 * concurrency,
+			MaxIdleConnsPerHost: 4 * concurrency,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}, nil
+}
+
+func run(ctx context.Context, o options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	fast := fakeupstream.New()
+	fast.Key = upstreamKey
+	slow := fakeupstream.New()
+	slow.Key = upstreamKey
+	slow.Delay = o.chunkDelay
+	urls := map[string]string{}
+	for name, h := range map[string]http.Handler{"fast": fast, "slow": slow} {
+		u, err := serve(ctx, h)
+		if err != nil {
+			return err
+		}
+		urls[name] = u
+		bare, err := startBare(ctx, u)
+		if err != nil {
+			return err
+		}
+		urls["bare-"+name] = bare
+	}
+
+	dir, err := os.MkdirTemp("", "clawgate-bench-")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	gw, err := startGateway(ctx, o.clawgate, dir, urls["fast"], urls["slow"], upstreamKey, masterKey)
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+
+	const path = "/v1/chat/completions"
+	modes := []mode{
+		{name: "non-stream", model: "bench"},
+		{name: "stream", model: "bench", stream: true},
+		{name: fmt.Sprintf("stream %v/chunk", o.chunkDelay), model: "bench-slow", stream: true},
+	}
+	targetsFor := func(m mode) []target {
+		up := "fast"
+		if m.model == "bench-slow" {
+			up = "slow"
+		}
+		return []target{
+			{name: "direct", url: urls[up] + path, key: upstreamKey},
+			{name: "bare proxy", url: urls["bare-"+up] + path, key: upstreamKey},
+			{name: "clawgate", url: gw.base + path, key: masterKey},
+		}
+	}
+
+	client := newClient(o.concurrency)
+	per := o.duration / time.Duration(o.rounds)
+	fmt.Fprintf(os.Stderr, "bench: %d concurrent, %v per target and kind in %d rounds, %d CPUs\n",
+		o.concurrency, o.duration, o.rounds, runtime.NumCPU())
+	load0 := loadAvg()
+	if load0 > float64(runtime.NumCPU()) {
+		fmt.Fprintf(os.Stderr, "bench: warning: load average %.1f before the run; other work will skew the numbers\n", load0)
+	}
+	var rows []row
+	for _, m := range modes {
+		targets := targetsFor(m)
+		results := make([]*result, len(targets))
+		for i, t := range targets {
+			load(ctx, client, t, m, o.concurrency, o.warmup)
+			results[i] = &result{}
+		}
+		for range o.rounds {
+			for i, t := range targets {
+				var cpu0 time.Duration
+				if t.name == "clawgate" {
+					cpu0, _ = cpuTime(gw.pid())
+				}
+				r := load(ctx, client, t, m, o.concurrency, per)
+				if t.name == "clawgate" {
+					if cpu1, err := cpuTime(gw.pid()); err == nil {
+						r.cpu = cpu1 - cpu0
+					}
+				}
+				results[i].merge(r)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
+		}
+		for i, t := range targets {
+			results[i].sort()
+			fmt.Fprintf(os.Stderr, "bench: %-28s %-10s %7d requests %5d errors\n", m.name, t.name, results[i].requests, results[i].errors)
+			if results[i].firstErr != nil {
+				fmt.Fprintf(os.Stderr, "bench:   first error: %v\n", results[i].firstErr)
+			}
+			rows = append(rows, row{mode: m, target: t.name, r: results[i]})
+		}
+	}
+
+	var mem memory
+	mem.peak, err = procStatus(gw.pid(), "VmHWM")
+	if err != nil {
+		return fmt.Errorf("clawgate peak RSS: %w", err)
+	}
+	mem.rss, _ = procStatus(gw.pid(), "VmRSS")
+	select {
+	case <-gw.done:
+		return errors.New("clawgate exited during the run:\n" + gw.output())
+	default:
+	}
+	report(os.Stdout, o, rows, mem, load0)
+	return nil
+}
+
+// serveBareChild is the bare proxy's process: it prints its URL and serves until killed.
+func serveBareChild(upstream string) {
+	p, err := bareProxy(upstream, 64)
+	if err != nil {
+		log.Fatalf("bare proxy: %v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	u, err := serve(ctx, p)
+	if err != nil {
+		log.Fatalf("bare proxy: %v", err)
+	}
+	fmt.Printf("listening on %s\n", u)
+	<-ctx.Done()
+}
+
+// startBare runs the bare proxy in a child process (this binary again) and returns its URL.
+func startBare(ctx context.Context, upstream string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("bare proxy: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), bareEnv+"="+upstream)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", fmt.Errorf("bare proxy: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("bare proxy: %w", err)
+	}
+	go func() { <-ctx.Done(); _ = cmd.Process.Signal(syscall.SIGTERM) }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("bare proxy did not start: %w", err)
+	}
+	u, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		return "", fmt.Errorf("bare proxy said %q", line)
+	}
+	return u, nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type row struct {
+	mode   mode
+	target string
+	r      *result
+}
+
+type memory struct{ peak, rss int64 }
+
+// The targets for clawgate against the bare proxy.
+const (
+	maxAddedRatio = 1.3 // added p50 latency
+	minRPSRatio   = 0.8 // throughput
+	maxTTFBRatio  = 1.3 // first streamed byte
+)
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
+
+// report prints Markdown tables, ready to paste into a README.
+func report(w io.Writer, o options, rows []row, mem memory, load float64) {
+	fmt.Fprintf(w, "\n### Clawgate gateway overhead\n\n")
+	fmt.Fprintf(w, "%d concurrent requests, %v per target and kind (%d interleaved rounds), one tuned client; "+
+		"fake upstream in-process; bare proxy and clawgate each in their own process; %s/%s, %d CPUs, %s, load average %.1f before the run.\n\n",
+		o.concurrency, o.duration, o.rounds, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), load)
+	fmt.Fprintln(w, "| kind | target | requests | errors | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | first byte p50 ms |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	byKey := map[string]*result{}
+	for _, x := range rows {
+		byKey[x.mode.name+"/"+x.target] = x.r
+	}
+	for _, x := range rows {
+		direct := byKey[x.mode.name+"/direct"]
+		p50, p99 := pct(x.r.latency, 50), pct(x.r.latency, 99)
+		added50, added99 := "–", "–"
+		if x.target != "direct" {
+			added50 = ms(p50 - pct(direct.latency, 50))
+			added99 = ms(p99 - pct(direct.latency, 99))
+		}
+		ttfb := "–"
+		if x.mode.stream {
+			ttfb = ms(pct(x.r.ttfb, 50))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %s |\n",
+			x.mode.name, x.target, x.r.requests, x.r.errors, x.r.rps(), ms(p50), ms(p99), added50, added99, ttfb)
+	}
+
+	fmt.Fprintln(w, "\n| clawgate vs bare proxy | measured | target | result |")
+	fmt.Fprintln(w, "|---|--:|--:|---|")
+	for _, x := range rows {
+		if x.target != "clawgate" {
+			continue
+		}
+		direct, bare := byKey[x.mode.name+"/direct"], byKey[x.mode.name+"/bare proxy"]
+		cg := x.r
+		if x.mode.model == "bench" {
+			// Added latency: a ratio of two small differences, so undefined when the bare one is not positive.
+			bareAdded := pct(bare.latency, 50) - pct(direct.latency, 50)
+			cgAdded := pct(cg.latency, 50) - pct(direct.latency, 50)
+			if bareAdded > 0 {
+				ratio := float64(cgAdded) / float64(bareAdded)
+				fmt.Fprintf(w, "| %s: added p50 (%s vs %s ms) | %.2fx | ≤ %.1fx | %s |\n",
+					x.mode.name, ms(cgAdded), ms(bareAdded), ratio, maxAddedRatio, verdict(ratio <= maxAddedRatio))
+			} else {
+				fmt.Fprintf(w, "| %s: added p50 (%s vs %s ms) | n/a | ≤ %.1fx | n/a |\n", x.mode.name, ms(cgAdded), ms(bareAdded), maxAddedRatio)
+			}
+			ratio := cg.rps() / bare.rps()
+			fmt.Fprintf(w, "| %s: throughput (%.0f vs %.0f req/s) | %.0f%% | ≥ %.0f%% | %s |\n",
+				x.mode.name, cg.rps(), bare.rps(), 100*ratio, 100*minRPSRatio, verdict(ratio >= minRPSRatio))
+		}
+		if x.mode.stream && x.mode.model != "bench" {
+			c50, b50 := pct(cg.ttfb, 50), pct(bare.ttfb, 50)
+			ratio := float64(c50) / float64(b50)
+			fmt.Fprintf(w, "| %s: first byte p50 (%s vs %s ms) | %.2fx | ≤ %.1fx | %s |\n",
+				x.mode.name, ms(c50), ms(b50), ratio, maxTTFBRatio, verdict(ratio <= maxTTFBRatio))
+		}
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "clawgate memory after the run: peak RSS (VmHWM) %.1f MiB, RSS %.1f MiB.", mib(mem.peak), mib(mem.rss))
+	// CPU per request by kind shows where the gateway's time goes (100 Hz clock: coarse, but phases are long).
+	var parts []string
+	for _, x := range rows {
+		if x.target == "clawgate" && x.r.requests > 0 && x.r.cpu > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f µs", x.mode.name, float64(x.r.cpu)/float64(time.Microsecond)/float64(x.r.requests)))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, " clawgate CPU per request: %s.", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -1,0 +1,56 @@
+// Command fakeupstream serves the fake OpenAI upstream for tests that run outside Go (the e2e
+// suite). It prints "listening on http://ADDR" to stdout once it accepts connections.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/clawgate/clawgate/internal/fakeupstream"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	key := flag.String("key", "", "require Authorization: Bearer KEY (empty: accept any)")
+	delay := flag.Duration("delay", 0, "delay before each streamed chunk")
+	flag.Parse()
+	if err := run(*addr, *key, *delay); err != nil {
+		log.Fatalf("fakeupstream: %v", err)
+	}
+}
+
+func run(addr, key string, delay time.Duration) error {
+	fake := fakeupstream.New()
+	fake.Key = key
+	fake.Delay = delay
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/clawgate/clawgate/proxy/messages"
+	"github.com/clawgate/clawgate/proxy/provider"
+)
+
+type callTypeKey struct{}
+
+// handleMessages serves Anthropic's Messages API (POST /v1/messages) for any route, so Claude
+// Code and the Anthropic SDKs can use the gateway. The request is translated to a chat
+// completion and served by handleChat (auth, budgets, routing, retries, usage: all the same);
+// its answer is translated back on the way out, chunk by chunk for streams.
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	body, err := readBody(w, r, st.maxBody)
+	if err != nil {
+		status := http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeAnthropicError(w, status, "could not read the request body: "+err.Error())
+		return
+	}
+	var head struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(body, &head)
+	chat, info, err := messages.ToChat(body, messages.Options{Plain: !s.anthropicGroup(st, head.Model)})
+	if err != nil {
+		status, b := messages.ErrorFrom(err)
+		writeAnthropicBody(w, status, b)
+		return
+	}
+	r2 := r.Clone(context.WithValue(r.Context(), callTypeKey{}, "anthropic_messages"))
+	r2.Body = http.NoBody
+	r2.ContentLength = int64(len(chat))
+	r2.Body = readCloser{bytes.NewReader(chat)}
+	aw := &anthropicWriter{w: w, info: info, header: http.Header{}}
+	s.handleChat(aw, r2)
+	aw.finish()
+}
+
+// handleCountTokens serves /v1/messages/count_tokens with a local estimate.
+func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	if _, err := st.auth.check(r.Context(), r); err != nil {
+		writeAnthropicError(w, http.StatusUnauthorized, "invalid x-api-key")
+		return
+	}
+	body, err := readBody(w, r, st.maxBody)
+	if err != nil {
+		writeAnthropicError(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	n, err := messages.CountTokens(body)
+	if err != nil {
+		status, b := messages.ErrorFrom(err)
+		writeAnthropicBody(w, status, b)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(messages.CountTokensBody(n))
+}
+
+// anthropicGroup reports whether every deployment serving model speaks Anthropic's API, so the
+// translated request may keep Anthropic-only fields (thinking, cache_control).
+func (s *Server) anthropicGroup(st *state, model string) bool {
+	group, ok := st.router.Lookup(model)
+	if !ok {
+		return false
+	}
+	seen := false
+	for _, d := range st.deps {
+		if d.Group == group {
+			if d.ProviderName != "anthropic" {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// anthropicWriter sits between handleChat and the client: it passes headers through and turns
+// the OpenAI answer (a completion, an SSE stream or an error envelope) into Anthropic's shapes.
+type anthropicWriter struct {
+	w      http.ResponseWriter
+	info   messages.Info
+	header http.Header
+	status int
+	stream *messages.StreamWriter
+	buf    bytes.Buffer // non-stream bodies, and partial SSE lines
+	closed bool
+}
+
+func (a *anthropicWriter) Header() http.Header { return a.header }
+
+func (a *anthropicWriter) WriteHeader(status int) {
+	if a.status != 0 {
+		return
+	}
+	a.status = status
+	dst := a.w.Header()
+	for k, v := range a.header {
+		if k == "Content-Length" {
+			continue
+		}
+		dst[k] = v
+	}
+	if status == http.StatusOK && a.header.Get("Content-Type") == "text/event-stream" {
+		a.stream = messages.NewStreamWriter(a.w, a.info)
+		a.w.WriteHeader(status)
+	}
+}
+
+func (a *anthropicWriter) Write(p []byte) (int, error) {
+	if a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	a.buf.Write(p)
+	if a.stream == nil {
+		return len(p), nil
+	}
+	// Feed every complete SSE event to the translator.
+	for {
+		b := a.buf.Bytes()
+		i := bytes.Index(b, []byte("\n\n"))
+		if i < 0 {
+			return len(p), nil
+		}
+		ev := b[:i]
+		if data, ok := bytes.CutPrefix(ev, []byte("data: ")); ok && !a.closed {
+			if err := a.event(data); err != nil {
+				a.buf.Next(i + 2)
+				return len(p), err
+			}
+		}
+		a.buf.Next(i + 2)
+	}
+}
+
+func (a *anthropicWriter) event(data []byte) error {
+	if bytes.Equal(data, []byte("[DONE]")) {
+		a.closed = true
+		return a.stream.Close(nil)
+	}
+	if bytes.HasPrefix(data, []byte(`{"error"`)) {
+		var env envelope
+		_ = json.Unmarshal(data, &env)
+		status, _ := strconv.Atoi(env.Error.Code)
+		a.closed = true
+		return a.stream.Close(&provider.Error{Status: status, Type: env.Error.Type, Message: env.Error.Message})
+	}
+	return a.stream.Chunk(data)
+}
+
+func (a *anthropicWriter) Flush() {
+	if a.stream != nil {
+		_ = http.NewResponseController(a.w).Flush()
+	}
+}
+
+// finish writes what was buffered: the translated completion or error.
+func (a *anthropicWriter) finish() {
+	if a.stream != nil {
+		if !a.closed {
+			_ = a.stream.Close(errors.New("the stream ended early"))
+		}
+		return
+	}
+	body := a.buf.Bytes()
+	if a.status == http.StatusOK {
+		out, err := messages.FromChatCompletion(body, a.info)
+		if err != nil {
+			status, b := messages.ErrorFrom(err)
+			writeAnthropicBody(a.w, status, b)
+			return
+		}
+		a.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		a.w.WriteHeader(http.StatusOK)
+		_, _ = a.w.Write(out)
+		return
+	}
+	var env envelope
+	msg := string(body)
+	if json.Unmarshal(body, &env) == nil && env.Error.Message != "" {
+		msg = env.Error.Message
+	}
+	writeAnthropicBody(a.w, a.status, messages.ErrorBody(a.status, msg))
+}
+
+func writeAnthropicError(w http.ResponseWriter, status int, msg string) {
+	writeAnthropicBody(w, status, messages.ErrorBody(status, msg))
+}
+
+func writeAnthropicBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

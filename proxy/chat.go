@@ -1,0 +1,390 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/route"
+)
+
+// handleChat serves POST /v1/chat/completions (and its aliases).
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	st := s.state.Load()
+	callID := newCallID()
+	h := w.Header()
+	h.Set("x-litellm-call-id", callID)
+
+	p, err := st.auth.check(r.Context(), r)
+	if err != nil {
+		s.writeAuthError(w, err)
+		return
+	}
+	body, err := readBody(w, r, st.maxBody)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, newAPIError(http.StatusRequestEntityTooLarge, typeInvalidRequest,
+				fmt.Sprintf("Request body is too large: the limit is %s (general_settings.max_request_size_mb).", sizeString(st.maxBody))), 0)
+			return
+		}
+		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, "could not read the request body: "+err.Error()), 0)
+		return
+	}
+	req, err := parseChat(body, r.PathValue("model"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
+		return
+	}
+	group, ok := st.router.Lookup(req.Model)
+	if !ok {
+		s.writeUnknownModel(w, st, req.Model)
+		return
+	}
+	if !modelAllowed(p.Models, req.Model, group) {
+		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth,
+			fmt.Sprintf("key not allowed to access model. This key can only access models=%v. Tried to access %s.", p.Models, req.Model)).withParam("model"), 0)
+		return
+	}
+
+	callType, _ := r.Context().Value(callTypeKey{}).(string)
+	if callType == "" {
+		callType = "acompletion"
+	}
+	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start}
+	if s.gate != nil {
+		est := len(body)/4 + 1 // ~4 bytes a token: a reservation estimate, settled to the real figure after
+		adm, err := s.gate.Admit(r.Context(), p, req.Model, worstCost(st.deps, group, req.Model, est, req.MaxTokens), int64(est+req.MaxTokens))
+		if err != nil {
+			writeHTTPError(w, err)
+			return
+		}
+		u.adm = adm
+	}
+	var (
+		resp     *provider.Response
+		first    []byte
+		timer    *idleTimer
+		upstream time.Duration
+	)
+	res, err := st.router.Do(r.Context(), req.Model, func(ctx context.Context, d *route.Deployment, model string) error {
+		t0 := time.Now()
+		defer func() { upstream += time.Since(t0) }()
+		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
+		pr := &provider.Request{Body: req.upstreamBody(model), Model: model, Stream: req.Stream}
+		out, err := d.Provider.Chat(actx, pr)
+		if err == nil && req.Stream {
+			// Read the first event before committing, so a stream that fails at once can still be retried.
+			first, err = out.Stream.Next()
+			if err != nil {
+				out.Stream.Close()
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					err = &provider.Error{Status: http.StatusBadGateway, Message: "upstream stream ended before its first chunk", Type: "api_connection_error", Transport: true}
+				}
+			}
+		}
+		if err != nil {
+			t.stop()
+			return t.classify(err)
+		}
+		if !req.Stream {
+			t.stop()
+		}
+		resp, timer = out, t
+		return nil
+	})
+	setRouteHeaders(h, res)
+	u.fill(res)
+	if err != nil {
+		s.writeRouteError(w, r, err, &u)
+		return
+	}
+	if req.Stream {
+		h.Set("x-litellm-response-duration-ms", msString(time.Since(start)))
+		h.Set("x-litellm-overhead-duration-ms", msString(time.Since(start)-upstream))
+		s.relay(w, req, resp, first, timer, &u)
+		return
+	}
+	s.writeCompletion(w, resp, start, upstream, &u)
+}
+
+// writeCompletion writes a non-streamed chat.completion and records its usage.
+func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response, start time.Time, upstream time.Duration, u *Usage) {
+	var meta struct {
+		ID    string          `json:"id"`
+		Usage json.RawMessage `json:"usage"`
+	}
+	_ = json.Unmarshal(resp.Body, &meta)
+	u.RequestID = meta.ID
+	u.setUsage(meta.Usage)
+	u.price(u.dep)
+	h := w.Header()
+	if u.UsageKnown {
+		h.Set("x-litellm-response-cost", costString(u.Cost))
+	}
+	copyUpstreamHeaders(h, resp.Header)
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	total := time.Since(start)
+	h.Set("x-litellm-response-duration-ms", msString(total))
+	h.Set("x-litellm-overhead-duration-ms", msString(total-upstream))
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(resp.Body)
+	u.Status = http.StatusOK
+	if err != nil {
+		u.Status, u.Error = 499, "client went away: "+err.Error()
+	}
+	s.record(u)
+}
+
+func (s *Server) record(u *Usage) {
+	u.End = time.Now()
+	if u.RequestID == "" {
+		u.RequestID = u.CallID
+	}
+	if u.UsageKnown && !u.Priced && u.Cost == 0 {
+		u.price(u.dep)
+	}
+	if u.adm != nil {
+		u.adm.Done(u)
+		u.adm = nil
+	}
+	if s.usage != nil {
+		s.usage.Record(*u)
+	}
+}
+
+func (s *Server) writeAuthError(w http.ResponseWriter, err error) {
+	var ae *authError
+	if errors.As(err, &ae) {
+		writeError(w, http.StatusUnauthorized, newAPIError(http.StatusUnauthorized, typeAuth, ae.msg).withParam("None"), 0)
+		return
+	}
+	// A KeySource refusing a key it knows (blocked, expired) says how to answer.
+	var he HTTPError
+	if errors.As(err, &he) {
+		writeHTTPError(w, he)
+		return
+	}
+	s.log.Error("key lookup failed", "err", err)
+	writeError(w, http.StatusInternalServerError, newAPIError(http.StatusInternalServerError, typeServer, "could not check the key: the key store failed"), 0)
+}
+
+func (s *Server) writeUnknownModel(w http.ResponseWriter, st *state, model string) {
+	groups := st.router.Groups()
+	msg := fmt.Sprintf("Invalid model name passed in model=%s. Call `/v1/models` to view available models for your key. Available models: %s",
+		model, strings.Join(groups, ", "))
+	if len(groups) == 0 {
+		msg = fmt.Sprintf("Invalid model name passed in model=%s. No models are configured: add one to model_list in config.yaml.", model)
+	}
+	e := newAPIError(http.StatusBadRequest, typeInvalidRequest, msg).withParam("model")
+	e.Details = map[string]any{"available_models": groups}
+	writeError(w, http.StatusBadRequest, e, 0)
+}
+
+// writeRouteError answers a request that no deployment could serve.
+func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err error, u *Usage) {
+	var unknown *route.UnknownModelError
+	var cool *route.CooldownError
+	switch {
+	case errors.As(err, &unknown):
+		s.writeUnknownModel(w, s.state.Load(), unknown.Model)
+		u.Status, u.Error = http.StatusBadRequest, err.Error()
+	case errors.As(err, &cool):
+		msg := fmt.Sprintf("No deployments available for selected model: every deployment of %s is cooling down after failures. Try again in %s. Passed model=%s",
+			cool.Group, cool.RetryAfter.Round(time.Second), u.ModelGroup)
+		writeError(w, http.StatusTooManyRequests, newAPIError(http.StatusTooManyRequests, typeRateLimit, msg), cool.RetryAfter)
+		u.Status, u.Error = http.StatusTooManyRequests, msg
+	case r.Context().Err() != nil:
+		u.Status, u.Error = 499, "client closed the request before the upstream answered"
+	default:
+		pe := provider.AsError(err)
+		status := pe.Status
+		if status < 400 || status > 599 {
+			status = http.StatusBadGateway
+		}
+		typ := pe.Type
+		if typ == "" {
+			typ = typeForStatus(status)
+		}
+		msg := pe.Message
+		if msg == "" {
+			msg = http.StatusText(status)
+		}
+		if u.Provider != "" {
+			msg = fmt.Sprintf("%s error from %s (model=%s): %s", u.Provider, u.APIBase, u.Model, msg)
+		}
+		e := newAPIError(status, typ, msg)
+		if pe.Code != "" {
+			e.Code = pe.Code
+		}
+		if pe.Param != "" {
+			e = e.withParam(pe.Param)
+		}
+		var ra time.Duration
+		if status == http.StatusTooManyRequests {
+			ra = pe.RetryAfter
+		}
+		writeError(w, status, e, ra)
+		u.Status, u.Error = status, msg
+	}
+	s.record(u)
+}
+
+func typeForStatus(status int) string {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return typeAuth
+	case status == http.StatusNotFound:
+		return typeNotFound
+	case status == http.StatusTooManyRequests:
+		return typeRateLimit
+	case status >= 500:
+		return typeServer
+	}
+	return typeInvalidRequest
+}
+
+// fill copies what routing decided into the usage record.
+func (u *Usage) fill(res route.Result) {
+	u.Retries, u.Fallbacks = res.Retries, res.Fallbacks
+	u.dep = res.Deployment
+	if d := res.Deployment; d != nil {
+		u.Model, u.ModelID, u.Provider, u.APIBase = res.UpstreamModel, d.ID, d.ProviderName, d.APIBase
+	}
+}
+
+func setRouteHeaders(h http.Header, res route.Result) {
+	if d := res.Deployment; d != nil {
+		h.Set("x-litellm-model-id", d.ID)
+		h.Set("x-litellm-model-api-base", d.APIBase)
+	}
+	if res.Group != "" {
+		h.Set("x-litellm-model-group", res.Group)
+	} else if res.RequestedGroup != "" {
+		h.Set("x-litellm-model-group", res.RequestedGroup)
+	}
+	h.Set("x-litellm-attempted-retries", strconv.Itoa(res.Retries))
+	h.Set("x-litellm-attempted-fallbacks", strconv.Itoa(res.Fallbacks))
+}
+
+// copyUpstreamHeaders passes on the upstream's rate-limit and request-id headers.
+func copyUpstreamHeaders(dst, src http.Header) {
+	for k, v := range src {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "x-ratelimit-") || lk == "x-request-id" || lk == "openai-processing-ms" {
+			dst[k] = v
+		}
+	}
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	n := r.ContentLength
+	if n <= 0 || n > 1<<20 {
+		n = 64 << 10
+	}
+	buf := make([]byte, 0, n+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func timeoutFor(d *route.Deployment, st *state) time.Duration {
+	if t := d.Config.Params.Timeout; t > 0 {
+		return t
+	}
+	if t := st.cfg.Router.Timeout; t > 0 {
+		return t
+	}
+	return 600 * time.Second
+}
+
+// idleTimer cancels an upstream call that stays silent too long: before the answer, and between
+// stream chunks. It tells a timeout apart from the client going away.
+type idleTimer struct {
+	d      time.Duration
+	t      *time.Timer
+	fired  atomic.Bool
+	cancel context.CancelFunc
+}
+
+func newIdleTimer(parent context.Context, d time.Duration) (context.Context, *idleTimer) {
+	ctx, cancel := context.WithCancel(parent)
+	it := &idleTimer{d: d, cancel: cancel}
+	it.t = time.AfterFunc(d, func() { it.fired.Store(true); cancel() })
+	return ctx, it
+}
+
+func (it *idleTimer) reset() { it.t.Reset(it.d) }
+
+func (it *idleTimer) stop() { it.t.Stop(); it.cancel() }
+
+// classify turns the cancellation the timer caused into a retryable 504.
+func (it *idleTimer) classify(err error) error {
+	if it.fired.Load() {
+		return &provider.Error{Status: http.StatusGatewayTimeout, Type: "timeout",
+			Message: fmt.Sprintf("upstream did not answer within %s (timeout)", it.d), Transport: true, Err: err}
+	}
+	return err
+}
+
+func newCallID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	x := hex.EncodeToString(b[:])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
+
+func msString(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
+}
+
+func sizeString(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// modelAllowed checks a key's model list: exact names, "provider/*" style patterns, "*".
+func modelAllowed(models []string, requested, group string) bool {
+	if len(models) == 0 {
+		return true
+	}
+	for _, m := range models {
+		if m == "*" || m == requested || m == group || m == "all-proxy-models" {
+			return true
+		}
+		if strings.HasSuffix(m, "*") && strings.HasPrefix(requested, strings.TrimSuffix(m, "*")) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,77 @@
+package proxy
+
+import (
+	"strconv"
+
+	"github.com/clawgate/clawgate/proxy/pricing"
+	"github.com/clawgate/clawgate/proxy/route"
+)
+
+// priceFor returns the price of a deployment's upstream model: the embedded table's entry with
+// the deployment's model_info (and litellm_params cost) overrides on top.
+func priceFor(d *route.Deployment, upstreamModel string) pricing.Price {
+	p, _ := pricing.Lookup(d.ProviderName, upstreamModel)
+	ov := map[string]any{}
+	for k, v := range d.Config.Info.Extra {
+		ov[k] = v
+	}
+	if v := d.Config.Info.InputCostPerToken; v != nil {
+		ov["input_cost_per_token"] = *v
+	}
+	if v := d.Config.Info.OutputCostPerToken; v != nil {
+		ov["output_cost_per_token"] = *v
+	}
+	if v := d.Config.Info.MaxOutputTokens; v != nil {
+		ov["max_output_tokens"] = *v
+	}
+	if v := d.Config.Info.MaxInputTokens; v != nil {
+		ov["max_input_tokens"] = *v
+	}
+	if len(ov) == 0 {
+		return p
+	}
+	return p.With(ov)
+}
+
+// price fills u.Cost from its tokens and the deployment's price.
+func (u *Usage) price(d *route.Deployment) {
+	if d == nil || !u.UsageKnown {
+		return
+	}
+	u.Cost, u.Priced = pricing.Cost(priceFor(d, u.Model), pricing.Usage{
+		PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		CacheReadTokens: u.CachedTokens, CacheWriteTokens: u.CacheCreationTokens, ReasoningTokens: u.ReasoningTokens,
+	})
+}
+
+// worstCost is what a request may cost at most on any deployment of its group: the reservation
+// a budget must have room for.
+func worstCost(deps []*route.Deployment, group, model string, promptTokens, maxTokens int) float64 {
+	worst := 0.0
+	for _, d := range deps {
+		if d.Group != group {
+			continue
+		}
+		m := d.Model
+		if m == "" || m == "*" || containsStar(m) {
+			m = model
+		}
+		if c := pricing.MaxCost(priceFor(d, m), promptTokens, maxTokens); c > worst {
+			worst = c
+		}
+	}
+	return worst
+}
+
+func containsStar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '*' {
+			return true
+		}
+	}
+	return false
+}
+
+// costString prints a cost with 12 significant digits: exact for any real price, without the
+// float noise (1.7699999999999997e-05) of the shortest round-trip form.
+func costString(c float64) string { return strconv.FormatFloat(c, 'g', 12, 64) }

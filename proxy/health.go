@@ -1,0 +1,33 @@
+package proxy
+
+import (
+	"net/http"
+	"time"
+)
+
+// Version is reported by /health/readiness; main sets it.
+var Version = "dev"
+
+// handleLiveliness answers LiteLLM's liveness probe: the JSON string "I'm alive!".
+func (s *Server) handleLiveliness(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, "I'm alive!")
+}
+
+// handleReadiness answers LiteLLM's readiness probe.
+func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":            "connected",
+		"db":                "Not connected",
+		"cache":             nil,
+		"litellm_version":   Version,
+		"success_callbacks": []string{},
+		"models":            len(st.router.Groups()),
+		"last_updated":      st.loadedAt.UTC().Format(time.RFC3339Nano),
+	})
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, newAPIError(http.StatusNotFound, typeNotFound,
+		"Route not found: "+r.Method+" "+r.URL.Path+". Clawgate serves /v1/chat/completions, /v1/models, /model/info and /health/*."), 0)
+}

@@ -1,0 +1,327 @@
+// Package anthropic sends OpenAI chat completions to Anthropic's Messages API.
+//
+// The translation is pure functions over plain types: FromChat (OpenAI request to Messages
+// request), ToChatCompletion (Message to chat.completion) and a stream translator (Messages
+// events to chat.completion.chunk payloads). Provider is the thin HTTP adapter around them.
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/openai"
+)
+
+const (
+	// DefaultAPIBase is Anthropic's API; "/v1/messages" is appended.
+	DefaultAPIBase = "https://api.anthropic.com"
+	// DefaultVersion is the anthropic-version header value the translation is written against.
+	DefaultVersion = "2023-06-01"
+	// maxBody caps a non-streamed answer; a Message is kilobytes, this is a guard.
+	maxBody = 64 << 20
+)
+
+// Options configure one deployment.
+type Options struct {
+	// APIBase defaults to https://api.anthropic.com. "/v1/messages" is appended; a base that
+	// already ends in "/v1" or "/v1/messages" is taken as it is.
+	APIBase string
+	// APIKey is sent as x-api-key; empty sends none (a proxy in between may add it).
+	APIKey string
+	// Headers are litellm_params.extra_headers, set last so they win over ours, except
+	// anthropic-beta, whose features are added to the ones the request needs.
+	Headers map[string]string
+	// Version is the anthropic-version header, default "2023-06-01".
+	Version string
+	// MaxTokens is max_tokens for requests that set none: the model's output limit. 0 means 4096.
+	MaxTokens int
+	// Client replaces the shared client built on openai.Transport (tests, custom proxies).
+	Client *http.Client
+}
+
+// Provider calls one Anthropic deployment. It is safe for concurrent use.
+type Provider struct {
+	url       string
+	key       []string
+	version   []string
+	extra     []headerKV
+	betas     []string
+	maxTokens int
+	client    *http.Client
+}
+
+type headerKV struct {
+	key   string
+	value []string
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// sharedClient does not follow redirects: net/http turns a redirected POST into a GET.
+var sharedClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{
+		Transport: openai.Transport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+})
+
+// New returns a provider for o.
+func New(o Options) *Provider {
+	base := strings.TrimRight(strings.TrimSpace(o.APIBase), "/")
+	if base == "" {
+		base = DefaultAPIBase
+	}
+	p := &Provider{maxTokens: o.MaxTokens, client: o.Client, version: []string{DefaultVersion}}
+	switch {
+	case strings.HasSuffix(base, "/v1/messages"):
+		p.url = base
+	case strings.HasSuffix(base, "/v1"):
+		p.url = base + "/messages"
+	default:
+		p.url = base + "/v1/messages"
+	}
+	if o.APIKey != "" {
+		p.key = []string{o.APIKey}
+	}
+	if o.Version != "" {
+		p.version = []string{o.Version}
+	}
+	for k, v := range o.Headers {
+		k = http.CanonicalHeaderKey(k)
+		if k == "Anthropic-Beta" {
+			p.betas = splitList(p.betas, v)
+			continue
+		}
+		p.extra = append(p.extra, headerKV{k, []string{v}})
+	}
+	if p.client == nil {
+		p.client = sharedClient()
+	}
+	return p
+}
+
+// Chat translates req, POSTs it to {APIBase}/v1/messages and translates the answer back.
+// See provider.Provider for the contract. A request that cannot be translated is a 400
+// *provider.Error; an Anthropic error answer keeps its status (529 for overloaded_error), its
+// error type as Type and retry-after as RetryAfter. The caller must Close a returned Stream.
+func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.Response, error) {
+	mr, err := FromChat(req.Body, req.Model, p.maxTokens)
+	if err != nil {
+		return nil, err
+	}
+	mr.Stream = req.Stream
+	body, err := marshal(mr)
+	if err != nil {
+		return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: "anthropic: encoding request: " + err.Error(), Err: err}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	if err != nil {
+		cancel(nil)
+		return nil, &provider.Error{
+			Status: http.StatusInternalServerError, Type: "api_error",
+			Message: "anthropic: bad api_base: " + err.Error(), Err: err,
+		}
+	}
+	hreq.Header = p.header(req, mr.Betas)
+
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		err = failure(ctx, "sending request", err)
+		cancel(nil)
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := statusError(resp)
+		cancel(nil)
+		return nil, e
+	}
+	ctype := mediaType(resp.Header.Get("Content-Type"))
+
+	if !req.Stream {
+		defer cancel(nil)
+		defer resp.Body.Close()
+		if ctype == "text/event-stream" {
+			return nil, badGateway("anthropic: upstream answered a non-streaming request with an event stream")
+		}
+		raw, err := readBody(resp)
+		if err != nil {
+			return nil, failure(ctx, "reading response", err)
+		}
+		out, err := ToChatCompletion(raw, req.Model)
+		if err != nil {
+			return nil, err
+		}
+		return &provider.Response{Header: passHeaders(resp.Header), Body: out}, nil
+	}
+
+	if ctype != "text/event-stream" && ctype != "" {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		cancel(nil)
+		e := httpError(http.StatusBadGateway, nil, raw)
+		e.Status = http.StatusBadGateway
+		e.Message = truncate("anthropic: upstream answered a streaming request with "+ctype+" instead of text/event-stream: "+e.Message, maxMessage)
+		return nil, e
+	}
+	return &provider.Response{
+		Header: passHeaders(resp.Header),
+		Stream: newStream(ctx, cancel, resp.Body, req.Model),
+	}, nil
+}
+
+// Client headers never forwarded: credentials for the gateway, and the ones this provider owns.
+var ownHeaders = map[string]bool{
+	"Authorization": true, "X-Api-Key": true, "Anthropic-Version": true, "Anthropic-Beta": true,
+	"Content-Type": true, "Content-Length": true, "Accept": true, "Accept-Encoding": true,
+	"Host": true, "Connection": true,
+}
+
+// header builds the upstream headers: forwarded client headers, then ours, then the
+// deployment's extra headers. anthropic-beta is the union of the client's, the deployment's and
+// what the request needs.
+func (p *Provider) header(req *provider.Request, need []string) http.Header {
+	h := make(http.Header, len(req.Header)+len(p.extra)+8)
+	for k, v := range req.Header {
+		if !ownHeaders[http.CanonicalHeaderKey(k)] {
+			h[k] = v
+		}
+	}
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{"clawgate"}
+	if req.Stream {
+		h["Accept"] = []string{"text/event-stream"}
+		// A compressing proxy may hold back small events to fill its window.
+		h["Accept-Encoding"] = []string{"identity"}
+	} else {
+		h["Accept"] = []string{"application/json"}
+	}
+	h["Anthropic-Version"] = p.version
+	if p.key != nil {
+		h["X-Api-Key"] = p.key
+	}
+	var betas []string
+	for _, v := range req.Header.Values("Anthropic-Beta") {
+		betas = splitList(betas, v)
+	}
+	betas = splitList(betas, strings.Join(p.betas, ","))
+	betas = splitList(betas, strings.Join(need, ","))
+	if len(betas) > 0 {
+		h["Anthropic-Beta"] = []string{strings.Join(betas, ",")}
+	}
+	for _, kv := range p.extra {
+		h[kv.key] = kv.value
+	}
+	return h
+}
+
+// splitList appends the comma-separated items of v to list, skipping duplicates and blanks.
+func splitList(list []string, v string) []string {
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		dup := false
+		for _, have := range list {
+			if have == item {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, item)
+		}
+	}
+	return list
+}
+
+// statusError reads a non-2xx answer into a *provider.Error and closes the body.
+func statusError(resp *http.Response) *provider.Error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		msg := "anthropic: upstream redirected (" + resp.Status + ")"
+		if loc := resp.Header.Get("Location"); loc != "" {
+			msg += " to " + loc
+		}
+		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: truncate(msg+"; check api_base", maxMessage)}
+	}
+	if resp.StatusCode < 300 {
+		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "anthropic: upstream answered " + resp.Status}
+	}
+	return httpError(resp.StatusCode, resp.Header, body)
+}
+
+func readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > maxBody {
+		return nil, errTooLarge()
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + 1)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxBody {
+		return nil, errTooLarge()
+	}
+	return buf.Bytes(), nil
+}
+
+func errTooLarge() error {
+	return badGateway("anthropic: upstream response is larger than 64 MiB")
+}
+
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(ct))
+	}
+	return mt
+}
+
+// rateLimitAliases gives Anthropic's rate-limit headers the x-ratelimit-* names OpenAI clients
+// (and LiteLLM's) read.
+var rateLimitAliases = map[string]string{
+	"Anthropic-Ratelimit-Requests-Limit":     "X-Ratelimit-Limit-Requests",
+	"Anthropic-Ratelimit-Requests-Remaining": "X-Ratelimit-Remaining-Requests",
+	"Anthropic-Ratelimit-Tokens-Limit":       "X-Ratelimit-Limit-Tokens",
+	"Anthropic-Ratelimit-Tokens-Remaining":   "X-Ratelimit-Remaining-Tokens",
+}
+
+// passHeaders keeps the upstream headers a client may want (request id, rate limits).
+func passHeaders(h http.Header) http.Header {
+	var out http.Header
+	set := func(k string, v []string) {
+		if out == nil {
+			out = make(http.Header, 8)
+		}
+		out[k] = v
+	}
+	for k, v := range h {
+		switch {
+		case k == "Request-Id", k == "Retry-After":
+			set(k, v)
+		case strings.HasPrefix(k, "Anthropic-Ratelimit-"):
+			set(k, v)
+			if alias, ok := rateLimitAliases[k]; ok {
+				set(alias, v)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,273 @@
+// Package gemini sends OpenAI chat completions to Google AI Studio's Gemini API
+// (generateContent and streamGenerateContent?alt=sse).
+//
+// The translation is pure functions over plain types: FromChat (OpenAI request to
+// GenerateContentRequest), ToChatCompletion (GenerateContentResponse to chat.completion) and a
+// stream translator (SSE fragments to chat.completion.chunk payloads). Provider is the thin HTTP
+// adapter around them.
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/openai"
+)
+
+const (
+	// DefaultAPIBase is Google AI Studio's API; "/v1beta/models/{model}:..." is appended.
+	DefaultAPIBase = "https://generativelanguage.googleapis.com"
+	// maxBody caps a non-streamed answer; a response is kilobytes (megabytes with images).
+	maxBody = 64 << 20
+)
+
+// Options configure one deployment.
+type Options struct {
+	// APIBase defaults to https://generativelanguage.googleapis.com. "/v1beta/models/..." is
+	// appended; a base that already ends in a version ("/v1beta", "/v1") keeps it.
+	APIBase string
+	// APIKey is sent as x-goog-api-key; empty sends none (a proxy in between may add it).
+	APIKey string
+	// Headers are litellm_params.extra_headers, set last so they win over ours.
+	Headers map[string]string
+	// Client replaces the shared client built on openai.Transport (tests, custom proxies).
+	Client *http.Client
+}
+
+// Provider calls one Gemini deployment. It is safe for concurrent use.
+type Provider struct {
+	base   string // up to and including the API version
+	key    []string
+	extra  []headerKV
+	client *http.Client
+}
+
+type headerKV struct {
+	key   string
+	value []string
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// sharedClient does not follow redirects: net/http turns a redirected POST into a GET.
+var sharedClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{
+		Transport: openai.Transport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+})
+
+// New returns a provider for o.
+func New(o Options) *Provider {
+	base := strings.TrimRight(strings.TrimSpace(o.APIBase), "/")
+	if base == "" {
+		base = DefaultAPIBase
+	}
+	if i := strings.LastIndex(base, "/"); i < 0 || !isVersion(base[i+1:]) {
+		base += "/v1beta"
+	}
+	p := &Provider{base: base, client: o.Client}
+	if o.APIKey != "" {
+		p.key = []string{o.APIKey}
+	}
+	for k, v := range o.Headers {
+		p.extra = append(p.extra, headerKV{http.CanonicalHeaderKey(k), []string{v}})
+	}
+	if p.client == nil {
+		p.client = sharedClient()
+	}
+	return p
+}
+
+// isVersion reports whether a path segment names an API version: v1, v1beta, v1alpha, v2...
+func isVersion(seg string) bool {
+	return len(seg) >= 2 && seg[0] == 'v' && seg[1] >= '0' && seg[1] <= '9'
+}
+
+// endpoint is the method URL for model: models/{model}:generateContent, or the streaming method with
+// alt=sse. A model id that already names its collection (tunedModels/x) keeps it.
+func (p *Provider) endpoint(model string, stream bool) string {
+	name := strings.TrimPrefix(model, "/")
+	if !strings.Contains(name, "/") {
+		name = "models/" + url.PathEscape(name)
+	}
+	if stream {
+		return p.base + "/" + name + ":streamGenerateContent?alt=sse"
+	}
+	return p.base + "/" + name + ":generateContent"
+}
+
+// Chat translates req, POSTs it to Gemini and translates the answer back. See provider.Provider
+// for the contract. A request that cannot be translated is a 400 *provider.Error; a Gemini error
+// answer keeps its HTTP status, with Google's status name (RESOURCE_EXHAUSTED, ...) as Type and
+// retry-after or RetryInfo as RetryAfter. The caller must Close a returned Stream.
+func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.Response, error) {
+	gr, err := FromChat(req.Body, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	body, err := marshal(gr)
+	if err != nil {
+		return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: "gemini: encoding request: " + err.Error(), Err: err}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint(req.Model, req.Stream), bytes.NewReader(body))
+	if err != nil {
+		cancel(nil)
+		return nil, &provider.Error{
+			Status: http.StatusInternalServerError, Type: "api_error",
+			Message: "gemini: bad api_base: " + err.Error(), Err: err,
+		}
+	}
+	hreq.Header = p.header(req)
+
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		err = failure(ctx, "sending request", err)
+		cancel(nil)
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := statusError(resp)
+		cancel(nil)
+		return nil, e
+	}
+	ctype := mediaType(resp.Header.Get("Content-Type"))
+
+	if !req.Stream {
+		defer cancel(nil)
+		defer resp.Body.Close()
+		if ctype == "text/event-stream" {
+			return nil, badGateway("gemini: upstream answered a non-streaming request with an event stream")
+		}
+		raw, err := readBody(resp)
+		if err != nil {
+			return nil, failure(ctx, "reading response", err)
+		}
+		out, err := ToChatCompletion(raw, req.Model)
+		if err != nil {
+			return nil, err
+		}
+		return &provider.Response{Header: passHeaders(resp.Header), Body: out}, nil
+	}
+
+	if ctype != "text/event-stream" && ctype != "" {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		cancel(nil)
+		e := httpError(http.StatusBadGateway, nil, raw)
+		e.Message = truncate("gemini: upstream answered a streaming request with "+ctype+" instead of text/event-stream: "+e.Message, maxMessage)
+		return nil, e
+	}
+	return &provider.Response{
+		Header: passHeaders(resp.Header),
+		Stream: newStream(ctx, cancel, resp.Body, req.Model),
+	}, nil
+}
+
+// Client headers never forwarded: credentials for the gateway, and the ones this provider owns.
+var ownHeaders = map[string]bool{
+	"Authorization": true, "X-Api-Key": true, "X-Goog-Api-Key": true, "Content-Type": true,
+	"Content-Length": true, "Accept": true, "Accept-Encoding": true, "Host": true, "Connection": true,
+}
+
+// header builds the upstream headers: forwarded client headers, then ours, then the
+// deployment's extra headers.
+func (p *Provider) header(req *provider.Request) http.Header {
+	h := make(http.Header, len(req.Header)+len(p.extra)+6)
+	for k, v := range req.Header {
+		if !ownHeaders[http.CanonicalHeaderKey(k)] {
+			h[k] = v
+		}
+	}
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{"clawgate"}
+	if req.Stream {
+		h["Accept"] = []string{"text/event-stream"}
+		// A compressing proxy may hold back small events to fill its window.
+		h["Accept-Encoding"] = []string{"identity"}
+	} else {
+		h["Accept"] = []string{"application/json"}
+	}
+	if p.key != nil {
+		h["X-Goog-Api-Key"] = p.key
+	}
+	for _, kv := range p.extra {
+		h[kv.key] = kv.value
+	}
+	return h
+}
+
+// statusError reads a non-2xx answer into a *provider.Error and closes the body.
+func statusError(resp *http.Response) *provider.Error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		msg := "gemini: upstream redirected (" + resp.Status + ")"
+		if loc := resp.Header.Get("Location"); loc != "" {
+			msg += " to " + loc
+		}
+		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: truncate(msg+"; check api_base", maxMessage)}
+	}
+	if resp.StatusCode < 300 {
+		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "gemini: upstream answered " + resp.Status}
+	}
+	return httpError(resp.StatusCode, resp.Header, body)
+}
+
+func readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > maxBody {
+		return nil, errTooLarge()
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + 1)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxBody {
+		return nil, errTooLarge()
+	}
+	return buf.Bytes(), nil
+}
+
+func errTooLarge() error {
+	return badGateway("gemini: upstream response is larger than 64 MiB")
+}
+
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(ct))
+	}
+	return mt
+}
+
+// passHeaders keeps the upstream headers a client may want. Google sends little of use: no
+// request id and no rate-limit headers, only server timing.
+func passHeaders(h http.Header) http.Header {
+	var out http.Header
+	for _, k := range []string{"Server-Timing", "Retry-After"} {
+		if v, ok := h[k]; ok {
+			if out == nil {
+				out = make(http.Header, 2)
+			}
+			out[k] = v
+		}
+	}
+	return out
+}

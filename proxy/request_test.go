@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestUpstreamBody(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, path, model, want string
+	}{
+		{"model replaced, rest untouched", `{"model":"a","messages":[{"role":"user","content":"\"model\":\"x\""}],"extra":{"model":"keep"}}`, "", "b",
+			`{"model":"b","messages":[{"role":"user","content":"\"model\":\"x\""}],"extra":{"model":"keep"}}`},
+		{"spaces kept", "{ \"messages\" : [1] ,\n \"model\" :\t\"a\" }", "", "gpt-4o",
+			"{ \"messages\" : [1] ,\n \"model\" :\t\"gpt-4o\" }"},
+		{"model from the path", `{"messages":[1]}`, "dep", "gpt-4o", `{"model":"gpt-4o","messages":[1]}`},
+		{"stream gets usage", `{"model":"a","stream":true,"messages":[1]}`, "", "a",
+			`{"model":"a","stream":true,"messages":[1],"stream_options":{"include_usage":true}}`},
+		{"stream_options before model", `{"stream_options":{"include_usage":false},"stream":true,"messages":[1],"model":"a"}`, "", "zz",
+			`{"stream_options":{"include_usage":true},"stream":true,"messages":[1],"model":"zz"}`},
+		{"stream_options null", `{"model":"a","stream":true,"stream_options":null,"messages":[1]}`, "", "a",
+			`{"model":"a","stream":true,"stream_options":{"include_usage":true},"messages":[1]}`},
+		{"asked already", `{"model":"a","stream":true,"stream_options":{"include_usage":true},"messages":[1]}`, "", "a",
+			`{"model":"a","stream":true,"stream_options":{"include_usage":true},"messages":[1]}`},
+		{"unicode model", `{"model":"a","messages":[1]}`, "", "modèle/ü", `{"model":"modèle/ü","messages":[1]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := parseChat([]byte(tc.body), tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(req.upstreamBody(tc.model))
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+			if !json.Valid([]byte(got)) {
+				t.Errorf("invalid JSON: %s", got)
+			}
+			if string(req.body) != tc.body {
+				t.Error("the client's body was modified")
+			}
+		})
+	}
+}
+
+func FuzzParseChat(f *testing.F) {
+	f.Add([]byte(`{"model":"a","stream":true,"messages":[{"role":"user","content":"hi"}]}`), "m")
+	f.Add([]byte(`{"messages":[1],"stream_options":{"x":1},"stream":true}`), "p")
+	f.Add([]byte(`{"model":"a","messages":[1]}  `), "")
+	f.Fuzz(func(t *testing.T, body []byte, model string) {
+		req, err := parseChat(body, "")
+		if err != nil {
+			return
+		}
+		out := req.upstreamBody(model)
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("upstream body invalid: %s (%v) from %s", out, err, body)
+		}
+		var got string
+		if json.Unmarshal(m["model"], &got) != nil {
+			t.Fatalf("model lost: %s", out)
+		}
+	})
+}

@@ -1,0 +1,177 @@
+// Package proxy is the gateway: an HTTP server that speaks the OpenAI API and the LiteLLM proxy's
+// API, authenticates callers, routes each request to a deployment and relays the answer, streams
+// chunk by chunk. It imports nothing from app/ or ui/: what it needs from them it states as small
+// interfaces (KeySource, UsageSink).
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/clawgate/clawgate/proxy/config"
+	"github.com/clawgate/clawgate/proxy/route"
+)
+
+// DefaultMaxBody is the request body limit when general_settings.max_request_size_mb is unset.
+// OpenClaw's first turn is ~70 KB and images make it several MB.
+const DefaultMaxBody = 32 << 20
+
+// Options configure a Server.
+type Options struct {
+	Config *config.Config
+	// MasterKey overrides general_settings.master_key (e.g. from LITELLM_MASTER_KEY).
+	MasterKey string
+	Keys      KeySource
+	Usage     UsageSink
+	Logger    *slog.Logger
+	// Factory builds providers; nil uses the built-in providers.
+	Factory route.Factory
+	// Gate admits requests (budgets, rate limits); nil admits all.
+	Gate Gate
+	// Admin serves the management API; nil answers it with 501.
+	Admin Admin
+}
+
+// Server is the gateway. Its config can be swapped while it serves.
+type Server struct {
+	log   *slog.Logger
+	usage UsageSink
+	keys  KeySource
+	fact  route.Factory
+	gate  Gate
+	admin Admin
+	state atomic.Pointer[state]
+	mux   *http.ServeMux
+	http  *http.Server
+}
+
+// state is everything derived from one config; swapped atomically on reload.
+type state struct {
+	cfg       *config.Config
+	router    *route.Router
+	deps      []*route.Deployment
+	auth      *authenticator
+	maxBody   int64
+	loadedAt  time.Time
+	masterKey string
+}
+
+// New builds a Server from a config.
+func New(opts Options) (*Server, error) {
+	s := &Server{log: opts.Logger, usage: opts.Usage, keys: opts.Keys, fact: opts.Factory, gate: opts.Gate, admin: opts.Admin}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.fact == nil {
+		s.fact = NewProvider
+	}
+	if err := s.SetConfig(opts.Config, opts.MasterKey); err != nil {
+		return nil, err
+	}
+	s.routes()
+	s.http = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// SetConfig swaps in a new config; on error the old one stays in force.
+func (s *Server) SetConfig(cfg *config.Config, masterKey string) error {
+	if cfg == nil {
+		cfg = &config.Config{Router: config.Default()}
+	}
+	deps, err := route.Build(cfg, s.fact)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		if d.APIBase == "" {
+			// Show where calls really go (headers, /model/info, errors), not an empty base.
+			d.APIBase = defaultBase(d.ProviderName)
+		}
+	}
+	if masterKey == "" {
+		masterKey = cfg.General.MasterKey
+	}
+	st := &state{
+		cfg:       cfg,
+		deps:      deps,
+		router:    route.New(deps, route.SettingsFrom(cfg.Router)),
+		auth:      newAuthenticator(masterKey, s.keys),
+		maxBody:   DefaultMaxBody,
+		loadedAt:  time.Now(),
+		masterKey: masterKey,
+	}
+	if mb := cfg.General.MaxRequestSizeMB; mb > 0 {
+		st.maxBody = int64(mb * (1 << 20))
+	}
+	s.state.Store(st)
+	return nil
+}
+
+// MasterKey returns the master key in force ("" when auth is off).
+func (s *Server) MasterKey() string { return s.state.Load().masterKey }
+
+// HasMasterKey reports whether auth is on.
+func (s *Server) HasMasterKey() bool { return s.state.Load().auth.hasMaster }
+
+// Models returns the public model names served, in config order.
+func (s *Server) Models() []string { return s.state.Load().router.Groups() }
+
+// Handler returns the gateway's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	for _, p := range []string{"", "/v1", "/openai", "/openai/v1"} {
+		m.HandleFunc("POST "+p+"/chat/completions", s.handleChat)
+	}
+	m.HandleFunc("POST /openai/deployments/{model}/chat/completions", s.handleChat)
+	m.HandleFunc("POST /engines/{model}/chat/completions", s.handleChat)
+	for _, p := range []string{"/v1/messages", "/anthropic/v1/messages"} {
+		m.HandleFunc("POST "+p, s.handleMessages)
+		m.HandleFunc("POST "+p+"/count_tokens", s.handleCountTokens)
+	}
+	m.HandleFunc("GET /v1/models", s.handleModels)
+	m.HandleFunc("GET /models", s.handleModels)
+	m.HandleFunc("GET /v1/models/{model...}", s.handleModel)
+	m.HandleFunc("GET /models/{model...}", s.handleModel)
+	m.HandleFunc("GET /model/info", s.handleModelInfo)
+	m.HandleFunc("GET /v1/model/info", s.handleModelInfo)
+	m.HandleFunc("GET /health/liveliness", s.handleLiveliness)
+	m.HandleFunc("GET /health/liveness", s.handleLiveliness)
+	m.HandleFunc("GET /health/readiness", s.handleReadiness)
+	for _, p := range []string{"/key/", "/spend/", "/global/", "/user/daily/activity", "/budget/", "/v1/key/", "/v1/spend/"} {
+		m.HandleFunc(p, s.handleAdmin)
+	}
+	m.HandleFunc("/", s.handleNotFound)
+	s.mux = m
+}
+
+// Serve serves on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.http.Serve(l)
+	if err == http.ErrServerClosed {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests and waits for in-flight ones (streams included) until ctx
+// ends; then it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		_ = s.http.Close()
+		return fmt.Errorf("drain in-flight requests: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,318 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/clawgate/clawgate/proxy/provider"
+)
+
+// usageFields is the part of OpenAI's usage object the gateway reads (LiteLLM's Anthropic-style
+// cache fields included).
+type usageFields struct {
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails *struct {
+		ReasoningTokens int `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+}
+
+// setUsage reads an OpenAI usage object into the record; null or absent leaves it unknown.
+func (u *Usage) setUsage(raw json.RawMessage) {
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return
+	}
+	var f usageFields
+	if json.Unmarshal(raw, &f) != nil {
+		return
+	}
+	u.UsageKnown = true
+	u.PromptTokens, u.CompletionTokens = f.PromptTokens, f.CompletionTokens
+	u.CachedTokens = f.CacheReadInputTokens
+	if d := f.PromptTokensDetails; d != nil && d.CachedTokens > u.CachedTokens {
+		u.CachedTokens = d.CachedTokens
+	}
+	u.CacheCreationTokens = f.CacheCreationInputTokens
+	if d := f.CompletionTokensDetails; d != nil {
+		u.ReasoningTokens = d.ReasoningTokens
+	}
+}
+
+// streamState tracks what a relayed stream has shown, so that the gateway can end it well.
+type streamState struct {
+	id, model   string
+	created     int64
+	finished    bool // a chunk with a non-null finish_reason went out
+	usageRaw    []byte
+	usageSent   bool
+	sawContent  bool
+	wantUsage   bool
+	firstParsed bool
+	scratch     []byte
+	u           *Usage
+}
+
+var nullUsage = []byte(`,"usage":null`)
+
+// dropNullUsage removes the "usage":null that upstreams add to every chunk once usage is asked
+// for, so a client that did not ask sees chunks shaped as OpenAI sends them to it.
+func (ss *streamState) dropNullUsage(p []byte) []byte {
+	i := bytes.Index(p, nullUsage)
+	if i < 0 {
+		return p
+	}
+	ss.scratch = append(append(ss.scratch[:0], p[:i]...), p[i+len(nullUsage):]...)
+	return ss.scratch
+}
+
+var (
+	dataPrefix = []byte("data: ")
+	eventEnd   = []byte("\n\n")
+	doneEvent  = []byte("data: [DONE]\n\n")
+)
+
+// relay streams the upstream's chunks to the client, one flush per event, and makes sure the
+// stream ends with a finish_reason chunk, the usage chunk when asked for, and [DONE].
+func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.Response, first []byte, timer *idleTimer, u *Usage) {
+	// Closing the upstream stream may read the rest of its body so the connection can be reused;
+	// do it after the handler returns, so the client's response ends without waiting for that.
+	defer func() {
+		timer.t.Stop()
+		go func() {
+			resp.Stream.Close()
+			timer.cancel()
+		}()
+	}()
+	h := w.Header()
+	copyUpstreamHeaders(h, resp.Header)
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	u.Status = http.StatusOK
+
+	ss := &streamState{wantUsage: req.IncludeUsage, u: u}
+	var buffered provider.Buffered
+	if b, ok := resp.Stream.(provider.Buffered); ok {
+		buffered = b
+	}
+	// write sends one event; it flushes unless the upstream's next event is already in memory, in
+	// which case that event's write will flush both (no event ever waits on an upstream read).
+	write := func(payload []byte) error {
+		if _, err := w.Write(dataPrefix); err != nil {
+			return err
+		}
+		if _, err := w.Write(payload); err != nil {
+			return err
+		}
+		if _, err := w.Write(eventEnd); err != nil {
+			return err
+		}
+		if buffered != nil && buffered.Buffered() > 0 {
+			return nil
+		}
+		return rc.Flush()
+	}
+
+	payload := first
+	var err error
+	for {
+		if !ss.wantUsage {
+			payload = ss.dropNullUsage(payload)
+		}
+		var forward bool
+		if payload, forward = ss.inspect(payload); forward {
+			if u.FirstToken.IsZero() {
+				u.FirstToken = time.Now()
+			}
+			if werr := write(payload); werr != nil {
+				u.Status, u.Error = 499, "client went away mid-stream: "+werr.Error()
+				s.finishUsage(u, ss)
+				return
+			}
+		}
+		timer.reset()
+		payload, err = resp.Stream.Next()
+		if err != nil {
+			break
+		}
+	}
+
+	clean := errors.Is(err, io.EOF) || (errors.Is(err, io.ErrUnexpectedEOF) && ss.finished)
+	// The epilogue goes out in one flush: whatever the upstream left undone, the client sees an
+	// error event (if it broke), a finish_reason, the usage chunk (if asked), then [DONE].
+	buffered = alwaysBuffered{}
+	if !clean {
+		err = timer.classify(err)
+		pe := provider.AsError(err)
+		msg := pe.Message
+		if msg == "" {
+			msg = err.Error()
+		}
+		status := pe.Status
+		if status < 400 {
+			status = http.StatusBadGateway
+		}
+		u.Error = "stream broke after it started: " + msg
+		e := newAPIError(status, pe.Type, msg)
+		if e.Type == "" {
+			e.Type = typeForStatus(status)
+		}
+		_ = write(errorEvent(e))
+	}
+	if !ss.finished {
+		reason := "stop"
+		if !clean {
+			reason = "error"
+		}
+		_ = write(ss.finishChunk(reason))
+	}
+	if ss.wantUsage && !ss.usageSent {
+		_ = write(ss.usageChunk())
+	}
+	_, _ = w.Write(doneEvent)
+	_ = rc.Flush()
+	s.finishUsage(u, ss)
+}
+
+// alwaysBuffered holds flushes back until the final one.
+type alwaysBuffered struct{}
+
+func (alwaysBuffered) Buffered() int { return 1 }
+
+func (s *Server) finishUsage(u *Usage, ss *streamState) {
+	u.RequestID = ss.id
+	u.setUsage(ss.usageRaw)
+	s.record(u)
+}
+
+// inspect looks at one chunk and returns what to forward, if anything. It decodes a chunk only
+// when it must (the first one, for id/model, and those carrying usage); the rest are scanned as
+// bytes. The usage chunk a client asked for gets the request's cost added, as "usage.cost".
+func (ss *streamState) inspect(p []byte) ([]byte, bool) {
+	if !ss.firstParsed {
+		ss.firstParsed = true
+		var m struct {
+			ID      string `json:"id"`
+			Model   string `json:"model"`
+			Created int64  `json:"created"`
+		}
+		if json.Unmarshal(p, &m) == nil {
+			ss.id, ss.model, ss.created = m.ID, m.Model, m.Created
+		}
+	}
+	if hasNonNull(p, `"finish_reason"`) {
+		ss.finished = true
+	}
+	if !hasNonNull(p, `"usage"`) {
+		return p, true
+	}
+	var c struct {
+		Choices []json.RawMessage `json:"choices"`
+		Usage   json.RawMessage   `json:"usage"`
+	}
+	if json.Unmarshal(p, &c) != nil || len(c.Usage) == 0 || c.Usage[0] != '{' {
+		return p, true
+	}
+	ss.usageRaw = append(ss.usageRaw[:0], c.Usage...)
+	if len(c.Choices) > 0 {
+		return p, true
+	}
+	// The usage-only chunk: the client sees it only if it asked.
+	if !ss.wantUsage {
+		return p, false
+	}
+	ss.usageSent = true
+	ss.u.setUsage(c.Usage)
+	ss.u.price(ss.u.dep)
+	if i := bytes.LastIndex(p, c.Usage); i >= 0 && ss.u.UsageKnown && !bytes.Contains(c.Usage, []byte(`"cost"`)) {
+		end := i + len(c.Usage) - 1 // the usage object's closing brace
+		ss.scratch = append(append(append(append(ss.scratch[:0], p[:end]...), `,"cost":`...), costString(ss.u.Cost)...), p[end:]...)
+		return ss.scratch, true
+	}
+	return p, true
+}
+
+// hasNonNull reports whether key appears in p with a value other than null.
+func hasNonNull(p []byte, key string) bool {
+	for {
+		i := bytes.Index(p, []byte(key))
+		if i < 0 {
+			return false
+		}
+		p = p[i+len(key):]
+		j := 0
+		for j < len(p) && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r') {
+			j++
+		}
+		if j >= len(p) || p[j] != ':' {
+			continue // the key text appeared inside a string value
+		}
+		j++
+		for j < len(p) && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r') {
+			j++
+		}
+		if j < len(p) && !bytes.HasPrefix(p[j:], []byte("null")) {
+			return true
+		}
+	}
+}
+
+func (ss *streamState) chunkHead(b []byte) []byte {
+	id := ss.id
+	if id == "" {
+		id = "chatcmpl-" + newCallID()
+	}
+	created := ss.created
+	if created == 0 {
+		created = time.Now().Unix()
+	}
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, created, 10)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, ss.model)
+	return b
+}
+
+func (ss *streamState) finishChunk(reason string) []byte {
+	b := ss.chunkHead(nil)
+	b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
+	b = appendJSONString(b, reason)
+	return append(b, `}]}`...)
+}
+
+// usageChunk is the final chunk with choices:[] and the usage the upstream reported (zeros if none).
+func (ss *streamState) usageChunk() []byte {
+	b := ss.chunkHead(nil)
+	b = append(b, `,"choices":[],"usage":`...)
+	if len(ss.usageRaw) > 0 {
+		ss.u.setUsage(ss.usageRaw)
+		ss.u.price(ss.u.dep)
+		b = append(b, ss.usageRaw[:len(ss.usageRaw)-1]...)
+		b = append(b, `,"cost":`...)
+		b = append(b, costString(ss.u.Cost)...)
+		b = append(b, '}')
+	} else {
+		b = append(b, `{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}`...)
+	}
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, v string) []byte {
+	q, _ := json.Marshal(v)
+	return append(b, q...)
+}

@@ -1,0 +1,210 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+type chunk struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Choices []struct {
+		Delta struct {
+			Content   *string         `json:"content"`
+			ToolCalls json.RawMessage `json:"tool_calls"`
+		} `json:"delta"`
+		FinishReason *string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+	Error *apiError `json:"error"`
+}
+
+// decodeStream checks the framing and returns the chunks before [DONE].
+func decodeStream(t *testing.T, events []string) []chunk {
+	t.Helper()
+	if len(events) == 0 || events[len(events)-1] != "[DONE]" {
+		t.Fatalf("stream does not end with [DONE]: %q", events)
+	}
+	var out []chunk
+	for _, e := range events[:len(events)-1] {
+		var c chunk
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatalf("bad chunk %q: %v", e, err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func finishReasons(cs []chunk) []string {
+	var out []string
+	for _, c := range cs {
+		for _, ch := range c.Choices {
+			if ch.FinishReason != nil {
+				out = append(out, *ch.FinishReason)
+			}
+		}
+	}
+	return out
+}
+
+func usageChunks(cs []chunk) []chunk {
+	var out []chunk
+	for _, c := range cs {
+		if c.Usage != nil && len(c.Choices) == 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestStreamUsageInjectedAndHidden(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		body       string
+		wantUsage  bool
+		wantUpBody string
+	}{
+		{"client asked", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`, true,
+			`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`},
+		{"client did not ask", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, false,
+			`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`},
+		{"client said false", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}]}`, false,
+			`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true,"x":1},"messages":[{"role":"user","content":"hi"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newUpstream(t, reply{file: "stream_usage.sse"})
+			g := newGateway(t, oneModel, up)
+			resp := g.chat(tc.body)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+				t.Fatalf("status %d, content-type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			events := sseEvents(t, resp.Body)
+			cs := decodeStream(t, events)
+			if !tc.wantUsage && strings.Contains(strings.Join(events, "\n"), `"usage"`) {
+				t.Errorf("a client that did not ask for usage sees a usage field: %q", events)
+			}
+			if got := string(up.body(0)); got != tc.wantUpBody {
+				t.Errorf("upstream body %s\nwant %s", got, tc.wantUpBody)
+			}
+			var text strings.Builder
+			for _, c := range cs {
+				for _, ch := range c.Choices {
+					if ch.Delta.Content != nil {
+						text.WriteString(*ch.Delta.Content)
+					}
+				}
+			}
+			if text.String() != "Hello there" {
+				t.Errorf("text = %q", text.String())
+			}
+			if fr := finishReasons(cs); len(fr) != 1 || fr[0] != "stop" {
+				t.Errorf("finish reasons = %v", fr)
+			}
+			uc := usageChunks(cs)
+			if tc.wantUsage != (len(uc) == 1) || len(uc) > 1 {
+				t.Fatalf("usage chunks = %d, want usage %v", len(uc), tc.wantUsage)
+			}
+			if tc.wantUsage && (uc[0].Usage.PromptTokens != 9 || uc[0].Usage.CompletionTokens != 2 || cs[len(cs)-1].Usage == nil) {
+				t.Errorf("usage chunk wrong or not last: %+v", uc[0].Usage)
+			}
+			recs := g.sink.all()
+			if len(recs) != 1 || recs[0].PromptTokens != 9 || recs[0].CompletionTokens != 2 || !recs[0].Stream || recs[0].RequestID != "chatcmpl-123" {
+				t.Fatalf("usage records = %+v", recs)
+			}
+		})
+	}
+}
+
+func TestStreamToolCallRelayedUnchanged(t *testing.T) {
+	up := newUpstream(t, reply{file: "stream_tool_call.sse"})
+	g := newGateway(t, oneModel, up)
+	resp := g.chat(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],"tool_choice":"auto","messages":[{"role":"user","content":"weather?"}]}`)
+	events := sseEvents(t, resp.Body)
+	// With the client asking for usage, every upstream event reaches it exactly as sent.
+	var want []string
+	for _, line := range strings.Split(string(readTestdata(t, "stream_tool_call.sse")), "\n") {
+		if p, ok := strings.CutPrefix(line, "data: "); ok {
+			want = append(want, p)
+		}
+	}
+	// ... but for the usage chunk, which gains the cost: 18 uncached input tokens at $0.15/M, 64
+	// cached at $0.075/M and 17 output at $0.60/M = 2.7e-6 + 4.8e-6 + 10.2e-6 = 1.77e-5.
+	want[len(want)-2] = strings.Replace(want[len(want)-2], `"reasoning_tokens":0}}}`, `"reasoning_tokens":0},"cost":1.77e-05}}`, 1)
+	if strings.Join(events, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events changed:\n got %q\nwant %q", events, want)
+	}
+	if rec := g.sink.all(); len(rec) != 1 || rec[0].CachedTokens != 64 || rec[0].PromptTokens != 82 {
+		t.Errorf("usage = %+v", rec)
+	}
+}
+
+// TestStreamFlushesPerEvent proves chunks are relayed as they come: the upstream holds its second
+// event until the client has read the first one through the gateway.
+func TestStreamFlushesPerEvent(t *testing.T) {
+	gate := make(chan struct{})
+	up := newUpstream(t, reply{file: "stream_usage.sse", gate: gate})
+	g := newGateway(t, oneModel, up)
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // release the rest once the test is over, whatever happened
+		<-done
+		for {
+			select {
+			case gate <- struct{}{}:
+			case <-time.After(100 * time.Millisecond):
+				return
+			}
+		}
+	}()
+	resp := g.chat(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	br := bufio.NewReader(resp.Body)
+	for i := 0; i < 3; i++ {
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "data: {") {
+			t.Fatalf("event %d: %q, %v", i, line, err)
+		}
+		if _, err := br.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		gate <- struct{}{} // only now may the upstream send the next event
+	}
+}
+
+func TestStreamTruncatedEndsWell(t *testing.T) {
+	up := newUpstream(t, reply{file: "stream_truncated.sse"})
+	g := newGateway(t, oneModel, up)
+	resp := g.chat(`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	cs := decodeStream(t, sseEvents(t, resp.Body))
+	var errs int
+	for _, c := range cs {
+		if c.Error != nil {
+			errs++
+			if c.Error.Message == "" || c.Error.Code == "" {
+				t.Errorf("error event incomplete: %+v", c.Error)
+			}
+		}
+	}
+	if errs != 1 {
+		t.Errorf("error events = %d, want 1", errs)
+	}
+	if fr := finishReasons(cs); len(fr) != 1 || fr[0] != "error" {
+		t.Errorf("finish reasons = %v, want [error]", fr)
+	}
+	if len(usageChunks(cs)) != 1 {
+		t.Errorf("the client asked for usage and must get a usage chunk")
+	}
+	if up.calls() != 1 {
+		t.Errorf("a stream that broke after its first byte must not be retried (calls=%d)", up.calls())
+	}
+	recs := g.sink.all()
+	if len(recs) != 1 || recs[0].Error == "" {
+		t.Errorf("usage = %+v", recs)
+	}
+}

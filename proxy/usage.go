@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"context"
+	"time"
+
+	"github.com/clawgate/clawgate/proxy/route"
+)
+
+// Usage is what the gateway learned about one request, handed to the UsageSink once, after the
+// response has ended (successfully or not).
+type Usage struct {
+	CallID string
+	// RequestID is the upstream response id (chatcmpl-...) when known, else CallID.
+	RequestID  string
+	CallType   string // "acompletion"
+	Principal  *Principal
+	Model      string // upstream model id
+	ModelGroup string // what the client asked for
+	ModelID    string // deployment id
+	Provider   string
+	APIBase    string
+	User       string // the request's "user" field
+	Stream     bool
+
+	PromptTokens        int
+	CompletionTokens    int
+	CachedTokens        int // cache reads, inside PromptTokens
+	CacheCreationTokens int // cache writes, inside PromptTokens
+	ReasoningTokens     int // inside CompletionTokens
+	// UsageKnown is false when the upstream reported no usage at all.
+	UsageKnown bool
+	// Cost is the request's price in USD; Priced is false when the model has no price (cost 0).
+	Cost   float64
+	Priced bool
+
+	Start      time.Time
+	FirstToken time.Time // zero for non-streamed calls
+	End        time.Time
+
+	Status    int    // HTTP status the client saw (or would have, for streams: 200 even if broken mid-way)
+	Error     string // set for failures, including mid-stream breaks
+	Retries   int
+	Fallbacks int
+
+	dep *route.Deployment // the deployment that answered, for pricing
+	adm Admission         // settled once, when the usage is recorded
+}
+
+// UsageSink receives one Usage per request. Record must not block: the gateway calls it on the
+// request path.
+type UsageSink interface {
+	Record(u Usage)
+}
+
+// Principal is who made a request.
+type Principal struct {
+	// Master is true for the master key (or for every caller when auth is off).
+	Master bool
+	// KeyHash is the SHA-256 hex of the key used ("" when auth is off).
+	KeyHash  string
+	KeyAlias string
+	// Models limits what the key may call (empty = all).
+	Models []string
+}
+
+// KeySource authenticates keys other than the master key (the ledger's virtual keys). It returns
+// ErrInvalidKey for keys it does not know.
+type KeySource interface {
+	Authenticate(ctx context.Context, key string) (*Principal, error)
+}
