@@ -1,0 +1,82 @@
+# Clawgate. `make` lists the targets; `make run` and `make test` are the two that matter.
+# GNU make. Recipes run in bash with -euo pipefail, so any failing step fails the target.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+
+GO ?= go
+# Fyne's GLFW driver is cgo.
+export CGO_ENABLED := 1
+
+# The version is FyneApp.toml's, else whatever git says.
+VERSION ?= $(or $(shell sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' FyneApp.toml 2>/dev/null | head -n1),$(shell git describe --tags --always --dirty 2>/dev/null),dev)
+GOOS := $(shell $(GO) env GOOS)
+GOARCH := $(shell $(GO) env GOARCH)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+DIST := dist/clawgate-$(GOOS)-$(GOARCH)
+
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons clean
+
+help: ## list the targets
+	@echo "Clawgate $(VERSION). Targets:"
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
+
+deps: ## install the system packages this machine lacks (Debian/Ubuntu) and check Node/npm
+	@scripts/deps.sh all
+
+deps-build: ## install only what building needs (the X11/GL headers)
+	@scripts/deps.sh build
+
+build: ## build bin/clawgate
+	$(GO) build -o bin/clawgate .
+
+run: deps-build build ## install what is missing, build, and start the tray app (ARGS="--port 4001" passes flags)
+	./bin/clawgate $(ARGS)
+
+test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb, e2e with the openai SDK, tray smoke test
+	$(MAKE) vet
+	$(MAKE) test-race
+	$(MAKE) test-ui
+	$(MAKE) e2e
+	$(MAKE) tray-smoke
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+# Both groups run in a throwaway session: app/keychain needs a real Secret Service on a session bus.
+test-race: ## go test -race on every package that does not link Fyne's driver (in a throwaway D-Bus session)
+	pkgs=$$(scripts/gopkgs.sh race); scripts/with-session.sh $(GO) test -race $$pkgs
+
+test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus and a Secret Service
+	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test $$pkgs
+
+e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
+	bash e2e/run.sh
+
+tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
+	scripts/tray-smoke.sh
+
+bench: ## the gateway benchmark (internal/bench)
+	$(GO) run ./internal/bench
+
+package: ## release binary in dist/, plus a .tar.gz with icon and .desktop file on Linux
+	mkdir -p dist
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST) .
+	if [ "$(GOOS)" = linux ]; then \
+		stage=$$(mktemp -d); dir="$$stage/clawgate-$(VERSION)"; mkdir -p "$$dir"; \
+		cp $(DIST) "$$dir/clawgate"; \
+		cp assets/icon.png "$$dir/clawgate.png"; \
+		cp assets/clawgate.desktop "$$dir/clawgate.desktop"; \
+		tar -C "$$stage" -czf dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.gz "clawgate-$(VERSION)"; \
+		rm -rf "$$stage"; \
+		echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.gz"; \
+	fi
+
+icons: ## redraw the PNGs in assets/ (scripts/genicons)
+	$(GO) run scripts/genicons/main.go
+
+clean: ## remove bin/ and dist/
+	rm -rf bin dist

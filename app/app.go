@@ -1,0 +1,471 @@
+// Package app owns Clawgate's lifecycle and state: it loads the config, runs the gateway and tells
+// subscribers (the tray) what changed. It knows nothing of Fyne.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/clawgate/clawgate/app/keychain"
+	"github.com/clawgate/clawgate/app/ledger"
+	"github.com/clawgate/clawgate/proxy"
+	"github.com/clawgate/clawgate/proxy/config"
+)
+
+// Options configure an App. Zero values take the defaults documented on each field.
+type Options struct {
+	// ConfigPath is the LiteLLM-style config.yaml (default: $CLAWGATE_CONFIG, else
+	// <user config dir>/clawgate/config.yaml, written with a commented example on first run).
+	ConfigPath string
+	// DataDir holds the database and logs (default: $CLAWGATE_DATA_DIR, else <user config dir>/clawgate).
+	DataDir string
+	// Host and Port to listen on (default 127.0.0.1:4000).
+	Host string
+	Port int
+	// Model, when set, serves that one model with no config file (like `litellm --model X`).
+	Model  string
+	Logger *slog.Logger
+	// Usage receives every request's usage, besides the app's own counters (may be nil).
+	Usage proxy.UsageSink
+	// Secrets holds provider keys and the master key (default: the OS keychain). Set NoKeychain
+	// to run without one (os.environ/ references and literal keys still work).
+	Secrets    Secrets
+	NoKeychain bool
+}
+
+// ErrPortInUse is wrapped by Start when the listen address is taken.
+var ErrPortInUse = errors.New("port in use")
+
+// ErrNeedMasterKey is wrapped by Start when asked to listen beyond loopback with auth off.
+var ErrNeedMasterKey = errors.New("a master key is required to listen beyond loopback")
+
+// State is what the gateway is doing.
+type State int
+
+const (
+	StateStopped State = iota
+	StateRunning
+	StateError
+)
+
+func (s State) String() string {
+	switch s {
+	case StateRunning:
+		return "running"
+	case StateError:
+		return "error"
+	}
+	return "stopped"
+}
+
+// Status is a snapshot of the app for display.
+type Status struct {
+	State State
+	// Addr is "127.0.0.1:4000" once listening.
+	Addr string
+	// Err is the last start or config error, human-readable.
+	Err error
+	// Models are the public model names served, in config order.
+	Models     []string
+	ConfigPath string
+	DataDir    string
+	// FirstRun is true when this start wrote the example config.
+	FirstRun bool
+	// Requests counts the requests served since start.
+	Requests int64
+	// Auth says where the master key came from: "config", "env", "keychain", or "off" (no key:
+	// any caller is accepted, on loopback only).
+	Auth string
+}
+
+// BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".
+func (s Status) BaseURL() string {
+	if s.Addr == "" {
+		return ""
+	}
+	return "http://" + s.Addr
+}
+
+// Event tells subscribers that something changed; Status is the state after the change.
+type Event struct {
+	Kind   EventKind
+	Status Status
+	Alert  *Alert
+}
+
+// EventKind names what changed.
+type EventKind int
+
+const (
+	EventStatus EventKind = iota // started, stopped, failed, config reloaded
+	EventAlert                   // a budget crossed a threshold or reset: Alert says which
+)
+
+// Alert is a budget event worth telling the user about (a native notification in the tray).
+type Alert struct {
+	Title, Message string
+	// Level is the fraction of the budget crossed (0.5, 0.8, 1), 0 for resets.
+	Level float64
+}
+
+// App is the application service.
+type App struct {
+	opts   Options
+	log    *slog.Logger
+	srv    *proxy.Server
+	events *broker
+	watch  *watcher
+	counts *counter
+
+	secrets Secrets
+	ledger  *ledger.Ledger
+	master  string // from the keychain, when neither the config nor the environment sets one
+
+	mu     sync.Mutex
+	status Status
+	done   chan struct{}
+}
+
+// New prepares an App: it resolves paths, writes the example config on first run, and reads the
+// config. It does not listen yet.
+func New(opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.Port == 0 {
+		opts.Port = 4000
+	}
+	a := &App{opts: opts, log: opts.Logger, events: newBroker(), counts: &counter{next: opts.Usage}, secrets: opts.Secrets}
+	if a.secrets == nil && !opts.NoKeychain {
+		a.secrets = keychain.New()
+	}
+	var err error
+	if a.opts.DataDir, err = dataDir(opts.DataDir); err != nil {
+		return nil, err
+	}
+	if opts.Model == "" {
+		if a.opts.ConfigPath, err = configPath(opts.ConfigPath); err != nil {
+			return nil, err
+		}
+	}
+	a.status = Status{ConfigPath: a.opts.ConfigPath, DataDir: a.opts.DataDir}
+	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	a.pickMasterKey(cfg)
+	settings, errs := ledger.SettingsFrom(cfg)
+	for _, e := range errs {
+		a.log.Warn("config", "err", e)
+	}
+	led, err := ledger.Open(context.Background(), ledger.Options{DataDir: a.opts.DataDir, Settings: settings, Logger: a.log, OnEvent: a.onLedgerEvent})
+	if err != nil {
+		return nil, fmt.Errorf("open the spend ledger in %s: %w", a.opts.DataDir, err)
+	}
+	a.ledger = led
+	a.counts.next = led
+	srv, err := proxy.New(proxy.Options{Config: cfg, MasterKey: a.masterFor(cfg), Usage: a.counts, Logger: a.log,
+		Keys: led, Gate: led, Admin: led})
+	if err != nil {
+		led.Close(context.Background())
+		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
+	}
+	a.srv = srv
+	a.status.Models = srv.Models()
+	return a, nil
+}
+
+// loadConfig reads the config (or builds the one-model config), writing the example on first run.
+func (a *App) loadConfig() (*config.Config, error) {
+	if a.opts.Model != "" {
+		return &config.Config{ModelList: []config.Deployment{{
+			ModelName: a.opts.Model,
+			Params:    config.Params{Model: a.opts.Model},
+		}}, Router: config.Default()}, nil
+	}
+	if _, err := os.Stat(a.opts.ConfigPath); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(a.opts.ConfigPath), 0o700); err != nil {
+			return nil, fmt.Errorf("create config folder: %w", err)
+		}
+		if err := writeNew(a.opts.ConfigPath, config.ExampleYAML()); err != nil {
+			return nil, fmt.Errorf("write example config: %w", err)
+		}
+		a.status.FirstRun = true
+		a.log.Info("wrote an example config; edit it to add your models", "path", a.opts.ConfigPath)
+	}
+	cfg, warns, err := config.Load(a.opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warns {
+		a.log.Warn(w.String())
+	}
+	if err := resolveSecrets(cfg, a.secrets); err != nil {
+		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
+	}
+	return cfg, nil
+}
+
+// pickMasterKey settles the master key at start (see masterKey) and says where it came from.
+func (a *App) pickMasterKey(cfg *config.Config) {
+	switch {
+	case cfg.General.MasterKey != "":
+		a.status.Auth = "config"
+	case os.Getenv("LITELLM_MASTER_KEY") != "":
+		a.status.Auth = "env"
+	default:
+		key, created, err := masterKey(cfg, a.secrets)
+		switch {
+		case err != nil:
+			a.status.Auth = "off"
+			a.log.Warn("no master key: the gateway accepts any key, on loopback only", "err", err)
+		case key == "":
+			a.status.Auth = "off"
+		default:
+			a.master, a.status.Auth = key, "keychain"
+			if created {
+				a.log.Info("generated a master key and stored it in the keychain (clawgate master-key prints it)")
+			}
+		}
+	}
+}
+
+// masterFor is the master key in force for cfg: the config's, else the environment's, else the keychain's.
+func (a *App) masterFor(cfg *config.Config) string {
+	if cfg.General.MasterKey != "" {
+		return cfg.General.MasterKey
+	}
+	if k := os.Getenv("LITELLM_MASTER_KEY"); k != "" {
+		return k
+	}
+	return a.master
+}
+
+// MasterKey returns the master key in force ("" when auth is off), for `clawgate master-key`
+// and the tray's copy button. Never log it.
+func (a *App) MasterKey() string { return a.srv.MasterKey() }
+
+// writeNew creates path with data, failing if it already exists (never clobber a user's file).
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Start binds the listen address and serves until Stop. A taken port returns an error wrapping
+// ErrPortInUse; the status shows it too.
+func (a *App) Start(ctx context.Context) error {
+	addr := net.JoinHostPort(a.opts.Host, strconv.Itoa(a.opts.Port))
+	if !isLoopback(a.opts.Host) && !a.srv.HasMasterKey() {
+		err := fmt.Errorf("%w: refusing to listen on %s with no master key; set general_settings.master_key or LITELLM_MASTER_KEY, or use --host 127.0.0.1", ErrNeedMasterKey, addr)
+		a.setErr(err)
+		return err
+	}
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("%w: port %d on %s is already taken (another Clawgate or LiteLLM?); stop it or pick another port with --port", ErrPortInUse, a.opts.Port, a.opts.Host)
+		} else {
+			err = fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		a.setErr(err)
+		return err
+	}
+	a.mu.Lock()
+	a.done = make(chan struct{})
+	a.status.State, a.status.Addr, a.status.Err = StateRunning, l.Addr().String(), nil
+	done := a.done
+	a.mu.Unlock()
+	go func() {
+		defer close(done)
+		if err := a.srv.Serve(l); err != nil {
+			a.setErr(fmt.Errorf("gateway stopped: %w", err))
+		}
+	}()
+	if a.opts.Model == "" {
+		w, err := watchConfig(a.opts.ConfigPath, a.reload, a.log)
+		if err != nil {
+			a.log.Warn("config changes will need a restart", "err", err)
+		} else {
+			a.watch = w
+		}
+	}
+	a.log.Info("listening on " + a.Status().BaseURL())
+	a.publish()
+	return nil
+}
+
+// reload re-reads the config after it changed on disk; a broken file keeps the old one in force.
+func (a *App) reload() {
+	cfg, warns, err := config.Load(a.opts.ConfigPath)
+	if err == nil {
+		for _, w := range warns {
+			a.log.Warn(w.String())
+		}
+		err = resolveSecrets(cfg, a.secrets)
+	}
+	if err == nil {
+		err = a.srv.SetConfig(cfg, a.masterFor(cfg))
+	}
+	if err == nil {
+		settings, errs := ledger.SettingsFrom(cfg)
+		for _, e := range errs {
+			a.log.Warn("config", "err", e)
+		}
+		a.ledger.SetSettings(settings)
+	}
+	a.mu.Lock()
+	if err != nil {
+		a.status.Err = fmt.Errorf("config not reloaded, the previous one stays in force: %w", err)
+	} else {
+		a.status.Err = nil
+		a.status.Models = a.srv.Models()
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.log.Error("config reload failed", "err", err)
+	} else {
+		a.log.Info("config reloaded", "models", len(a.srv.Models()))
+	}
+	a.publish()
+}
+
+// Stop drains in-flight requests until ctx ends, then closes.
+func (a *App) Stop(ctx context.Context) error {
+	if a.watch != nil {
+		a.watch.Close()
+	}
+	a.mu.Lock()
+	done := a.done
+	a.mu.Unlock()
+	if done == nil {
+		return a.closeLedger(ctx)
+	}
+	err := a.srv.Shutdown(ctx)
+	<-done
+	if lerr := a.closeLedger(ctx); err == nil {
+		err = lerr
+	}
+	a.mu.Lock()
+	a.status.State = StateStopped
+	a.mu.Unlock()
+	a.publish()
+	return err
+}
+
+// closeLedger writes every queued usage row to disk; once.
+func (a *App) closeLedger(ctx context.Context) error {
+	a.mu.Lock()
+	l := a.ledger
+	a.ledger = nil
+	a.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	if err := l.Close(ctx); err != nil {
+		return fmt.Errorf("write the last usage rows: %w", err)
+	}
+	return nil
+}
+
+// onLedgerEvent turns budget thresholds and resets into alerts for the tray.
+func (a *App) onLedgerEvent(e ledger.Event) {
+	var al *Alert
+	name := e.Alias
+	if e.Budget == ledger.GlobalBudget {
+		name = "proxy-wide"
+	} else if name == "" {
+		name = "a key"
+	}
+	switch e.Kind {
+	case ledger.EventThreshold, ledger.EventSoftBudget:
+		al = &Alert{Title: fmt.Sprintf("Budget %s at %.0f%%", name, e.Level*100), Message: e.Message, Level: e.Level}
+		if al.Message == "" {
+			al.Message = fmt.Sprintf("$%.2f of $%.2f spent", e.Spend, e.Limit)
+		}
+	case ledger.EventReset:
+		al = &Alert{Title: fmt.Sprintf("Budget %s reset", name), Message: e.Message}
+	default:
+		return
+	}
+	a.events.publish(Event{Kind: EventAlert, Status: a.Status(), Alert: al})
+}
+
+// Status returns the current snapshot.
+func (a *App) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.status
+	s.Models = append([]string(nil), s.Models...)
+	s.Requests = a.counts.n.Load()
+	return s
+}
+
+// Subscribe returns a channel of events and a cancel func. Slow subscribers miss intermediate
+// events but always get the latest.
+func (a *App) Subscribe() (<-chan Event, func()) { return a.events.subscribe() }
+
+func (a *App) setErr(err error) {
+	a.mu.Lock()
+	a.status.State, a.status.Err = StateError, err
+	a.mu.Unlock()
+	a.publish()
+}
+
+func (a *App) publish() { a.events.publish(Event{Kind: EventStatus, Status: a.Status()}) }
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func configPath(p string) (string, error) {
+	if p == "" {
+		p = os.Getenv("CLAWGATE_CONFIG")
+	}
+	if p != "" {
+		return filepath.Abs(p)
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config folder (set --config or CLAWGATE_CONFIG): %w", err)
+	}
+	return filepath.Join(dir, "clawgate", "config.yaml"), nil
+}
+
+func dataDir(p string) (string, error) {
+	if p == "" {
+		p = os.Getenv("CLAWGATE_DATA_DIR")
+	}
+	if p != "" {
+		return filepath.Abs(p)
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config folder (set --data-dir or CLAWGATE_DATA_DIR): %w", err)
+	}
+	return filepath.Join(dir, "clawgate"), nil
+}

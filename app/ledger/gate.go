@@ -1,0 +1,323 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/clawgate/clawgate/app/budget"
+	"github.com/clawgate/clawgate/app/store"
+	"github.com/clawgate/clawgate/proxy"
+)
+
+// Authenticate implements proxy.KeySource: it finds a virtual key by its hash (in memory; SQLite
+// only for a key this process has not seen) and refuses blocked and expired keys with a 401.
+// Errors never carry the key or its hash.
+func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal, error) {
+	if !strings.HasPrefix(key, "sk-") {
+		return nil, proxy.ErrInvalidKey // LiteLLM's virtual keys all start with sk-
+	}
+	e, err := l.entryFor(ctx, proxy.HashKey(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, proxy.ErrInvalidKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: look up key: %w", err)
+	}
+	l.mu.RLock()
+	k := e.k
+	l.mu.RUnlock()
+	if err := l.usable(k); err != nil {
+		return nil, err
+	}
+	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models)}, nil
+}
+
+// usable refuses a blocked or expired key.
+func (l *Ledger) usable(k store.Key) error {
+	if k.Blocked {
+		return &authError{"Authentication Error - Key is blocked. Update via /key/unblock if you're admin."}
+	}
+	if now := l.now(); k.Expires != nil && !now.Before(*k.Expires) {
+		return &authError{fmt.Sprintf("Authentication Error - Expired Key. Key Expiry time %s and current time %s",
+			k.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// entryFor returns the key with token h, loading it from the store if this process has not seen
+// it (a key written by another process). The error wraps store.ErrNotFound for unknown keys.
+func (l *Ledger) entryFor(ctx context.Context, h string) (*entry, error) {
+	l.mu.RLock()
+	e := l.keys[h]
+	l.mu.RUnlock()
+	if e != nil {
+		return e, nil
+	}
+	k, err := l.st.GetKey(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return l.adopt(ctx, k)
+}
+
+// authError is a 401 for a key the ledger knows but refuses.
+type authError struct{ msg string }
+
+func (e *authError) Error() string { return e.msg }
+
+func (e *authError) HTTPStatus() (int, string, time.Duration, map[string]any) {
+	return http.StatusUnauthorized, "auth_error", 0, nil
+}
+
+// Admit implements proxy.Gate: it takes the key's rate-limit slot, then reserves worstCost on the
+// key's budget and the proxy-wide one. The master key has no key budget or limits.
+func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, worstCost float64, estTokens int64) (proxy.Admission, error) {
+	a := &admission{l: l}
+	ids := []string{GlobalBudget}
+	if p != nil && !p.Master && p.KeyHash != "" {
+		l.mu.RLock()
+		e := l.keys[p.KeyHash]
+		var k store.Key
+		if e != nil {
+			k = e.k
+		}
+		l.mu.RUnlock()
+		if e == nil {
+			return nil, &authError{"Authentication Error, Invalid proxy server token passed. Check the key and try again."}
+		}
+		if err := l.usable(k); err != nil {
+			return nil, err
+		}
+		release, retry, err := l.lim.Acquire(k.Token, k.RPMLimit, k.TPMLimit, k.MaxParallelRequests, estTokens)
+		if err != nil {
+			return nil, rateError(k, err, retry)
+		}
+		a.e, a.release = e, release
+		ids = []string{k.Token, GlobalBudget} // the key first: its refusal is the one reported
+	}
+	res, err := l.bl.Reserve(ids, worstCost)
+	if err != nil {
+		if a.release != nil {
+			a.release(0)
+		}
+		return nil, l.budgetError(err)
+	}
+	a.res = res
+	return a, nil
+}
+
+// admission is one admitted request.
+type admission struct {
+	l       *Ledger
+	e       *entry // nil for the master key
+	res     *budget.Reservation
+	release func(actualTokens int64)
+	done    atomic.Bool
+}
+
+// Done settles the reservation with the request's real cost (a request with no usage releases
+// it), frees its rate-limit slot with the tokens it used, and queues its spend log row.
+func (a *admission) Done(u *proxy.Usage) {
+	if !a.done.CompareAndSwap(false, true) {
+		return
+	}
+	if u == nil {
+		a.res.Release()
+		if a.release != nil {
+			a.release(0)
+		}
+		return
+	}
+	if cost := costOf(u); cost > 0 {
+		a.res.Settle(cost)
+	} else {
+		a.res.Release()
+	}
+	if a.release != nil {
+		a.release(int64(u.PromptTokens + u.CompletionTokens))
+	}
+	a.l.written.Store(u.CallID, time.Now())
+	a.l.write(u, a.e)
+}
+
+// Record implements proxy.UsageSink. Rows of admitted requests were written by Done; a request
+// that never met the gate has its spend added to its budgets (unreserved) and its row written.
+func (l *Ledger) Record(u proxy.Usage) {
+	if _, ok := l.written.LoadAndDelete(u.CallID); ok {
+		return
+	}
+	ids := []string{GlobalBudget}
+	var e *entry
+	if p := u.Principal; p != nil && !p.Master && p.KeyHash != "" {
+		l.mu.RLock()
+		e = l.keys[p.KeyHash]
+		l.mu.RUnlock()
+		ids = append(ids, p.KeyHash)
+	}
+	l.bl.Record(ids, costOf(&u))
+	l.write(&u, e)
+}
+
+func costOf(u *proxy.Usage) float64 {
+	if !u.UsageKnown || !(u.Cost > 0) || math.IsInf(u.Cost, 0) {
+		return 0
+	}
+	return u.Cost
+}
+
+// write queues the request's spend log row. e, when set, names the key (under its current token,
+// which a regenerate may have changed since the request began).
+func (l *Ledger) write(u *proxy.Usage, e *entry) {
+	row := store.SpendLog{
+		RequestID: u.RequestID, CallType: u.CallType, Spend: costOf(u), Unpriced: u.UsageKnown && !u.Priced,
+		PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens),
+		TotalTokens:     int64(u.PromptTokens + u.CompletionTokens),
+		CacheReadTokens: int64(u.CachedTokens), CacheWriteTokens: int64(u.CacheCreationTokens),
+		ReasoningTokens: int64(u.ReasoningTokens),
+		StartTime:       u.Start, EndTime: u.End,
+		Model: u.Model, ModelGroup: u.ModelGroup, ModelID: u.ModelID, Provider: u.Provider, APIBase: u.APIBase,
+		EndUser: u.User, Status: store.StatusSuccess, Error: u.Error, Fallbacks: u.Fallbacks, Retries: u.Retries,
+		Metadata: map[string]any{"call_id": u.CallID, "status_code": u.Status, "stream": u.Stream},
+	}
+	if row.RequestID == "" {
+		row.RequestID = u.CallID
+	}
+	if u.Error != "" || u.Status >= 400 {
+		row.Status = store.StatusFailure
+	}
+	switch {
+	case !u.FirstToken.IsZero():
+		t := u.FirstToken
+		row.CompletionStartTime = &t
+	case row.Status == store.StatusSuccess && !u.End.IsZero():
+		t := u.End // a non-streamed answer arrives all at once, as LiteLLM logs it
+		row.CompletionStartTime = &t
+	}
+	if e != nil {
+		l.mu.RLock()
+		row.APIKey, row.KeyAlias, row.User = e.k.Token, e.k.KeyAlias, e.k.UserID
+		l.mu.RUnlock()
+	} else if p := u.Principal; p != nil {
+		row.APIKey, row.KeyAlias = p.KeyHash, p.KeyAlias
+	}
+	// TODO(store_prompts_in_spend_logs): proxy.Usage carries no request or response bodies yet;
+	// when it does, fill row.Messages and row.Response here (secrets redacted) if
+	// l.settings().StorePrompts.
+	l.w.Add(row)
+}
+
+// budgetExceeded is the 429 for a budget with no room, in LiteLLM's words.
+type budgetExceeded struct {
+	msg     string
+	details map[string]any
+}
+
+func (e *budgetExceeded) Error() string { return e.msg }
+
+func (e *budgetExceeded) HTTPStatus() (int, string, time.Duration, map[string]any) {
+	return http.StatusTooManyRequests, "budget_exceeded", 0, e.details
+}
+
+func (l *Ledger) budgetError(err error) error {
+	var ex *budget.ExceededError
+	if !errors.As(err, &ex) {
+		return err
+	}
+	d := map[string]any{"limit": ex.Limit, "spend": ex.Spend, "reserved": ex.Reserved, "requested": ex.Amount, "resets_at": nil}
+	if ex.ResetAt != nil {
+		d["resets_at"] = ex.ResetAt.UTC().Format(time.RFC3339)
+	}
+	who := ""
+	if ex.ID == GlobalBudget {
+		d["budget"] = "global"
+	} else {
+		d["budget"] = "key"
+		l.mu.RLock()
+		if e := l.keys[ex.ID]; e != nil {
+			d["key_alias"], d["key_name"] = nilIfEmpty(e.k.KeyAlias), e.k.KeyName
+			who = "Key=" + e.k.KeyName + " "
+			if e.k.KeyAlias != "" {
+				who = "Key=" + e.k.KeyAlias + " (" + e.k.KeyName + ") "
+			}
+		}
+		l.mu.RUnlock()
+	}
+	msg := fmt.Sprintf("Budget has been exceeded! %sCurrent cost: %s, Max budget: %s", who, pyFloat(ex.Spend), pyFloat(ex.Limit))
+	if ex.Spend < ex.Limit {
+		msg += fmt.Sprintf(". Requests in flight hold %s and this request may cost up to %s, which would go over the budget",
+			pyFloat(ex.Reserved), pyFloat(ex.Amount))
+	}
+	if ex.ID == GlobalBudget {
+		msg += " (the proxy-wide litellm_settings.max_budget)"
+	}
+	if ex.ResetAt != nil {
+		msg += ". It resets at " + ex.ResetAt.UTC().Format(time.RFC3339)
+	}
+	return &budgetExceeded{msg: msg, details: d}
+}
+
+// rateLimited is the 429 for rpm_limit, tpm_limit and max_parallel_requests.
+type rateLimited struct {
+	msg     string
+	retry   time.Duration
+	details map[string]any
+}
+
+func (e *rateLimited) Error() string { return e.msg }
+
+func (e *rateLimited) HTTPStatus() (int, string, time.Duration, map[string]any) {
+	return http.StatusTooManyRequests, "rate_limit_error", e.retry, e.details
+}
+
+func rateError(k store.Key, err error, retry time.Duration) error {
+	var re *budget.RateLimitError
+	if !errors.As(err, &re) {
+		return err
+	}
+	who := k.KeyName
+	if k.KeyAlias != "" {
+		who = k.KeyAlias + " (" + k.KeyName + ")"
+	}
+	var what string
+	switch re.Limit {
+	case budget.LimitRPM:
+		what = fmt.Sprintf("rpm_limit is %d requests a minute and %d were made in the last minute", re.Max, re.Current)
+	case budget.LimitTPM:
+		what = fmt.Sprintf("tpm_limit is %d tokens a minute and %d were used in the last minute", re.Max, re.Current)
+	default:
+		what = fmt.Sprintf("max_parallel_requests is %d and %d are in flight", re.Max, re.Current)
+	}
+	secs := int64(math.Ceil(retry.Seconds()))
+	return &rateLimited{
+		msg:     fmt.Sprintf("Rate limit exceeded for key %s: %s. Retry after %ds.", who, what, secs),
+		retry:   retry,
+		details: map[string]any{"limit": re.Limit, "max": re.Max, "current": re.Current, "retry_after_seconds": secs},
+	}
+}
+
+// pyFloat prints a float as Python's repr does (50.0, 0.0016905, 1e-07), since LiteLLM's
+// messages are read by people used to them.
+func pyFloat(f float64) string {
+	a := math.Abs(f)
+	if a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// trimFloat prints a float briefly, without float noise.
+func trimFloat(f float64) string {
+	return strconv.FormatFloat(f, 'g', 6, 64)
+}

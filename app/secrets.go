@@ -1,0 +1,80 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/clawgate/clawgate/app/keychain"
+	"github.com/clawgate/clawgate/proxy/config"
+)
+
+// Secrets is where provider keys and the master key live: the OS keychain in production.
+type Secrets interface {
+	Get(name string) (string, error)
+	Set(name, secret string) error
+}
+
+// resolveSecrets replaces `keychain/NAME` values in the config (api keys, the master key, any
+// litellm_params value) with the secrets they name. A missing secret is an error naming the
+// entry and the fix; the secret itself never appears in an error.
+func resolveSecrets(cfg *config.Config, s Secrets) error {
+	var errs []error
+	get := func(where, v string) string {
+		if !strings.HasPrefix(v, keychain.RefPrefix) {
+			return v
+		}
+		out, _, err := keychain.Resolve(v, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		return out
+	}
+	for i := range cfg.ModelList {
+		d := &cfg.ModelList[i]
+		where := fmt.Sprintf("model_list[%d] (%s)", i, d.ModelName)
+		d.Params.APIKey = get(where+".api_key", d.Params.APIKey)
+		for k, v := range d.Params.Extra {
+			if sv, ok := v.(string); ok {
+				d.Params.Extra[k] = get(where+"."+k, sv)
+			}
+		}
+		for k, v := range d.Params.ExtraHeaders {
+			d.Params.ExtraHeaders[k] = get(where+".extra_headers."+k, v)
+		}
+	}
+	cfg.General.MasterKey = get("general_settings.master_key", cfg.General.MasterKey)
+	return errors.Join(errs...)
+}
+
+// masterKey picks the master key: general_settings.master_key, else LITELLM_MASTER_KEY, else the
+// one kept in the keychain, generated there on first run. With no keychain it returns "" and the
+// gateway runs with auth off, on loopback only.
+func masterKey(cfg *config.Config, s Secrets) (key string, created bool, err error) {
+	if cfg.General.MasterKey != "" {
+		return cfg.General.MasterKey, false, nil
+	}
+	if k := os.Getenv("LITELLM_MASTER_KEY"); k != "" {
+		return k, false, nil
+	}
+	if s == nil {
+		return "", false, nil
+	}
+	k, err := s.Get(keychain.MasterKeyName)
+	if err == nil && k != "" {
+		return k, false, nil
+	}
+	if err != nil && !errors.Is(err, keychain.ErrNotFound) {
+		return "", false, err
+	}
+	k = keychain.NewMasterKey()
+	if err := s.Set(keychain.MasterKeyName, k); err != nil {
+		return "", false, err
+	}
+	// Read it back: of two processes starting at once, both use the key that stuck.
+	if back, err := s.Get(keychain.MasterKeyName); err == nil && back != "" {
+		k = back
+	}
+	return k, true, nil
+}

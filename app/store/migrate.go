@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each in its own transaction together with its row in
+// schema_migrations; version N is migrations[N-1]. Never edit or reorder a released entry: append.
+var migrations = []string{
+	// 1: keys, spend logs, settings.
+	`
+CREATE TABLE keys (
+	token                 TEXT PRIMARY KEY,          -- SHA-256 hex of the sk- key
+	key_name              TEXT NOT NULL DEFAULT '',  -- sk-...XXXX
+	key_alias             TEXT,                      -- NULL when unset, so UNIQUE allows many unaliased keys
+	spend                 REAL NOT NULL DEFAULT 0,   -- spend in the current budget window
+	spend_since           INTEGER,                   -- start of that window (set by ResetKeySpend)
+	max_budget            REAL,
+	soft_budget           REAL,
+	budget_duration       TEXT NOT NULL DEFAULT '',
+	budget_reset_at       INTEGER,
+	expires               INTEGER,
+	models                TEXT NOT NULL DEFAULT '[]',
+	metadata              TEXT NOT NULL DEFAULT '{}',
+	tpm_limit             INTEGER,
+	rpm_limit             INTEGER,
+	max_parallel_requests INTEGER,
+	blocked               INTEGER NOT NULL DEFAULT 0,
+	user_id               TEXT NOT NULL DEFAULT '',
+	created_at            INTEGER NOT NULL,
+	updated_at            INTEGER NOT NULL,
+	last_active           INTEGER
+) STRICT;
+CREATE UNIQUE INDEX keys_alias ON keys(key_alias) WHERE key_alias IS NOT NULL;
+CREATE INDEX keys_user ON keys(user_id, created_at);
+CREATE INDEX keys_created ON keys(created_at);
+
+CREATE TABLE spend_logs (
+	request_id            TEXT PRIMARY KEY,
+	call_type             TEXT NOT NULL DEFAULT '',
+	api_key               TEXT NOT NULL DEFAULT '',  -- SHA-256 hex, = keys.token; no FK: logs outlive keys
+	key_alias             TEXT NOT NULL DEFAULT '',
+	spend                 REAL NOT NULL DEFAULT 0,
+	unpriced              INTEGER NOT NULL DEFAULT 0,
+	prompt_tokens         INTEGER NOT NULL DEFAULT 0,
+	completion_tokens     INTEGER NOT NULL DEFAULT 0,
+	total_tokens          INTEGER NOT NULL DEFAULT 0,
+	cache_read_tokens     INTEGER NOT NULL DEFAULT 0,
+	cache_write_tokens    INTEGER NOT NULL DEFAULT 0,
+	reasoning_tokens      INTEGER NOT NULL DEFAULT 0,
+	start_time            INTEGER NOT NULL,
+	end_time              INTEGER NOT NULL,
+	completion_start_time INTEGER,
+	model                 TEXT NOT NULL DEFAULT '',
+	model_group           TEXT NOT NULL DEFAULT '',
+	model_id              TEXT NOT NULL DEFAULT '',
+	provider              TEXT NOT NULL DEFAULT '',
+	api_base              TEXT NOT NULL DEFAULT '',
+	user_id               TEXT NOT NULL DEFAULT '',
+	end_user              TEXT NOT NULL DEFAULT '',
+	status                TEXT NOT NULL DEFAULT 'success',
+	error                 TEXT NOT NULL DEFAULT '',
+	fallbacks             INTEGER NOT NULL DEFAULT 0,
+	retries               INTEGER NOT NULL DEFAULT 0,
+	messages              TEXT,
+	response              TEXT,
+	metadata              TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX spend_logs_start ON spend_logs(start_time);
+CREATE INDEX spend_logs_key ON spend_logs(api_key, start_time);
+CREATE INDEX spend_logs_model_group ON spend_logs(model_group, start_time);
+CREATE INDEX spend_logs_user ON spend_logs(user_id, start_time);
+
+CREATE TABLE settings (
+	name       TEXT PRIMARY KEY,
+	value      TEXT NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT;
+`,
+}
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate brings db up to len(ms). Each step reads the version inside its own write transaction
+// (db must begin transactions IMMEDIATE), so two processes opening the same new file at once apply
+// every migration exactly once.
+func migrate(ctx context.Context, db *sql.DB, ms []string) error {
+	for {
+		done, err := migrateOne(ctx, db, ms)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateOne(ctx context.Context, db *sql.DB, ms []string) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return false, fmt.Errorf("migrate: read version: %w", err)
+	}
+	switch {
+	case v > len(ms):
+		return false, fmt.Errorf("%w: the file is at version %d, this build knows up to %d; "+
+			"run a newer clawgate or point it at another data folder", ErrSchemaTooNew, v, len(ms))
+	case v == len(ms):
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, ms[v]); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		v+1, micros(time.Now())); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	return false, nil
+}

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// GroupBy picks the dimensions SpendSummary aggregates over; combine with |. Zero gives one total.
+type GroupBy uint8
+
+const (
+	ByDay      GroupBy = 1 << iota // calendar day of start_time in SummaryQuery.Location
+	ByModel                        // model_group, or model when the row has none
+	ByKey                          // api_key (KeyAlias is filled in too)
+	ByUser                         // user_id
+	ByProvider                     // provider
+)
+
+// SummaryQuery selects the rows to aggregate: start_time in [Start, End). A zero Start or End means
+// from the first row or to the last. APIKey and UserID narrow to one key or user.
+type SummaryQuery struct {
+	Start, End time.Time
+	By         GroupBy
+	APIKey     string
+	UserID     string
+	// Location sets day boundaries for ByDay (the budget time zone); nil means UTC, as LiteLLM does.
+	Location *time.Location
+}
+
+// SpendGroup is one aggregate. Only the fields named by GroupBy are set among Day, Model, APIKey,
+// KeyAlias, User and Provider.
+type SpendGroup struct {
+	Day      string // "2006-01-02"
+	Model    string
+	APIKey   string
+	KeyAlias string
+	User     string
+	Provider string
+
+	Spend            float64
+	Requests         int64
+	Failures         int64
+	Unpriced         int64 // rows whose model had no price
+	PromptTokens     int64
+	CompletionTokens int64
+	TotalTokens      int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+}
+
+// SpendSummary aggregates spend and tokens, for the UI's charts and /spend/logs?summarize. Groups come
+// ordered by day, then by spend (largest first), then by name.
+func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup, error) {
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	start, end, ok, err := s.summaryRange(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("store: spend summary: %w", err)
+	}
+	if !ok {
+		return []SpendGroup{}, nil
+	}
+	var sel, group []string
+	var args []any
+	if q.By&ByDay != 0 {
+		day, dayArgs := dayExpr(start, end, loc)
+		sel, group, args = append(sel, day+" AS day"), append(group, "day"), append(args, dayArgs...)
+	}
+	if q.By&ByModel != 0 {
+		sel = append(sel, "COALESCE(NULLIF(l.model_group, ''), l.model) AS m")
+		group = append(group, "m")
+	}
+	if q.By&ByKey != 0 {
+		sel, group = append(sel, "l.api_key", "MAX(l.key_alias)"), append(group, "l.api_key")
+	}
+	if q.By&ByUser != 0 {
+		sel, group = append(sel, "l.user_id"), append(group, "l.user_id")
+	}
+	if q.By&ByProvider != 0 {
+		sel, group = append(sel, "l.provider"), append(group, "l.provider")
+	}
+	where := []string{"l.start_time >= ?", "l.start_time < ?"}
+	args = append(args, micros(start), micros(end))
+	if q.APIKey != "" {
+		where, args = append(where, "l.api_key = ?"), append(args, q.APIKey)
+	}
+	if q.UserID != "" {
+		where, args = append(where, "l.user_id = ?"), append(args, q.UserID)
+	}
+	sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
+		COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
+		COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
+		COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
+	query := `SELECT ` + strings.Join(sel, ", ") + ` FROM spend_logs l WHERE ` + strings.Join(where, " AND ")
+	if len(group) > 0 {
+		query += ` GROUP BY ` + strings.Join(group, ", ") + ` ORDER BY ` + summaryOrder(q.By)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: spend summary: %w", err)
+	}
+	defer rows.Close()
+	out := []SpendGroup{}
+	for rows.Next() {
+		var g SpendGroup
+		var dest []any
+		if q.By&ByDay != 0 {
+			dest = append(dest, &g.Day)
+		}
+		if q.By&ByModel != 0 {
+			dest = append(dest, &g.Model)
+		}
+		if q.By&ByKey != 0 {
+			dest = append(dest, &g.APIKey, &g.KeyAlias)
+		}
+		if q.By&ByUser != 0 {
+			dest = append(dest, &g.User)
+		}
+		if q.By&ByProvider != 0 {
+			dest = append(dest, &g.Provider)
+		}
+		dest = append(dest, &g.Spend, &g.Requests, &g.Failures, &g.Unpriced, &g.PromptTokens,
+			&g.CompletionTokens, &g.TotalTokens, &g.CacheReadTokens, &g.CacheWriteTokens, &g.ReasoningTokens)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("store: spend summary: %w", err)
+		}
+		if len(group) == 0 && g.Requests == 0 {
+			continue // an aggregate over nothing
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: spend summary: %w", err)
+	}
+	return out, nil
+}
+
+// summaryOrder orders by day, then spend descending, then the other group columns, by position in
+// the select list (day, model, key and alias, user, provider, then the aggregates, spend first).
+func summaryOrder(by GroupBy) string {
+	pos := 1
+	var order, names []string
+	if by&ByDay != 0 {
+		order = append(order, "1")
+		pos++
+	}
+	for _, b := range []GroupBy{ByModel, ByKey, ByUser, ByProvider} {
+		if by&b == 0 {
+			continue
+		}
+		names = append(names, strconv.Itoa(pos))
+		pos++
+		if b == ByKey {
+			pos++ // key_alias
+		}
+	}
+	order = append(order, strconv.Itoa(pos)+" DESC")
+	return strings.Join(append(order, names...), ", ")
+}
+
+// summaryRange resolves zero bounds from the data; ok is false when there is nothing to aggregate.
+func (s *Store) summaryRange(ctx context.Context, q SummaryQuery) (start, end time.Time, ok bool, err error) {
+	start, end = q.Start, q.End
+	if start.IsZero() || end.IsZero() {
+		var lo, hi sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, `SELECT MIN(start_time), MAX(start_time) FROM spend_logs`).Scan(&lo, &hi); err != nil {
+			return start, end, false, err
+		}
+		if !lo.Valid {
+			return start, end, false, nil
+		}
+		if start.IsZero() {
+			start = fromMicros(lo.Int64)
+		}
+		if end.IsZero() {
+			end = fromMicros(hi.Int64 + 1)
+		}
+	}
+	return start, end, end.After(start), nil
+}
+
+// dayExpr returns SQL for the calendar day of l.start_time in loc. SQLite knows only UTC and the
+// process's local zone, so the range is cut into spans of constant UTC offset (Go knows the zone's
+// rules, DST included) and the offset of the row's span is added before taking the UTC date. Cost
+// per row: a comparison per offset change in the range, about two a year.
+func dayExpr(start, end time.Time, loc *time.Location) (string, []any) {
+	type span struct {
+		until  int64 // micros; the span holds times before it
+		offset int   // seconds east of UTC
+	}
+	var spans []span
+	for t := start.In(loc); t.Before(end); {
+		_, off := t.Zone()
+		_, next := t.ZoneBounds()
+		if next.IsZero() || !next.Before(end) {
+			spans = append(spans, span{math.MaxInt64, off})
+			break
+		}
+		spans = append(spans, span{micros(next), off})
+		t = next.In(loc)
+	}
+	if len(spans) <= 1 {
+		off := 0
+		if len(spans) == 1 {
+			off = spans[0].offset
+		}
+		return "date(l.start_time / 1000000 + ?, 'unixepoch')", []any{off}
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("date(l.start_time / 1000000 + CASE")
+	for _, sp := range spans[:len(spans)-1] {
+		b.WriteString(" WHEN l.start_time < ? THEN ?")
+		args = append(args, sp.until, sp.offset)
+	}
+	b.WriteString(" ELSE ? END, 'unixepoch')")
+	return b.String(), append(args, spans[len(spans)-1].offset)
+}

@@ -1,0 +1,271 @@
+//go:build ignore
+
+// Command traycheck stands in for a desktop's tray host so the tray smoke test can see what a user
+// would see. It owns org.kde.StatusNotifierWatcher on the session bus, waits for an app to register
+// its StatusNotifierItem, and prints the item's menu (read over com.canonical.dbusmenu) and icon:
+//
+//	icon 64x64 #1f9d55
+//	Gateway running on 127.0.0.1:4000 (disabled)
+//	Models
+//	Models > gpt-4o (disabled)
+//	---
+//	Quit
+//
+// With -click LABEL it then clicks that item, as a user would.
+// Build it with: go build -o bin/traycheck scripts/traycheck/main.go
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+)
+
+const (
+	watcherName  = "org.kde.StatusNotifierWatcher"
+	watcherPath  = "/StatusNotifierWatcher"
+	watcherIface = "org.kde.StatusNotifierWatcher"
+	itemIface    = "org.kde.StatusNotifierItem"
+	menuIface    = "com.canonical.dbusmenu"
+)
+
+// watcher implements the two methods of the watcher interface that items and hosts call.
+type watcher struct {
+	items chan string // "sender/path" of each registered item
+}
+
+func (w *watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
+	// Items pass either their object path (then the sender is the bus name) or a bus name.
+	if strings.HasPrefix(service, "/") {
+		w.items <- string(sender) + service
+	} else {
+		w.items <- service + "/StatusNotifierItem"
+	}
+	return nil
+}
+
+func (w *watcher) RegisterStatusNotifierHost(string) *dbus.Error { return nil }
+
+type entry struct {
+	id       int32
+	label    string
+	enabled  bool
+	sep      bool
+	children []entry
+}
+
+func main() {
+	timeout := flag.Duration("timeout", 60*time.Second, "how long to wait for an item and a settled menu")
+	click := flag.String("click", "", "label of a menu item to click after printing")
+	flag.Parse()
+	if err := run(*timeout, *click); err != nil {
+		fmt.Fprintln(os.Stderr, "traycheck:", err)
+		os.Exit(1)
+	}
+}
+
+func run(timeout time.Duration, click string) error {
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return fmt.Errorf("session bus: %w", err)
+	}
+	defer conn.Close()
+
+	w := &watcher{items: make(chan string, 4)}
+	if err := conn.Export(w, watcherPath, watcherIface); err != nil {
+		return fmt.Errorf("export watcher: %w", err)
+	}
+	if _, err := prop.Export(conn, watcherPath, map[string]map[string]*prop.Prop{watcherIface: {
+		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitFalse},
+		"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitFalse},
+		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitFalse},
+	}}); err != nil {
+		return fmt.Errorf("export watcher properties: %w", err)
+	}
+	reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		return fmt.Errorf("own %s: reply %v, %v", watcherName, reply, err)
+	}
+	fmt.Fprintln(os.Stderr, "traycheck: watching for a tray item")
+
+	deadline := time.After(timeout)
+	var item string
+	select {
+	case item = <-w.items:
+	case <-deadline:
+		return fmt.Errorf("no StatusNotifierItem registered within %v", timeout)
+	}
+	dest, path, _ := strings.Cut(item, "/")
+	obj := conn.Object(dest, dbus.ObjectPath("/"+path))
+
+	menuPathV, err := obj.GetProperty(itemIface + ".Menu")
+	if err != nil {
+		return fmt.Errorf("item Menu property: %w", err)
+	}
+	menuPath, _ := menuPathV.Value().(dbus.ObjectPath)
+	menu := conn.Object(dest, menuPath)
+
+	// The menu settles after a refresh or two (systray serves one level on the first call, and the app
+	// may rebuild it as its status arrives): read until two reads in a row agree.
+	var prev, cur []entry
+	for {
+		cur, err = layout(menu)
+		if err != nil {
+			return err
+		}
+		if prev != nil && reflect.DeepEqual(prev, cur) && len(cur) > 0 {
+			break
+		}
+		prev = cur
+		select {
+		case <-deadline:
+			return fmt.Errorf("menu did not settle within %v", timeout)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+
+	icon, err := iconSummary(obj)
+	if err != nil {
+		return err
+	}
+	fmt.Println("icon " + icon)
+	for _, line := range render(cur, "") {
+		fmt.Println(line)
+	}
+
+	if click != "" {
+		id, ok := find(cur, click)
+		if !ok {
+			return fmt.Errorf("no menu item %q to click", click)
+		}
+		call := menu.Call(menuIface+".Event", 0, id, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+		if call.Err != nil {
+			return fmt.Errorf("click %q: %w", click, call.Err)
+		}
+		fmt.Fprintf(os.Stderr, "traycheck: clicked %q\n", click)
+	}
+	return nil
+}
+
+func layout(menu dbus.BusObject) ([]entry, error) {
+	call := menu.Call(menuIface+".GetLayout", 0, int32(0), int32(-1), []string{})
+	if call.Err != nil {
+		return nil, fmt.Errorf("GetLayout: %w", call.Err)
+	}
+	if len(call.Body) != 2 {
+		return nil, fmt.Errorf("GetLayout returned %d values", len(call.Body))
+	}
+	root, err := parse(call.Body[1])
+	if err != nil {
+		return nil, err
+	}
+	return root.children, nil
+}
+
+// parse reads one (ia{sv}av) layout node.
+func parse(v any) (entry, error) {
+	fields, ok := v.([]any)
+	if !ok || len(fields) != 3 {
+		return entry{}, fmt.Errorf("unexpected layout node %T", v)
+	}
+	e := entry{enabled: true}
+	e.id, _ = fields[0].(int32)
+	props, _ := fields[1].(map[string]dbus.Variant)
+	if l, ok := props["label"]; ok {
+		e.label, _ = l.Value().(string)
+	}
+	if en, ok := props["enabled"]; ok {
+		e.enabled, _ = en.Value().(bool)
+	}
+	if t, ok := props["type"]; ok {
+		typ, _ := t.Value().(string)
+		e.sep = typ == "separator"
+	}
+	// systray hides items with "visible": false instead of removing them.
+	if vis, ok := props["visible"]; ok {
+		if b, _ := vis.Value().(bool); !b {
+			return entry{}, nil
+		}
+	}
+	kids, _ := fields[2].([]dbus.Variant)
+	for _, k := range kids {
+		c, err := parse(k.Value())
+		if err != nil {
+			return entry{}, err
+		}
+		if c.id != 0 || c.label != "" || c.sep {
+			e.children = append(e.children, c)
+		}
+	}
+	return e, nil
+}
+
+func render(es []entry, prefix string) []string {
+	var out []string
+	for _, e := range es {
+		if e.sep {
+			out = append(out, prefix+"---")
+			continue
+		}
+		line := prefix + e.label
+		if !e.enabled {
+			line += " (disabled)"
+		}
+		out = append(out, line)
+		out = append(out, render(e.children, prefix+e.label+" > ")...)
+	}
+	return out
+}
+
+func find(es []entry, label string) (int32, bool) {
+	for _, e := range es {
+		if e.label == label && !e.sep {
+			return e.id, true
+		}
+		if id, ok := find(e.children, label); ok {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// iconSummary reads IconPixmap (ARGB32, network byte order) and reports the largest pixmap's size and
+// its most common opaque colour, which tells the tray's state icons apart.
+func iconSummary(obj dbus.BusObject) (string, error) {
+	v, err := obj.GetProperty(itemIface + ".IconPixmap")
+	if err != nil {
+		return "", fmt.Errorf("item IconPixmap property: %w", err)
+	}
+	var pixmaps []struct {
+		W, H int32
+		Data []byte
+	}
+	if err := dbus.Store([]any{v.Value()}, &pixmaps); err != nil {
+		return "", fmt.Errorf("decode IconPixmap: %w", err)
+	}
+	if len(pixmaps) == 0 {
+		return "", fmt.Errorf("the item has no icon")
+	}
+	sort.Slice(pixmaps, func(i, j int) bool { return pixmaps[i].W > pixmaps[j].W })
+	p := pixmaps[0]
+	counts := map[[3]byte]int{}
+	for i := 0; i+3 < len(p.Data); i += 4 {
+		if p.Data[i] == 0xff {
+			counts[[3]byte{p.Data[i+1], p.Data[i+2], p.Data[i+3]}]++
+		}
+	}
+	var best [3]byte
+	for c, n := range counts {
+		if n > counts[best] {
+			best = c
+		}
+	}
+	return fmt.Sprintf("%dx%d #%02x%02x%02x", p.W, p.H, best[0], best[1], best[2]), nil
+}

@@ -1,0 +1,59 @@
+package ui
+
+import (
+	"time"
+
+	"github.com/clawgate/clawgate/app"
+)
+
+// refreshEvery bounds how often the tray is rebuilt: Fyne rebuilds the whole D-Bus menu on each
+// SetSystemTrayMenu, so a burst of events must become one or two redraws, not one per request.
+const refreshEvery = 250 * time.Millisecond
+
+// coalesce reads events until in is closed or done is closed and calls apply with the latest status,
+// at most once per interval: the first event of a quiet spell is applied at once, the rest of a burst
+// is folded into one trailing call carrying the newest status.
+func coalesce(in <-chan app.Event, done <-chan struct{}, interval time.Duration, apply func(app.Status)) {
+	var (
+		latest  app.Status
+		pending bool
+		last    time.Time
+		timer   *time.Timer
+		fire    <-chan time.Time
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		case ev, ok := <-in:
+			if !ok {
+				if pending {
+					apply(latest)
+				}
+				return
+			}
+			latest, pending = ev.Status, true
+			if fire != nil {
+				continue // a trailing call is already scheduled and will carry this status
+			}
+			if wait := interval - time.Since(last); wait > 0 {
+				timer = time.NewTimer(wait)
+				fire = timer.C
+				continue
+			}
+			apply(latest)
+			pending, last = false, time.Now()
+		case <-fire:
+			fire = nil
+			if pending {
+				apply(latest)
+				pending, last = false, time.Now()
+			}
+		}
+	}
+}

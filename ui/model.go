@@ -1,0 +1,169 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+
+	"github.com/clawgate/clawgate/app"
+)
+
+// defaultAddr is where the gateway listens unless configured otherwise; the snippet falls back to it
+// while the real address is not known yet.
+const defaultAddr = "127.0.0.1:4000"
+
+// maxLabel keeps tray labels readable: status bars cut long menu items badly or not at all.
+const maxLabel = 64
+
+// action names what a menu item does; the model stays plain data so it can be compared and tested.
+type action int
+
+const (
+	actNone action = iota
+	actCopyURL
+	actOpenFolder
+	actShowStatus
+	actQuit
+)
+
+// item is one tray menu entry, independent of Fyne.
+type item struct {
+	Label     string
+	Disabled  bool
+	Action    action
+	Children  []item
+	Separator bool
+}
+
+// iconState picks the tray icon.
+type iconState int
+
+const (
+	iconOK iconState = iota
+	iconWarn
+	iconBlocked
+	iconPaused
+	iconError
+)
+
+func (s iconState) String() string {
+	switch s {
+	case iconOK:
+		return "ok"
+	case iconWarn:
+		return "warn"
+	case iconBlocked:
+		return "blocked"
+	case iconPaused:
+		return "paused"
+	case iconError:
+		return "error"
+	}
+	return fmt.Sprintf("iconState(%d)", int(s))
+}
+
+// iconFor maps the app state to a tray icon. Budget states (warn, blocked) come with budget events.
+func iconFor(s app.Status) iconState {
+	switch s.State {
+	case app.StateRunning:
+		return iconOK
+	case app.StateError:
+		return iconError
+	}
+	return iconPaused
+}
+
+// statusLine is the one-line summary at the top of the menu and the window.
+func statusLine(s app.Status) string {
+	switch s.State {
+	case app.StateRunning:
+		if s.Addr == "" {
+			return "Gateway running"
+		}
+		return "Gateway running on " + s.Addr
+	case app.StateError:
+		return "Error: " + errorText(s)
+	}
+	return "Gateway stopped"
+}
+
+var portInText = regexp.MustCompile(`\bport (\d+)\b`)
+
+// errorText phrases the common failure (the port is taken) the same short way whatever the app's
+// wording: the port comes from Addr when the app kept it, else from the message ("port 4000 ...").
+func errorText(s app.Status) string {
+	if s.Err == nil {
+		return "gateway failed"
+	}
+	if errors.Is(s.Err, app.ErrPortInUse) {
+		if _, port, err := net.SplitHostPort(s.Addr); err == nil && port != "" {
+			return "port " + port + " is in use"
+		}
+		if m := portInText.FindStringSubmatch(s.Err.Error()); m != nil {
+			return "port " + m[1] + " is in use"
+		}
+	}
+	return s.Err.Error()
+}
+
+// baseURL is what clients put in base_url; "" while no address is known.
+func baseURL(s app.Status) string { return s.BaseURL() }
+
+// menuModel is the tray menu for a status. Quit is the last item so Fyne does not add its own.
+func menuModel(s app.Status) []item {
+	models := make([]item, 0, len(s.Models))
+	for _, m := range s.Models {
+		models = append(models, item{Label: truncate(m), Disabled: true})
+	}
+	if len(models) == 0 {
+		models = append(models, item{Label: "No models configured", Disabled: true})
+	}
+	return []item{
+		{Label: truncate(statusLine(s)), Disabled: true},
+		{Label: "Models", Children: models},
+		{Separator: true},
+		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
+		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
+		{Label: "Show status…", Action: actShowStatus},
+		{Separator: true},
+		{Label: "Quit", Action: actQuit},
+	}
+}
+
+// openClawSnippet is the provider block to paste into OpenClaw's config (JSON5) to use the gateway.
+// OpenClaw requires id and name on each model row; wildcard groups ("openai/*") are not models it
+// could pick, so they are left out.
+func openClawSnippet(s app.Status) string {
+	url := baseURL(s)
+	if url == "" {
+		url = "http://" + defaultAddr
+	}
+	var b strings.Builder
+	b.WriteString("models: {\n  providers: {\n    litellm: {\n")
+	fmt.Fprintf(&b, "      baseUrl: %q,\n", url)
+	b.WriteString("      apiKey: \"${LITELLM_API_KEY}\",\n")
+	b.WriteString("      api: \"openai-completions\",\n")
+	var rows []string
+	for _, m := range s.Models {
+		if !strings.Contains(m, "*") {
+			rows = append(rows, fmt.Sprintf("        { id: %q, name: %q },\n", m, m))
+		}
+	}
+	if len(rows) == 0 {
+		b.WriteString("      models: [],\n")
+	} else {
+		b.WriteString("      models: [\n" + strings.Join(rows, "") + "      ],\n")
+	}
+	b.WriteString("    },\n  },\n},")
+	return b.String()
+}
+
+func truncate(s string) string {
+	r := []rune(s)
+	if len(r) <= maxLabel {
+		return s
+	}
+	return string(r[:maxLabel-1]) + "…"
+}

@@ -1,0 +1,270 @@
+// Package ui is Clawgate's desktop face: the tray icon and menu, and the status window. Besides main
+// it is the only package that imports Fyne. It shows what the app service reports and never talks to
+// the gateway, the store or providers itself.
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sync/atomic"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/clawgate/clawgate/app"
+)
+
+// Identity, as in FyneApp.toml (a test keeps the two in step).
+const (
+	appID   = "dev.clawgate.app"
+	appName = "Clawgate"
+)
+
+// Service is what the ui needs from the application service (*app.App implements it).
+type Service interface {
+	Status() app.Status
+	// Subscribe returns status events and a func that ends the subscription.
+	Subscribe() (<-chan app.Event, func())
+}
+
+// Options tune Run. The zero value works.
+type Options struct {
+	// OnQuit, when set, is called once after the ui has stopped (Quit in the tray, closing the window
+	// when there is no tray, SIGINT or SIGTERM) and before Run returns.
+	OnQuit func()
+	// OpenFolder opens a folder in the file manager (default: the desktop's URL opener on file://).
+	OpenFolder func(path string) error
+	// Version is shown as the app's version in builds that carry no FyneApp.toml metadata.
+	Version string
+}
+
+// Run shows the ui until the user quits. It must be called from the main goroutine (Fyne's rule).
+func Run(svc Service, opts Options) error {
+	if svc == nil {
+		return errors.New("ui: no service")
+	}
+	// Probe before Fyne starts: Fyne itself reaches for the session bus (theme portal), and with
+	// dbus-x11 installed that can auto-launch one, which would hide the fact that there was none.
+	withTray := trayAvailable()
+
+	a := fyneapp.NewWithID(appID)
+	fillMetadata(a, opts.Version)
+	a.SetIcon(appIcon)
+
+	var t tray
+	if d, ok := a.(desktop.App); ok && withTray {
+		t = d
+	}
+	g := newGUI(a, t, svc, opts)
+	g.start()
+	a.Run()
+	g.stop()
+	if opts.OnQuit != nil {
+		opts.OnQuit()
+	}
+	return nil
+}
+
+// fillMetadata gives a plain `go build` binary what `fyne build`/`fyne package` would embed from
+// FyneApp.toml (they call app.SetMetadata before main; then Name is already set and this does nothing).
+func fillMetadata(a fyne.App, version string) {
+	m := a.Metadata()
+	if m.Name != "" {
+		return
+	}
+	m.ID, m.Name = appID, appName
+	if version != "" {
+		m.Version = version
+	}
+	m.Icon = appIcon
+	if m.Migrations == nil {
+		m.Migrations = map[string]bool{}
+	}
+	m.Migrations["fyneDo"] = true
+	fyneapp.SetMetadata(m)
+}
+
+// tray is the part of desktop.App the ui uses; nil when there is no tray host.
+type tray interface {
+	SetSystemTrayMenu(menu *fyne.Menu)
+	SetSystemTrayIcon(icon fyne.Resource)
+}
+
+// gui ties the app service to the tray and the status window. Its fields are only touched on the
+// Fyne goroutine; events arrive on another goroutine and are handed over through fyne.Do.
+type gui struct {
+	a    fyne.App
+	tray tray
+	svc  Service
+	opts Options
+	win  *statusWindow
+
+	status   app.Status
+	menu     []item    // last model sent to the tray, to skip identical rebuilds
+	icon     iconState // last icon sent to the tray
+	iconSent bool
+
+	events     <-chan app.Event
+	cancel     func() // ends the subscription
+	stopEvents func() // ends the goroutine that follows events
+	// stopped is set as the app shuts down: Fyne then runs fyne.Do callbacks inline on the calling
+	// goroutine, and the tray they would touch is already gone.
+	stopped atomic.Bool
+}
+
+func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
+	g := &gui{a: a, tray: t, svc: svc, opts: opts}
+	g.win = newStatusWindow(a, windowActions{
+		copyURL:     g.copyURL,
+		copySnippet: g.copySnippet,
+		openFolder:  g.openFolder,
+	})
+	if t != nil {
+		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
+		g.win.w.SetCloseIntercept(g.win.hide)
+	} else {
+		// Without a tray the window is all there is: closing it quits.
+		g.win.w.SetMaster()
+	}
+	// Subscribe before reading the status, so no change falls between the two.
+	g.events, g.cancel = svc.Subscribe()
+	s := svc.Status()
+	g.apply(s)
+	if t == nil || s.FirstRun {
+		g.win.show()
+	}
+	return g
+}
+
+// start follows the service's events until stop.
+func (g *gui) start() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	g.a.Lifecycle().SetOnStopped(func() { g.stopped.Store(true) })
+	go func() {
+		defer close(finished)
+		coalesce(g.events, done, refreshEvery, func(s app.Status) {
+			fyne.Do(func() {
+				if !g.stopped.Load() {
+					g.apply(s)
+				}
+			})
+		})
+	}()
+	g.stopEvents = func() {
+		close(done)
+		<-finished
+	}
+}
+
+func (g *gui) stop() {
+	g.stopped.Store(true)
+	if g.stopEvents != nil {
+		g.stopEvents()
+		g.stopEvents = nil
+	}
+	if g.cancel != nil {
+		g.cancel()
+		g.cancel = nil
+	}
+}
+
+// apply shows s everywhere; call on the Fyne goroutine.
+func (g *gui) apply(s app.Status) {
+	g.status = s
+	g.win.update(s)
+	if g.tray == nil {
+		return
+	}
+	if m := menuModel(s); !equalItems(m, g.menu) {
+		g.menu = m
+		g.tray.SetSystemTrayMenu(g.fyneMenu(m))
+	}
+	if ic := iconFor(s); !g.iconSent || ic != g.icon {
+		g.icon, g.iconSent = ic, true
+		g.tray.SetSystemTrayIcon(trayResource(ic))
+	}
+}
+
+// fyneMenu turns the model into a Fyne menu. The last item is marked IsQuit so Fyne's tray does not
+// append a second Quit.
+func (g *gui) fyneMenu(items []item) *fyne.Menu {
+	return fyne.NewMenu(appName, g.fyneItems(items)...)
+}
+
+func (g *gui) fyneItems(items []item) []*fyne.MenuItem {
+	out := make([]*fyne.MenuItem, 0, len(items))
+	for _, it := range items {
+		if it.Separator {
+			out = append(out, fyne.NewMenuItemSeparator())
+			continue
+		}
+		mi := fyne.NewMenuItem(it.Label, g.handler(it.Action))
+		mi.Disabled = it.Disabled
+		mi.IsQuit = it.Action == actQuit
+		if len(it.Children) > 0 {
+			mi.ChildMenu = fyne.NewMenu("", g.fyneItems(it.Children)...)
+		}
+		out = append(out, mi)
+	}
+	return out
+}
+
+func (g *gui) handler(a action) func() {
+	switch a {
+	case actCopyURL:
+		return g.copyURL
+	case actOpenFolder:
+		return g.openFolder
+	case actShowStatus:
+		return g.win.show
+	case actQuit:
+		return g.a.Quit
+	}
+	return nil
+}
+
+func (g *gui) copyURL() {
+	if u := baseURL(g.status); u != "" {
+		g.a.Clipboard().SetContent(u)
+	}
+}
+
+func (g *gui) copySnippet() {
+	g.a.Clipboard().SetContent(openClawSnippet(g.status))
+}
+
+func (g *gui) openFolder() {
+	if g.status.ConfigPath == "" {
+		return
+	}
+	dir := filepath.Dir(g.status.ConfigPath)
+	open := g.opts.OpenFolder
+	if open == nil {
+		open = func(path string) error {
+			return g.a.OpenURL(&url.URL{Scheme: "file", Path: path})
+		}
+	}
+	if err := open(dir); err != nil {
+		g.win.show()
+		dialog.ShowError(fmt.Errorf("open %s: %w", dir, err), g.win.w)
+	}
+}
+
+func equalItems(a, b []item) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.Label != y.Label || x.Disabled != y.Disabled || x.Action != y.Action ||
+			x.Separator != y.Separator || !equalItems(x.Children, y.Children) {
+			return false
+		}
+	}
+	return true
+}
