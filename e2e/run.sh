@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds clawgate and the fake upstream, installs the e2e suite's npm packages when needed, and
-# runs the suite: the real openai SDK against `clawgate serve` (see e2e/gateway.test.mjs).
+# runs the suite: the real openai SDK and LiteLLM guide curl commands against `clawgate serve` (e2e/*.test.mjs).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,4 +18,4 @@ if [ ! -f node_modules/.package-lock.json ] \
 fi
 
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
-	node --test --test-reporter=spec gateway.test.mjs
+	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs

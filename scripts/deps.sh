@@ -13,7 +13,7 @@ case "$mode" in build | all) ;; *) echo "usage: $0 [build|all]" >&2; exit 2 ;; e
 # Fyne's GLFW driver links these (libxxf86vm-dev is not optional: glfw links -lXxf86vm).
 build_pkgs=(pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
 # A virtual display, a private session bus, a real Secret Service, and screenshots for the tray test.
-test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick)
+test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick curl)
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && pkgs+=("${test_pkgs[@]}")

@@ -1,0 +1,132 @@
+// The commands in LiteLLM's guide for OpenClaw users, run with curl as they are written, against
+// `clawgate serve`; then the generated key spends its budget through the openai SDK and is refused.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import net from 'node:net';
+import OpenAI from 'openai';
+import { requireBin, freePort, start, stop, waitHealthy } from './harness.mjs';
+
+const run = promisify(execFile);
+const MASTER_KEY = 'sk-master-ledger-test';
+const UPSTREAM_KEY = 'sk-upstream';
+const MODEL = 'gpt-4o-mini';
+
+// The guide's three commands, character for character (only the key placeholder of the second
+// one is replaced by the key the first one minted, and the port, if 4000 is taken here).
+const GUIDE_GENERATE = `curl -X POST "http://localhost:4000/key/generate" -H "Authorization: Bearer $LITELLM_MASTER_KEY" \\
+  -H "Content-Type: application/json" \\
+  -d '{"key_alias": "openclaw", "max_budget": 50.00, "budget_duration": "monthly"}'`;
+const GUIDE_INFO = `curl "http://localhost:4000/key/info" -H "Authorization: Bearer sk-litellm-key"`;
+const GUIDE_LOGS = `curl "http://localhost:4000/spend/logs" -H "Authorization: Bearer $LITELLM_MASTER_KEY"`;
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, () => {
+  let fake;
+  let gateway;
+  let port;
+  let key;
+
+  async function curl(command) {
+    const cmd = port === 4000 ? command : command.replaceAll('localhost:4000', `localhost:${port}`);
+    const { stdout } = await run('bash', ['-c', `${cmd} --silent --show-error --fail-with-body`], {
+      env: { ...process.env, LITELLM_MASTER_KEY: MASTER_KEY },
+    });
+    return JSON.parse(stdout);
+  }
+
+  before(async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'clawgate-e2e-ledger-'));
+    fake = await start('fakeupstream', requireBin('FAKEUPSTREAM_BIN'), ['-addr', '127.0.0.1:0', '-key', UPSTREAM_KEY]);
+    const config = path.join(dir, 'config.yaml');
+    await writeFile(config, [
+      'model_list:',
+      `  - model_name: ${MODEL}`,
+      `    litellm_params: {model: openai/${MODEL}, api_base: "${fake.url}/v1", api_key: ${UPSTREAM_KEY}}`,
+      `general_settings: {master_key: ${MASTER_KEY}}`,
+      '',
+    ].join('\n'));
+    port = (await portFree(4000)) ? 4000 : await freePort();
+    if (port !== 4000) console.log(`port 4000 is taken here; the guide's commands run against ${port}`);
+    const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
+    gateway = await start('clawgate', requireBin('CLAWGATE_BIN'),
+      ['serve', '--config', config, '--port', String(port), '--data-dir', path.join(dir, 'data')], { env });
+    await waitHealthy(`http://127.0.0.1:${port}/health/liveliness`);
+  });
+
+  after(async () => {
+    await stop(gateway);
+    await stop(fake);
+  });
+
+  test('the three commands succeed as written', async () => {
+    const gen = await curl(GUIDE_GENERATE);
+    assert.match(gen.key, /^sk-[A-Za-z0-9_-]{20,}$/);
+    assert.equal(gen.key_alias, 'openclaw');
+    assert.equal(gen.max_budget, 50);
+    assert.ok(gen.budget_reset_at, 'a monthly budget has a reset time');
+    assert.ok(new Date(gen.budget_reset_at) > new Date(), 'the reset is in the future');
+    key = gen.key;
+
+    const info = await curl(GUIDE_INFO.replace('sk-litellm-key', key));
+    assert.equal(info.info.key_alias, 'openclaw');
+    assert.equal(info.info.spend, 0);
+    assert.ok(!JSON.stringify(info).includes(key), 'key/info never shows the key itself');
+
+    const logs = await curl(GUIDE_LOGS);
+    assert.ok(Array.isArray(logs), `/spend/logs answers a list, got ${JSON.stringify(logs).slice(0, 200)}`);
+  });
+
+  test('the key spends its budget and is refused after', async () => {
+    assert.ok(key, 'needs the key from the first test');
+    const base = `http://127.0.0.1:${port}`;
+    // Shrink the budget so a few calls spend it: each recorded answer costs 8.85e-6 USD.
+    const upd = await fetch(`${base}/key/update`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key, max_budget: 0.00003 }),
+    });
+    assert.equal(upd.status, 200, await upd.text());
+    const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });
+    let ok = 0;
+    let refused;
+    for (let i = 0; i < 50 && !refused; i++) {
+      try {
+        await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
+        ok++;
+      } catch (err) {
+        refused = err;
+      }
+    }
+    assert.ok(ok >= 1, 'some calls fit in the budget');
+    assert.ok(refused, 'the key was never refused');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.error?.type, 'budget_exceeded');
+    assert.match(refused.message, /Budget has been exceeded/);
+
+    // Usage rows reach SQLite within the writer's flush interval (1 s): poll a little.
+    const hash = createHash('sha256').update(key).digest('hex');
+    let mine = [];
+    for (let i = 0; i < 40 && mine.length < ok; i++) {
+      const res = await fetch(`${base}/spend/logs?api_key=${key}&summarize=false`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+      assert.equal(res.status, 200);
+      mine = (await res.json()).filter((r) => r.api_key === hash && r.status === 'success');
+      if (mine.length < ok) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(mine.length, ok, `the spend log has each of the key's ${ok} calls once`);
+    const spent = mine.reduce((a, r) => a + r.spend, 0);
+    assert.ok(spent > 0 && spent <= 0.00003 + 1e-9, `logged spend ${spent} within the budget`);
+  });
+});
