@@ -12,8 +12,9 @@ const refreshEvery = 250 * time.Millisecond
 
 // coalesce reads events until in is closed or done is closed and calls apply with the latest status,
 // at most once per interval: the first event of a quiet spell is applied at once, the rest of a burst
-// is folded into one trailing call carrying the newest status.
-func coalesce(in <-chan app.Event, done <-chan struct{}, interval time.Duration, apply func(app.Status)) {
+// is folded into one trailing call carrying the newest status. Alerts (budget thresholds) are rare
+// and each one matters: they go to alert at once, unthrottled (alert may be nil).
+func coalesce(in <-chan app.Event, done <-chan struct{}, interval time.Duration, apply func(app.Status), alert func(app.Alert)) {
 	var (
 		latest  app.Status
 		pending bool
@@ -36,6 +37,9 @@ func coalesce(in <-chan app.Event, done <-chan struct{}, interval time.Duration,
 					apply(latest)
 				}
 				return
+			}
+			if ev.Kind == app.EventAlert && ev.Alert != nil && alert != nil {
+				alert(*ev.Alert)
 			}
 			latest, pending = ev.Status, true
 			if fire != nil {

@@ -13,7 +13,7 @@ func TestCoalesceBurst(t *testing.T) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		coalesce(in, nil, time.Hour, func(s app.Status) { applied <- s })
+		coalesce(in, nil, time.Hour, func(s app.Status) { applied <- s }, nil)
 	}()
 
 	// The first event of a quiet spell goes through at once...
@@ -45,7 +45,7 @@ func TestCoalesceTrailingCall(t *testing.T) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		coalesce(in, done, 20*time.Millisecond, func(s app.Status) { applied <- s })
+		coalesce(in, done, 20*time.Millisecond, func(s app.Status) { applied <- s }, nil)
 	}()
 	defer func() { close(done); <-finished }()
 
@@ -80,12 +80,25 @@ func TestCoalesceStops(t *testing.T) {
 	go func() {
 		defer close(finished)
 		// A nil channel never delivers: only done can end the loop (the stub service returns nil).
-		coalesce(nil, done, time.Millisecond, func(app.Status) { t.Error("applied without events") })
+		coalesce(nil, done, time.Millisecond, func(app.Status) { t.Error("applied without events") }, nil)
 	}()
 	close(done)
 	select {
 	case <-finished:
 	case <-time.After(5 * time.Second):
 		t.Fatal("coalesce did not stop")
+	}
+}
+
+func TestAlertsPassUnthrottled(t *testing.T) {
+	in := make(chan app.Event, 4)
+	var got []string
+	in <- app.Event{Kind: app.EventStatus}
+	in <- app.Event{Kind: app.EventAlert, Alert: &app.Alert{Title: "Budget openclaw at 80%"}}
+	in <- app.Event{Kind: app.EventAlert, Alert: &app.Alert{Title: "Budget openclaw at 100%"}}
+	close(in)
+	coalesce(in, nil, time.Hour, func(app.Status) {}, func(a app.Alert) { got = append(got, a.Title) })
+	if len(got) != 2 || got[0] != "Budget openclaw at 80%" || got[1] != "Budget openclaw at 100%" {
+		t.Errorf("alerts = %q", got)
 	}
 }

@@ -311,3 +311,10 @@ func TestIdentityMatchesFyneApp(t *testing.T) {
 		t.Error("FyneApp.toml lacks [Migrations] fyneDo = true, which fillMetadata assumes")
 	}
 }
+
+func TestBudgetAlertIsNotified(t *testing.T) {
+	a := test.NewTempApp(t)
+	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
+	al := app.Alert{Title: "Budget openclaw at 80%", Message: "$40.00 of $50.00 spent", Level: 0.8}
+	test.AssertNotificationSent(t, fyne.NewNotification(al.Title, al.Message), func() { g.notify(al) })
+}

@@ -153,6 +153,12 @@ func (g *gui) start() {
 					g.apply(s)
 				}
 			})
+		}, func(al app.Alert) {
+			fyne.Do(func() {
+				if !g.stopped.Load() {
+					g.notify(al)
+				}
+			})
 		})
 	}()
 	g.stopEvents = func() {
@@ -171,6 +177,11 @@ func (g *gui) stop() {
 		g.cancel()
 		g.cancel = nil
 	}
+}
+
+// notify shows a budget alert as a native notification; call on the Fyne goroutine.
+func (g *gui) notify(al app.Alert) {
+	g.a.SendNotification(fyne.NewNotification(al.Title, al.Message))
 }
 
 // apply shows s everywhere; call on the Fyne goroutine.
