@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -121,13 +122,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 
 // writeCompletion writes a non-streamed chat.completion and records its usage.
 func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response, start time.Time, upstream time.Duration, u *Usage) {
-	var meta struct {
-		ID    string          `json:"id"`
-		Usage json.RawMessage `json:"usage"`
-	}
-	_ = json.Unmarshal(resp.Body, &meta)
-	u.RequestID = meta.ID
-	u.setUsage(meta.Usage)
+	u.RequestID, u.UsageKnown = completionMeta(resp.Body, u)
 	u.price(u.dep)
 	h := w.Header()
 	if u.UsageKnown {
@@ -387,4 +382,97 @@ func modelAllowed(models []string, requested, group string) bool {
 		}
 	}
 	return false
+}
+
+// completionMeta reads the id and usage of a chat.completion without decoding the whole body:
+// both are top-level keys, found by scanning (a key's quotes are never escaped, while the same
+// text inside a string value is), then decoded alone. A body it cannot read that way is decoded whole.
+func completionMeta(body []byte, u *Usage) (id string, usageKnown bool) {
+	if v, ok := valueAfterKey(body, `"id"`, false); ok && len(v) >= 2 && v[0] == '"' {
+		if bytes.IndexByte(v, '\\') < 0 {
+			id = string(v[1 : len(v)-1])
+		} else if json.Unmarshal(v, &id) != nil {
+			id = ""
+		}
+		if v, ok := valueAfterKey(body, `"usage"`, true); ok {
+			u.setUsage(v)
+			return id, u.UsageKnown
+		}
+	}
+	var meta struct {
+		ID    string          `json:"id"`
+		Usage json.RawMessage `json:"usage"`
+	}
+	_ = json.Unmarshal(body, &meta)
+	u.setUsage(meta.Usage)
+	return meta.ID, u.UsageKnown
+}
+
+// valueAfterKey returns the JSON value that follows key (and a colon) in p: the first occurrence,
+// or the last one when last is set. The value is delimited, not validated; its decoder checks it.
+func valueAfterKey(p []byte, key string, last bool) ([]byte, bool) {
+	var i int
+	if last {
+		i = bytes.LastIndex(p, []byte(key))
+	} else {
+		i = bytes.Index(p, []byte(key))
+	}
+	if i < 0 {
+		return nil, false
+	}
+	rest := bytes.TrimLeft(p[i+len(key):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != ':' {
+		return nil, false
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	n := valueEnd(rest)
+	if n <= 0 {
+		return nil, false
+	}
+	return rest[:n], true
+}
+
+// valueEnd returns the length of the JSON value at the start of p (0 if it does not end in p).
+func valueEnd(p []byte) int {
+	if len(p) == 0 {
+		return 0
+	}
+	switch p[0] {
+	case '"':
+		for i := 1; i < len(p); i++ {
+			switch p[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return 0
+	case '{', '[':
+		depth := 0
+		for i := 0; i < len(p); i++ {
+			switch p[i] {
+			case '"':
+				n := valueEnd(p[i:])
+				if n == 0 {
+					return 0
+				}
+				i += n - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return 0
+	}
+	for i, c := range p {
+		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+			return i
+		}
+	}
+	return len(p)
 }

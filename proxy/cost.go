@@ -2,14 +2,44 @@ package proxy
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/clawgate/clawgate/proxy/pricing"
 	"github.com/clawgate/clawgate/proxy/route"
 )
 
+// priceKey identifies a price: one deployment's one upstream model (wildcards serve many).
+type priceKey struct {
+	d     *route.Deployment
+	model string
+}
+
+// prices caches priceFor: the lookup and the overrides cost more than the request's own work.
+// Deployments are rebuilt on each config load, so stale entries only hold old pointers; the
+// cache is bounded by dropping it whole when it grows large.
+var (
+	prices     sync.Map
+	pricesSize atomic.Int64
+)
+
 // priceFor returns the price of a deployment's upstream model: the embedded table's entry with
 // the deployment's model_info (and litellm_params cost) overrides on top.
 func priceFor(d *route.Deployment, upstreamModel string) pricing.Price {
+	k := priceKey{d, upstreamModel}
+	if p, ok := prices.Load(k); ok {
+		return p.(pricing.Price)
+	}
+	p := computePrice(d, upstreamModel)
+	if pricesSize.Add(1) > 4096 {
+		prices.Clear()
+		pricesSize.Store(0)
+	}
+	prices.Store(k, p)
+	return p
+}
+
+func computePrice(d *route.Deployment, upstreamModel string) pricing.Price {
 	p, _ := pricing.Lookup(d.ProviderName, upstreamModel)
 	ov := map[string]any{}
 	for k, v := range d.Config.Info.Extra {

@@ -63,3 +63,25 @@ func FuzzParseChat(f *testing.F) {
 		}
 	})
 }
+
+func TestCompletionMeta(t *testing.T) {
+	for _, tc := range []struct {
+		body   string
+		id     string
+		prompt int
+		known  bool
+	}{
+		{`{"id":"c1","choices":[{"message":{"content":"the \"usage\": {\"prompt_tokens\": 99}"}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}`, "c1", 3, true},
+		{`{"id" : "c\"2", "usage" : { "prompt_tokens" : 5 } }`, `c"2`, 5, true},
+		{`{"id":"c3","usage":null}`, "c3", 0, false},
+		{`{"choices":[],"id":"c4"}`, "c4", 0, false},
+		{`{"id":"c5","usage":{"prompt_tokens":7,"x":"}"}}`, "c5", 7, true},
+		{`not json`, "", 0, false},
+	} {
+		var u Usage
+		id, known := completionMeta([]byte(tc.body), &u)
+		if id != tc.id || known != tc.known || u.PromptTokens != tc.prompt {
+			t.Errorf("%s: id %q known %v prompt %d", tc.body, id, known, u.PromptTokens)
+		}
+	}
+}
