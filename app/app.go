@@ -185,6 +185,7 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
 	}
 	a.srv = srv
+	srv.KeepStreamBodies(settings.StorePrompts)
 	a.status.Models = srv.Models()
 	return a, nil
 }
@@ -333,6 +334,7 @@ func (a *App) reload() {
 			a.log.Warn("config", "err", e)
 		}
 		a.ledger.SetSettings(settings)
+		a.srv.KeepStreamBodies(settings.StorePrompts)
 	}
 	a.mu.Lock()
 	if err != nil {

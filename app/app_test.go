@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/app/keychain"
+	"github.com/clawgate/clawgate/app/store"
+	"github.com/clawgate/clawgate/internal/fakeupstream"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -224,5 +227,39 @@ func TestMasterKeyAndKeychainRefs(t *testing.T) {
 	c := startApp(t, Options{ConfigPath: cfg, DataDir: dir, Secrets: s})
 	if c.MasterKey() != "sk-from-config" || c.Status().Auth != "config" {
 		t.Errorf("config master key not used: %q %q", c.MasterKey(), c.Status().Auth)
+	}
+}
+
+func TestStoredPromptsAreRedacted(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o-mini, api_base: \""+up.URL+"/v1\"}\ngeneral_settings: {store_prompts_in_spend_logs: true}\n"), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	for _, body := range []string{
+		`{"model":"m","messages":[{"role":"user","content":"my key is sk-abcdefghijklmnopqrstuvwx"}]}`,
+		`{"model":"m","stream":true,"messages":[{"role":"user","content":"streamed sk-abcdefghijklmnopqrstuvwx"}]}`,
+	} {
+		resp, err := http.Post(a.Status().BaseURL()+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("call: %v %v", resp, err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	ctx := context.Background()
+	if err := a.ledger.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs, _, err := a.ledger.Store().QuerySpendLogs(ctx, store.SpendQuery{IncludeBodies: true})
+	if err != nil || len(logs) != 2 {
+		t.Fatalf("logs %d, %v", len(logs), err)
+	}
+	for _, l := range logs {
+		m, r := string(l.Messages), string(l.Response)
+		if !strings.Contains(m, "[REDACTED]") || strings.Contains(m, "sk-abcdefghijklmnopqrstuvwx") || !strings.Contains(r, "Hello") {
+			t.Errorf("stored bodies: messages %s response %.200s", m, r)
+		}
 	}
 }

@@ -63,7 +63,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if callType == "" {
 		callType = "acompletion"
 	}
-	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start}
+	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start,
+		RequestBody: body}
 	if s.gate != nil {
 		est := len(body)/4 + 1 // ~4 bytes a token: a reservation estimate, settled to the real figure after
 		adm, err := s.gate.Admit(r.Context(), p, req.Model, worstCost(st.deps, group, req.Model, est, req.MaxTokens), int64(est+req.MaxTokens))
@@ -123,6 +124,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // writeCompletion writes a non-streamed chat.completion and records its usage.
 func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response, start time.Time, upstream time.Duration, u *Usage) {
 	u.RequestID, u.UsageKnown = completionMeta(resp.Body, u)
+	u.ResponseBody = resp.Body
 	u.price(u.dep)
 	h := w.Header()
 	if u.UsageKnown {

@@ -46,6 +46,8 @@ type Server struct {
 	gate  Gate
 	admin Admin
 	state atomic.Pointer[state]
+	// keepStreams makes relays keep the chunks they send, for stored prompts.
+	keepStreams atomic.Bool
 	mux   *http.ServeMux
 	http  *http.Server
 }
@@ -116,6 +118,10 @@ func (s *Server) SetConfig(cfg *config.Config, masterKey string) error {
 	s.state.Store(st)
 	return nil
 }
+
+// KeepStreamBodies turns on (or off) keeping each streamed answer's chunks in Usage.ResponseBody,
+// which costs a copy of every chunk; non-streamed bodies are handed over at no cost either way.
+func (s *Server) KeepStreamBodies(on bool) { s.keepStreams.Store(on) }
 
 // MasterKey returns the master key in force ("" when auth is off).
 func (s *Server) MasterKey() string { return s.state.Load().masterKey }

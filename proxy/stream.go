@@ -126,6 +126,8 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 		return rc.Flush()
 	}
 
+	keep := s.keepStreams.Load()
+	var kept []byte
 	payload := first
 	var err error
 	for {
@@ -134,12 +136,15 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 		}
 		var forward bool
 		if payload, forward = ss.inspect(payload); forward {
+			if keep {
+				kept = append(append(kept, ','), payload...)
+			}
 			if u.FirstToken.IsZero() {
 				u.FirstToken = time.Now()
 			}
 			if werr := write(payload); werr != nil {
 				u.Status, u.Error = 499, "client went away mid-stream: "+werr.Error()
-				s.finishUsage(u, ss)
+				s.finishUsage(u, ss, kept)
 				return
 			}
 		}
@@ -184,7 +189,7 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 	}
 	_, _ = w.Write(doneEvent)
 	_ = rc.Flush()
-	s.finishUsage(u, ss)
+	s.finishUsage(u, ss, kept)
 }
 
 // alwaysBuffered holds flushes back until the final one.
@@ -192,7 +197,11 @@ type alwaysBuffered struct{}
 
 func (alwaysBuffered) Buffered() int { return 1 }
 
-func (s *Server) finishUsage(u *Usage, ss *streamState) {
+func (s *Server) finishUsage(u *Usage, ss *streamState, kept []byte) {
+	if len(kept) > 0 {
+		kept[0] = '['
+		u.ResponseBody = append(kept, ']')
+	}
 	u.RequestID = ss.id
 	u.setUsage(ss.usageRaw)
 	s.record(u)

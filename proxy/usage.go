@@ -43,6 +43,11 @@ type Usage struct {
 	Retries   int
 	Fallbacks int
 
+	// RequestBody is the client's body and ResponseBody the answer (the completion JSON, or for
+	// streams a JSON array of the chunks relayed, kept only while Server.KeepStreamBodies is on).
+	// They alias gateway buffers: copy what you keep. For general_settings.store_prompts_in_spend_logs.
+	RequestBody, ResponseBody []byte
+
 	dep *route.Deployment // the deployment that answered, for pricing
 	adm Admission         // settled once, when the usage is recorded
 }

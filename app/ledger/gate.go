@@ -208,9 +208,9 @@ func (l *Ledger) write(u *proxy.Usage, e *entry) {
 	} else if p := u.Principal; p != nil {
 		row.APIKey, row.KeyAlias = p.KeyHash, p.KeyAlias
 	}
-	// TODO(store_prompts_in_spend_logs): proxy.Usage carries no request or response bodies yet;
-	// when it does, fill row.Messages and row.Response here (secrets redacted) if
-	// l.settings().StorePrompts.
+	if l.settings().StorePrompts {
+		row.Messages, row.Response = redact(u.RequestBody), redact(u.ResponseBody)
+	}
 	l.w.Add(row)
 }
 
