@@ -48,8 +48,8 @@ type Server struct {
 	state atomic.Pointer[state]
 	// keepStreams makes relays keep the chunks they send, for stored prompts.
 	keepStreams atomic.Bool
-	mux   *http.ServeMux
-	http  *http.Server
+	mux         *http.ServeMux
+	http        *http.Server
 }
 
 // state is everything derived from one config; swapped atomically on reload.
