@@ -261,3 +261,26 @@ router_settings: {num_retries: 0, fallbacks: [{claude: [mini]}]}
 		t.Errorf("status %d group %q", resp.StatusCode, resp.Header.Get("x-litellm-model-group"))
 	}
 }
+
+func TestBedrockWithoutRegionFailsItsCallsOnly(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	good := newUpstream(t).always(reply{file: "chat_completion.json"})
+	g := newGateway(t, `
+model_list:
+  - model_name: br
+    litellm_params: {model: bedrock/anthropic.claude-3-haiku-20240307-v1:0}
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "{{A}}"}
+router_settings: {num_retries: 0}
+`, good)
+	resp := g.chat(`{"model":"br","messages":[{"role":"user","content":"hi"}]}`)
+	if e := errorOf(t, resp); resp.StatusCode != 500 || !strings.Contains(e.Message, "bedrock deployment") {
+		t.Errorf("got %d %+v", resp.StatusCode, e)
+	}
+	if resp := g.chat(`{"model":"mini","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Errorf("the other routes must keep working: %d", resp.StatusCode)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/clawgate/clawgate/proxy/config"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/anthropic"
+	"github.com/clawgate/clawgate/proxy/provider/bedrock"
 	"github.com/clawgate/clawgate/proxy/provider/gemini"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
@@ -64,10 +65,38 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			key = os.Getenv("GEMINI_API_KEY")
 		}
 		return gemini.New(gemini.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
-	case "bedrock", "vertex_ai", "azure":
+	case "bedrock":
+		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
+		maxOut := 0
+		if m := d.Info.MaxOutputTokens; m != nil {
+			maxOut = *m
+		}
+		endpoint := d.Params.APIBase
+		if endpoint == "" {
+			endpoint = str("aws_bedrock_runtime_endpoint")
+		}
+		p, err := bedrock.New(context.Background(), bedrock.Options{
+			Region: str("aws_region_name"), AccessKeyID: str("aws_access_key_id"), SecretAccessKey: str("aws_secret_access_key"),
+			SessionToken: str("aws_session_token"), Profile: str("aws_profile_name"), APIKey: d.Params.APIKey,
+			Endpoint: endpoint, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut,
+		})
+		if err != nil {
+			// One entry without AWS credentials must not keep the whole gateway down: its calls
+			// fail with the reason (and go to their fallbacks).
+			return failing{fmt.Sprintf("bedrock deployment %q cannot be used: %v", d.ModelName, err)}, nil
+		}
+		return p, nil
+	case "vertex_ai", "azure":
 		return unsupported{prefix}, nil
 	}
 	return nil, fmt.Errorf("unknown provider %q in %q: use openai/ (or an OpenAI-compatible prefix with api_base)", prefix, d.Params.Model)
+}
+
+// failing stands in for a deployment that could not be set up.
+type failing struct{ msg string }
+
+func (f failing) Chat(context.Context, *provider.Request) (*provider.Response, error) {
+	return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "configuration_error", Message: f.msg}
 }
 
 // unsupported stands in for a provider this build does not speak yet, so that a LiteLLM config

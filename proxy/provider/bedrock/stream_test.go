@@ -625,7 +625,7 @@ func TestStreamBuffered(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	go func() { _, _ = pw.Write(first) }()
-	s := streamOver(pr)
+	s := NewStream(pr, claudeModel) // Close closes the pipe: nothing is left blocked
 	defer s.Close()
 
 	within := func(what string, f func()) {

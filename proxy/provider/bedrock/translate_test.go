@@ -108,8 +108,16 @@ func toolNames(cfg *ToolConfig) string {
 func TestFromChatRules(t *testing.T) {
 	t.Run("system lifted, cache point after the cached block, inferenceConfig", func(t *testing.T) {
 		cr := load(t, "basic")
-		if len(cr.System) != 4 || cr.System[2].Text != "Answer in English." || cr.System[3].CachePoint == nil || cr.System[3].Text != "" {
-			t.Fatalf("system = %+v", cr.System)
+		var sys []string
+		for _, b := range cr.System {
+			if b.CachePoint != nil {
+				sys = append(sys, "cachePoint")
+			} else {
+				sys = append(sys, b.Text)
+			}
+		}
+		if got := strings.Join(sys, "|"); got != "You are a concise assistant.|cachePoint|Reference manual (long, cached):\n... 40 pages ...|Answer in English.|cachePoint" {
+			t.Fatalf("system = %q", got)
 		}
 		ic := cr.InferenceConfig
 		if ic == nil || *ic.MaxTokens != 1024 || *ic.Temperature != 0.3 || *ic.TopP != 0.9 || !slices.Equal(ic.StopSequences, []string{"END"}) {
@@ -151,6 +159,18 @@ func TestFromChatRules(t *testing.T) {
 		}
 		if *cr.InferenceConfig.MaxTokens != 2000 {
 			t.Errorf("max_completion_tokens gave %d", *cr.InferenceConfig.MaxTokens)
+		}
+	})
+	t.Run("tool results go first in a merged user turn, with their cache point", func(t *testing.T) {
+		cr := load(t, "merge_order")
+		if got := roles(cr); got != "user assistant user" {
+			t.Fatalf("roles = %s", got)
+		}
+		if got := kinds(cr.Messages[2].Content); got != "toolResult cachePoint text" {
+			t.Errorf("user turn = %s", got)
+		}
+		if got := kinds(cr.Messages[1].Content); got != "toolUse" {
+			t.Errorf("assistant turn without content = %s", got)
 		}
 	})
 	t.Run("required is any, named is tool", func(t *testing.T) {
