@@ -5,11 +5,13 @@
 // Behaviour: a request with tools whose last message is not a tool result gets a call to the
 // first tool; a request whose last message is a tool result gets text quoting that result;
 // anything else gets the recorded text answer. Streams honour stream_options.include_usage as
-// OpenAI does. Faults are driven by request headers:
+// OpenAI does. Faults and modes are driven by request headers:
 //
 //	x-fake-status: 429|500|...   answer that status with an OpenAI error envelope
 //	x-fake-retry-after: 2        the retry-after sent with a 429 (default 1)
 //	x-fake-abort-after: 3        break a stream after 3 chunks, without finish_reason or [DONE]
+//	x-fake-mode: text            never call a tool: answer text even when tools are offered, so an
+//	                             agent (OpenClaw) that offers tools on every turn ends its turn
 //
 // GET /_fake/last returns the request count and the last chat request (headers and body).
 package fakeupstream
@@ -148,6 +150,16 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	textOnly := false
+	switch mode := r.Header.Get("x-fake-mode"); mode {
+	case "":
+	case "text":
+		textOnly = true
+	default:
+		writeError(w, http.StatusBadRequest, "x-fake-mode: want text, not "+strconv.Quote(mode), "invalid_request_error", "", "")
+		return
+	}
+
 	v := &vals{
 		id:      []byte("chatcmpl-" + s.nextID()),
 		created: strconv.AppendInt(nil, time.Now().Unix(), 10),
@@ -158,7 +170,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	case last.Role == "tool":
 		quote := "The tool returned: " + messageText(last.Content)
 		s.answerText(w, r, &req, v, escape(quote), words(quote))
-	case len(req.Tools) > 0:
+	case len(req.Tools) > 0 && !textOnly:
 		s.answerTool(w, r, &req, v)
 	default:
 		s.answerText(w, r, &req, v, s.t.textContent, nil)

@@ -203,6 +203,7 @@ func TestStream(t *testing.T) {
 	tests := []struct {
 		name       string
 		path       string
+		header     map[string]string
 		body       string
 		wantText   string
 		wantTool   string
@@ -258,6 +259,23 @@ func TestStream(t *testing.T) {
 			wantUsage:  true,
 		},
 		{
+			name:       "text mode answers text although tools are offered",
+			path:       "/v1/chat/completions",
+			header:     map[string]string{"x-fake-mode": "text"},
+			body:       `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"tools":[` + weatherTool + `],"tool_choice":"auto","messages":[{"role":"user","content":"Weather in Paris?"}]}`,
+			wantText:   "Hello! How can I assist you today?",
+			wantFinish: "stop",
+			wantUsage:  true,
+		},
+		{
+			name:       "text mode still quotes a tool result",
+			path:       "/v1/chat/completions",
+			header:     map[string]string{"x-fake-mode": "text"},
+			body:       `{"model":"m","stream":true,"tools":[` + weatherTool + `],"messages":[{"role":"tool","tool_call_id":"c","content":"18C"}]}`,
+			wantText:   "The tool returned: 18C",
+			wantFinish: "stop",
+		},
+		{
 			name:       "tool result as text parts",
 			path:       "/v1/chat/completions",
 			body:       `{"model":"m","stream":true,"messages":[{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"sunny"},{"type":"text","text":" and warm"}]}]}`,
@@ -267,7 +285,7 @@ func TestStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, srv.URL+tt.path, nil, tt.body)
+			resp := post(t, srv.URL+tt.path, tt.header, tt.body)
 			if resp.StatusCode != http.StatusOK {
 				b, _ := io.ReadAll(resp.Body)
 				t.Fatalf("status %d: %s", resp.StatusCode, b)
@@ -328,20 +346,22 @@ func TestCompletion(t *testing.T) {
 	defer srv.Close()
 	tests := []struct {
 		name       string
+		header     map[string]string
 		body       string
 		wantText   string
 		wantTool   string
 		wantArgs   string
 		wantFinish string
 	}{
-		{"text", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`, "Hello! How can I assist you today?", "", "", "stop"},
-		{"tool call", `{"model":"gpt-4o","tools":[` + weatherTool + `],"messages":[{"role":"user","content":"hi"}]}`, "", "get_weather", `{"city":"Paris"}`, "tool_calls"},
-		{"tool call, no schema", `{"model":"gpt-4o","tools":[{"type":"function","function":{"name":"now"}}],"messages":[{"role":"user","content":"hi"}]}`, "", "now", `{"city":"Paris"}`, "tool_calls"},
-		{"tool result", `{"model":"gpt-4o","tools":[` + weatherTool + `],"messages":[{"role":"tool","tool_call_id":"c","content":"18C"}]}`, "The tool returned: 18C", "", "", "stop"},
+		{"text", nil, `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`, "Hello! How can I assist you today?", "", "", "stop"},
+		{"tool call", nil, `{"model":"gpt-4o","tools":[` + weatherTool + `],"messages":[{"role":"user","content":"hi"}]}`, "", "get_weather", `{"city":"Paris"}`, "tool_calls"},
+		{"tool call, no schema", nil, `{"model":"gpt-4o","tools":[{"type":"function","function":{"name":"now"}}],"messages":[{"role":"user","content":"hi"}]}`, "", "now", `{"city":"Paris"}`, "tool_calls"},
+		{"tool result", nil, `{"model":"gpt-4o","tools":[` + weatherTool + `],"messages":[{"role":"tool","tool_call_id":"c","content":"18C"}]}`, "The tool returned: 18C", "", "", "stop"},
+		{"text mode", map[string]string{"x-fake-mode": "text"}, `{"model":"gpt-4o","tools":[` + weatherTool + `],"messages":[{"role":"user","content":"hi"}]}`, "Hello! How can I assist you today?", "", "", "stop"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, srv.URL+"/v1/chat/completions", nil, tt.body)
+			resp := post(t, srv.URL+"/v1/chat/completions", tt.header, tt.body)
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
@@ -454,6 +474,7 @@ func TestErrors(t *testing.T) {
 		{"503", "/v1/chat/completions", map[string]string{"Authorization": auth, "x-fake-status": "503"}, ok, 503, "server_error", "", ""},
 		{"400 context", "/v1/chat/completions", map[string]string{"Authorization": auth, "x-fake-status": "400"}, ok, 400, "invalid_request_error", "context_length_exceeded", ""},
 		{"bad fault", "/v1/chat/completions", map[string]string{"Authorization": auth, "x-fake-status": "200"}, ok, 400, "invalid_request_error", "", ""},
+		{"bad mode", "/v1/chat/completions", map[string]string{"Authorization": auth, "x-fake-mode": "tools"}, ok, 400, "invalid_request_error", "", ""},
 		{"bad json", "/v1/chat/completions", map[string]string{"Authorization": auth}, `{"model":`, 400, "invalid_request_error", "", ""},
 		{"no model", "/v1/chat/completions", map[string]string{"Authorization": auth}, `{"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_request_error", "", ""},
 		{"no messages", "/v1/chat/completions", map[string]string{"Authorization": auth}, `{"model":"m"}`, 400, "invalid_request_error", "missing_required_parameter", ""},

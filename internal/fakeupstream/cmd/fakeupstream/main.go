@@ -1,5 +1,6 @@
 // Command fakeupstream serves the fake OpenAI upstream for tests that run outside Go (the e2e
-// suite). It prints "listening on http://ADDR" to stdout once it accepts connections.
+// suite), with Anthropic's, Gemini's and Bedrock's own APIs on the same address
+// (fakeupstream.Native). It prints "listening on http://ADDR" to stdout once it accepts connections.
 package main
 
 import (
@@ -36,7 +37,9 @@ func run(addr, key string, delay time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	native := fakeupstream.NewNative(fake)
+	native.Key = key
+	srv := &http.Server{Handler: native, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
