@@ -18,4 +18,4 @@ if [ ! -f node_modules/.package-lock.json ] \
 fi
 
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
-	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs
+	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs providers.test.mjs
