@@ -213,13 +213,15 @@ func (s *Server) finishUsage(u *Usage, ss *streamState, kept []byte) {
 func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 	if !ss.firstParsed {
 		ss.firstParsed = true
-		var m struct {
-			ID      string `json:"id"`
-			Model   string `json:"model"`
-			Created int64  `json:"created"`
+		// Top-level scalars, read by scanning (see valueAfterKey) rather than decoding the chunk.
+		if v, ok := valueAfterKey(p, `"id"`, false); ok {
+			_ = json.Unmarshal(v, &ss.id)
 		}
-		if json.Unmarshal(p, &m) == nil {
-			ss.id, ss.model, ss.created = m.ID, m.Model, m.Created
+		if v, ok := valueAfterKey(p, `"model"`, false); ok {
+			_ = json.Unmarshal(v, &ss.model)
+		}
+		if v, ok := valueAfterKey(p, `"created"`, false); ok {
+			_ = json.Unmarshal(v, &ss.created)
 		}
 	}
 	if hasNonNull(p, `"finish_reason"`) {
@@ -228,15 +230,12 @@ func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 	if !hasNonNull(p, `"usage"`) {
 		return p, true
 	}
-	var c struct {
-		Choices []json.RawMessage `json:"choices"`
-		Usage   json.RawMessage   `json:"usage"`
-	}
-	if json.Unmarshal(p, &c) != nil || len(c.Usage) == 0 || c.Usage[0] != '{' {
+	usage, ok := valueAfterKey(p, `"usage"`, true)
+	if !ok || len(usage) == 0 || usage[0] != '{' {
 		return p, true
 	}
-	ss.usageRaw = append(ss.usageRaw[:0], c.Usage...)
-	if len(c.Choices) > 0 {
+	ss.usageRaw = append(ss.usageRaw[:0], usage...)
+	if !emptyChoices(p) {
 		return p, true
 	}
 	// The usage-only chunk: the client sees it only if it asked.
@@ -244,14 +243,26 @@ func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 		return p, false
 	}
 	ss.usageSent = true
-	ss.u.setUsage(c.Usage)
+	ss.u.setUsage(usage)
 	ss.u.price(ss.u.dep)
-	if i := bytes.LastIndex(p, c.Usage); i >= 0 && ss.u.UsageKnown && !bytes.Contains(c.Usage, []byte(`"cost"`)) {
-		end := i + len(c.Usage) - 1 // the usage object's closing brace
+	if i := bytes.LastIndex(p, usage); i >= 0 && ss.u.UsageKnown && !bytes.Contains(usage, []byte(`"cost"`)) {
+		end := i + len(usage) - 1 // the usage object's closing brace
 		ss.scratch = append(append(append(append(ss.scratch[:0], p[:end]...), `,"cost":`...), costString(ss.u.Cost)...), p[end:]...)
 		return ss.scratch, true
 	}
 	return p, true
+}
+
+// emptyChoices reports whether a chunk's choices are [] or null: the usage-only chunk.
+func emptyChoices(p []byte) bool {
+	v, ok := valueAfterKey(p, `"choices"`, false)
+	if !ok {
+		return false
+	}
+	if string(v) == "null" {
+		return true
+	}
+	return len(v) >= 2 && v[0] == '[' && len(bytes.TrimSpace(v[1:len(v)-1])) == 0
 }
 
 // hasNonNull reports whether key appears in p with a value other than null.
