@@ -9,12 +9,13 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 
@@ -145,15 +146,15 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		cancel(nil)
 		return nil, e
 	}
-	ctype := mediaType(resp.Header.Get("Content-Type"))
+	ctype := httpx.MediaType(resp.Header.Get("Content-Type"))
 
 	if !req.Stream {
 		defer cancel(nil)
 		defer resp.Body.Close()
 		if ctype == "text/event-stream" {
-			return nil, badGateway("anthropic: upstream answered a non-streaming request with an event stream")
+			return nil, wire.BadGateway("anthropic: upstream answered a non-streaming request with an event stream")
 		}
-		raw, err := readBody(resp)
+		raw, err := httpx.ReadBody(resp, "anthropic: ", maxBody)
 		if err != nil {
 			return nil, failure(ctx, "reading response", err)
 		}
@@ -165,12 +166,12 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 	}
 
 	if ctype != "text/event-stream" && ctype != "" {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, httpx.MaxErrorBody))
 		resp.Body.Close()
 		cancel(nil)
 		e := httpError(http.StatusBadGateway, nil, raw)
 		e.Status = http.StatusBadGateway
-		e.Message = truncate("anthropic: upstream answered a streaming request with "+ctype+" instead of text/event-stream: "+e.Message, maxMessage)
+		e.Message = httpx.Truncate("anthropic: upstream answered a streaming request with "+ctype+" instead of text/event-stream: "+e.Message, httpx.MaxMessage)
 		return nil, e
 	}
 	return &provider.Response{
@@ -245,55 +246,6 @@ func splitList(list []string, v string) []string {
 	return list
 }
 
-// statusError reads a non-2xx answer into a *provider.Error and closes the body.
-func statusError(resp *http.Response) *provider.Error {
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		msg := "anthropic: upstream redirected (" + resp.Status + ")"
-		if loc := resp.Header.Get("Location"); loc != "" {
-			msg += " to " + loc
-		}
-		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: truncate(msg+"; check api_base", maxMessage)}
-	}
-	if resp.StatusCode < 300 {
-		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "anthropic: upstream answered " + resp.Status}
-	}
-	return httpError(resp.StatusCode, resp.Header, body)
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > maxBody {
-		return nil, errTooLarge()
-	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength) + 1)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
-		return nil, err
-	}
-	if buf.Len() > maxBody {
-		return nil, errTooLarge()
-	}
-	return buf.Bytes(), nil
-}
-
-func errTooLarge() error {
-	return badGateway("anthropic: upstream response is larger than 64 MiB")
-}
-
-func mediaType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(ct))
-	}
-	return mt
-}
-
 // rateLimitAliases gives Anthropic's rate-limit headers the x-ratelimit-* names OpenAI clients
 // (and LiteLLM's) read.
 var rateLimitAliases = map[string]string{
@@ -324,4 +276,9 @@ func passHeaders(h http.Header) http.Header {
 		}
 	}
 	return out
+}
+
+// statusError reads a non-2xx answer into a *provider.Error and closes the body.
+func statusError(resp *http.Response) *provider.Error {
+	return httpx.StatusError(resp, "anthropic: ", "check api_base", httpError)
 }

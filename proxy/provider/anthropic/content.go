@@ -2,17 +2,18 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // content translates a message's content: a string, or an array of parts. Empty text is dropped
 // (Anthropic rejects empty text blocks). thinkingOK allows thinking parts (assistant turns only).
 func (t *translator) content(raw json.RawMessage, where string, thinkingOK bool) ([]Block, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
@@ -86,7 +87,7 @@ func imageSource(raw json.RawMessage, where string) (*Source, error) {
 	var url string
 	if len(raw) > 0 && raw[0] == '"' {
 		_ = json.Unmarshal(raw, &url)
-	} else if !isNull(raw) {
+	} else if !wire.IsNull(raw) {
 		var o struct {
 			URL string `json:"url"`
 		}
@@ -99,7 +100,7 @@ func imageSource(raw json.RawMessage, where string) (*Source, error) {
 	case url == "":
 		return nil, badRequest(where, "%s.image_url.url is empty", where)
 	case strings.HasPrefix(url, "data:"):
-		mt, data, err := parseDataURL(url)
+		mt, data, err := wire.ParseDataURL(url)
 		if err != nil {
 			return nil, badRequest(where, "%s.image_url: %v", where, err)
 		}
@@ -107,7 +108,7 @@ func imageSource(raw json.RawMessage, where string) (*Source, error) {
 			return nil, badRequest(where, "%s.image_url: media type %q is not an image", where, mt)
 		}
 		return &Source{Type: "base64", MediaType: mt, Data: data}, nil
-	case hasPrefixFold(url, "https://"), hasPrefixFold(url, "http://"):
+	case wire.HasPrefixFold(url, "https://"), wire.HasPrefixFold(url, "http://"):
 		return &Source{Type: "url", URL: url}, nil
 	}
 	return nil, badRequest(where, "%s.image_url.url must be a data: URL or an http(s) URL", where)
@@ -118,7 +119,7 @@ func fileSource(f *chatFile, where string) (*Source, error) {
 	if f == nil || f.FileData == "" {
 		return nil, badRequest(where, "%s: file parts need file.file_data (uploaded file ids are not supported)", where)
 	}
-	mt, data, err := parseDataURL(f.FileData)
+	mt, data, err := wire.ParseDataURL(f.FileData)
 	if err != nil {
 		return nil, badRequest(where, "%s.file.file_data: %v", where, err)
 	}
@@ -126,41 +127,6 @@ func fileSource(f *chatFile, where string) (*Source, error) {
 		return nil, badRequest(where, "%s: file type %q is not supported (PDF only)", where, mt)
 	}
 	return &Source{Type: "base64", MediaType: mt, Data: data}, nil
-}
-
-// parseDataURL splits data:<media type>;base64,<data>. Anthropic takes only base64 payloads, so
-// the data is checked here rather than failing upstream with a vaguer message.
-func parseDataURL(u string) (mediaType, data string, err error) {
-	rest, ok := strings.CutPrefix(u, "data:")
-	if !ok {
-		return "", "", fmt.Errorf("not a data: URL")
-	}
-	meta, data, ok := strings.Cut(rest, ",")
-	if !ok {
-		return "", "", fmt.Errorf("data URL has no comma")
-	}
-	params := strings.Split(meta, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(params[0]))
-	isBase64 := false
-	for _, p := range params[1:] {
-		if strings.EqualFold(strings.TrimSpace(p), "base64") {
-			isBase64 = true
-		}
-	}
-	if !isBase64 {
-		return "", "", fmt.Errorf("data URL must be base64-encoded")
-	}
-	if mediaType == "" {
-		return "", "", fmt.Errorf("data URL has no media type")
-	}
-	if _, err := base64.StdEncoding.DecodeString(data); err != nil {
-		return "", "", fmt.Errorf("data URL holds invalid base64: %w", err)
-	}
-	return mediaType, data, nil
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // thinkingBlock rebuilds an Anthropic thinking block echoed by the client. A thinking block

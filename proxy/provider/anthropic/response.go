@@ -3,12 +3,9 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"time"
-	"unicode/utf8"
 
-	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // now is the clock for "created"; tests pin it so golden files are stable.
@@ -40,19 +37,6 @@ func (u *usage) merge(o *usage) {
 	if o.CacheReadInputTokens != nil {
 		u.CacheReadInputTokens = o.CacheReadInputTokens
 	}
-}
-
-// chatUsage is OpenAI's usage object with LiteLLM's Anthropic cache fields. prompt_tokens counts
-// every input token, cached or not, as OpenAI's does; the cache figures say how many were which.
-type chatUsage struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	TotalTokens         int `json:"total_tokens"`
-	PromptTokensDetails struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 }
 
 func (u *usage) chat() chatUsage {
@@ -111,47 +95,6 @@ type responseBlock struct {
 	Data      string          `json:"data"`
 }
 
-type chatCompletion struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []chatChoice `json:"choices"`
-	Usage   chatUsage    `json:"usage"`
-}
-
-type chatChoice struct {
-	Index        int             `json:"index"`
-	Message      chatOutMessage  `json:"message"`
-	Logprobs     json.RawMessage `json:"logprobs"`
-	FinishReason string          `json:"finish_reason"`
-}
-
-type chatOutMessage struct {
-	Role             string        `json:"role"`
-	Content          *string       `json:"content"`
-	ReasoningContent string        `json:"reasoning_content,omitempty"`
-	ThinkingBlocks   []thinkingOut `json:"thinking_blocks,omitempty"`
-	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
-}
-
-// thinkingOut is LiteLLM's thinking_blocks item; clients send it back to keep thinking across turns.
-type thinkingOut struct {
-	Type      string  `json:"type"`
-	Thinking  *string `json:"thinking,omitempty"`
-	Signature string  `json:"signature,omitempty"`
-	Data      string  `json:"data,omitempty"`
-}
-
-type toolCallOut struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
 var nullJSON = json.RawMessage("null")
 
 // ToChatCompletion translates an Anthropic Messages response into an OpenAI chat.completion.
@@ -160,13 +103,13 @@ var nullJSON = json.RawMessage("null")
 func ToChatCompletion(resp []byte, model string) ([]byte, error) {
 	var m messagesResponse
 	if err := json.Unmarshal(resp, &m); err != nil {
-		return nil, badGateway("anthropic: upstream sent a response that is not valid JSON: %v", err)
+		return nil, wire.BadGateway("anthropic: upstream sent a response that is not valid JSON: %v", err)
 	}
 	if m.Type == "error" || m.Error != nil {
 		return nil, eventError(resp)
 	}
 	if m.Type != "message" {
-		return nil, badGateway("anthropic: upstream sent %q instead of a message", m.Type)
+		return nil, wire.BadGateway("anthropic: upstream sent %q instead of a message", m.Type)
 	}
 	if m.Model != "" {
 		model = m.Model
@@ -208,7 +151,7 @@ func ToChatCompletion(resp []byte, model string) ([]byte, error) {
 
 // compactArgs renders a tool input as OpenAI's arguments string; no input is "{}".
 func compactArgs(input json.RawMessage) string {
-	if isNull(input) {
+	if wire.IsNull(input) {
 		return "{}"
 	}
 	var buf bytes.Buffer
@@ -218,61 +161,18 @@ func compactArgs(input json.RawMessage) string {
 	return buf.String()
 }
 
-func badGateway(format string, args ...any) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: fmt.Sprintf(format, args...)}
-}
+// marshal and appendString are wire's, named here for the translation code and its tests.
+var (
+	marshal      = wire.Marshal
+	appendString = wire.AppendString
+)
 
-// marshal is json.Marshal without HTML escaping, so "<" in a prompt stays "<" on the wire.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// The chat.completion this package answers with: wire's Claude-shaped message and cache usage.
+type (
+	chatCompletion = wire.Completion[chatOutMessage, chatUsage]
+	chatChoice     = wire.Choice[chatOutMessage]
+	chatOutMessage = wire.Message
+	thinkingOut    = wire.ThinkingBlock
+	toolCallOut    = wire.ToolCall
+	chatUsage      = wire.CacheUsage
+)

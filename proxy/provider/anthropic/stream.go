@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // streamEvent is every Anthropic stream event in one shape. String values the translation copies
@@ -58,15 +60,13 @@ type block struct {
 // no I/O, so it can be driven by tests event by event.
 type chunker struct {
 	model    string // fallback when message_start names none
-	head     []byte // {"id":...,"object":"chat.completion.chunk","created":...,"model":...
 	blocks   map[int]*block
 	tools    int
 	usage    usage
 	finished bool // a finish_reason chunk went out
 	done     bool // message_stop seen
 
-	out  []byte // chunks produced by the current event, back to back
-	ends []int  // end offset of each chunk in out
+	wire.Chunks // the chunks produced and not yet handed out, and their shared head
 }
 
 func newChunker(model string) *chunker {
@@ -79,7 +79,7 @@ func (t *chunker) event(name, data []byte) error {
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return &provider.Error{
 			Status: http.StatusBadGateway, Type: "api_error",
-			Message: truncate("anthropic: upstream sent a stream event that is not valid JSON: "+err.Error(), maxMessage),
+			Message: httpx.Truncate("anthropic: upstream sent a stream event that is not valid JSON: "+err.Error(), httpx.MaxMessage),
 			Err:     err,
 		}
 	}
@@ -109,7 +109,7 @@ func (t *chunker) event(name, data []byte) error {
 		if !t.finished {
 			t.finish("stop")
 		}
-		t.usageChunk()
+		t.Usage(t.usage.chat())
 		t.done = true
 	case "error":
 		return eventError(data)
@@ -122,7 +122,7 @@ func (t *chunker) event(name, data []byte) error {
 // figures the usage chunk still goes out, so what was billed is recorded.
 func (t *chunker) eof() error {
 	if t.finished {
-		t.usageChunk()
+		t.Usage(t.usage.chat())
 	}
 	return &provider.Error{
 		Status: http.StatusBadGateway, Type: "api_connection_error", Transport: true,
@@ -131,7 +131,7 @@ func (t *chunker) eof() error {
 }
 
 func (t *chunker) start(ev *streamEvent) {
-	if t.head != nil {
+	if t.Head != nil {
 		return
 	}
 	id, model := "", t.model
@@ -143,14 +143,14 @@ func (t *chunker) start(ev *streamEvent) {
 		t.usage.merge(m.Usage)
 	}
 	t.setHead(id, model)
-	t.delta(`{"role":"assistant","content":""}`)
+	t.Delta(`{"role":"assistant","content":""}`)
 }
 
 // begin makes sure the role chunk went out, for a stream that skipped message_start.
 func (t *chunker) begin() {
-	if t.head == nil {
+	if t.Head == nil {
 		t.setHead("", t.model)
-		t.delta(`{"role":"assistant","content":""}`)
+		t.Delta(`{"role":"assistant","content":""}`)
 	}
 }
 
@@ -161,7 +161,7 @@ func (t *chunker) setHead(id, model string) {
 	h = strconv.AppendInt(h, now().Unix(), 10)
 	h = append(h, `,"model":`...)
 	h = appendString(h, model)
-	t.head = h
+	t.Head = h
 }
 
 func (t *chunker) blockStart(ev *streamEvent) {
@@ -178,14 +178,14 @@ func (t *chunker) blockStart(ev *streamEvent) {
 	case "thinking":
 		t.reasoning(b, cb.Thinking)
 	case "redacted_thinking":
-		if isString(cb.Data) {
-			t.delta(`{"thinking_blocks":[{"type":"redacted_thinking","data":`, cb.Data, `}]}`)
+		if wire.IsString(cb.Data) {
+			t.Delta(`{"thinking_blocks":[{"type":"redacted_thinking","data":`, cb.Data, `}]}`)
 		}
 	case "tool_use":
 		b.tool = t.tools
 		t.tools++
 		b.input = cb.Input
-		c := t.open()
+		c := t.Open()
 		c = append(c, `{"tool_calls":[{"index":`...)
 		c = strconv.AppendInt(c, int64(b.tool), 10)
 		c = append(c, `,"id":`...)
@@ -193,7 +193,7 @@ func (t *chunker) blockStart(ev *streamEvent) {
 		c = append(c, `,"type":"function","function":{"name":`...)
 		c = appendString(c, cb.Name)
 		c = append(c, `,"arguments":""}}]}`...)
-		t.close(c)
+		t.Close(c)
 	}
 }
 
@@ -214,7 +214,7 @@ func (t *chunker) blockDelta(ev *streamEvent) {
 		}
 		t.reasoning(b, d.Thinking)
 	case "signature_delta":
-		if !isString(d.Signature) {
+		if !wire.IsString(d.Signature) {
 			return
 		}
 		// The whole block, so that a client can echo thinking_blocks as they came.
@@ -222,19 +222,19 @@ func (t *chunker) blockDelta(ev *streamEvent) {
 		if b != nil {
 			th = b.thinking
 		}
-		c := t.open()
+		c := t.Open()
 		c = append(c, `{"thinking_blocks":[{"type":"thinking","thinking":"`...)
 		c = append(c, th...)
 		c = append(c, `","signature":`...)
 		c = append(c, d.Signature...)
 		c = append(c, `}]}`...)
-		t.close(c)
+		t.Close(c)
 	case "input_json_delta":
-		if b == nil || b.kind != "tool_use" || !isString(d.PartialJSON) || len(d.PartialJSON) <= 2 {
+		if b == nil || b.kind != "tool_use" || !wire.IsString(d.PartialJSON) || len(d.PartialJSON) <= 2 {
 			return
 		}
 		b.args += len(d.PartialJSON) - 2
-		t.toolArgs(b.tool, d.PartialJSON)
+		t.ArgsDelta(b.tool, d.PartialJSON)
 	}
 	// citations_delta and newer delta types have no chat completion equivalent.
 }
@@ -251,87 +251,26 @@ func (t *chunker) blockStop(index int) {
 	// No input_json_delta came: send the input the block started with, or "{}", so that the
 	// client always holds valid JSON arguments.
 	args := "{}"
-	if len(b.input) > 0 && !isNull(b.input) {
+	if len(b.input) > 0 && !wire.IsNull(b.input) {
 		args = compactArgs(b.input)
 	}
-	t.toolArgs(b.tool, appendString(nil, args))
+	t.ArgsDelta(b.tool, appendString(nil, args))
 }
 
 // content sends a text fragment; raw is a JSON string.
 func (t *chunker) content(raw json.RawMessage) {
-	if isString(raw) && len(raw) > 2 {
-		t.delta(`{"content":`, raw, `}`)
+	if wire.IsString(raw) && len(raw) > 2 {
+		t.Delta(`{"content":`, raw, `}`)
 	}
 }
 
 // reasoning sends a thinking fragment and keeps it for the signature's thinking_blocks chunk.
 func (t *chunker) reasoning(b *block, raw json.RawMessage) {
-	if !isString(raw) || len(raw) <= 2 {
+	if !wire.IsString(raw) || len(raw) <= 2 {
 		return
 	}
 	b.thinking = append(b.thinking, raw[1:len(raw)-1]...)
-	t.delta(`{"reasoning_content":`, raw, `}`)
-}
-
-func (t *chunker) toolArgs(index int, raw []byte) {
-	c := t.open()
-	c = append(c, `{"tool_calls":[{"index":`...)
-	c = strconv.AppendInt(c, int64(index), 10)
-	c = append(c, `,"function":{"arguments":`...)
-	c = append(c, raw...)
-	c = append(c, `}}]}`...)
-	t.close(c)
-}
-
-func (t *chunker) finish(reason string) {
-	t.finished = true
-	c := append(t.out, t.head...)
-	c = append(c, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
-	c = appendString(c, reason)
-	c = append(c, `}]}`...)
-	t.push(c)
-}
-
-func (t *chunker) usageChunk() {
-	u, _ := marshal(t.usage.chat())
-	c := append(t.out, t.head...)
-	c = append(c, `,"choices":[],"usage":`...)
-	c = append(c, u...)
-	c = append(c, '}')
-	t.push(c)
-}
-
-// delta appends a chunk whose delta is the concatenation of parts.
-func (t *chunker) delta(parts ...any) {
-	c := t.open()
-	for _, p := range parts {
-		switch p := p.(type) {
-		case string:
-			c = append(c, p...)
-		case json.RawMessage:
-			c = append(c, p...)
-		}
-	}
-	t.close(c)
-}
-
-// open starts a delta chunk in t.out; close ends it. Between them the caller appends the delta.
-func (t *chunker) open() []byte {
-	c := append(t.out, t.head...)
-	return append(c, `,"choices":[{"index":0,"delta":`...)
-}
-
-func (t *chunker) close(c []byte) {
-	t.push(append(c, `,"finish_reason":null}]}`...))
-}
-
-func (t *chunker) push(c []byte) {
-	t.out = c
-	t.ends = append(t.ends, len(c))
-}
-
-func isString(raw json.RawMessage) bool {
-	return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"'
+	t.Delta(`{"reasoning_content":`, raw, `}`)
 }
 
 const (
@@ -352,12 +291,11 @@ const (
 // Close may be called while Next is blocked; Next must not be called concurrently with itself.
 type Stream struct {
 	body   io.ReadCloser
-	sse    *sseReader
+	sse    *httpx.SSEReader
 	t      *chunker
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	pos int   // next chunk in t.out to hand out
 	err error // sticky end of the stream
 
 	done      atomic.Bool // message_stop seen; Close may drain the body
@@ -375,7 +313,7 @@ func NewStream(body io.ReadCloser, model string) *Stream {
 }
 
 func newStream(ctx context.Context, cancel context.CancelCauseFunc, body io.ReadCloser, model string) *Stream {
-	return &Stream{body: body, sse: newSSEReader(body), t: newChunker(model), ctx: ctx, cancel: cancel}
+	return &Stream{body: body, sse: httpx.NewSSEReader(body, ""), t: newChunker(model), ctx: ctx, cancel: cancel}
 }
 
 var _ provider.Stream = (*Stream)(nil)
@@ -384,14 +322,8 @@ var _ provider.Stream = (*Stream)(nil)
 func (s *Stream) Next() ([]byte, error) {
 	t := s.t
 	for {
-		if s.pos < len(t.ends) {
-			start := 0
-			if s.pos > 0 {
-				start = t.ends[s.pos-1]
-			}
-			end := t.ends[s.pos]
-			s.pos++
-			return t.out[start:end], nil
+		if c, ok := t.Take(); ok {
+			return c, nil
 		}
 		if s.err != nil {
 			return nil, s.err
@@ -399,12 +331,12 @@ func (s *Stream) Next() ([]byte, error) {
 		if s.closed.Load() {
 			return nil, errStreamClosed
 		}
-		t.out, t.ends, s.pos = t.out[:0], t.ends[:0], 0
+		t.Reset()
 		if t.done {
 			s.err = io.EOF
 			continue
 		}
-		name, data, err := s.sse.next()
+		name, data, err := s.sse.Next()
 		switch {
 		case err == io.EOF:
 			s.err = t.eof()
@@ -438,7 +370,7 @@ func (s *Stream) Close() error {
 			// Read what follows message_stop (normally just the end of the body) so that the
 			// connection is reused; a server that keeps the body open is cut off after drainWait.
 			timer := time.AfterFunc(drainWait, func() { s.cancel(errStreamClosed) })
-			_, _ = io.CopyN(io.Discard, s.sse.r, maxDrain)
+			_, _ = io.CopyN(io.Discard, s.sse.Rest(), maxDrain)
 			timer.Stop()
 		}
 		s.closed.Store(true)
@@ -446,4 +378,9 @@ func (s *Stream) Close() error {
 		s.cancel(errStreamClosed)
 	})
 	return s.closeErr
+}
+
+func (t *chunker) finish(reason string) {
+	t.finished = true
+	t.Finish(reason)
 }

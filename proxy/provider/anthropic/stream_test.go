@@ -16,44 +16,12 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/testkit"
 )
 
 // streamOver builds a Stream over r as Chat would, without HTTP.
 func streamOver(r io.Reader) *Stream {
 	return NewStream(io.NopCloser(r), "requested-model")
-}
-
-// drain collects chunks until Next fails and returns that error.
-func drain(t *testing.T, s provider.Stream) ([]string, error) {
-	t.Helper()
-	var got []string
-	for i := 0; ; i++ {
-		if i > 10000 {
-			t.Fatal("stream does not end")
-		}
-		p, err := s.Next()
-		if err != nil {
-			if p != nil {
-				t.Errorf("Next returned a payload with error %v", err)
-			}
-			return got, err
-		}
-		got = append(got, string(p))
-	}
-}
-
-// endKind names how a stream ended, for table comparisons.
-func endKind(err error) string {
-	var pe *provider.Error
-	switch {
-	case err == io.EOF:
-		return "eof"
-	case errors.As(err, &pe) && errors.Is(err, io.ErrUnexpectedEOF) && pe.Transport && pe.Status == 502:
-		return "unexpected"
-	case errors.As(err, &pe):
-		return "error " + pe.Type
-	}
-	return "other: " + err.Error()
 }
 
 var streamCases = []struct {
@@ -444,3 +412,8 @@ func TestStreamReadError(t *testing.T) {
 		t.Errorf("err = %#v", err)
 	}
 }
+
+var (
+	drain   = testkit.Drain
+	endKind = testkit.EndKind
+)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chatTool is an OpenAI tool definition; cache_control beside "function" is LiteLLM's extension.
@@ -40,7 +42,7 @@ func (t *translator) tools(raw []json.RawMessage, choice json.RawMessage, parall
 			return err
 		}
 		schema := ct.Function.Parameters
-		if isNull(schema) {
+		if wire.IsNull(schema) {
 			schema = emptySchema
 		}
 		t.out.Tools = append(t.out.Tools, Tool{
@@ -69,7 +71,7 @@ func (t *translator) tools(raw []json.RawMessage, choice json.RawMessage, parall
 
 func toolChoice(raw json.RawMessage) (*ToolChoice, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	if raw[0] == '"' {

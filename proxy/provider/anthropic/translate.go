@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // fallbackMaxTokens is sent when neither the request nor the deployment says how many tokens to
@@ -165,7 +166,7 @@ func (t *translator) messages(msgs []chatMessage) error {
 			continue
 		case "user":
 			role = "user"
-			if isNull(m.Content) {
+			if wire.IsNull(m.Content) {
 				return badRequest(where, "%s: a user message needs content", where)
 			}
 			blocks, err = t.content(m.Content, where, false)
@@ -227,7 +228,7 @@ func toolResultsFirst(blocks []Block) {
 }
 
 func (t *translator) systemBlocks(m *chatMessage, where string) ([]Block, error) {
-	if isNull(m.Content) {
+	if wire.IsNull(m.Content) {
 		return nil, nil
 	}
 	blocks, err := t.content(m.Content, where, false)
@@ -247,7 +248,7 @@ func (t *translator) systemBlocks(m *chatMessage, where string) ([]Block, error)
 
 // messageCache applies a message-level cache_control to the message's last block.
 func (t *translator) messageCache(m *chatMessage, blocks []Block, where string) error {
-	if isNull(m.CacheControl) || len(blocks) == 0 {
+	if wire.IsNull(m.CacheControl) || len(blocks) == 0 {
 		return nil
 	}
 	cc, err := t.cacheControl(m.CacheControl, where)
@@ -260,7 +261,7 @@ func (t *translator) messageCache(m *chatMessage, blocks []Block, where string) 
 
 // cacheControl validates a cache_control object and notes when it needs a beta.
 func (t *translator) cacheControl(raw json.RawMessage, where string) (json.RawMessage, error) {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	var cc struct {
@@ -319,43 +320,13 @@ func (t *translator) assistant(m *chatMessage, where string) ([]Block, error) {
 		if tc.ID == "" || tc.Function.Name == "" {
 			return nil, badRequest(where, "%s: a tool call needs an id and a function name", tw)
 		}
-		input, err := toolInput(tc.Function.Arguments)
+		input, err := wire.ToolArgs(tc.Function.Arguments)
 		if err != nil {
 			return nil, badRequest(where, "%s.function.arguments: %v", tw, err)
 		}
 		blocks = append(blocks, Block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}
 	return blocks, nil
-}
-
-// toolInput turns OpenAI's arguments string into the object Anthropic wants as input.
-func toolInput(raw json.RawMessage) (json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
-		return json.RawMessage("{}"), nil
-	}
-	args := []byte(raw)
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		args = bytes.TrimSpace([]byte(s))
-		if len(args) == 0 {
-			return json.RawMessage("{}"), nil
-		}
-	}
-	if !json.Valid(args) {
-		return nil, fmt.Errorf("not valid JSON: %.80q", args)
-	}
-	if args[0] != '{' {
-		return nil, fmt.Errorf("must be a JSON object, got %.40s", args)
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, args); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // toolResult translates a role "tool" message into a tool_result block.
@@ -378,7 +349,7 @@ func (t *translator) toolResult(m *chatMessage, where string) ([]Block, error) {
 
 func (t *translator) stop(raw json.RawMessage) error {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil
 	}
 	var list []string
@@ -419,7 +390,7 @@ func (t *translator) sampling(in *chatRequest, defaultMaxTokens int) error {
 
 	budget := 0
 	switch {
-	case !isNull(in.Thinking):
+	case !wire.IsNull(in.Thinking):
 		var th Thinking
 		if err := json.Unmarshal(in.Thinking, &th); err != nil {
 			return badRequest("thinking", "thinking: %v", err)
@@ -490,9 +461,4 @@ func hasToolResult(blocks []Block) bool {
 func isDisabled(raw json.RawMessage) bool {
 	var th Thinking
 	return json.Unmarshal(raw, &th) == nil && th.Type == "disabled"
-}
-
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 // signingName is the service name in Bedrock Runtime's SigV4 credential scope.
@@ -100,7 +101,7 @@ func (a *auth) sign(ctx context.Context, req *http.Request, body []byte) error {
 		}
 		return &provider.Error{
 			Status: http.StatusUnauthorized, Type: "authentication_error", Err: err,
-			Message: truncate("bedrock: no usable AWS credentials: "+err.Error(), maxMessage),
+			Message: httpx.Truncate("bedrock: no usable AWS credentials: "+err.Error(), httpx.MaxMessage),
 		}
 	}
 	sum := sha256.Sum256(body)

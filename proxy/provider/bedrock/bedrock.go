@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"sync"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 
@@ -208,15 +209,15 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 	if rid := resp.Header.Get("X-Amzn-Requestid"); rid != "" {
 		id = "chatcmpl-" + rid
 	}
-	ctype := mediaType(resp.Header.Get("Content-Type"))
+	ctype := httpx.MediaType(resp.Header.Get("Content-Type"))
 
 	if !req.Stream {
 		defer cancel(nil)
 		defer resp.Body.Close()
 		if ctype == eventStreamType {
-			return nil, badGateway("bedrock: upstream answered a non-streaming request with an event stream")
+			return nil, wire.BadGateway("bedrock: upstream answered a non-streaming request with an event stream")
 		}
-		raw, err := readBody(resp)
+		raw, err := httpx.ReadBody(resp, "bedrock: ", maxBody)
 		if err != nil {
 			return nil, failure(ctx, "reading response", err)
 		}
@@ -228,11 +229,11 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 	}
 
 	if ctype != eventStreamType {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, httpx.MaxErrorBody))
 		resp.Body.Close()
 		cancel(nil)
 		e := httpError(http.StatusBadGateway, resp.Header, raw)
-		e.Message = truncate("bedrock: upstream answered a streaming request with "+ctype+" instead of "+eventStreamType+": "+e.Message, maxMessage)
+		e.Message = httpx.Truncate("bedrock: upstream answered a streaming request with "+ctype+" instead of "+eventStreamType+": "+e.Message, httpx.MaxMessage)
 		return nil, e
 	}
 	return &provider.Response{
@@ -275,63 +276,10 @@ func (p *Provider) header(req *provider.Request) http.Header {
 
 // statusError reads a non-2xx answer into a *provider.Error and closes the body.
 func statusError(resp *http.Response) *provider.Error {
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		msg := "bedrock: upstream redirected (" + resp.Status + ")"
-		if loc := resp.Header.Get("Location"); loc != "" {
-			msg += " to " + loc
-		}
-		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: truncate(msg+"; check the endpoint", maxMessage)}
-	}
-	if resp.StatusCode < 300 {
-		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "bedrock: upstream answered " + resp.Status}
-	}
-	return httpError(resp.StatusCode, resp.Header, body)
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > maxBody {
-		return nil, errTooLarge()
-	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength) + 1)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
-		return nil, err
-	}
-	if buf.Len() > maxBody {
-		return nil, errTooLarge()
-	}
-	return buf.Bytes(), nil
-}
-
-func errTooLarge() error {
-	return badGateway("bedrock: upstream response is larger than 64 MiB")
-}
-
-func mediaType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(ct))
-	}
-	return mt
+	return httpx.StatusError(resp, "bedrock: ", "check the endpoint", httpError)
 }
 
 // passHeaders keeps the upstream headers a client may want: the request id and retry-after.
 func passHeaders(h http.Header) http.Header {
-	var out http.Header
-	for _, k := range []string{"X-Amzn-Requestid", "Retry-After"} {
-		if v := h[k]; len(v) > 0 {
-			if out == nil {
-				out = make(http.Header, 2)
-			}
-			out[k] = v
-		}
-	}
-	return out
+	return httpx.KeepHeaders(h, "X-Amzn-Requestid", "Retry-After")
 }

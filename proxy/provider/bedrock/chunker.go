@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // streamEvent is every ConverseStream event payload in one shape (the event's name travels in
@@ -47,14 +49,12 @@ type block struct {
 // I/O, so tests can drive it event by event.
 type chunker struct {
 	id, model string
-	head      []byte // {"id":...,"object":"chat.completion.chunk","created":...,"model":...
 	blocks    map[int]*block
 	tools     int
 	finished  bool // a finish_reason chunk went out
 	done      bool // metadata seen: the usage chunk went out and the stream is over
 
-	out  []byte // chunks produced and not yet handed out, back to back
-	ends []int  // end offset of each chunk in out
+	wire.Chunks // the chunks produced and not yet handed out, and their shared head
 }
 
 func newChunker(id, model string) *chunker {
@@ -67,7 +67,7 @@ func (t *chunker) event(name string, payload []byte) error {
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return &provider.Error{
 			Status: http.StatusBadGateway, Type: "api_error",
-			Message: truncate("bedrock: upstream sent a "+name+" event that is not valid JSON: "+err.Error(), maxMessage),
+			Message: httpx.Truncate("bedrock: upstream sent a "+name+" event that is not valid JSON: "+err.Error(), httpx.MaxMessage),
 			Err:     err,
 		}
 	}
@@ -100,7 +100,7 @@ func (t *chunker) event(name string, payload []byte) error {
 		if ev.Usage != nil {
 			u = *ev.Usage
 		}
-		t.usageChunk(&u)
+		t.Usage(u.chat())
 		t.done = true
 	}
 	return nil
@@ -117,7 +117,7 @@ func (t *chunker) eof() error {
 
 // begin sends the role chunk once, whichever event comes first.
 func (t *chunker) begin() {
-	if t.head != nil {
+	if t.Head != nil {
 		return
 	}
 	h := append([]byte(nil), `{"id":`...)
@@ -126,8 +126,8 @@ func (t *chunker) begin() {
 	h = strconv.AppendInt(h, now().Unix(), 10)
 	h = append(h, `,"model":`...)
 	h = appendString(h, t.model)
-	t.head = h
-	t.delta(`{"role":"assistant","content":""}`)
+	t.Head = h
+	t.Delta(`{"role":"assistant","content":""}`)
 }
 
 // blockFor returns the block at index, creating a plain (not tool) one: Bedrock sends
@@ -149,7 +149,7 @@ func (t *chunker) blockStart(ev *streamEvent) {
 	b := &block{tool: t.tools}
 	t.tools++
 	t.blocks[ev.ContentBlockIndex] = b
-	c := t.open()
+	c := t.Open()
 	c = append(c, `{"tool_calls":[{"index":`...)
 	c = strconv.AppendInt(c, int64(b.tool), 10)
 	c = append(c, `,"id":`...)
@@ -157,7 +157,7 @@ func (t *chunker) blockStart(ev *streamEvent) {
 	c = append(c, `,"type":"function","function":{"name":`...)
 	c = appendString(c, tu.Name)
 	c = append(c, `,"arguments":""}}]}`...)
-	t.close(c)
+	t.Close(c)
 }
 
 func (t *chunker) blockDelta(ev *streamEvent) {
@@ -167,17 +167,17 @@ func (t *chunker) blockDelta(ev *streamEvent) {
 	}
 	switch {
 	case d.Text != nil:
-		if isString(d.Text) && len(d.Text) > 2 {
-			t.delta(`{"content":`, d.Text, `}`)
+		if wire.IsString(d.Text) && len(d.Text) > 2 {
+			t.Delta(`{"content":`, d.Text, `}`)
 		}
 	case d.ToolUse != nil:
 		b := t.blocks[ev.ContentBlockIndex]
 		in := d.ToolUse.Input
-		if b == nil || b.tool < 0 || !isString(in) || len(in) <= 2 {
+		if b == nil || b.tool < 0 || !wire.IsString(in) || len(in) <= 2 {
 			return // arguments for a call that never started have nowhere to go
 		}
 		b.args += len(in) - 2
-		t.toolArgs(b.tool, in)
+		t.ArgsDelta(b.tool, in)
 	case d.ReasoningContent != nil:
 		t.reasoning(t.blockFor(ev.ContentBlockIndex), d.ReasoningContent.Text, d.ReasoningContent.Signature, d.ReasoningContent.RedactedContent)
 	}
@@ -188,19 +188,19 @@ func (t *chunker) blockDelta(ev *streamEvent) {
 // redacted content) comes, the whole block as thinking_blocks so that a client can echo it.
 func (t *chunker) reasoning(b *block, text, signature, redacted json.RawMessage) {
 	switch {
-	case isString(text) && len(text) > 2:
+	case wire.IsString(text) && len(text) > 2:
 		b.thinking = append(b.thinking, text[1:len(text)-1]...)
-		t.delta(`{"reasoning_content":`, text, `}`)
-	case isString(signature):
-		c := t.open()
+		t.Delta(`{"reasoning_content":`, text, `}`)
+	case wire.IsString(signature):
+		c := t.Open()
 		c = append(c, `{"thinking_blocks":[{"type":"thinking","thinking":"`...)
 		c = append(c, b.thinking...)
 		c = append(c, `","signature":`...)
 		c = append(c, signature...)
 		c = append(c, `}]}`...)
-		t.close(c)
-	case isString(redacted) && len(redacted) > 2:
-		t.delta(`{"thinking_blocks":[{"type":"redacted_thinking","data":`, redacted, `}]}`)
+		t.Close(c)
+	case wire.IsString(redacted) && len(redacted) > 2:
+		t.Delta(`{"thinking_blocks":[{"type":"redacted_thinking","data":`, redacted, `}]}`)
 	}
 }
 
@@ -212,63 +212,11 @@ func (t *chunker) blockStop(index int) {
 	delete(t.blocks, index)
 	if b.tool >= 0 && b.args == 0 {
 		// A call without arguments: send "{}" so that the client always holds valid JSON.
-		t.toolArgs(b.tool, []byte(`"{}"`))
+		t.ArgsDelta(b.tool, []byte(`"{}"`))
 	}
-}
-
-func (t *chunker) toolArgs(index int, raw []byte) {
-	c := t.open()
-	c = append(c, `{"tool_calls":[{"index":`...)
-	c = strconv.AppendInt(c, int64(index), 10)
-	c = append(c, `,"function":{"arguments":`...)
-	c = append(c, raw...)
-	c = append(c, `}}]}`...)
-	t.close(c)
 }
 
 func (t *chunker) finish(reason string) {
 	t.finished = true
-	c := append(t.out, t.head...)
-	c = append(c, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
-	c = appendString(c, reason)
-	c = append(c, `}]}`...)
-	t.push(c)
-}
-
-func (t *chunker) usageChunk(u *usage) {
-	raw, _ := marshal(u.chat())
-	c := append(t.out, t.head...)
-	c = append(c, `,"choices":[],"usage":`...)
-	c = append(c, raw...)
-	c = append(c, '}')
-	t.push(c)
-}
-
-// delta appends a chunk whose delta is the concatenation of parts.
-func (t *chunker) delta(parts ...any) {
-	c := t.open()
-	for _, p := range parts {
-		switch p := p.(type) {
-		case string:
-			c = append(c, p...)
-		case json.RawMessage:
-			c = append(c, p...)
-		}
-	}
-	t.close(c)
-}
-
-// open starts a delta chunk in t.out; close ends it. Between them the caller appends the delta.
-func (t *chunker) open() []byte {
-	c := append(t.out, t.head...)
-	return append(c, `,"choices":[{"index":0,"delta":`...)
-}
-
-func (t *chunker) close(c []byte) {
-	t.push(append(c, `,"finish_reason":null}]}`...))
-}
-
-func (t *chunker) push(c []byte) {
-	t.out = c
-	t.ends = append(t.ends, len(c))
+	t.Finish(reason)
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // contentKind says which content parts a message may hold.
@@ -28,7 +30,7 @@ func (k contentKind) String() string {
 // cache point block right after the part's block.
 func (t *translator) content(raw json.RawMessage, where string, kind contentKind) ([]Block, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
@@ -57,7 +59,7 @@ func (t *translator) content(raw json.RawMessage, where string, kind contentKind
 			continue
 		}
 		blocks = append(blocks, b)
-		if !isNull(p.CacheControl) {
+		if !wire.IsNull(p.CacheControl) {
 			blocks = addCachePoint(blocks)
 		}
 	}
@@ -121,7 +123,7 @@ func image(raw json.RawMessage, where string) (*Image, error) {
 	var url string
 	if len(raw) > 0 && raw[0] == '"' {
 		_ = json.Unmarshal(raw, &url)
-	} else if !isNull(raw) {
+	} else if !wire.IsNull(raw) {
 		var o struct {
 			URL string `json:"url"`
 		}
@@ -143,7 +145,7 @@ func image(raw json.RawMessage, where string) (*Image, error) {
 			return nil, badRequest(where, "%s.image_url: media type %q is not supported by Bedrock (png, jpeg, gif or webp)", where, mt)
 		}
 		return &Image{Format: format, Source: BlobSource{Bytes: data}}, nil
-	case hasPrefixFold(url, "https://"), hasPrefixFold(url, "http://"):
+	case wire.HasPrefixFold(url, "https://"), wire.HasPrefixFold(url, "http://"):
 		return nil, badRequest(where, "%s.image_url: Bedrock takes image bytes, not URLs; send the image inline as a data: URL (data:image/png;base64,...)", where)
 	}
 	return nil, badRequest(where, "%s.image_url.url must be a data: URL", where)
@@ -218,27 +220,9 @@ func documentName(filename string) string {
 // is a clear 400 here rather than a vaguer one from Bedrock. Unpadded base64 is re-encoded
 // padded, which is what AWS's JSON protocol reads for blobs.
 func parseDataURL(u string) (mediaType, data string, err error) {
-	rest, ok := strings.CutPrefix(u, "data:")
-	if !ok {
-		return "", "", fmt.Errorf("not a data: URL")
-	}
-	meta, data, ok := strings.Cut(rest, ",")
-	if !ok {
-		return "", "", fmt.Errorf("data URL has no comma")
-	}
-	params := strings.Split(meta, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(params[0]))
-	isBase64 := false
-	for _, p := range params[1:] {
-		if strings.EqualFold(strings.TrimSpace(p), "base64") {
-			isBase64 = true
-		}
-	}
-	if !isBase64 {
-		return "", "", fmt.Errorf("data URL must be base64-encoded")
-	}
-	if mediaType == "" {
-		return "", "", fmt.Errorf("data URL has no media type")
+	mediaType, data, err = wire.SplitDataURL(u)
+	if err != nil {
+		return "", "", err
 	}
 	if _, err := base64.StdEncoding.DecodeString(data); err == nil {
 		return mediaType, data, nil
@@ -248,10 +232,6 @@ func parseDataURL(u string) (mediaType, data string, err error) {
 		return "", "", fmt.Errorf("data URL holds invalid base64: %w", err)
 	}
 	return mediaType, base64.StdEncoding.EncodeToString(raw), nil
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // reasoningBlock rebuilds a reasoning block echoed by the client (LiteLLM's thinking_blocks

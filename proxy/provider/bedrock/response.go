@@ -5,11 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 var (
@@ -32,19 +31,6 @@ type usage struct {
 	TotalTokens           int `json:"totalTokens"`
 	CacheReadInputTokens  int `json:"cacheReadInputTokens"`
 	CacheWriteInputTokens int `json:"cacheWriteInputTokens"`
-}
-
-// chatUsage is OpenAI's usage object with LiteLLM's cache fields. prompt_tokens counts every
-// input token, cached or not, as OpenAI's does; the cache figures say how many were which.
-type chatUsage struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	TotalTokens         int `json:"total_tokens"`
-	PromptTokensDetails struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 }
 
 func (u *usage) chat() chatUsage {
@@ -101,48 +87,6 @@ type responseBlock struct {
 	} `json:"reasoningContent"`
 }
 
-type chatCompletion struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []chatChoice `json:"choices"`
-	Usage   chatUsage    `json:"usage"`
-}
-
-type chatChoice struct {
-	Index        int             `json:"index"`
-	Message      chatOutMessage  `json:"message"`
-	Logprobs     json.RawMessage `json:"logprobs"`
-	FinishReason string          `json:"finish_reason"`
-}
-
-type chatOutMessage struct {
-	Role             string        `json:"role"`
-	Content          *string       `json:"content"`
-	ReasoningContent string        `json:"reasoning_content,omitempty"`
-	ThinkingBlocks   []thinkingOut `json:"thinking_blocks,omitempty"`
-	ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
-}
-
-// thinkingOut is LiteLLM's thinking_blocks item; clients send it back to keep reasoning across
-// turns, and FromChat turns it back into a reasoningContent block.
-type thinkingOut struct {
-	Type      string  `json:"type"`
-	Thinking  *string `json:"thinking,omitempty"`
-	Signature string  `json:"signature,omitempty"`
-	Data      string  `json:"data,omitempty"`
-}
-
-type toolCallOut struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	} `json:"function"`
-}
-
 var nullJSON = json.RawMessage("null")
 
 // ToChatCompletion translates a Converse response body into an OpenAI chat.completion for model
@@ -155,10 +99,10 @@ func ToChatCompletion(resp []byte, model string) ([]byte, error) {
 func toChatCompletion(resp []byte, model, id string) ([]byte, error) {
 	var r converseResponse
 	if err := json.Unmarshal(resp, &r); err != nil {
-		return nil, badGateway("bedrock: upstream sent a response that is not valid JSON: %v", err)
+		return nil, wire.BadGateway("bedrock: upstream sent a response that is not valid JSON: %v", err)
 	}
 	if r.Output.Message == nil {
-		return nil, badGateway("bedrock: upstream sent a response without output.message: %s", truncate(string(resp), 200))
+		return nil, wire.BadGateway("bedrock: upstream sent a response without output.message: %s", httpx.Truncate(string(resp), 200))
 	}
 	var (
 		text, reasoning bytes.Buffer
@@ -198,7 +142,7 @@ func toChatCompletion(resp []byte, model, id string) ([]byte, error) {
 
 // compactArgs renders a tool input as OpenAI's arguments string; no input is "{}".
 func compactArgs(input json.RawMessage) string {
-	if isNull(input) {
+	if wire.IsNull(input) {
 		return "{}"
 	}
 	var buf bytes.Buffer
@@ -208,6 +152,12 @@ func compactArgs(input json.RawMessage) string {
 	return buf.String()
 }
 
-func badGateway(format string, args ...any) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: fmt.Sprintf(format, args...)}
-}
+// The chat.completion this package answers with: wire's Claude-shaped message and cache usage.
+type (
+	chatCompletion = wire.Completion[chatOutMessage, chatUsage]
+	chatChoice     = wire.Choice[chatOutMessage]
+	chatOutMessage = wire.Message
+	thinkingOut    = wire.ThinkingBlock
+	toolCallOut    = wire.ToolCall
+	chatUsage      = wire.CacheUsage
+)

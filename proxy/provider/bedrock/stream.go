@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 const (
@@ -54,7 +55,6 @@ type Stream struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 
-	pos int   // next chunk in t.out to hand out
 	err error // sticky end of the stream
 
 	done      atomic.Bool // metadata seen; Close may drain the body
@@ -86,14 +86,8 @@ func newStream(ctx context.Context, cancel context.CancelCauseFunc, body io.Read
 func (s *Stream) Next() ([]byte, error) {
 	t := s.t
 	for {
-		if s.pos < len(t.ends) {
-			start := 0
-			if s.pos > 0 {
-				start = t.ends[s.pos-1]
-			}
-			end := t.ends[s.pos]
-			s.pos++
-			return t.out[start:end], nil
+		if c, ok := t.Take(); ok {
+			return c, nil
 		}
 		if s.err != nil {
 			return nil, s.err
@@ -101,7 +95,7 @@ func (s *Stream) Next() ([]byte, error) {
 		if s.closed.Load() {
 			return nil, errStreamClosed
 		}
-		t.out, t.ends, s.pos = t.out[:0], t.ends[:0], 0
+		t.Reset()
 		s.step()
 	}
 }
@@ -114,15 +108,11 @@ func (s *Stream) Next() ([]byte, error) {
 // stays valid.
 func (s *Stream) Buffered() int {
 	t := s.t
-	for s.pos >= len(t.ends) && s.err == nil && !s.closed.Load() && (t.done || s.frameBuffered()) {
+	for t.Pending() == 0 && s.err == nil && !s.closed.Load() && (t.done || s.frameBuffered()) {
 		s.step()
 	}
-	if s.pos < len(t.ends) {
-		start := 0
-		if s.pos > 0 {
-			start = t.ends[s.pos-1]
-		}
-		return t.ends[len(t.ends)-1] - start
+	if n := t.Pending(); n > 0 {
+		return n
 	}
 	if s.err != nil {
 		return 1 // Next returns at once
@@ -148,7 +138,7 @@ func validLens(prelude []byte) bool {
 	return total >= minFrame && total <= maxFrame && headers <= total-minFrame
 }
 
-// step reads one frame and translates it, appending chunks to t.out or setting s.err.
+// step reads one frame and translates it, appending chunks to t.Out or setting s.err.
 func (s *Stream) step() {
 	t := s.t
 	if t.done {
@@ -172,7 +162,7 @@ func (s *Stream) step() {
 		code := headerString(msg.Headers, ":error-code")
 		e := exceptionError(code, nil)
 		if m := headerString(msg.Headers, ":error-message"); m != "" {
-			e.Message = truncate("bedrock: "+m, maxMessage)
+			e.Message = httpx.Truncate("bedrock: "+m, httpx.MaxMessage)
 		}
 		s.err = e
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/testkit"
 )
 
 // frameSpec is one frame of a testdata/streams/X.events.json transcript (see the README there).
@@ -83,41 +84,6 @@ func loadFrames(t *testing.T, name string) []byte {
 // streamOver builds a Stream over r as Chat would, without HTTP.
 func streamOver(r io.Reader) *Stream {
 	return NewStream(io.NopCloser(r), claudeModel)
-}
-
-// drain collects chunks until Next fails and returns that error.
-func drain(t *testing.T, s provider.Stream) ([]string, error) {
-	t.Helper()
-	var got []string
-	for i := 0; ; i++ {
-		if i > 10000 {
-			t.Fatal("stream does not end")
-		}
-		p, err := s.Next()
-		if err != nil {
-			if p != nil {
-				t.Errorf("Next returned a payload with error %v", err)
-			}
-			return got, err
-		}
-		got = append(got, string(p))
-	}
-}
-
-// endKind names how a stream ended, for table comparisons.
-func endKind(err error) string {
-	var pe *provider.Error
-	switch {
-	case err == io.EOF:
-		return "eof"
-	case errors.As(err, &pe) && errors.Is(err, io.ErrUnexpectedEOF) && pe.Transport && pe.Status == 502:
-		return "unexpected"
-	case errors.As(err, &pe):
-		return "error " + pe.Type
-	case err == nil:
-		return "nil"
-	}
-	return "other: " + err.Error()
 }
 
 var streamCases = []struct {
@@ -734,3 +700,8 @@ func TestStreamLongEvent(t *testing.T) {
 		t.Errorf("got %d chunks", len(chunks))
 	}
 }
+
+var (
+	drain   = testkit.Drain
+	endKind = testkit.EndKind
+)

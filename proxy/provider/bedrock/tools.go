@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chatTool is an OpenAI tool definition; cache_control beside "function" is LiteLLM's extension.
@@ -48,13 +50,13 @@ func (t *translator) tools(raw []json.RawMessage, rawChoice json.RawMessage) err
 			return badRequest("tools", "%s: a function tool needs function.name", where)
 		}
 		schema := ct.Function.Parameters
-		if isNull(schema) {
+		if wire.IsNull(schema) {
 			schema = emptySchema
 		}
 		spec := &ToolSpec{Name: ct.Function.Name, Description: ct.Function.Description, InputSchema: InputSchema{JSON: compact(schema)}}
 		defs[spec.Name] = spec
 		tools = append(tools, Tool{ToolSpec: spec})
-		if !isNull(ct.CacheControl) {
+		if !wire.IsNull(ct.CacheControl) {
 			tools = append(tools, Tool{CachePoint: defaultCachePoint})
 		}
 	}
@@ -102,7 +104,7 @@ func (t *translator) tools(raw []json.RawMessage, rawChoice json.RawMessage) err
 
 func toolChoice(raw json.RawMessage) (choice, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return choice{}, nil
 	}
 	if raw[0] == '"' {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // fallbackMaxTokens is maxTokens when thinking is on and neither the request nor the deployment
@@ -174,7 +175,7 @@ func (t *translator) messages(msgs []chatMessage) error {
 			continue
 		case "user":
 			role = "user"
-			if isNull(m.Content) {
+			if wire.IsNull(m.Content) {
 				return badRequest(where, "%s: a user message needs content", where)
 			}
 			blocks, err = t.content(m.Content, where, kindUser)
@@ -192,7 +193,7 @@ func (t *translator) messages(msgs []chatMessage) error {
 		if err != nil {
 			return err
 		}
-		if !isNull(m.CacheControl) {
+		if !wire.IsNull(m.CacheControl) {
 			blocks = addCachePoint(blocks)
 		}
 		if !hasContent(blocks) {
@@ -265,14 +266,14 @@ func toolResultsFirst(blocks []Block) {
 
 // system lifts a system (or developer) message into the top-level system blocks.
 func (t *translator) system(m *chatMessage, where string) error {
-	if isNull(m.Content) {
+	if wire.IsNull(m.Content) {
 		return nil
 	}
 	blocks, err := t.content(m.Content, where, kindSystem)
 	if err != nil {
 		return err
 	}
-	if !isNull(m.CacheControl) {
+	if !wire.IsNull(m.CacheControl) {
 		blocks = addCachePoint(blocks)
 	}
 	for _, b := range blocks {
@@ -313,7 +314,7 @@ func (t *translator) assistant(m *chatMessage, where string) ([]Block, error) {
 		if tc.ID == "" || tc.Function.Name == "" {
 			return nil, badRequest(where, "%s: a tool call needs an id and a function name", tw)
 		}
-		input, err := toolInput(tc.Function.Arguments)
+		input, err := wire.ToolArgs(tc.Function.Arguments)
 		if err != nil {
 			return nil, badRequest(where, "%s.function.arguments: %v", tw, err)
 		}
@@ -331,36 +332,6 @@ func (t *translator) useTool(name string) {
 		}
 	}
 	t.historyTools = append(t.historyTools, name)
-}
-
-// toolInput turns OpenAI's arguments string into the JSON object Converse wants as input.
-func toolInput(raw json.RawMessage) (json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
-		return json.RawMessage("{}"), nil
-	}
-	args := []byte(raw)
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		args = bytes.TrimSpace([]byte(s))
-		if len(args) == 0 {
-			return json.RawMessage("{}"), nil
-		}
-	}
-	if !json.Valid(args) {
-		return nil, fmt.Errorf("not valid JSON: %.80q", args)
-	}
-	if args[0] != '{' {
-		return nil, fmt.Errorf("must be a JSON object, got %.40s", args)
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, args); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // toolResult translates a role "tool" message into a toolResult block. OpenAI tool results are
@@ -399,7 +370,7 @@ func (t *translator) toolResult(m *chatMessage, where string) ([]Block, error) {
 
 func (t *translator) stop(raw json.RawMessage) ([]string, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	var list []string
@@ -460,7 +431,7 @@ func (t *translator) sampling(in *chatRequest, defaultMaxTokens int) error {
 	budget := 0
 	if t.claude {
 		switch {
-		case !isNull(in.Thinking):
+		case !wire.IsNull(in.Thinking):
 			var th thinkingConfig
 			if err := json.Unmarshal(in.Thinking, &th); err != nil {
 				return badRequest("thinking", "thinking: %v", err)
@@ -552,9 +523,4 @@ func hasToolResult(blocks []Block) bool {
 func isDisabled(raw json.RawMessage) bool {
 	var th thinkingConfig
 	return json.Unmarshal(raw, &th) == nil && th.Type == "disabled"
-}
-
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chatPart is one OpenAI content part. format is LiteLLM's way to give a URL's media type.
@@ -32,7 +34,7 @@ type chatFile struct {
 // ("system", "user", "model" or "tool"). Empty text is dropped: Gemini rejects empty parts.
 func (t *translator) content(raw json.RawMessage, where, role string) ([]Part, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
@@ -114,7 +116,7 @@ func imagePart(raw json.RawMessage, where string) (Part, error) {
 	}
 	if len(raw) > 0 && raw[0] == '"' {
 		_ = json.Unmarshal(raw, &ref.URL)
-	} else if !isNull(raw) {
+	} else if !wire.IsNull(raw) {
 		if err := json.Unmarshal(raw, &ref); err != nil {
 			return Part{}, badRequest(where, "%s.image_url must be an object with a url: %v", where, err)
 		}
@@ -140,7 +142,7 @@ func urlPart(url, format, where string) (Part, error) {
 	case url == "":
 		return Part{}, badRequest(where, "%s: url is empty", where)
 	case strings.HasPrefix(url, "data:"):
-		mt, data, err := parseDataURL(url)
+		mt, data, err := wire.ParseDataURL(url)
 		if err != nil {
 			return Part{}, badRequest(where, "%s: %v", where, err)
 		}
@@ -156,7 +158,7 @@ func urlPart(url, format, where string) (Part, error) {
 }
 
 func isRemote(u string) bool {
-	return hasPrefixFold(u, "https://") || hasPrefixFold(u, "http://") || hasPrefixFold(u, "gs://")
+	return wire.HasPrefixFold(u, "https://") || wire.HasPrefixFold(u, "http://") || wire.HasPrefixFold(u, "gs://")
 }
 
 // mediaTypes covers what Gemini reads, so that the guess does not depend on the machine's
@@ -177,39 +179,4 @@ func guessMediaType(url string) string {
 		u = u[:i]
 	}
 	return mediaTypes[strings.ToLower(path.Ext(u))]
-}
-
-// parseDataURL splits data:<media type>;base64,<data>. Gemini takes only base64 payloads, so the
-// data is checked here rather than failing upstream with a vaguer message.
-func parseDataURL(u string) (mediaType, data string, err error) {
-	rest, ok := strings.CutPrefix(u, "data:")
-	if !ok {
-		return "", "", fmt.Errorf("not a data: URL")
-	}
-	meta, data, ok := strings.Cut(rest, ",")
-	if !ok {
-		return "", "", fmt.Errorf("data URL has no comma")
-	}
-	params := strings.Split(meta, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(params[0]))
-	isBase64 := false
-	for _, p := range params[1:] {
-		if strings.EqualFold(strings.TrimSpace(p), "base64") {
-			isBase64 = true
-		}
-	}
-	if !isBase64 {
-		return "", "", fmt.Errorf("data URL must be base64-encoded")
-	}
-	if mediaType == "" {
-		return "", "", fmt.Errorf("data URL has no media type")
-	}
-	if _, err := base64.StdEncoding.DecodeString(data); err != nil {
-		return "", "", fmt.Errorf("data URL holds invalid base64: %w", err)
-	}
-	return mediaType, data, nil
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

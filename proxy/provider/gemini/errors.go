@@ -5,24 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clawgate/clawgate/proxy/provider"
-)
-
-const (
-	// maxErrorBody is how much of an error answer is read; envelopes are small, HTML pages are not.
-	maxErrorBody = 1 << 20
-	// maxMessage keeps a runaway upstream message out of logs and envelopes.
-	maxMessage = 1 << 10
-	// maxRetryAfter clamps absurd hints.
-	maxRetryAfter = 24 * time.Hour
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 // errStreamClosed is what Next returns after Close.
@@ -99,7 +88,7 @@ func objectError(a *apiError) *provider.Error {
 	if e.Message == "" {
 		e.Message = "upstream sent an error"
 	}
-	e.Message = truncate(e.Message, maxMessage)
+	e.Message = httpx.Truncate(e.Message, httpx.MaxMessage)
 	return e
 }
 
@@ -108,7 +97,7 @@ func objectError(a *apiError) *provider.Error {
 // answers), an HTML page from a proxy, or plain text.
 func httpError(status int, h http.Header, body []byte) *provider.Error {
 	e := &provider.Error{Status: status}
-	e.RetryAfter = retryAfter(h, time.Now())
+	e.RetryAfter = httpx.RetryAfter(h, time.Now())
 	b := bytes.TrimSpace(body)
 	var env envelope
 	var list []envelope
@@ -119,7 +108,7 @@ func httpError(status int, h http.Header, body []byte) *provider.Error {
 	case b[0] == '[' && json.Unmarshal(b, &list) == nil && len(list) > 0 && list[0].Error != nil:
 		list[0].Error.fill(e)
 	case b[0] == '<':
-		e.Message = htmlMessage(b)
+		e.Message = httpx.HTMLMessage(b)
 	default:
 		e.Message = string(b)
 	}
@@ -129,7 +118,7 @@ func httpError(status int, h http.Header, body []byte) *provider.Error {
 			e.Message = "upstream error"
 		}
 	}
-	e.Message = truncate(e.Message, maxMessage)
+	e.Message = httpx.Truncate(e.Message, httpx.MaxMessage)
 	return e
 }
 
@@ -141,98 +130,13 @@ func protoDuration(v string) time.Duration {
 		return 0
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
+	if err != nil {
 		return 0
 	}
-	if f*float64(time.Second) > float64(maxRetryAfter) {
-		return maxRetryAfter
-	}
-	return time.Duration(f * float64(time.Second))
+	return httpx.Seconds(f)
 }
 
-// retryAfter reads retry-after: seconds or an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		if f <= 0 {
-			return 0
-		}
-		if f*float64(time.Second) > float64(maxRetryAfter) {
-			return maxRetryAfter
-		}
-		return time.Duration(f * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return min(d, maxRetryAfter)
-		}
-	}
-	return 0
-}
-
-// htmlMessage names an HTML error page (a proxy's 502, a captive portal) by its title.
-func htmlMessage(b []byte) string {
-	msg := "upstream answered with an HTML page"
-	lower := bytes.ToLower(b)
-	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-		rest := b[i+len("<title>"):]
-		if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
-			if title := strings.Join(strings.Fields(string(rest[:j])), " "); title != "" {
-				msg += ": " + title
-			}
-		}
-	}
-	return msg
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
-
-// failure turns an HTTP client or body read error into what Chat and Next return: the caller's
-// own cancellation passes through wrapped, timeouts become 504 and the rest a 502 transport error.
+// failure turns an HTTP client or body read error into what Chat and Next return.
 func failure(ctx context.Context, op string, err error) error {
-	var pe *provider.Error
-	if errors.As(err, &pe) {
-		return err
-	}
-	if ctx.Err() != nil {
-		cause := context.Cause(ctx)
-		switch {
-		case errors.Is(cause, errStreamClosed):
-			return errStreamClosed
-		case errors.Is(cause, context.DeadlineExceeded):
-			return &provider.Error{
-				Status: http.StatusGatewayTimeout, Message: "upstream timed out (" + op + ")",
-				Type: "timeout", Transport: true, Err: cause,
-			}
-		case cause != nil && cause != ctx.Err():
-			return fmt.Errorf("gemini: %s: %w: %w", op, ctx.Err(), cause)
-		default:
-			return fmt.Errorf("gemini: %s: %w", op, ctx.Err())
-		}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &provider.Error{
-			Status: http.StatusGatewayTimeout, Message: "upstream timed out (" + op + "): " + err.Error(),
-			Type: "timeout", Transport: true, Err: err,
-		}
-	}
-	return &provider.Error{
-		Status: http.StatusBadGateway, Message: "upstream connection failed (" + op + "): " + err.Error(),
-		Type: "api_connection_error", Transport: true, Err: err,
-	}
+	return httpx.Failure(ctx, "gemini", op, err, errStreamClosed)
 }

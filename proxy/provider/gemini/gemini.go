@@ -11,13 +11,14 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 
@@ -142,15 +143,15 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		cancel(nil)
 		return nil, e
 	}
-	ctype := mediaType(resp.Header.Get("Content-Type"))
+	ctype := httpx.MediaType(resp.Header.Get("Content-Type"))
 
 	if !req.Stream {
 		defer cancel(nil)
 		defer resp.Body.Close()
 		if ctype == "text/event-stream" {
-			return nil, badGateway("gemini: upstream answered a non-streaming request with an event stream")
+			return nil, wire.BadGateway("gemini: upstream answered a non-streaming request with an event stream")
 		}
-		raw, err := readBody(resp)
+		raw, err := httpx.ReadBody(resp, "gemini: ", maxBody)
 		if err != nil {
 			return nil, failure(ctx, "reading response", err)
 		}
@@ -162,11 +163,11 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 	}
 
 	if ctype != "text/event-stream" && ctype != "" {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, httpx.MaxErrorBody))
 		resp.Body.Close()
 		cancel(nil)
 		e := httpError(http.StatusBadGateway, nil, raw)
-		e.Message = truncate("gemini: upstream answered a streaming request with "+ctype+" instead of text/event-stream: "+e.Message, maxMessage)
+		e.Message = httpx.Truncate("gemini: upstream answered a streaming request with "+ctype+" instead of text/event-stream: "+e.Message, httpx.MaxMessage)
 		return nil, e
 	}
 	return &provider.Response{
@@ -210,64 +211,11 @@ func (p *Provider) header(req *provider.Request) http.Header {
 
 // statusError reads a non-2xx answer into a *provider.Error and closes the body.
 func statusError(resp *http.Response) *provider.Error {
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		msg := "gemini: upstream redirected (" + resp.Status + ")"
-		if loc := resp.Header.Get("Location"); loc != "" {
-			msg += " to " + loc
-		}
-		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: truncate(msg+"; check api_base", maxMessage)}
-	}
-	if resp.StatusCode < 300 {
-		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "gemini: upstream answered " + resp.Status}
-	}
-	return httpError(resp.StatusCode, resp.Header, body)
-}
-
-func readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > maxBody {
-		return nil, errTooLarge()
-	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength) + 1)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
-		return nil, err
-	}
-	if buf.Len() > maxBody {
-		return nil, errTooLarge()
-	}
-	return buf.Bytes(), nil
-}
-
-func errTooLarge() error {
-	return badGateway("gemini: upstream response is larger than 64 MiB")
-}
-
-func mediaType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(ct))
-	}
-	return mt
+	return httpx.StatusError(resp, "gemini: ", "check api_base", httpError)
 }
 
 // passHeaders keeps the upstream headers a client may want. Google sends little of use: no
 // request id and no rate-limit headers, only server timing.
 func passHeaders(h http.Header) http.Header {
-	var out http.Header
-	for _, k := range []string{"Server-Timing", "Retry-After"} {
-		if v, ok := h[k]; ok {
-			if out == nil {
-				out = make(http.Header, 2)
-			}
-			out[k] = v
-		}
-	}
-	return out
+	return httpx.KeepHeaders(h, "Server-Timing", "Retry-After")
 }

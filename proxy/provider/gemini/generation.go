@@ -3,6 +3,8 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // effortBudgets maps reasoning_effort to a Gemini 2.5 thinking budget (LiteLLM's figures).
@@ -55,7 +57,7 @@ func (t *translator) generation(in *chatRequest) error {
 
 func stopSequences(raw json.RawMessage) ([]string, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	var list []string
@@ -80,7 +82,7 @@ func stopSequences(raw json.RawMessage) ([]string, error) {
 // responseFormat maps json_object to JSON output and json_schema to JSON output with the schema
 // reduced to what Gemini accepts (and its property order kept through propertyOrdering).
 func responseFormat(raw json.RawMessage, g *GenerationConfig) error {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil
 	}
 	var rf struct {
@@ -98,7 +100,7 @@ func responseFormat(raw json.RawMessage, g *GenerationConfig) error {
 		g.ResponseMimeType = "application/json"
 	case "json_schema":
 		g.ResponseMimeType = "application/json"
-		if rf.JSONSchema != nil && !isNull(rf.JSONSchema.Schema) {
+		if rf.JSONSchema != nil && !wire.IsNull(rf.JSONSchema.Schema) {
 			schema, err := reduceSchema(rf.JSONSchema.Schema, true)
 			if err != nil {
 				return badRequest("response_format", "response_format.json_schema.schema: %v", err)
@@ -116,7 +118,7 @@ func responseFormat(raw json.RawMessage, g *GenerationConfig) error {
 // as gemini-flash-latest, nothing for models that do not think (1.5, 2.0, Gemma).
 func (t *translator) thinking(in *chatRequest) (*ThinkingConfig, error) {
 	f := t.fam
-	if !isNull(in.Thinking) {
+	if !wire.IsNull(in.Thinking) {
 		var th struct {
 			Type         string `json:"type"`
 			BudgetTokens int    `json:"budget_tokens"`

@@ -3,13 +3,10 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // now is the clock for "created"; tests pin it so golden files are stable.
@@ -116,22 +113,6 @@ func blockedMessage(reason string) string {
 	return "Gemini blocked the prompt (blockReason: " + reason + ")."
 }
 
-type chatCompletion struct {
-	ID      string       `json:"id"`
-	Object  string       `json:"object"`
-	Created int64        `json:"created"`
-	Model   string       `json:"model"`
-	Choices []chatChoice `json:"choices"`
-	Usage   chatUsage    `json:"usage"`
-}
-
-type chatChoice struct {
-	Index        int             `json:"index"`
-	Message      chatOutMessage  `json:"message"`
-	Logprobs     json.RawMessage `json:"logprobs"`
-	FinishReason string          `json:"finish_reason"`
-}
-
 type chatOutMessage struct {
 	Role             string        `json:"role"`
 	Content          *string       `json:"content"`
@@ -163,7 +144,7 @@ var nullJSON = json.RawMessage("null")
 func ToChatCompletion(resp []byte, model string) ([]byte, error) {
 	var r generateContentResponse
 	if err := json.Unmarshal(resp, &r); err != nil {
-		return nil, badGateway("gemini: upstream sent a response that is not valid JSON: %v", err)
+		return nil, wire.BadGateway("gemini: upstream sent a response that is not valid JSON: %v", err)
 	}
 	if r.Error != nil {
 		return nil, objectError(r.Error)
@@ -232,7 +213,7 @@ func newToolCall(callID, name string, args json.RawMessage, sig string) toolCall
 
 // compactArgs renders functionCall.args as OpenAI's arguments string; no args is "{}".
 func compactArgs(args json.RawMessage) string {
-	if isNull(args) {
+	if wire.IsNull(args) {
 		return "{}"
 	}
 	var buf bytes.Buffer
@@ -244,7 +225,7 @@ func compactArgs(args json.RawMessage) string {
 
 // jsonString decodes a raw JSON string; anything else is "".
 func jsonString(raw json.RawMessage) string {
-	if !isString(raw) {
+	if !wire.IsString(raw) {
 		return ""
 	}
 	var s string
@@ -252,70 +233,14 @@ func jsonString(raw json.RawMessage) string {
 	return s
 }
 
-func isString(raw json.RawMessage) bool {
-	return len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"'
-}
+// marshal and appendString are wire's, named here for the translation code and its tests.
+var (
+	marshal      = wire.Marshal
+	appendString = wire.AppendString
+)
 
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
-}
-
-func badGateway(format string, args ...any) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: fmt.Sprintf(format, args...)}
-}
-
-// marshal is json.Marshal without HTML escaping, so "<" in a prompt stays "<" on the wire.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string (invalid UTF-8 becomes U+FFFD, as encoding/json does).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// The chat.completion this package answers with: Gemini's own message and usage shapes.
+type (
+	chatCompletion = wire.Completion[chatOutMessage, chatUsage]
+	chatChoice     = wire.Choice[chatOutMessage]
+)

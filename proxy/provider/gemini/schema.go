@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // Gemini's Schema is a subset of OpenAPI 3.0, not JSON Schema: it rejects requests carrying keys
@@ -67,7 +69,7 @@ func reduceSchema(raw json.RawMessage, ordering bool) (json.RawMessage, error) {
 // reduceParameters reduces a function's parameters. A function that takes no arguments gets no
 // parameters at all: Gemini rejects an OBJECT whose properties are empty.
 func reduceParameters(raw json.RawMessage) (json.RawMessage, error) {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	out, err := reduceSchema(raw, false)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chunker turns streamed GenerateContentResponse fragments into OpenAI chat.completion.chunk
@@ -22,13 +24,11 @@ import (
 // usage chunk, from the last usageMetadata, once the body has ended.
 type chunker struct {
 	model    string // fallback when the stream names no modelVersion
-	head     []byte // {"id":...,"object":"chat.completion.chunk","created":...,"model":...
 	tools    int    // tool calls sent so far; the next one's index
 	usage    *usageMetadata
 	finished bool // a finish_reason chunk went out
 
-	out  []byte // chunks produced by the current event, back to back
-	ends []int  // end offset of each chunk in out
+	wire.Chunks // the chunks produced and not yet handed out, and their shared head
 }
 
 func newChunker(model string) *chunker { return &chunker{model: model} }
@@ -39,7 +39,7 @@ func (t *chunker) event(data []byte) error {
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return &provider.Error{
 			Status: http.StatusBadGateway, Type: "api_error",
-			Message: truncate("gemini: upstream sent a stream event that is not valid JSON: "+err.Error(), maxMessage),
+			Message: httpx.Truncate("gemini: upstream sent a stream event that is not valid JSON: "+err.Error(), httpx.MaxMessage),
 			Err:     err,
 		}
 	}
@@ -55,11 +55,11 @@ func (t *chunker) event(data []byte) error {
 	}
 	if len(ev.Candidates) == 0 {
 		if pf := ev.PromptFeedback; pf != nil && pf.BlockReason != "" {
-			c := t.open()
+			c := t.Open()
 			c = append(c, `{"refusal":`...)
 			c = appendString(c, blockedMessage(pf.BlockReason))
 			c = append(c, '}')
-			t.close(c)
+			t.Close(c)
 			t.finish("content_filter")
 		}
 		return nil
@@ -81,7 +81,7 @@ func (t *chunker) part(p *responsePart) {
 	case p.FunctionCall != nil:
 		// Gemini sends each function call whole, so one delta carries it all.
 		fc := p.FunctionCall
-		c := t.open()
+		c := t.Open()
 		c = append(c, `{"tool_calls":[{"index":`...)
 		c = strconv.AppendInt(c, int64(t.tools), 10)
 		c = append(c, `,"id":`...)
@@ -97,20 +97,20 @@ func (t *chunker) part(p *responsePart) {
 			c = append(c, '}')
 		}
 		c = append(c, `}]}`...)
-		t.close(c)
+		t.Close(c)
 		t.tools++
-	case !isString(p.Text) || len(p.Text) <= 2:
+	case !wire.IsString(p.Text) || len(p.Text) <= 2:
 		// No text: an empty part that only carries a signature, or a kind with no chat form.
 	case p.Thought:
-		t.delta(`{"reasoning_content":`, p.Text, `}`)
+		t.Delta(`{"reasoning_content":`, p.Text, `}`)
 	default:
-		t.delta(`{"content":`, p.Text, `}`)
+		t.Delta(`{"content":`, p.Text, `}`)
 	}
 }
 
 // begin sends the role chunk before anything else.
 func (t *chunker) begin(id, model string) {
-	if t.head != nil {
+	if t.Head != nil {
 		return
 	}
 	if id == "" {
@@ -125,68 +125,21 @@ func (t *chunker) begin(id, model string) {
 	h = strconv.AppendInt(h, now().Unix(), 10)
 	h = append(h, `,"model":`...)
 	h = appendString(h, model)
-	t.head = h
-	t.delta(`{"role":"assistant","content":""}`)
+	t.Head = h
+	t.Delta(`{"role":"assistant","content":""}`)
 }
 
 // eof ends the stream at the end of the body: after a finish, with the usage chunk; before one,
 // with a 502 wrapping io.ErrUnexpectedEOF (a cut connection; Gemini has no end marker to miss).
 func (t *chunker) eof() error {
 	if t.finished {
-		t.usageChunk()
+		t.Usage(t.usage.chat())
 		return io.EOF
 	}
 	return &provider.Error{
 		Status: http.StatusBadGateway, Type: "api_connection_error", Transport: true,
 		Message: "gemini: upstream closed the stream before a finishReason", Err: io.ErrUnexpectedEOF,
 	}
-}
-
-func (t *chunker) finish(reason string) {
-	t.finished = true
-	c := append(t.out, t.head...)
-	c = append(c, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
-	c = appendString(c, reason)
-	c = append(c, `}]}`...)
-	t.push(c)
-}
-
-func (t *chunker) usageChunk() {
-	u, _ := marshal(t.usage.chat())
-	c := append(t.out, t.head...)
-	c = append(c, `,"choices":[],"usage":`...)
-	c = append(c, u...)
-	c = append(c, '}')
-	t.push(c)
-}
-
-// delta appends a chunk whose delta is the concatenation of parts.
-func (t *chunker) delta(parts ...any) {
-	c := t.open()
-	for _, p := range parts {
-		switch p := p.(type) {
-		case string:
-			c = append(c, p...)
-		case json.RawMessage:
-			c = append(c, p...)
-		}
-	}
-	t.close(c)
-}
-
-// open starts a delta chunk in t.out; close ends it. Between them the caller appends the delta.
-func (t *chunker) open() []byte {
-	c := append(t.out, t.head...)
-	return append(c, `,"choices":[{"index":0,"delta":`...)
-}
-
-func (t *chunker) close(c []byte) {
-	t.push(append(c, `,"finish_reason":null}]}`...))
-}
-
-func (t *chunker) push(c []byte) {
-	t.out = c
-	t.ends = append(t.ends, len(c))
 }
 
 // Stream reads Gemini's SSE stream and yields OpenAI chat.completion.chunk payloads: a role
@@ -200,12 +153,11 @@ func (t *chunker) push(c []byte) {
 // Close may be called while Next is blocked; Next must not be called concurrently with itself.
 type Stream struct {
 	body   io.ReadCloser
-	sse    *sseReader
+	sse    *httpx.SSEReader
 	t      *chunker
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	pos int   // next chunk in t.out to hand out
 	err error // sticky end of the stream
 
 	closed    atomic.Bool
@@ -222,7 +174,7 @@ func NewStream(body io.ReadCloser, model string) *Stream {
 }
 
 func newStream(ctx context.Context, cancel context.CancelCauseFunc, body io.ReadCloser, model string) *Stream {
-	return &Stream{body: body, sse: newSSEReader(body), t: newChunker(model), ctx: ctx, cancel: cancel}
+	return &Stream{body: body, sse: httpx.NewSSEReader(body, "gemini: "), t: newChunker(model), ctx: ctx, cancel: cancel}
 }
 
 var (
@@ -234,14 +186,8 @@ var (
 func (s *Stream) Next() ([]byte, error) {
 	t := s.t
 	for {
-		if s.pos < len(t.ends) {
-			start := 0
-			if s.pos > 0 {
-				start = t.ends[s.pos-1]
-			}
-			end := t.ends[s.pos]
-			s.pos++
-			return t.out[start:end], nil
+		if c, ok := t.Take(); ok {
+			return c, nil
 		}
 		if s.err != nil {
 			return nil, s.err
@@ -249,8 +195,8 @@ func (s *Stream) Next() ([]byte, error) {
 		if s.closed.Load() {
 			return nil, errStreamClosed
 		}
-		t.out, t.ends, s.pos = t.out[:0], t.ends[:0], 0
-		data, err := s.sse.next()
+		t.Reset()
+		_, data, err := s.sse.Next()
 		switch {
 		case err == io.EOF:
 			s.err = t.eof()
@@ -271,15 +217,7 @@ func (s *Stream) Next() ([]byte, error) {
 // Next: translated chunks waiting their turn, and raw bytes read ahead. The gateway flushes to
 // its client only when this is 0, so chunks that come from one burst leave together.
 func (s *Stream) Buffered() int {
-	n := s.sse.r.Buffered()
-	if s.pos < len(s.t.ends) {
-		start := 0
-		if s.pos > 0 {
-			start = s.t.ends[s.pos-1]
-		}
-		n += s.t.ends[len(s.t.ends)-1] - start
-	}
-	return n
+	return s.sse.Buffered() + s.t.Pending()
 }
 
 func (s *Stream) readError(err error) error {
@@ -298,4 +236,9 @@ func (s *Stream) Close() error {
 		s.cancel(errStreamClosed)
 	})
 	return s.closeErr
+}
+
+func (t *chunker) finish(reason string) {
+	t.finished = true
+	t.Finish(reason)
 }

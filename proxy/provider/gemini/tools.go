@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chatTool is an OpenAI tool definition.
@@ -74,7 +76,7 @@ func (t *translator) tools(raw []json.RawMessage, choice json.RawMessage) error 
 // restricted to that function.
 func functionCalling(raw json.RawMessage) (*FunctionCallingConfig, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	if raw[0] == '"' {

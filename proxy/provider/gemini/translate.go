@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chatRequest is the part of an OpenAI chat completion request that has a Gemini meaning.
@@ -70,7 +71,7 @@ func FromChat(body []byte, model string) (*GenerateContentRequest, error) {
 	if err := t.generation(&in); err != nil {
 		return nil, err
 	}
-	if !isNull(in.SafetySettings) {
+	if !wire.IsNull(in.SafetySettings) {
 		t.out.SafetySettings = in.SafetySettings
 	}
 	t.out.CachedContent = in.CachedContent
@@ -115,7 +116,7 @@ func (t *translator) messages(msgs []chatMessage) error {
 			continue
 		case "user":
 			role = "user"
-			if isNull(m.Content) {
+			if wire.IsNull(m.Content) {
 				return badRequest(where, "%s: a user message needs content", where)
 			}
 			parts, err = t.content(m.Content, where, role)
@@ -222,7 +223,7 @@ func (t *translator) assistant(m *chatMessage, where string) ([]Part, error) {
 		if tc.ID == "" || tc.Function.Name == "" {
 			return nil, badRequest(where, "%s: a tool call needs an id and a function name", tw)
 		}
-		args, err := toolArgs(tc.Function.Arguments)
+		args, err := wire.ToolArgs(tc.Function.Arguments)
 		if err != nil {
 			return nil, badRequest(where, "%s.function.arguments: %v", tw, err)
 		}
@@ -241,36 +242,6 @@ func (t *translator) assistant(m *chatMessage, where string) ([]Part, error) {
 		})
 	}
 	return parts, nil
-}
-
-// toolArgs turns OpenAI's arguments string into the object Gemini wants as args.
-func toolArgs(raw json.RawMessage) (json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
-		return json.RawMessage("{}"), nil
-	}
-	args := []byte(raw)
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		args = bytes.TrimSpace([]byte(s))
-		if len(args) == 0 {
-			return json.RawMessage("{}"), nil
-		}
-	}
-	if !json.Valid(args) {
-		return nil, fmt.Errorf("not valid JSON: %.80q", args)
-	}
-	if args[0] != '{' {
-		return nil, fmt.Errorf("must be a JSON object, got %.40s", args)
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, args); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // toolResult translates a role "tool" message into a functionResponse part. The response is the

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 const (
@@ -86,7 +86,7 @@ func fillError(e *provider.Error, body []byte) {
 			return
 		}
 	case '<':
-		e.Message = htmlMessage(b)
+		e.Message = httpx.HTMLMessage(b)
 		return
 	}
 	e.Message = string(b)
@@ -152,35 +152,6 @@ func scalar(raw json.RawMessage) string {
 		return buf.String()
 	}
 	return string(raw)
-}
-
-// htmlMessage names an HTML error page (a reverse proxy's 502, a captive portal) by its title
-// rather than pasting markup into an API error.
-func htmlMessage(b []byte) string {
-	msg := "upstream answered with an HTML page"
-	lower := bytes.ToLower(b)
-	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-		rest := b[i+len("<title>"):]
-		if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
-			if title := strings.Join(strings.Fields(string(rest[:j])), " "); title != "" {
-				msg += ": " + title
-			}
-		}
-	}
-	return msg
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
 }
 
 // retryAfter reads retry-after-ms (OpenAI's precise hint, preferred) or retry-after, which is
@@ -267,3 +238,6 @@ func streamStatus(code, typ string) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string { return httpx.Truncate(s, n) }

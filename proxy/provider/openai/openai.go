@@ -10,12 +10,12 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 // maxBody caps a non-streamed answer; a chat.completion is kilobytes, this is a guard.
@@ -129,7 +129,7 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		finish()
 		return nil, e
 	}
-	ctype := mediaType(resp.Header.Get("Content-Type"))
+	ctype := httpx.MediaType(resp.Header.Get("Content-Type"))
 
 	if !req.Stream {
 		defer finish()
@@ -140,7 +140,7 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 				Message: "upstream answered a non-streaming request with an event stream",
 			}
 		}
-		body, err := readBody(resp)
+		body, err := httpx.ReadBody(resp, "", maxBody)
 		if err != nil {
 			return nil, failure(ctx, "reading response", err)
 		}
@@ -190,56 +190,6 @@ func (p *Provider) header(req *provider.Request) http.Header {
 	return h
 }
 
-// readBody reads a non-streamed answer, sized from Content-Length when it is known.
-func readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > maxBody {
-		return nil, errTooLarge()
-	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength) + 1) // +1 so ReadFrom sees EOF without growing
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
-		return nil, err
-	}
-	if buf.Len() > maxBody {
-		return nil, errTooLarge()
-	}
-	return buf.Bytes(), nil
-}
-
-func errTooLarge() error {
-	return &provider.Error{
-		Status: http.StatusBadGateway, Type: "api_error",
-		Message: "upstream response is larger than 64 MiB",
-	}
-}
-
-// statusError reads a non-2xx answer into a *provider.Error and closes the body.
-func statusError(resp *http.Response) *provider.Error {
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		// Redirects are not followed (see sharedClient): say where it pointed.
-		msg := "upstream redirected (" + resp.Status + ")"
-		if loc := resp.Header.Get("Location"); loc != "" {
-			msg += " to " + loc
-		}
-		return &provider.Error{
-			Status: http.StatusBadGateway, Type: "api_error",
-			Message: truncate(msg+"; check api_base", maxMessage),
-		}
-	}
-	if resp.StatusCode < 300 {
-		// 1xx that net/http did not consume: nothing an OpenAI server sends.
-		return &provider.Error{
-			Status: http.StatusBadGateway, Type: "api_error",
-			Message: "upstream answered " + resp.Status,
-		}
-	}
-	return httpError(resp.StatusCode, resp.Header, body)
-}
-
 // notStreamed reports a 2xx that ignored "stream": true. Some servers answer that way only for
 // errors, so an error envelope in the body is surfaced.
 func notStreamed(resp *http.Response, ctype string) *provider.Error {
@@ -249,17 +199,6 @@ func notStreamed(resp *http.Response, ctype string) *provider.Error {
 		msg += ": " + e.Message
 	}
 	return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: truncate(msg, maxMessage)}
-}
-
-func mediaType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(ct))
-	}
-	return mt
 }
 
 // passHeaders keeps the upstream headers a client may want to see (request id, rate limits);
@@ -283,4 +222,10 @@ func keepHeader(k string) bool {
 		return true
 	}
 	return strings.HasPrefix(k, "X-Ratelimit-")
+}
+
+// statusError reads a non-2xx answer into a *provider.Error and closes the body. Redirects are
+// not followed (see sharedClient), so the error says where one pointed.
+func statusError(resp *http.Response) *provider.Error {
+	return httpx.StatusError(resp, "", "check api_base", httpError)
 }

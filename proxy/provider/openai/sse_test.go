@@ -12,6 +12,7 @@ import (
 	"testing/iotest"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/testkit"
 )
 
 // streamOf builds a Stream over r as Chat would, without HTTP.
@@ -23,20 +24,7 @@ func streamOf(r io.Reader) *Stream {
 // drainStream collects payloads until Next fails and returns that error.
 func drainStream(t *testing.T, s *Stream) ([]string, error) {
 	t.Helper()
-	var got []string
-	for i := 0; ; i++ {
-		if i > 10000 {
-			t.Fatal("stream does not end")
-		}
-		p, err := s.Next()
-		if err != nil {
-			if p != nil {
-				t.Errorf("Next returned a payload with error %v", err)
-			}
-			return got, err
-		}
-		got = append(got, string(p))
-	}
+	return testkit.Drain(t, s)
 }
 
 // endKind names how a stream ended, for table comparisons.

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 // Transport returns the tuned transport every provider shares when Options.Client is nil.
@@ -57,36 +57,5 @@ var (
 // the client's own cancellation passes through (wrapped), timeouts become 504 and everything
 // else a 502 transport failure. ctx is the call's context, whose cause tells the cases apart.
 func failure(ctx context.Context, op string, err error) error {
-	var pe *provider.Error
-	if errors.As(err, &pe) {
-		return err // already classified (an oversized answer)
-	}
-	if ctx.Err() != nil {
-		cause := context.Cause(ctx)
-		switch {
-		case errors.Is(cause, errStreamClosed):
-			return errStreamClosed
-		case errors.Is(cause, context.DeadlineExceeded):
-			return &provider.Error{
-				Status: http.StatusGatewayTimeout, Message: "upstream timed out (" + op + ")",
-				Type: "timeout", Transport: true, Err: cause,
-			}
-		case cause != nil && cause != ctx.Err():
-			// Keep the caller's own cause (say, "client went away") reachable with errors.Is.
-			return fmt.Errorf("openai: %s: %w: %w", op, ctx.Err(), cause)
-		default:
-			return fmt.Errorf("openai: %s: %w", op, ctx.Err())
-		}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &provider.Error{
-			Status: http.StatusGatewayTimeout, Message: "upstream timed out (" + op + "): " + err.Error(),
-			Type: "timeout", Transport: true, Err: err,
-		}
-	}
-	return &provider.Error{
-		Status: http.StatusBadGateway, Message: "upstream connection failed (" + op + "): " + err.Error(),
-		Type: "api_connection_error", Transport: true, Err: err,
-	}
+	return httpx.Failure(ctx, "openai", op, err, errStreamClosed)
 }

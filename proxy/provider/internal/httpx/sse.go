@@ -1,4 +1,4 @@
-package anthropic
+package httpx
 
 import (
 	"bufio"
@@ -18,10 +18,11 @@ const (
 
 var utf8BOM = []byte("\xEF\xBB\xBF")
 
-// sseReader splits a server-sent event stream into events. It knows what Anthropic sends:
-// "event:" and "data:" fields (with or without the space), comments, LF or CRLF line ends,
-// several data lines joined by "\n", and lines of any length up to maxEvent.
-type sseReader struct {
+// SSEReader splits a server-sent event stream into events: "event:" and "data:" fields (with or
+// without the space; id and retry are ignored), comments, LF or CRLF line ends, several data
+// lines joined by "\n", and lines of any length up to maxEvent.
+type SSEReader struct {
+	prefix  string // starts the too-large error's message: the provider's "name: ", or ""
 	r       *bufio.Reader
 	started bool
 	line    []byte // a line longer than the buffer, reassembled
@@ -30,14 +31,22 @@ type sseReader struct {
 	event   []byte
 }
 
-func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, sseBufSize)}
+// NewSSEReader reads events from r; prefix starts the message of the error for an event larger
+// than 64 MiB.
+func NewSSEReader(r io.Reader, prefix string) *SSEReader {
+	return &SSEReader{prefix: prefix, r: bufio.NewReaderSize(r, sseBufSize)}
 }
 
-// next returns the next event's name and data, valid until the following call. At the end of the
+// Buffered is how many bytes have been read from the body and not yet handed out.
+func (s *SSEReader) Buffered() int { return s.r.Buffered() }
+
+// Rest reads what is left of the body, buffered bytes first.
+func (s *SSEReader) Rest() io.Reader { return s.r }
+
+// Next returns the next event's name and data, valid until the following call. At the end of the
 // body it returns io.EOF; complete lines of an event not yet closed by a blank line still count as
 // an event, but a last line without its newline is dropped, since it may be cut-off JSON.
-func (s *sseReader) next() (event, data []byte, err error) {
+func (s *SSEReader) Next() (event, data []byte, err error) {
 	if !s.started {
 		s.started = true
 		if b, _ := s.r.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
@@ -50,10 +59,7 @@ func (s *sseReader) next() (event, data []byte, err error) {
 		if rerr != nil && rerr != io.EOF {
 			return nil, nil, rerr
 		}
-		complete := rerr == nil
-		if rerr == io.EOF && len(line) > 0 && line[len(line)-1] != '\n' {
-			complete = false // cut off mid-line
-		}
+		complete := rerr == nil // after EOF the line, if any, may be cut off mid-way
 		line = trimEOL(line)
 		if complete && len(line) > 0 {
 			if err := s.field(line); err != nil {
@@ -73,7 +79,7 @@ func (s *sseReader) next() (event, data []byte, err error) {
 	}
 }
 
-func (s *sseReader) field(line []byte) error {
+func (s *SSEReader) field(line []byte) error {
 	if line[0] == ':' {
 		return nil // comment
 	}
@@ -87,7 +93,7 @@ func (s *sseReader) field(line []byte) error {
 	switch string(name) {
 	case "data":
 		if len(s.data)+len(value)+1 > maxEvent {
-			return errTooLong()
+			return s.errTooLong()
 		}
 		if s.nData > 0 {
 			s.data = append(s.data, '\n')
@@ -101,7 +107,7 @@ func (s *sseReader) field(line []byte) error {
 }
 
 // readLine returns the next line with its "\n"; at the end of the body, what is left and io.EOF.
-func (s *sseReader) readLine() ([]byte, error) {
+func (s *SSEReader) readLine() ([]byte, error) {
 	b, err := s.r.ReadSlice('\n')
 	if err != bufio.ErrBufferFull {
 		return b, err
@@ -110,7 +116,7 @@ func (s *sseReader) readLine() ([]byte, error) {
 	for {
 		b, err = s.r.ReadSlice('\n')
 		if len(s.line)+len(b) > maxEvent {
-			return nil, errTooLong()
+			return nil, s.errTooLong()
 		}
 		s.line = append(s.line, b...)
 		if err != bufio.ErrBufferFull {
@@ -119,10 +125,10 @@ func (s *sseReader) readLine() ([]byte, error) {
 	}
 }
 
-func errTooLong() error {
+func (s *SSEReader) errTooLong() error {
 	return &provider.Error{
 		Status: http.StatusBadGateway, Type: "api_error",
-		Message: "upstream sent an SSE event larger than 64 MiB",
+		Message: s.prefix + "upstream sent an SSE event larger than 64 MiB",
 	}
 }
 
