@@ -29,6 +29,7 @@ Usage:
   clawgate [flags]          run the tray app with the gateway inside
   clawgate serve [flags]    run the gateway alone (no display needed); logs to stderr
   clawgate keys set|list|delete   provider keys in the OS keychain
+  clawgate openclaw status|connect|sync|use MODEL   point OpenClaw at the gateway, switch its model
   clawgate master-key       print the master key clients use
   clawgate version          print the version
   clawgate help [command]   show help
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args, stdout, stderr)
 	case "keys":
 		return runKeys(args, os.Stdin, stdout, stderr)
+	case "openclaw":
+		return runOpenClaw(args, stdout, stderr)
 	case "master-key":
 		return runMasterKey(args, stdout, stderr)
 	case "version":
@@ -123,7 +126,12 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 }
 
 func newApp(f *commonFlags, log *slog.Logger) (*app.App, error) {
-	return app.New(app.Options{ConfigPath: f.config, DataDir: f.dataDir, Host: f.host, Port: f.port, Model: f.model, Logger: log})
+	return newAppWith(f, log, "")
+}
+
+func newAppWith(f *commonFlags, log *slog.Logger, openclawConfig string) (*app.App, error) {
+	return app.New(app.Options{ConfigPath: f.config, DataDir: f.dataDir, Host: f.host, Port: f.port, Model: f.model, Logger: log,
+		OpenClawConfig: openclawConfig})
 }
 
 // runServe runs the gateway in the foreground until SIGINT or SIGTERM.

@@ -39,6 +39,8 @@ type Options struct {
 	// to run without one (os.environ/ references and literal keys still work).
 	Secrets    Secrets
 	NoKeychain bool
+	// OpenClawConfig overrides where OpenClaw's config is (default: OpenClaw's own rules).
+	OpenClawConfig string
 }
 
 // ErrPortInUse is wrapped by Start when the listen address is taken.

@@ -181,3 +181,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Route is one public model name and what first serves it, for clients that mirror the routes.
+type Route struct {
+	Name, Provider, Model string
+}
+
+// Routes lists the model groups served, in config order, with their first deployment's provider
+// and upstream model.
+func (s *Server) Routes() []Route {
+	st := s.state.Load()
+	var out []Route
+	seen := map[string]bool{}
+	for _, d := range st.deps {
+		if seen[d.Group] {
+			continue
+		}
+		seen[d.Group] = true
+		out = append(out, Route{Name: d.Group, Provider: d.ProviderName, Model: d.Model})
+	}
+	return out
+}

@@ -1,0 +1,186 @@
+package openclaw
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ConnectOptions say how to point OpenClaw at the gateway.
+type ConnectOptions struct {
+	// BaseURL is the gateway, e.g. http://127.0.0.1:4000/v1. A baseUrl in the file that already
+	// reaches this gateway (127.0.0.1 or localhost, same port, with or without /v1) is kept.
+	BaseURL string
+	// APIKeyRef is written as apiKey (default DefaultAPIKeyRef).
+	APIKeyRef string
+	// KeepKey, if set, is asked about an apiKey (or request.auth token) already in the file, as
+	// written there ("${VAR}" unresolved); true keeps it. Nil replaces any key other than APIKeyRef.
+	KeepKey func(key string) bool
+	// BearerAuth also writes request.auth = {mode: "authorization-bearer", token: APIKeyRef}: the
+	// one setting that beats a key `openclaw onboard` stored in OpenClaw's own database.
+	BearerAuth bool
+	// Models, when non-nil, are synced into models[] (see Sync). A new block gets [] otherwise.
+	Models []Model
+}
+
+// Connect adds or repairs models.providers.litellm so that OpenClaw reaches the gateway with a key
+// it accepts, keeping every other key of the block. It sets models.mode to "merge" only when
+// absent. It returns what changed, one line each.
+func Connect(d *Doc, o ConnectOptions) ([]string, error) {
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("openclaw: connect: bad base URL %q", o.BaseURL)
+	}
+	key := o.APIKeyRef
+	if key == "" {
+		key = DefaultAPIKeyRef
+	}
+	var lines []string
+	note := func(changed bool, err error, line string) error {
+		if err == nil && changed {
+			lines = append(lines, line)
+		}
+		return err
+	}
+	if _, ok := d.Get([]string{"models", "mode"}); !ok {
+		ch, err := d.set([]string{"models", "mode"}, "merge")
+		if err := note(ch, err, `set models.mode = "merge"`); err != nil {
+			return lines, err
+		}
+	}
+	cur, exists := d.Get(providerPath)
+	if _, isObj := cur.(map[string]any); !exists || !isObj {
+		models := []any{}
+		for _, m := range cleanModels(o.Models) {
+			models = append(models, modelObject(m))
+		}
+		block := Object{
+			{"baseUrl", o.BaseURL},
+			{"apiKey", key},
+			{"api", "openai-completions"},
+		}
+		if o.BearerAuth {
+			block = append(block, Field{"request", Object{{"auth", bearer(key)}}})
+		}
+		block = append(block, Field{"models", models})
+		verb := "added"
+		if exists {
+			verb = "replaced (it was not an object)"
+		}
+		ch, err := d.set(providerPath, block)
+		err = note(ch, err, fmt.Sprintf("%s models.providers.litellm: baseUrl %q, apiKey %s, api \"openai-completions\", %d models",
+			verb, o.BaseURL, showKey(key), len(models)))
+		return lines, err
+	}
+	prov := cur.(map[string]any)
+	if base, _ := prov["baseUrl"].(string); !reaches(base, o.BaseURL) {
+		ch, err := d.set(append(cloneStrings(providerPath), "baseUrl"), o.BaseURL)
+		if err := note(ch, err, fmt.Sprintf("set models.providers.litellm.baseUrl = %q (was %s)", o.BaseURL, showValue(prov["baseUrl"]))); err != nil {
+			return lines, err
+		}
+	}
+	if !keeps(prov["apiKey"], key, o.KeepKey) {
+		ch, err := d.set(append(cloneStrings(providerPath), "apiKey"), key)
+		if err := note(ch, err, fmt.Sprintf("set models.providers.litellm.apiKey = %s (was %s)", showKey(key), showKeyValue(prov["apiKey"]))); err != nil {
+			return lines, err
+		}
+	}
+	if api, _ := prov["api"].(string); api != "openai-completions" {
+		ch, err := d.set(append(cloneStrings(providerPath), "api"), "openai-completions")
+		if err := note(ch, err, fmt.Sprintf(`set models.providers.litellm.api = "openai-completions" (was %s)`, showValue(prov["api"]))); err != nil {
+			return lines, err
+		}
+	}
+	authPath := append(append([]string{}, providerPath...), "request", "auth")
+	auth, hasAuth := at(prov, "request", "auth").(map[string]any)
+	mode, _ := auth["mode"].(string)
+	switch {
+	case hasAuth && mode == "authorization-bearer":
+		if !keeps(auth["token"], key, o.KeepKey) {
+			ch, err := d.set(append(authPath, "token"), key)
+			if err := note(ch, err, fmt.Sprintf("set models.providers.litellm.request.auth.token = %s (was %s)", showKey(key), showKeyValue(auth["token"]))); err != nil {
+				return lines, err
+			}
+		}
+	case o.BearerAuth:
+		if req, ok := prov["request"]; ok {
+			if _, isObj := req.(map[string]any); !isObj {
+				return lines, fmt.Errorf("openclaw: connect: models.providers.litellm.request is not an object")
+			}
+		}
+		ch, err := d.set(authPath, bearer(key))
+		was := "unset"
+		if hasAuth {
+			was = fmt.Sprintf("mode %q", mode)
+		}
+		if err := note(ch, err, fmt.Sprintf(`set models.providers.litellm.request.auth = {mode: "authorization-bearer", token: %s} (was %s)`, showKey(key), was)); err != nil {
+			return lines, err
+		}
+	}
+	if o.Models != nil {
+		more, err := Sync(d, o.Models)
+		lines = append(lines, more...)
+		if err != nil {
+			return lines, err
+		}
+	} else if _, ok := prov["models"]; !ok {
+		ch, err := d.set(append(cloneStrings(providerPath), "models"), []any{})
+		if err := note(ch, err, "set models.providers.litellm.models = []"); err != nil {
+			return lines, err
+		}
+	}
+	return lines, nil
+}
+
+// reaches reports whether a baseUrl in the file already reaches the gateway at gw.
+func reaches(base, gw string) bool {
+	return pointsAt(base, gw) || (base != "" && strings.TrimSuffix(base, "/") == strings.TrimSuffix(gw, "/"))
+}
+
+func isMap(v any) bool {
+	_, ok := v.(map[string]any)
+	return ok
+}
+
+func bearer(key string) Object {
+	return Object{{"mode", "authorization-bearer"}, {"token", key}}
+}
+
+// keeps reports whether the key in the file can stay.
+func keeps(cur any, want string, keep func(string) bool) bool {
+	s, ok := cur.(string)
+	if !ok || s == "" {
+		return false
+	}
+	return s == want || (keep != nil && keep(s))
+}
+
+// showKey prints a key for a change line: an env reference as is, anything else hidden.
+func showKey(k string) string {
+	if envRefRE.MatchString(k) {
+		return strconv.Quote(k)
+	}
+	return "(a literal key)"
+}
+
+func showKeyValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "unset"
+	case string:
+		return showKey(v)
+	case map[string]any:
+		return "a secret reference"
+	}
+	return "not a string"
+}
+
+func showValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "unset"
+	case string:
+		return strconv.Quote(v)
+	}
+	return fmt.Sprintf("%v", v)
+}

@@ -1,0 +1,64 @@
+package openclaw
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestEnvPath(t *testing.T) {
+	home := t.TempDir()
+	if got := EnvPath(nil, home); got != filepath.Join(home, ".openclaw", ".env") {
+		t.Errorf("default: %s", got)
+	}
+	env := map[string]string{"OPENCLAW_STATE_DIR": "~/state"}
+	if got := EnvPath(func(k string) string { return env[k] }, home); got != filepath.Join(home, "state", ".env") {
+		t.Errorf("state dir: %s", got)
+	}
+}
+
+func TestEnsureEnv(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".openclaw", ".env")
+
+	written, existing, err := EnsureEnv(path, "LITELLM_API_KEY", "sk-abc123")
+	if err != nil || !written || existing != "" {
+		t.Fatalf("create: %v %q %v", written, existing, err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "LITELLM_API_KEY=sk-abc123\n" {
+		t.Errorf("file = %q", got)
+	}
+	fi, _ := os.Stat(path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	// Already set: the user's value wins, nothing is written.
+	written, existing, err = EnsureEnv(path, "LITELLM_API_KEY", "sk-other")
+	if err != nil || written || existing != "sk-abc123" {
+		t.Fatalf("second: %v %q %v", written, existing, err)
+	}
+
+	// Other lines are kept; an empty assignment does not count as set.
+	other := "# my env\nexport OPENAI_API_KEY='sk-o'\nLITELLM_API_KEY=\nNO_NEWLINE=1"
+	if err := os.WriteFile(path, []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if written, _, err := EnsureEnv(path, "LITELLM_API_KEY", "sk new#1"); err != nil || !written {
+		t.Fatalf("append: %v %v", written, err)
+	}
+	got, _ := os.ReadFile(path)
+	if want := other + "\nLITELLM_API_KEY=\"sk new#1\"\n"; string(got) != want {
+		t.Errorf("file = %q, want %q", got, want)
+	}
+	if v, ok := lookupEnv(string(got), "LITELLM_API_KEY"); !ok || v != "sk new#1" {
+		t.Errorf("read back %q %v", v, ok)
+	}
+	if v, _ := lookupEnv(string(got), "OPENAI_API_KEY"); v != "sk-o" {
+		t.Errorf("OPENAI_API_KEY = %q", v)
+	}
+	for _, bad := range [][2]string{{"1X", "v"}, {"X", ""}, {"X", "a\nb"}, {"X", `a"b`}} {
+		if _, _, err := EnsureEnv(path, bad[0], bad[1]); err == nil {
+			t.Errorf("EnsureEnv(%q, %q): no error", bad[0], bad[1])
+		}
+	}
+}

