@@ -84,3 +84,30 @@ general_settings: {master_key: `+masterKey+`}
 		t.Errorf("usage = %+v", recs)
 	}
 }
+
+// TestCountTokensAnthropicRoute: an anthropic route's count_tokens asks Anthropic, with the
+// deployment's model and key.
+func TestCountTokensAnthropicRoute(t *testing.T) {
+	var gotPath, gotKey, gotBody string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		gotPath, gotKey, gotBody = r.URL.Path, r.Header.Get("x-api-key"), string(b)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"input_tokens":2095}`))
+	}))
+	defer up.Close()
+	g := newGateway(t, `
+model_list:
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: "`+up.URL+`", api_key: sk-ant-test}
+general_settings: {master_key: `+masterKey+`}
+`)
+	resp := g.do("POST", "/v1/messages/count_tokens", `{"model":"claude","messages":[{"role":"user","content":"hello"}]}`)
+	b := readAll(t, resp.Body)
+	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != `{"input_tokens":2095}` {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	if gotPath != "/v1/messages/count_tokens" || gotKey != "sk-ant-test" || !strings.Contains(gotBody, `"model":"claude-sonnet-4-5"`) {
+		t.Errorf("upstream got %s %q %s", gotPath, gotKey, gotBody)
+	}
+}

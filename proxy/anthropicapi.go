@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/clawgate/clawgate/proxy/messages"
 	"github.com/clawgate/clawgate/proxy/provider"
@@ -61,6 +62,21 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 		writeAnthropicError(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
+	// Anthropic routes get Anthropic's exact count; the others a local estimate.
+	var head struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(body, &head)
+	if s.anthropicGroup(st, head.Model) {
+		if out, err := s.countUpstream(r.Context(), st, head.Model, body); err != nil {
+			status, b := messages.ErrorFrom(err)
+			writeAnthropicBody(w, status, b)
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(out)
+		}
+		return
+	}
 	n, err := messages.CountTokens(body)
 	if err != nil {
 		status, b := messages.ErrorFrom(err)
@@ -69,6 +85,28 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(messages.CountTokensBody(n))
+}
+
+// tokenCounter is a provider that can count a Messages request's tokens upstream.
+type tokenCounter interface {
+	CountTokens(ctx context.Context, body []byte, model string) ([]byte, error)
+}
+
+// countUpstream asks the first deployment of model's group that can count.
+func (s *Server) countUpstream(ctx context.Context, st *state, model string, body []byte) ([]byte, error) {
+	group, _ := st.router.Lookup(model)
+	for _, d := range st.deps {
+		tc, ok := d.Provider.(tokenCounter)
+		if d.Group != group || !ok {
+			continue
+		}
+		upstream := d.Model
+		if upstream == "" || containsStar(upstream) {
+			upstream = strings.TrimPrefix(model, d.ProviderName+"/")
+		}
+		return tc.CountTokens(ctx, body, upstream)
+	}
+	return nil, &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "no deployment of " + model + " can count tokens"}
 }
 
 // anthropicGroup reports whether every deployment serving model speaks Anthropic's API, so the
