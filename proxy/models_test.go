@@ -64,6 +64,10 @@ general_settings: {master_key: `+masterKey+`}
 	if b := strings.TrimSpace(string(readAll(t, resp.Body))); b != `"I'm alive!"` {
 		t.Errorf("liveliness = %s", b)
 	}
+	resp = g.do("GET", "/v1/chat/completions", "")
+	if e := errorOf(t, resp); resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || !strings.Contains(e.Message, "POST") {
+		t.Errorf("GET on chat: %d %+v", resp.StatusCode, e)
+	}
 	resp = g.do("GET", "/no/such/route", "")
 	if e := errorOf(t, resp); resp.StatusCode != 404 || e.Type != typeNotFound {
 		t.Errorf("unknown route: %d %+v", resp.StatusCode, e)
