@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -159,6 +160,11 @@ func (s *Server) record(u *Usage) {
 	}
 	if s.usage != nil {
 		s.usage.Record(*u)
+	}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("request", "call_id", u.CallID, "model", u.ModelGroup, "deployment", u.ModelID, "stream", u.Stream,
+			"status", u.Status, "prompt_tokens", u.PromptTokens, "completion_tokens", u.CompletionTokens, "cost", u.Cost,
+			"retries", u.Retries, "fallbacks", u.Fallbacks, "ms", u.End.Sub(u.Start).Milliseconds(), "error", u.Error)
 	}
 }
 
