@@ -16,6 +16,7 @@ import (
 
 	"github.com/clawgate/clawgate/app/keychain"
 	"github.com/clawgate/clawgate/app/ledger"
+	"github.com/clawgate/clawgate/app/openclaw"
 	"github.com/clawgate/clawgate/proxy"
 	"github.com/clawgate/clawgate/proxy/config"
 )
@@ -86,6 +87,8 @@ type Status struct {
 	// Auth says where the master key came from: "config", "env", "keychain", or "off" (no key:
 	// any caller is accepted, on loopback only).
 	Auth string
+	// OpenClaw is what OpenClaw's config says, kept current while connected.
+	OpenClaw OpenClawState
 }
 
 // BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".
@@ -134,6 +137,11 @@ type App struct {
 	mu     sync.Mutex
 	status Status
 	done   chan struct{}
+
+	// ocMu guards the OpenClaw watcher, which runs only while the app serves and OpenClaw is connected.
+	ocMu     sync.Mutex
+	ocWatch  *openclaw.Watcher
+	ocClosed bool
 }
 
 // New prepares an App: it resolves paths, writes the example config on first run, and reads the
@@ -314,6 +322,7 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	a.log.Info("listening on " + a.Status().BaseURL())
+	a.refreshOpenClaw(ctx)
 	a.publish()
 	return nil
 }
@@ -350,6 +359,7 @@ func (a *App) reload() {
 		a.log.Error("config reload failed", "err", err)
 	} else {
 		a.log.Info("config reloaded", "models", len(a.srv.Models()))
+		a.syncOpenClawAfterReload()
 	}
 	a.publish()
 }
@@ -359,6 +369,7 @@ func (a *App) Stop(ctx context.Context) error {
 	if a.watch != nil {
 		a.watch.Close()
 	}
+	a.stopOpenClawWatch()
 	a.mu.Lock()
 	done := a.done
 	a.mu.Unlock()

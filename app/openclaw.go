@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/clawgate/clawgate/app/ledger"
 	"github.com/clawgate/clawgate/app/openclaw"
 )
 
@@ -83,11 +84,19 @@ func (a *App) writeOpenClaw(path string, original []byte, d *openclaw.Doc) (bool
 	return openclaw.Write(path, original, d, filepath.Join(a.opts.DataDir, "openclaw-backups"))
 }
 
+// led is the ledger, nil once Stop closed it (a tray action may still be running then).
+func (a *App) led() *ledger.Ledger {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ledger
+}
+
 func (a *App) openClawEnabled(ctx context.Context) bool {
-	if a.ledger == nil {
+	l := a.led()
+	if l == nil {
 		return false
 	}
-	v, ok, err := a.ledger.Store().GetSetting(ctx, settingOpenClaw)
+	v, ok, err := l.Store().GetSetting(ctx, settingOpenClaw)
 	return err == nil && ok && v == "on"
 }
 
@@ -143,10 +152,13 @@ func (a *App) OpenClawConnect(ctx context.Context) ([]string, error) {
 	} else {
 		lines = append(lines, "wrote "+path)
 	}
-	if err := a.ledger.Store().SetSetting(ctx, settingOpenClaw, "on"); err != nil {
-		return lines, err
+	l := a.led()
+	if l == nil {
+		return lines, errors.New("Clawgate is stopping: connect again after it starts")
 	}
-	return lines, nil
+	err = l.Store().SetSetting(ctx, settingOpenClaw, "on")
+	a.openClawChanged(ctx)
+	return lines, err
 }
 
 // OpenClawSync mirrors the gateway's routes into the litellm provider's models[].
@@ -185,6 +197,7 @@ func (a *App) editOpenClaw(ctx context.Context, op func(*openclaw.Doc) ([]string
 		return nil, err
 	}
 	if changed {
+		a.openClawChanged(ctx)
 		lines = append(lines, "wrote "+path)
 	} else {
 		lines = append(lines, "nothing to change in "+path)

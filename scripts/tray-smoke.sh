@@ -6,8 +6,11 @@
 #  1. A fresh config folder, so a first run: waits for /health/liveliness, checks the tray menu and
 #     icon as read over D-Bus, screenshots the display (the status window must be there: not blank),
 #     then sends SIGTERM and expects exit status 0 within 10 s.
-#  2. The same folder again (not a first run): the window stays hidden (blank screenshot), and
-#     clicking Quit in the tray menu ends the app with status 0.
+#  1. (also) OpenClaw is not connected on a first run: its submenu offers only "Connect OpenClaw".
+#  2. The same folder again (not a first run): the window stays hidden (blank screenshot); clicking
+#     OpenClaw > Connect OpenClaw writes OpenClaw's config (in the throwaway HOME) and the submenu
+#     lists the models; clicking one checks it and makes it OpenClaw's primary; clicking Quit in the
+#     tray menu ends the app with status 0.
 #  3. With the port already taken (by `clawgate serve`): the app keeps running and the tray shows
 #     "Error: port N is in use" with the red icon; SIGTERM still ends it with status 0.
 #
@@ -157,6 +160,8 @@ expect_line() {
 expect_line "icon 64x64 #1f9d55" # the green "ok" icon
 expect_line "Gateway running on 127.0.0.1:$port (disabled)"
 expect_line "Models"
+expect_line "OpenClaw"
+expect_line "OpenClaw > Connect OpenClaw"
 expect_line "Copy base URL"
 expect_line "Open config folder"
 expect_line "Show status…"
@@ -178,14 +183,28 @@ kill -TERM "$pid"
 wait_exit SIGTERM
 echo "tray-smoke: clean exit after SIGTERM"
 
-echo "tray-smoke: round 2: second run, Quit from the tray menu"
-start_round -click Quit
+echo "tray-smoke: round 2: second run, connect OpenClaw and pick its model, then Quit from the tray menu"
+[ ! -e "$tmp/home/.openclaw/openclaw.json" ] || fail "OpenClaw's config was written before connecting"
+start_round -click "Connect OpenClaw" -click "OpenClaw > gpt-4o-mini" -click Quit
+sed 's/^/    /' "$tmp/menu.txt"
 # Not a first run and there is a tray: the status window must not have opened.
 second="${shot%.png}-second.png"
 colours=$(screenshot "$second")
 [ "$colours" -lt "$min_colours" ] || fail "the status window opened on a second run with a tray (see $second)"
 wait_exit "Quit in the tray menu"
 echo "tray-smoke: clean exit after Quit in the tray menu"
+expect_line "OpenClaw > Connect OpenClaw"
+expect_line "== after clicking Connect OpenClaw"
+expect_line "OpenClaw > OpenClaw: no primary model set (disabled)"
+expect_line "OpenClaw > gpt-4o-mini"
+expect_line "== after clicking OpenClaw > gpt-4o-mini"
+expect_line "OpenClaw > OpenClaw: litellm/gpt-4o-mini (disabled)"
+expect_line "OpenClaw > gpt-4o-mini (checked)"
+oc="$tmp/home/.openclaw/openclaw.json"
+[ -f "$oc" ] || fail "Connect OpenClaw did not write $oc"
+grep -qF '"litellm/gpt-4o-mini"' "$oc" || fail "OpenClaw's primary is not litellm/gpt-4o-mini after the click: $(cat "$oc")"
+grep -qF "127.0.0.1:$port" "$oc" || fail "OpenClaw's config does not point at port $port: $(cat "$oc")"
+echo "tray-smoke: the tray connected OpenClaw and switched its model"
 
 echo "tray-smoke: round 3: the port is taken"
 HOME="$tmp/home" "$bin" serve --config "$tmp/config/config.yaml" --data-dir "$tmp/data-occupant" --port "$port" \

@@ -19,16 +19,50 @@ import (
 
 // fakeService is a Service whose events the test sends by hand.
 type fakeService struct {
-	status    app.Status
 	events    chan app.Event
 	cancelled chan struct{}
+
+	mu     sync.Mutex // the OpenClaw calls run on the gui's background goroutine
+	status app.Status
+	calls  []string
+	err    error // what the OpenClaw calls return
 }
 
 func newFakeService(s app.Status) *fakeService {
 	return &fakeService{status: s, events: make(chan app.Event), cancelled: make(chan struct{})}
 }
 
-func (f *fakeService) Status() app.Status { return f.status }
+func (f *fakeService) Status() app.Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status
+}
+
+func (f *fakeService) ConnectOpenClaw() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "connect")
+	if f.err == nil {
+		f.status.OpenClaw.Connected = true
+	}
+	return f.err
+}
+
+func (f *fakeService) UseOpenClawModel(model string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "use "+model)
+	if f.err == nil {
+		f.status.OpenClaw.Primary = "litellm/" + model
+	}
+	return f.err
+}
+
+func (f *fakeService) called() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
 func (f *fakeService) Subscribe() (<-chan app.Event, func()) {
 	var once sync.Once
 	return f.events, func() { once.Do(func() { close(f.cancelled) }) }
@@ -317,4 +351,94 @@ func TestBudgetAlertIsNotified(t *testing.T) {
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
 	al := app.Alert{Title: "Budget openclaw at 80%", Message: "$40.00 of $50.00 spent", Level: 0.8}
 	test.AssertNotificationSent(t, fyne.NewNotification(al.Title, al.Message), func() { g.notify(al) })
+}
+
+// checked lists the labels of a menu's checked items.
+func checked(m *fyne.Menu) []string {
+	var out []string
+	for _, it := range m.Items {
+		if it.Checked {
+			out = append(out, it.Label)
+		}
+	}
+	return out
+}
+
+func TestTrayConnectOpenClaw(t *testing.T) {
+	a := test.NewTempApp(t)
+	tr := newFakeTray()
+	svc := newFakeService(running)
+	g := newGUI(a, tr, svc, Options{})
+	m := receive(t, tr.menus, "tray menu")
+	sub := menuItem(t, m, "OpenClaw").ChildMenu
+	if sub == nil || len(sub.Items) != 1 {
+		t.Fatalf("OpenClaw submenu %+v", sub)
+	}
+	test.AssertNotificationSent(t, fyne.NewNotification("OpenClaw connected", "OpenClaw now uses this gateway."), func() {
+		menuItem(t, sub, "Connect OpenClaw").Action()
+		g.jobs.Wait()
+	})
+	if got := svc.called(); strings.Join(got, ",") != "connect" {
+		t.Errorf("service calls %q", got)
+	}
+	// The service's status after the call is shown: now a model list.
+	m = receive(t, tr.menus, "menu after connect")
+	if sub := menuItem(t, m, "OpenClaw").ChildMenu; len(sub.Items) != 4 || sub.Items[0].Label != "OpenClaw: no primary model set" {
+		t.Errorf("OpenClaw submenu after connect: %d items, first %q", len(sub.Items), sub.Items[0].Label)
+	}
+}
+
+func TestTrayUseOpenClawModel(t *testing.T) {
+	connected := running
+	connected.OpenClaw = app.OpenClawState{Connected: true, Path: "/h/.openclaw/openclaw.json", Primary: "litellm/gpt-4o"}
+	tests := []struct {
+		name        string
+		err         error
+		note        *fyne.Notification
+		wantChecked string // after the call settles
+	}{
+		{"switches", nil, fyne.NewNotification("OpenClaw model", "OpenClaw now uses claude-sonnet."), "claude-sonnet"},
+		{"fails", errors.New("OpenClaw's config changed on disk"),
+			fyne.NewNotification("OpenClaw model not changed", "OpenClaw's config changed on disk"), "gpt-4o"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := test.NewTempApp(t)
+			tr := newFakeTray()
+			svc := newFakeService(connected)
+			svc.err = tt.err
+			g := newGUI(a, tr, svc, Options{})
+			sub := menuItem(t, receive(t, tr.menus, "tray menu"), "OpenClaw").ChildMenu
+			if got := checked(sub); len(got) != 1 || got[0] != "gpt-4o" {
+				t.Fatalf("checked before the click: %q", got)
+			}
+			if l := sub.Items[0]; l.Label != "OpenClaw: litellm/gpt-4o" || !l.Disabled {
+				t.Errorf("first line %q disabled=%v", l.Label, l.Disabled)
+			}
+			test.AssertNotificationSent(t, tt.note, func() {
+				menuItem(t, sub, "claude-sonnet").Action()
+				// One click checks the new model at once, before the service answers.
+				sub = menuItem(t, receive(t, tr.menus, "menu right after the click"), "OpenClaw").ChildMenu
+				if got := checked(sub); len(got) != 1 || got[0] != "claude-sonnet" {
+					t.Errorf("checked right after the click: %q", got)
+				}
+				g.jobs.Wait()
+			})
+			if got := svc.called(); strings.Join(got, ",") != "use claude-sonnet" {
+				t.Errorf("service calls %q", got)
+			}
+			if tt.err != nil {
+				sub = menuItem(t, receive(t, tr.menus, "menu after the failure"), "OpenClaw").ChildMenu
+			} else {
+				select {
+				case m := <-tr.menus:
+					sub = menuItem(t, m, "OpenClaw").ChildMenu
+				default: // the service's status equals the one shown: no rebuild
+				}
+			}
+			if got := checked(sub); len(got) != 1 || got[0] != tt.wantChecked {
+				t.Errorf("checked after the call: %q, want %s", got, tt.wantChecked)
+			}
+		})
+	}
 }

@@ -26,13 +26,17 @@ const (
 	actOpenFolder
 	actShowStatus
 	actQuit
+	actConnectOpenClaw
+	actUseOpenClaw // Arg is the model
 )
 
 // item is one tray menu entry, independent of Fyne.
 type item struct {
 	Label     string
 	Disabled  bool
+	Checked   bool
 	Action    action
+	Arg       string // what the action acts on: the full model name (Label may be cut)
 	Children  []item
 	Separator bool
 }
@@ -123,6 +127,7 @@ func menuModel(s app.Status) []item {
 	return []item{
 		{Label: truncate(statusLine(s)), Disabled: true},
 		{Label: "Models", Children: models},
+		{Label: "OpenClaw", Children: openClawItems(s)},
 		{Separator: true},
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
 		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
@@ -131,6 +136,37 @@ func menuModel(s app.Status) []item {
 		{Label: "Quit", Action: actQuit},
 	}
 }
+
+// openClawItems is the OpenClaw submenu: Connect until the user connected, then a line saying what
+// OpenClaw uses and one item per served model, the primary checked (Fyne has no radio items).
+func openClawItems(s app.Status) []item {
+	oc := s.OpenClaw
+	if !oc.Connected {
+		return []item{{Label: "Connect OpenClaw", Action: actConnectOpenClaw}}
+	}
+	line := "OpenClaw: " + oc.Primary
+	switch {
+	case oc.Err != "":
+		line = "OpenClaw: " + oc.Err
+	case oc.Primary == "":
+		line = "OpenClaw: no primary model set"
+	}
+	out := []item{{Label: truncate(line), Disabled: true}, {Separator: true}}
+	n := len(out)
+	for _, m := range s.Models {
+		if strings.Contains(m, "*") {
+			continue // a wildcard group is not a model OpenClaw could pick
+		}
+		out = append(out, item{Label: truncate(m), Action: actUseOpenClaw, Arg: m, Checked: oc.Primary == openClawRef(m)})
+	}
+	if len(out) == n {
+		out = append(out, item{Label: "No models to choose from", Disabled: true})
+	}
+	return out
+}
+
+// openClawRef is how OpenClaw names a model the gateway serves.
+func openClawRef(model string) string { return "litellm/" + model }
 
 // openClawSnippet is the provider block to paste into OpenClaw's config (JSON5) to use the gateway.
 // OpenClaw requires id and name on each model row; wildcard groups ("openai/*") are not models it

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +70,9 @@ func render(items []item, prefix string) []string {
 		if it.Disabled {
 			line += " (disabled)"
 		}
+		if it.Checked {
+			line += " (checked)"
+		}
 		out = append(out, line)
 		out = append(out, render(it.Children, prefix+it.Label+" > ")...)
 	}
@@ -91,6 +95,8 @@ func TestMenuModel(t *testing.T) {
 				"Models",
 				"Models > gpt-4o (disabled)",
 				"Models > claude-sonnet (disabled)",
+				"OpenClaw",
+				"OpenClaw > Connect OpenClaw",
 				"---",
 				"Copy base URL",
 				"Open config folder",
@@ -106,6 +112,8 @@ func TestMenuModel(t *testing.T) {
 				"Gateway stopped (disabled)",
 				"Models",
 				"Models > No models configured (disabled)",
+				"OpenClaw",
+				"OpenClaw > Connect OpenClaw",
 				"---",
 				"Copy base URL (disabled)",
 				"Open config folder (disabled)",
@@ -121,6 +129,8 @@ func TestMenuModel(t *testing.T) {
 				"Error: " + strings.Repeat("x", maxLabel-8) + "… (disabled)",
 				"Models",
 				"Models > " + strings.Repeat("x", maxLabel-1) + "… (disabled)",
+				"OpenClaw",
+				"OpenClaw > Connect OpenClaw",
 				"---",
 				"Copy base URL (disabled)",
 				"Open config folder",
@@ -159,6 +169,48 @@ func TestMenuModelActions(t *testing.T) {
 	}
 	if last := m[len(m)-1]; last.Action != actQuit {
 		t.Errorf("last item is %q, want Quit", last.Label)
+	}
+}
+
+func TestOpenClawItems(t *testing.T) {
+	long := strings.Repeat("m", 100)
+	models := []string{"gpt-4o", "claude-sonnet", "openai/*"}
+	tests := []struct {
+		name   string
+		models []string
+		oc     app.OpenClawState
+		want   []string
+	}{
+		{"not connected", models, app.OpenClawState{Primary: "litellm/gpt-4o"}, []string{"Connect OpenClaw"}},
+		{"connected, primary served", models, app.OpenClawState{Connected: true, Primary: "litellm/claude-sonnet"}, []string{
+			"OpenClaw: litellm/claude-sonnet (disabled)", "---", "gpt-4o", "claude-sonnet (checked)"}},
+		{"connected, primary elsewhere", models, app.OpenClawState{Connected: true, Primary: "openai/gpt-5"}, []string{
+			"OpenClaw: openai/gpt-5 (disabled)", "---", "gpt-4o", "claude-sonnet"}},
+		{"connected, no primary", models, app.OpenClawState{Connected: true}, []string{
+			"OpenClaw: no primary model set (disabled)", "---", "gpt-4o", "claude-sonnet"}},
+		{"connected, file invalid", models, app.OpenClawState{Connected: true, Primary: "litellm/gpt-4o", Err: "invalid: line 3"}, []string{
+			"OpenClaw: invalid: line 3 (disabled)", "---", "gpt-4o (checked)", "claude-sonnet"}},
+		{"connected, only wildcards", []string{"openai/*"}, app.OpenClawState{Connected: true, Primary: "litellm/x"}, []string{
+			"OpenClaw: litellm/x (disabled)", "---", "No models to choose from (disabled)"}},
+		{"long model name is cut, primary still checked", []string{long}, app.OpenClawState{Connected: true, Primary: "litellm/" + long}, []string{
+			"OpenClaw: litellm/" + strings.Repeat("m", maxLabel-len("OpenClaw: litellm/")-1) + "… (disabled)", "---",
+			strings.Repeat("m", maxLabel-1) + "… (checked)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := openClawItems(app.Status{Models: tt.models, OpenClaw: tt.oc})
+			if strings.Join(render(got, ""), "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("items:\n%s\nwant:\n%s", strings.Join(render(got, ""), "\n"), strings.Join(tt.want, "\n"))
+			}
+			for _, it := range got {
+				switch {
+				case it.Label == "Connect OpenClaw" && it.Action != actConnectOpenClaw:
+					t.Errorf("Connect OpenClaw has action %v", it.Action)
+				case it.Action == actUseOpenClaw && !slices.Contains(tt.models, it.Arg):
+					t.Errorf("%q uses %q", it.Label, it.Arg)
+				}
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	"fyne.io/fyne/v2"
@@ -29,6 +30,10 @@ type Service interface {
 	Status() app.Status
 	// Subscribe returns status events and a func that ends the subscription.
 	Subscribe() (<-chan app.Event, func())
+	// ConnectOpenClaw points OpenClaw's config at the gateway; UseOpenClawModel makes model
+	// OpenClaw's primary. Both block on disk and are called off the Fyne goroutine.
+	ConnectOpenClaw() error
+	UseOpenClawModel(model string) error
 }
 
 // Options tune Run. The zero value works.
@@ -114,6 +119,8 @@ type gui struct {
 	// stopped is set as the app shuts down: Fyne then runs fyne.Do callbacks inline on the calling
 	// goroutine, and the tray they would touch is already gone.
 	stopped atomic.Bool
+	// jobs counts service calls running in the background (tests wait on it).
+	jobs sync.WaitGroup
 }
 
 func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
@@ -214,8 +221,9 @@ func (g *gui) fyneItems(items []item) []*fyne.MenuItem {
 			out = append(out, fyne.NewMenuItemSeparator())
 			continue
 		}
-		mi := fyne.NewMenuItem(it.Label, g.handler(it.Action))
+		mi := fyne.NewMenuItem(it.Label, g.handler(it))
 		mi.Disabled = it.Disabled
+		mi.Checked = it.Checked
 		mi.IsQuit = it.Action == actQuit
 		if len(it.Children) > 0 {
 			mi.ChildMenu = fyne.NewMenu("", g.fyneItems(it.Children)...)
@@ -225,8 +233,8 @@ func (g *gui) fyneItems(items []item) []*fyne.MenuItem {
 	return out
 }
 
-func (g *gui) handler(a action) func() {
-	switch a {
+func (g *gui) handler(it item) func() {
+	switch it.Action {
 	case actCopyURL:
 		return g.copyURL
 	case actOpenFolder:
@@ -235,8 +243,50 @@ func (g *gui) handler(a action) func() {
 		return g.win.show
 	case actQuit:
 		return g.a.Quit
+	case actConnectOpenClaw:
+		return g.connectOpenClaw
+	case actUseOpenClaw:
+		model := it.Arg
+		return func() { g.useOpenClaw(model) }
 	}
 	return nil
+}
+
+// connectOpenClaw runs on the Fyne goroutine; the edit runs beside it and reports by notification.
+func (g *gui) connectOpenClaw() {
+	g.background(g.svc.ConnectOpenClaw, "OpenClaw connected", "OpenClaw now uses this gateway.", "OpenClaw not connected")
+}
+
+// useOpenClaw checks model at once (the tray has no radio items: flip Checked and rebuild) and
+// switches OpenClaw in the background; on failure the service's status puts the check back.
+func (g *gui) useOpenClaw(model string) {
+	s := g.status
+	s.OpenClaw.Primary, s.OpenClaw.Err = openClawRef(model), ""
+	g.apply(s)
+	g.background(func() error { return g.svc.UseOpenClawModel(model) },
+		"OpenClaw model", "OpenClaw now uses "+model+".", "OpenClaw model not changed")
+}
+
+// background runs call off the Fyne goroutine, then notifies the result and shows the service's
+// status (which a failed call may not have published).
+func (g *gui) background(call func() error, okTitle, okText, failTitle string) {
+	g.jobs.Add(1)
+	go func() {
+		defer g.jobs.Done()
+		err := call()
+		s := g.svc.Status()
+		fyne.Do(func() {
+			if g.stopped.Load() {
+				return
+			}
+			g.apply(s)
+			if err != nil {
+				g.a.SendNotification(fyne.NewNotification(failTitle, err.Error()))
+			} else {
+				g.a.SendNotification(fyne.NewNotification(okTitle, okText))
+			}
+		})
+	}()
 }
 
 func (g *gui) copyURL() {
@@ -272,7 +322,7 @@ func equalItems(a, b []item) bool {
 	}
 	for i := range a {
 		x, y := a[i], b[i]
-		if x.Label != y.Label || x.Disabled != y.Disabled || x.Action != y.Action ||
+		if x.Label != y.Label || x.Disabled != y.Disabled || x.Checked != y.Checked || x.Action != y.Action || x.Arg != y.Arg ||
 			x.Separator != y.Separator || !equalItems(x.Children, y.Children) {
 			return false
 		}

@@ -11,7 +11,10 @@
 //	---
 //	Quit
 //
-// With -click LABEL it then clicks that item, as a user would.
+// With -click LABEL it then clicks that item, as a user would (items are found by label, or by a path such as
+// "OpenClaw > gpt-4o-mini": their ids change on every refresh). -click may be repeated: after each click but the last it waits for the
+// menu to change and settle, and prints it again under "== after clicking LABEL". A checked item
+// is printed with " (checked)".
 // Build it with: go build -o bin/traycheck scripts/traycheck/main.go
 package main
 
@@ -57,21 +60,29 @@ type entry struct {
 	id       int32
 	label    string
 	enabled  bool
+	checked  bool
 	sep      bool
 	children []entry
 }
 
+// labels collects repeated -click flags.
+type labels []string
+
+func (l *labels) String() string     { return strings.Join(*l, ", ") }
+func (l *labels) Set(v string) error { *l = append(*l, v); return nil }
+
 func main() {
 	timeout := flag.Duration("timeout", 60*time.Second, "how long to wait for an item and a settled menu")
-	click := flag.String("click", "", "label of a menu item to click after printing")
+	var clicks labels
+	flag.Var(&clicks, "click", "label of a menu item to click after printing (repeatable)")
 	flag.Parse()
-	if err := run(*timeout, *click); err != nil {
+	if err := run(*timeout, clicks); err != nil {
 		fmt.Fprintln(os.Stderr, "traycheck:", err)
 		os.Exit(1)
 	}
 }
 
-func run(timeout time.Duration, click string) error {
+func run(timeout time.Duration, clicks []string) error {
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
 		return fmt.Errorf("session bus: %w", err)
@@ -114,21 +125,9 @@ func run(timeout time.Duration, click string) error {
 
 	// The menu settles after a refresh or two (systray serves one level on the first call, and the app
 	// may rebuild it as its status arrives): read until two reads in a row agree.
-	var prev, cur []entry
-	for {
-		cur, err = layout(menu)
-		if err != nil {
-			return err
-		}
-		if prev != nil && reflect.DeepEqual(prev, cur) && len(cur) > 0 {
-			break
-		}
-		prev = cur
-		select {
-		case <-deadline:
-			return fmt.Errorf("menu did not settle within %v", timeout)
-		case <-time.After(300 * time.Millisecond):
-		}
+	cur, err := settle(menu, nil, deadline, timeout)
+	if err != nil {
+		return err
 	}
 
 	icon, err := iconSummary(obj)
@@ -140,7 +139,7 @@ func run(timeout time.Duration, click string) error {
 		fmt.Println(line)
 	}
 
-	if click != "" {
+	for i, click := range clicks {
 		id, ok := find(cur, click)
 		if !ok {
 			return fmt.Errorf("no menu item %q to click", click)
@@ -150,8 +149,44 @@ func run(timeout time.Duration, click string) error {
 			return fmt.Errorf("click %q: %w", click, call.Err)
 		}
 		fmt.Fprintf(os.Stderr, "traycheck: clicked %q\n", click)
+		if i == len(clicks)-1 {
+			break // the last click may end the app (Quit): nothing more to read
+		}
+		if cur, err = settle(menu, cur, deadline, timeout); err != nil {
+			return fmt.Errorf("after clicking %q: %w", click, err)
+		}
+		fmt.Println("== after clicking " + click)
+		for _, line := range render(cur, "") {
+			fmt.Println(line)
+		}
 	}
 	return nil
+}
+
+// settle reads the menu until two reads 300 ms apart show the same thing and, when before is set,
+// something other than before (compared as rendered: ids change on every refresh).
+func settle(menu dbus.BusObject, before []entry, deadline <-chan time.Time, timeout time.Duration) ([]entry, error) {
+	was := strings.Join(render(before, ""), "\n")
+	var prev []entry
+	for {
+		cur, err := layout(menu)
+		if err != nil {
+			return nil, err
+		}
+		shown := strings.Join(render(cur, ""), "\n")
+		if prev != nil && len(cur) > 0 && shown == strings.Join(render(prev, ""), "\n") && (before == nil || shown != was) {
+			return cur, nil
+		}
+		prev = cur
+		select {
+		case <-deadline:
+			if before != nil {
+				return nil, fmt.Errorf("menu did not change within %v; it shows:\n%s", timeout, shown)
+			}
+			return nil, fmt.Errorf("menu did not settle within %v", timeout)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
 }
 
 func layout(menu dbus.BusObject) ([]entry, error) {
@@ -183,6 +218,12 @@ func parse(v any) (entry, error) {
 	}
 	if en, ok := props["enabled"]; ok {
 		e.enabled, _ = en.Value().(bool)
+	}
+	if ts, ok := props["toggle-state"]; ok {
+		// An int32 on the wire; read any integer kind.
+		if rv := reflect.ValueOf(ts.Value()); rv.CanInt() {
+			e.checked = rv.Int() == 1
+		}
 	}
 	if t, ok := props["type"]; ok {
 		typ, _ := t.Value().(string)
@@ -218,13 +259,27 @@ func render(es []entry, prefix string) []string {
 		if !e.enabled {
 			line += " (disabled)"
 		}
+		if e.checked {
+			line += " (checked)"
+		}
 		out = append(out, line)
 		out = append(out, render(e.children, prefix+e.label+" > ")...)
 	}
 	return out
 }
 
+// find returns the id of the first item labelled label, or of the item at a path such as
+// "OpenClaw > gpt-4o-mini" (the same label may be in two submenus).
 func find(es []entry, label string) (int32, bool) {
+	if first, rest, ok := strings.Cut(label, " > "); ok {
+		for _, e := range es {
+			if e.label == first && !e.sep {
+				if id, ok := find(e.children, rest); ok {
+					return id, true
+				}
+			}
+		}
+	}
 	for _, e := range es {
 		if e.label == label && !e.sep {
 			return e.id, true
