@@ -148,7 +148,7 @@ func TestStatusWindowShowsStatus(t *testing.T) {
 			t.Errorf("window lacks %q; labels:\n%s", want, got)
 		}
 	}
-	if s := g.win.snippet.Text; !strings.Contains(s, `baseUrl: "http://127.0.0.1:4000"`) || !strings.Contains(s, `api: "openai-completions"`) {
+	if s := g.win.snippet.Text; !strings.Contains(s, `baseUrl: "http://127.0.0.1:4000/v1"`) || !strings.Contains(s, `api: "openai-completions"`) {
 		t.Errorf("snippet:\n%s", s)
 	}
 	if g.win.w.Title() != "Clawgate" {

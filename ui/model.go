@@ -178,13 +178,15 @@ func openClawSnippet(s app.Status) string {
 	}
 	var b strings.Builder
 	b.WriteString("models: {\n  providers: {\n    litellm: {\n")
-	fmt.Fprintf(&b, "      baseUrl: %q,\n", url)
+	fmt.Fprintf(&b, "      baseUrl: %q,\n", url+"/v1")
 	b.WriteString("      apiKey: \"${LITELLM_API_KEY}\",\n")
 	b.WriteString("      api: \"openai-completions\",\n")
 	var rows []string
 	for _, m := range s.Models {
 		if !strings.Contains(m, "*") {
-			rows = append(rows, fmt.Sprintf("        { id: %q, name: %q },\n", m, m))
+			// OpenClaw clamps its output budget to contextWindow minus its ~15k-token first
+			// prompt: a window must be given, and a real one (connect writes exact figures).
+			rows = append(rows, fmt.Sprintf("        { id: %q, name: %q, contextWindow: 128000, maxTokens: 16384 },\n", m, m))
 		}
 	}
 	if len(rows) == 0 {

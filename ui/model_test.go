@@ -225,16 +225,16 @@ func TestOpenClawSnippet(t *testing.T) {
 			name: "running",
 			s:    app.Status{State: app.StateRunning, Addr: "127.0.0.1:4100", Models: []string{"gpt-4o", "openai/*"}},
 			contains: []string{
-				`baseUrl: "http://127.0.0.1:4100",`,
+				`baseUrl: "http://127.0.0.1:4100/v1",`,
 				`api: "openai-completions",`,
-				`{ id: "gpt-4o", name: "gpt-4o" },`,
+				`{ id: "gpt-4o", name: "gpt-4o", contextWindow: 128000, maxTokens: 16384 },`,
 			},
 			absent: []string{"openai/*"},
 		},
 		{
 			name:     "not listening yet uses the default address",
 			s:        app.Status{},
-			contains: []string{`baseUrl: "http://127.0.0.1:4000",`, "models: [],"},
+			contains: []string{`baseUrl: "http://127.0.0.1:4000/v1",`, "models: [],"},
 		},
 	}
 	for _, tt := range tests {

@@ -70,7 +70,7 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 		form,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Point OpenClaw at it", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		widget.NewLabel("Add this provider to OpenClaw's config (~/.openclaw/openclaw.json):"),
+		widget.NewLabel("OpenClaw > Connect OpenClaw in the tray (or `clawgate openclaw connect`) does this for you.\nBy hand, add this provider to OpenClaw's config (~/.openclaw/openclaw.json):"),
 		sw.snippet,
 		layout.NewSpacer(),
 		container.NewHBox(sw.copyURL, copySnippet, layout.NewSpacer(), sw.openDir),
