@@ -85,3 +85,36 @@ func TestCompletionMeta(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageFastMatchesDecode: the scanning reader of usage gives what decoding gives.
+func TestUsageFastMatchesDecode(t *testing.T) {
+	for _, raw := range []string{
+		`{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}`,
+		`{"prompt_tokens":472,"completion_tokens":89,"total_tokens":561,"prompt_tokens_details":{"cached_tokens":64},"cache_creation_input_tokens":12,"cache_read_input_tokens":64}`,
+		`{ "prompt_tokens" : 71 , "completion_tokens" : 71, "completion_tokens_details" : { "reasoning_tokens" : 49 } }`,
+		`{"prompt_tokens":5}`,
+		`{"prompt_tokens":5.0,"completion_tokens":1}`,
+		`{"prompt_tokens":null,"completion_tokens":1}`,
+	} {
+		var fast, slow Usage
+		fast.setUsage(json.RawMessage(raw))
+		var f usageFields
+		if err := json.Unmarshal([]byte(raw), &f); err != nil {
+			continue // the decoder refuses it too: nothing to compare
+		}
+		slow.UsageKnown = true
+		slow.PromptTokens, slow.CompletionTokens = f.PromptTokens, f.CompletionTokens
+		slow.CachedTokens = f.CacheReadInputTokens
+		if d := f.PromptTokensDetails; d != nil && d.CachedTokens > slow.CachedTokens {
+			slow.CachedTokens = d.CachedTokens
+		}
+		slow.CacheCreationTokens = f.CacheCreationInputTokens
+		if d := f.CompletionTokensDetails; d != nil {
+			slow.ReasoningTokens = d.ReasoningTokens
+		}
+		if fast.PromptTokens != slow.PromptTokens || fast.CompletionTokens != slow.CompletionTokens || fast.CachedTokens != slow.CachedTokens ||
+			fast.CacheCreationTokens != slow.CacheCreationTokens || fast.ReasoningTokens != slow.ReasoningTokens || fast.UsageKnown != slow.UsageKnown {
+			t.Errorf("%s: fast %+v, decoded %+v", raw, fast, slow)
+		}
+	}
+}

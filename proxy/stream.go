@@ -32,6 +32,9 @@ func (u *Usage) setUsage(raw json.RawMessage) {
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return
 	}
+	if u.setUsageFast(raw) {
+		return
+	}
 	var f usageFields
 	if json.Unmarshal(raw, &f) != nil {
 		return
@@ -46,6 +49,36 @@ func (u *Usage) setUsage(raw json.RawMessage) {
 	if d := f.CompletionTokensDetails; d != nil {
 		u.ReasoningTokens = d.ReasoningTokens
 	}
+}
+
+// usageKeys are the integer fields setUsage reads; their names are unique within a usage object.
+var usageKeys = [...]string{`"prompt_tokens"`, `"completion_tokens"`, `"cached_tokens"`, `"cache_read_input_tokens"`,
+	`"cache_creation_input_tokens"`, `"reasoning_tokens"`}
+
+// setUsageFast reads the usage figures by scanning for their keys, which is several times cheaper
+// than decoding (this runs once or twice per request). It reports false, having set nothing, when
+// a figure is not a plain non-negative integer, leaving the object to the decoder.
+func (u *Usage) setUsageFast(raw []byte) bool {
+	if raw[0] != '{' || raw[len(raw)-1] != '}' {
+		return false
+	}
+	var n [len(usageKeys)]int
+	for i, k := range usageKeys {
+		v, ok := valueAfterKey(raw, k, false)
+		if !ok {
+			continue
+		}
+		x, err := strconv.Atoi(string(v))
+		if err != nil || x < 0 {
+			return false
+		}
+		n[i] = x
+	}
+	u.UsageKnown = true
+	u.PromptTokens, u.CompletionTokens = n[0], n[1]
+	u.CachedTokens = max(n[2], n[3])
+	u.CacheCreationTokens, u.ReasoningTokens = n[4], n[5]
+	return true
 }
 
 // streamState tracks what a relayed stream has shown, so that the gateway can end it well.
@@ -215,13 +248,13 @@ func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 		ss.firstParsed = true
 		// Top-level scalars, read by scanning (see valueAfterKey) rather than decoding the chunk.
 		if v, ok := valueAfterKey(p, `"id"`, false); ok {
-			_ = json.Unmarshal(v, &ss.id)
+			ss.id = jsonString(v)
 		}
 		if v, ok := valueAfterKey(p, `"model"`, false); ok {
-			_ = json.Unmarshal(v, &ss.model)
+			ss.model = jsonString(v)
 		}
 		if v, ok := valueAfterKey(p, `"created"`, false); ok {
-			_ = json.Unmarshal(v, &ss.created)
+			ss.created, _ = strconv.ParseInt(string(v), 10, 64)
 		}
 	}
 	if hasNonNull(p, `"finish_reason"`) {
@@ -251,6 +284,19 @@ func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 		return ss.scratch, true
 	}
 	return p, true
+}
+
+// jsonString decodes a JSON string value, cheaply when it has no escapes ("" if not a string).
+func jsonString(v []byte) string {
+	if len(v) < 2 || v[0] != '"' {
+		return ""
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1])
+	}
+	var s string
+	_ = json.Unmarshal(v, &s)
+	return s
 }
 
 // emptyChoices reports whether a chunk's choices are [] or null: the usage-only chunk.
