@@ -101,7 +101,7 @@ func (s *Server) countUpstream(ctx context.Context, st *state, model string, bod
 			continue
 		}
 		upstream := d.Model
-		if upstream == "" || containsStar(upstream) {
+		if upstream == "" || strings.Contains(upstream, "*") {
 			upstream = strings.TrimPrefix(model, d.ProviderName+"/")
 		}
 		return tc.CountTokens(ctx, body, upstream)

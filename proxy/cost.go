@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -83,7 +84,7 @@ func worstCost(deps []*route.Deployment, group, model string, promptTokens, maxT
 			continue
 		}
 		m := d.Model
-		if m == "" || m == "*" || containsStar(m) {
+		if m == "" || strings.Contains(m, "*") {
 			m = model
 		}
 		if c := pricing.MaxCost(priceFor(d, m), promptTokens, maxTokens); c > worst {
@@ -91,15 +92,6 @@ func worstCost(deps []*route.Deployment, group, model string, promptTokens, maxT
 		}
 	}
 	return worst
-}
-
-func containsStar(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '*' {
-			return true
-		}
-	}
-	return false
 }
 
 // costString prints a cost with 12 significant digits: exact for any real price, without the

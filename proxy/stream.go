@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"github.com/clawgate/clawgate/proxy/internal/wire"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -346,18 +348,18 @@ func (ss *streamState) chunkHead(b []byte) []byte {
 		created = time.Now().Unix()
 	}
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, id)
+	b = wire.AppendString(b, id)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = appendJSONString(b, ss.model)
+	b = wire.AppendString(b, ss.model)
 	return b
 }
 
 func (ss *streamState) finishChunk(reason string) []byte {
 	b := ss.chunkHead(nil)
 	b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
-	b = appendJSONString(b, reason)
+	b = wire.AppendString(b, reason)
 	return append(b, `}]}`...)
 }
 
@@ -376,9 +378,4 @@ func (ss *streamState) usageChunk() []byte {
 		b = append(b, `{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}`...)
 	}
 	return append(b, '}')
-}
-
-func appendJSONString(b []byte, v string) []byte {
-	q, _ := json.Marshal(v)
-	return append(b, q...)
 }

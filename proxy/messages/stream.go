@@ -1,13 +1,14 @@
 package messages
 
 import (
+	"github.com/clawgate/clawgate/proxy/internal/wire"
+
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // chunk is the part of an OpenAI chat.completion.chunk the writer reads. Strings that are copied
@@ -166,7 +167,7 @@ func (s *StreamWriter) Close(err error) error {
 	}
 	u, _ := marshal(s.usage.anthropic())
 	b := append(s.begin("message_delta"), `{"type":"message_delta","delta":{"stop_reason":`...)
-	b = appendString(b, reason)
+	b = wire.AppendString(b, reason)
 	b = append(b, `,"stop_sequence":null},"usage":`...)
 	b = append(b, u...)
 	s.end(append(b, '}'))
@@ -224,7 +225,7 @@ func (s *StreamWriter) thinkingBlock(tb *thinkingBlock, streamed bool) {
 				text = text[len(s.thinking):]
 			}
 			if text != "" {
-				s.reasoning(appendString(nil, text))
+				s.reasoning(wire.AppendString(nil, text))
 			}
 		}
 		if tb.Signature == "" {
@@ -233,13 +234,13 @@ func (s *StreamWriter) thinkingBlock(tb *thinkingBlock, streamed bool) {
 		if s.open != thinkingKind {
 			s.startBlock(thinkingKind, `{"type":"thinking","thinking":"","signature":""}`)
 		}
-		s.delta(s.openIndex, `{"type":"signature_delta","signature":`, appendString(nil, tb.Signature))
+		s.delta(s.openIndex, `{"type":"signature_delta","signature":`, wire.AppendString(nil, tb.Signature))
 		s.closeOpen()
 	case "redacted_thinking":
 		if tb.Data == "" {
 			return
 		}
-		b := appendString([]byte(`{"type":"redacted_thinking","data":`), tb.Data)
+		b := wire.AppendString([]byte(`{"type":"redacted_thinking","data":`), tb.Data)
 		s.startBlock(thinkingKind, string(append(b, '}')))
 		s.closeOpen()
 	}
@@ -266,16 +267,16 @@ func (s *StreamWriter) toolCall(index *int, id, name string, args json.RawMessag
 		s.closeOpen()
 		ts = &toolState{block: s.next, id: id}
 		s.tools[key] = ts
-		b := appendString([]byte(`{"type":"tool_use","id":`), id)
+		b := wire.AppendString([]byte(`{"type":"tool_use","id":`), id)
 		b = append(b, `,"name":`...)
-		b = appendString(b, s.info.original(name))
+		b = wire.AppendString(b, s.info.original(name))
 		s.startBlock(toolBlock, string(append(b, `,"input":{}}`...)))
 		s.calledTools = true
 	}
 	s.lastTool = key
 	if !isNull(args) && args[0] != '"' {
 		// Some servers send the arguments object itself rather than a string.
-		args = appendString(nil, string(compact(args)))
+		args = wire.AppendString(nil, string(compact(args)))
 	}
 	if !nonEmptyString(args) {
 		return
@@ -344,48 +345,4 @@ func (s *StreamWriter) flush() error {
 
 func nonEmptyString(raw json.RawMessage) bool {
 	return len(raw) > 2 && raw[0] == '"' && raw[len(raw)-1] == '"'
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, without HTML escaping; invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

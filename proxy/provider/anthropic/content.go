@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // content translates a message's content: a string, or an array of parts. Empty text is dropped

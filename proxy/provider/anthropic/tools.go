@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // chatTool is an OpenAI tool definition; cache_control beside "function" is LiteLLM's extension.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // fallbackMaxTokens is sent when neither the request nor the deployment says how many tokens to

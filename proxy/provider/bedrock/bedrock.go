@@ -19,9 +19,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // contentKind says which content parts a message may hold.

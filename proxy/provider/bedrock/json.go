@@ -1,6 +1,6 @@
 package bedrock
 
-import "github.com/clawgate/clawgate/proxy/provider/internal/wire"
+import "github.com/clawgate/clawgate/proxy/internal/wire"
 
 // marshal and appendString are wire's, named here for the translation code and its tests.
 var (

@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 var (

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // fallbackMaxTokens is maxTokens when thinking is on and neither the request nor the deployment

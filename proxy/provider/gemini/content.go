@@ -8,7 +8,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // chatPart is one OpenAI content part. format is LiteLLM's way to give a URL's media type.

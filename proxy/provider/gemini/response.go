@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // now is the clock for "created"; tests pin it so golden files are stable.

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // Gemini's Schema is a subset of OpenAPI 3.0, not JSON Schema: it rejects requests carrying keys

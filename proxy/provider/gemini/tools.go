@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 )
 
 // chatTool is an OpenAI tool definition.

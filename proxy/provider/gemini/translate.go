@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 // chatRequest is the part of an OpenAI chat completion request that has a Gemini meaning.

@@ -18,8 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
-	"github.com/clawgate/clawgate/proxy/provider/internal/wire"
 )
 
 const (
