@@ -6,7 +6,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { requireBin, freePort, start, stop, waitHealthy } from './harness.mjs';
+import { requireBin, freePort, start, stop, waitHealthy, collect } from './harness.mjs';
 
 const MASTER_KEY = 'sk-master-test';
 const UPSTREAM_KEY = 'sk-upstream';
@@ -23,30 +23,6 @@ const weatherTool = {
     parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
   },
 };
-
-// collect reads an SDK stream the way OpenClaw does: text from delta.content, tool calls keyed
-// by index with arguments concatenated, usage from any chunk.
-async function collect(stream) {
-  const out = { chunks: [], text: '', finish: [], usageChunks: [], usageAnywhere: [], tools: [] };
-  for await (const chunk of stream) {
-    out.chunks.push(chunk);
-    if (chunk.usage) out.usageAnywhere.push(chunk.usage);
-    if (chunk.choices.length === 0) {
-      out.usageChunks.push(chunk);
-      continue;
-    }
-    const choice = chunk.choices[0];
-    if (choice.delta?.content) out.text += choice.delta.content;
-    for (const tc of choice.delta?.tool_calls ?? []) {
-      const t = (out.tools[tc.index] ??= { id: '', name: '', arguments: '' });
-      if (tc.id) t.id = tc.id;
-      if (tc.function?.name) t.name += tc.function.name;
-      if (tc.function?.arguments) t.arguments += tc.function.arguments;
-    }
-    if (choice.finish_reason) out.finish.push(choice.finish_reason);
-  }
-  return out;
-}
 
 describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
   let dir;

@@ -1,5 +1,5 @@
 // Process plumbing for the e2e suite: start the fake upstream and clawgate, find their
-// addresses, wait for health, stop them. Nothing here knows about the OpenAI API.
+// addresses, wait for health, stop them; and collect, which reads an openai SDK stream.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -101,4 +101,29 @@ export async function waitHealthy(url, timeoutMs = 15000) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${url} not healthy within ${timeoutMs} ms (${last})`);
+}
+
+// collect reads an openai SDK stream the way OpenClaw does: text from delta.content, tool calls
+// keyed by index with arguments concatenated, usage from any chunk, the usage-only chunks apart.
+export async function collect(stream) {
+  const out = { chunks: [], ids: new Set(), text: '', finish: [], usageChunks: [], usageAnywhere: [], tools: [] };
+  for await (const chunk of stream) {
+    out.chunks.push(chunk);
+    out.ids.add(chunk.id);
+    if (chunk.usage) out.usageAnywhere.push(chunk.usage);
+    if (chunk.choices.length === 0) {
+      out.usageChunks.push(chunk);
+      continue;
+    }
+    const choice = chunk.choices[0];
+    if (choice.delta?.content) out.text += choice.delta.content;
+    for (const tc of choice.delta?.tool_calls ?? []) {
+      const t = (out.tools[tc.index] ??= { id: '', name: '', arguments: '' });
+      if (tc.id) t.id = tc.id;
+      if (tc.function?.name) t.name += tc.function.name;
+      if (tc.function?.arguments) t.arguments += tc.function.arguments;
+    }
+    if (choice.finish_reason) out.finish.push(choice.finish_reason);
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { requireBin, freePort, start, stop, waitHealthy } from './harness.mjs';
+import { requireBin, freePort, start, stop, waitHealthy, collect } from './harness.mjs';
 
 const MASTER_KEY = 'sk-master-providers';
 const UPSTREAM_KEY = 'sk-upstream';
@@ -54,30 +54,6 @@ const anthropicTool = {
   description: 'Current weather for a city',
   input_schema: weatherTool.function.parameters,
 };
-
-// collect reads an openai SDK stream the way OpenClaw does: text from delta.content, tool calls
-// keyed by index with arguments concatenated, usage from any chunk.
-async function collect(stream) {
-  const out = { ids: new Set(), text: '', finish: [], usageChunks: [], usageAnywhere: [], tools: [] };
-  for await (const chunk of stream) {
-    out.ids.add(chunk.id);
-    if (chunk.usage) out.usageAnywhere.push(chunk.usage);
-    if (chunk.choices.length === 0) {
-      out.usageChunks.push(chunk);
-      continue;
-    }
-    const choice = chunk.choices[0];
-    if (choice.delta?.content) out.text += choice.delta.content;
-    for (const tc of choice.delta?.tool_calls ?? []) {
-      const t = (out.tools[tc.index] ??= { id: '', name: '', arguments: '' });
-      if (tc.id) t.id = tc.id;
-      if (tc.function?.name) t.name += tc.function.name;
-      if (tc.function?.arguments) t.arguments += tc.function.arguments;
-    }
-    if (choice.finish_reason) out.finish.push(choice.finish_reason);
-  }
-  return out;
-}
 
 // assertOneUsage holds a stream to OpenAI's include_usage contract: one final chunk with empty
 // choices carries the usage, and no other chunk does.
