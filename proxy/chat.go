@@ -26,7 +26,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	callID := newCallID()
 	h := w.Header()
-	h.Set("x-litellm-call-id", callID)
+	h[hdrCallID] = []string{callID}
 
 	p, err := st.auth.check(r.Context(), r)
 	if err != nil {
@@ -81,7 +81,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		timer    *idleTimer
 		upstream time.Duration
 	)
-	res, err := st.router.Do(r.Context(), req.Model, func(ctx context.Context, d *route.Deployment, model string) error {
+	ctx, detach, release := upstreamContext(r)
+	handedOff := false // relay releases the context once the stream is drained
+	defer func() {
+		if !handedOff {
+			release()
+		}
+	}()
+	res, err := st.router.Do(ctx, req.Model, func(ctx context.Context, d *route.Deployment, model string) error {
 		t0 := time.Now()
 		defer func() { upstream += time.Since(t0) }()
 		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
@@ -114,9 +121,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Stream {
-		h.Set("x-litellm-response-duration-ms", msString(time.Since(start)))
-		h.Set("x-litellm-overhead-duration-ms", msString(time.Since(start)-upstream))
-		s.relay(w, req, resp, first, timer, &u)
+		h[hdrDuration] = []string{msString(time.Since(start))}
+		h[hdrOverhead] = []string{msString(time.Since(start) - upstream)}
+		handedOff = true
+		s.relay(w, req, resp, first, timer, &u, detach, release)
 		return
 	}
 	s.writeCompletion(w, resp, start, upstream, &u)
@@ -129,14 +137,14 @@ func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response,
 	u.price(u.dep)
 	h := w.Header()
 	if u.UsageKnown {
-		h.Set("x-litellm-response-cost", costString(u.Cost))
+		h[hdrCost] = []string{costString(u.Cost)}
 	}
 	copyUpstreamHeaders(h, resp.Header)
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	h["Content-Type"] = valJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	total := time.Since(start)
-	h.Set("x-litellm-response-duration-ms", msString(total))
-	h.Set("x-litellm-overhead-duration-ms", msString(total-upstream))
+	h[hdrDuration] = []string{msString(total)}
+	h[hdrOverhead] = []string{msString(total - upstream)}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(resp.Body)
 	u.Status = http.StatusOK
@@ -269,18 +277,46 @@ func (u *Usage) fill(res route.Result) {
 }
 
 func setRouteHeaders(h http.Header, res route.Result) {
+	// One backing array for the values, and canonical keys set directly: this runs on every call.
+	v := make([]string, 0, 5)
+	add := func(k, val string) {
+		v = append(v, val)
+		h[k] = v[len(v)-1 : len(v) : len(v)]
+	}
 	if d := res.Deployment; d != nil {
-		h.Set("x-litellm-model-id", d.ID)
-		h.Set("x-litellm-model-api-base", d.APIBase)
+		add(hdrModelID, d.ID)
+		add(hdrAPIBase, d.APIBase)
 	}
 	if res.Group != "" {
-		h.Set("x-litellm-model-group", res.Group)
+		add(hdrGroup, res.Group)
 	} else if res.RequestedGroup != "" {
-		h.Set("x-litellm-model-group", res.RequestedGroup)
+		add(hdrGroup, res.RequestedGroup)
 	}
-	h.Set("x-litellm-attempted-retries", strconv.Itoa(res.Retries))
-	h.Set("x-litellm-attempted-fallbacks", strconv.Itoa(res.Fallbacks))
+	add(hdrRetries, strconv.Itoa(res.Retries))
+	add(hdrFallbacks, strconv.Itoa(res.Fallbacks))
 }
+
+// The x-litellm-* response headers, in net/http's canonical form.
+const (
+	hdrCallID    = "X-Litellm-Call-Id"
+	hdrModelID   = "X-Litellm-Model-Id"
+	hdrAPIBase   = "X-Litellm-Model-Api-Base"
+	hdrGroup     = "X-Litellm-Model-Group"
+	hdrRetries   = "X-Litellm-Attempted-Retries"
+	hdrFallbacks = "X-Litellm-Attempted-Fallbacks"
+	hdrDuration  = "X-Litellm-Response-Duration-Ms"
+	hdrOverhead  = "X-Litellm-Overhead-Duration-Ms"
+	hdrCost      = "X-Litellm-Response-Cost"
+)
+
+// Constant header values, shared: net/http only reads them.
+var (
+	valJSON     = []string{"application/json"}
+	valSSE      = []string{"text/event-stream"}
+	valNoCache  = []string{"no-cache"}
+	valKeepOpen = []string{"keep-alive"}
+	valNo       = []string{"no"}
+)
 
 // copyUpstreamHeaders passes on the upstream's rate-limit and request-id headers.
 func copyUpstreamHeaders(dst, src http.Header) {
@@ -325,6 +361,17 @@ func timeoutFor(d *route.Deployment, st *state) time.Duration {
 		return t
 	}
 	return 600 * time.Second
+}
+
+// upstreamContext is the context of a request's upstream calls. It ends when the client goes
+// away, but not merely because the handler returned (net/http cancels r.Context() then): a finished
+// stream is drained after its client's response has ended, and cancelling it mid-drain would cost
+// the upstream connection (measured: under a streaming load, most of them were being redialled).
+// detach, called before the handler returns, unhooks the context from r.Context(); release ends it.
+func upstreamContext(r *http.Request) (ctx context.Context, detach func() bool, release context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	detach = context.AfterFunc(r.Context(), cancel)
+	return ctx, detach, func() { detach(); cancel() }
 }
 
 // idleTimer cancels an upstream call that stays silent too long: before the answer, and between

@@ -201,3 +201,12 @@ general_settings: {master_key: `+masterKey+`}
 		}
 	}
 }
+
+// The gateway sets its headers by key directly, which only works for canonical keys.
+func TestHeaderKeysCanonical(t *testing.T) {
+	for _, k := range []string{hdrCallID, hdrModelID, hdrAPIBase, hdrGroup, hdrRetries, hdrFallbacks, hdrDuration, hdrOverhead, hdrCost} {
+		if c := http.CanonicalHeaderKey(strings.ToLower(k)); c != k {
+			t.Errorf("%q is not canonical (%q)", k, c)
+		}
+	}
+}

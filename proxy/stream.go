@@ -118,22 +118,26 @@ var (
 
 // relay streams the upstream's chunks to the client, one flush per event, and makes sure the
 // stream ends with a finish_reason chunk, the usage chunk when asked for, and [DONE].
-func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.Response, first []byte, timer *idleTimer, u *Usage) {
+func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.Response, first []byte, timer *idleTimer, u *Usage,
+	detach func() bool, release func()) {
 	// Closing the upstream stream may read the rest of its body so the connection can be reused;
-	// do it after the handler returns, so the client's response ends without waiting for that.
+	// do it after the handler returns, so the client's response ends without waiting for that, and
+	// detached from the request's context, which net/http cancels when the handler returns.
 	defer func() {
 		timer.t.Stop()
+		detach()
 		go func() {
 			resp.Stream.Close()
 			timer.cancel()
+			release()
 		}()
 	}()
 	h := w.Header()
 	copyUpstreamHeaders(h, resp.Header)
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
+	h["Content-Type"] = valSSE
+	h["Cache-Control"] = valNoCache
+	h["Connection"] = valKeepOpen
+	h["X-Accel-Buffering"] = valNo
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	u.Status = http.StatusOK

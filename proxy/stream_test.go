@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -206,5 +209,61 @@ func TestStreamTruncatedEndsWell(t *testing.T) {
 	recs := g.sink.all()
 	if len(recs) != 1 || recs[0].Error == "" {
 		t.Errorf("usage = %+v", recs)
+	}
+}
+
+// TestStreamConnectionsReused: a finished stream's upstream connection goes back to the pool.
+// net/http cancels the request's context when the handler returns; if that reached the upstream
+// call before its body was drained, every such stream would cost a new connection. The upstream
+// here ends its body a little after [DONE], as a busy server may, so that the drain comes last.
+func TestStreamConnectionsReused(t *testing.T) {
+	up := newUpstream(t).always(reply{file: "stream_usage.sse", hold: 5 * time.Millisecond})
+	g := newGateway(t, oneModel, up)
+	const clients, each = 4, 50
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for range each {
+				resp := g.do("POST", "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) {
+					t.Errorf("stream: %v, %q", err, b)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The pool grows past the concurrency (each connection is drained for up to the hold after its
+	// client's response ended, while that client already sends its next request), to a size set
+	// by those timings (~20 here), but not with the number of requests (one each without reuse).
+	if n, most := up.conns.Load(), int32(clients*each/4); n > most {
+		t.Errorf("%d upstream connections for %d streams from %d clients, want at most %d", n, clients*each, clients, most)
+	}
+}
+
+// TestStreamClientGoneCancelsUpstream: the upstream call outlives the handler only to drain a
+// finished stream; a client that hangs up mid-stream still ends the upstream call at once.
+func TestStreamClientGoneCancelsUpstream(t *testing.T) {
+	gate := make(chan struct{}) // the upstream sends its first event, then stalls
+	defer close(gate)
+	up := newUpstream(t, reply{file: "stream_usage.sse", gate: gate})
+	g := newGateway(t, oneModel, up)
+	resp := g.do("POST", "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close() // mid-stream: closes the connection
+
+	deadline := time.Now().Add(5 * time.Second)
+	for len(g.sink.all()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream's upstream call was not ended when its client went away")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if u := g.sink.all()[0]; u.Error == "" {
+		t.Errorf("usage of an abandoned stream: status %d, no error", u.Status)
 	}
 }

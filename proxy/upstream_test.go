@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // reply is one scripted upstream answer, replayed from a recorded file under testdata/openai.
@@ -20,6 +23,8 @@ type reply struct {
 	header map[string]string
 	// gate, when set, is waited on after each SSE event, so a test can prove events are relayed one by one.
 	gate chan struct{}
+	// hold delays the end of a streamed body (the chunked terminator) after the last event.
+	hold time.Duration
 }
 
 // upstream is an httptest OpenAI-compatible server that replays recorded payloads in order.
@@ -31,12 +36,19 @@ type upstream struct {
 	repeat  *reply // used when the script is empty
 	bodies  [][]byte
 	headers []http.Header
+	conns   atomic.Int32 // connections accepted
 }
 
 func newUpstream(t *testing.T, script ...reply) *upstream {
 	t.Helper()
 	u := &upstream{t: t, script: script}
-	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
+	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
+	u.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			u.conns.Add(1)
+		}
+	}
+	u.srv.Start()
 	t.Cleanup(u.srv.Close)
 	return u
 }
@@ -96,6 +108,7 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 				<-rep.gate
 			}
 		}
+		time.Sleep(rep.hold)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
