@@ -11,12 +11,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
-	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 
 const (
@@ -54,7 +52,7 @@ type Provider struct {
 	extra     []headerKV
 	betas     []string
 	maxTokens int
-	client    *http.Client
+	client    httpx.Doer
 }
 
 type headerKV struct {
@@ -63,16 +61,6 @@ type headerKV struct {
 }
 
 var _ provider.Provider = (*Provider)(nil)
-
-// sharedClient does not follow redirects: net/http turns a redirected POST into a GET.
-var sharedClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{
-		Transport: openai.Transport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-})
 
 // New returns a provider for o.
 func New(o Options) *Provider {
@@ -103,8 +91,9 @@ func New(o Options) *Provider {
 		}
 		p.extra = append(p.extra, headerKV{k, []string{v}})
 	}
-	if p.client == nil {
-		p.client = sharedClient()
+	p.client = httpx.Shared()
+	if o.Client != nil {
+		p.client = o.Client
 	}
 	return p
 }

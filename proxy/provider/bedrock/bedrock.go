@@ -17,12 +17,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
-	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 
 const (
@@ -61,7 +59,7 @@ type Provider struct {
 	auth      *auth
 	extra     []headerKV
 	maxTokens int
-	client    *http.Client
+	client    httpx.Doer
 }
 
 type headerKV struct {
@@ -70,16 +68,6 @@ type headerKV struct {
 }
 
 var _ provider.Provider = (*Provider)(nil)
-
-// sharedClient does not follow redirects: net/http turns a redirected POST into a GET.
-var sharedClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{
-		Transport: openai.Transport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-})
 
 // New returns a provider for o. It fails when no region or no way to authenticate can be found,
 // or when a named profile does not exist; it reads the AWS configuration files but does not
@@ -97,12 +85,13 @@ func New(ctx context.Context, o Options) (*Provider, error) {
 	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
 		return nil, fmt.Errorf("bedrock: endpoint %q is not an http(s) URL", endpoint)
 	}
-	p := &Provider{base: base, auth: a, maxTokens: o.MaxTokens, client: o.Client}
+	p := &Provider{base: base, auth: a, maxTokens: o.MaxTokens}
 	for k, v := range o.Headers {
 		p.extra = append(p.extra, headerKV{http.CanonicalHeaderKey(k), []string{v}})
 	}
-	if p.client == nil {
-		p.client = sharedClient()
+	p.client = httpx.Shared()
+	if o.Client != nil {
+		p.client = o.Client
 	}
 	return p, nil
 }

@@ -14,12 +14,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
-	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
 
 const (
@@ -47,7 +45,7 @@ type Provider struct {
 	base   string // up to and including the API version
 	key    []string
 	extra  []headerKV
-	client *http.Client
+	client httpx.Doer
 }
 
 type headerKV struct {
@@ -56,16 +54,6 @@ type headerKV struct {
 }
 
 var _ provider.Provider = (*Provider)(nil)
-
-// sharedClient does not follow redirects: net/http turns a redirected POST into a GET.
-var sharedClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{
-		Transport: openai.Transport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-})
 
 // New returns a provider for o.
 func New(o Options) *Provider {
@@ -76,15 +64,16 @@ func New(o Options) *Provider {
 	if i := strings.LastIndex(base, "/"); i < 0 || !isVersion(base[i+1:]) {
 		base += "/v1beta"
 	}
-	p := &Provider{base: base, client: o.Client}
+	p := &Provider{base: base}
 	if o.APIKey != "" {
 		p.key = []string{o.APIKey}
 	}
 	for k, v := range o.Headers {
 		p.extra = append(p.extra, headerKV{http.CanonicalHeaderKey(k), []string{v}})
 	}
-	if p.client == nil {
-		p.client = sharedClient()
+	p.client = httpx.Shared()
+	if o.Client != nil {
+		p.client = o.Client
 	}
 	return p
 }

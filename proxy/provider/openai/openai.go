@@ -44,7 +44,7 @@ type Provider struct {
 	auth    []string
 	extra   []headerKV
 	timeout time.Duration
-	client  *http.Client
+	client  httpx.Doer
 }
 
 type headerKV struct {
@@ -65,7 +65,7 @@ var (
 // New returns a provider for opts. An empty APIBase is reported by Chat, so that one bad
 // deployment does not stop a config from loading.
 func New(opts Options) *Provider {
-	p := &Provider{timeout: opts.Timeout, client: opts.Client}
+	p := &Provider{timeout: opts.Timeout}
 	if base := strings.TrimRight(strings.TrimSpace(opts.APIBase), "/"); base != "" {
 		p.url = base + "/chat/completions"
 	}
@@ -75,8 +75,9 @@ func New(opts Options) *Provider {
 	for k, v := range opts.Headers {
 		p.extra = append(p.extra, headerKV{http.CanonicalHeaderKey(k), []string{v}})
 	}
-	if p.client == nil {
-		p.client = sharedClient()
+	p.client = httpx.Shared()
+	if opts.Client != nil {
+		p.client = opts.Client
 	}
 	return p
 }

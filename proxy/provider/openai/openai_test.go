@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 func readFile(t *testing.T, name string) []byte {
@@ -815,7 +816,7 @@ func TestTransport(t *testing.T) {
 	if !tr.ForceAttemptHTTP2 || tr.IdleConnTimeout != 90*time.Second || tr.TLSHandshakeTimeout == 0 {
 		t.Errorf("transport not tuned: %+v", tr)
 	}
-	if New(Options{APIBase: "http://x"}).client.Transport != tr {
+	if New(Options{APIBase: "http://x"}).client != httpx.Shared() {
 		t.Error("providers do not share the transport")
 	}
 }

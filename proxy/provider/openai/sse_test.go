@@ -278,6 +278,42 @@ func TestStreamClose(t *testing.T) {
 		if _, err := s.Next(); !errors.Is(err, errStreamClosed) {
 			t.Errorf("Next after Close = %v, want errStreamClosed", err)
 		}
+		if n := s.Buffered(); n != 0 {
+			t.Errorf("Buffered after Close = %d", n)
+		}
+	})
+	t.Run("buffer reused only when free", func(t *testing.T) {
+		// A closed stream's read buffer goes back to the pool; the next stream may get it, and
+		// neither the closed stream nor the new one may see the other's bytes.
+		a := streamOf(strings.NewReader("data: {\"a\":1}\n\ndata: {\"a\":2}\n\n"))
+		if p, err := a.Next(); err != nil || string(p) != `{"a":1}` {
+			t.Fatalf("a.Next = %q, %v", p, err)
+		}
+		a.Close()
+		b := streamOf(strings.NewReader("data: {\"b\":1}\n\ndata: [DONE]\n\n"))
+		if _, err := a.Next(); !errors.Is(err, errStreamClosed) {
+			t.Errorf("a.Next after Close = %v", err)
+		}
+		got, err := drainStream(t, b)
+		if err != io.EOF || strings.Join(got, " ") != `{"b":1}` {
+			t.Errorf("b = %q, %v", got, err)
+		}
+		b.Close()
+
+		// Close while a Next is blocked in a read: the reader stays with the stream.
+		pr, pw := io.Pipe()
+		c := streamOf(pr)
+		done := make(chan error, 1)
+		go func() { _, err := c.Next(); done <- err }()
+		_, _ = pw.Write([]byte(": waiting\n"))
+		c.Close()
+		pw.CloseWithError(errors.New("gone"))
+		if err := <-done; err == nil {
+			t.Error("blocked Next returned no error after Close")
+		}
+		if c.r == nil {
+			t.Error("the buffer of a stream closed mid-read went back to the pool")
+		}
 	})
 }
 
