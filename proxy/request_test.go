@@ -2,6 +2,10 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -47,10 +51,26 @@ func FuzzParseChat(f *testing.F) {
 	f.Add([]byte(`{"model":"a","stream":true,"messages":[{"role":"user","content":"hi"}]}`), "m")
 	f.Add([]byte(`{"messages":[1],"stream_options":{"x":1},"stream":true}`), "p")
 	f.Add([]byte(`{"model":"a","messages":[1]}  `), "")
+	f.Add([]byte(`{"mod\u0065l":"a\"b","messages":[{}],"stream":null,"user":7,"max_tokens":12,"max_completion_tokens":1e3}`), "m")
+	f.Add([]byte(` { "model" : null , "messages" : [ 1 ] , "stream_options" : null , "stream" : false } `), "p")
+	f.Add([]byte(`{"model":1,"messages":[1]}`), "")
+	f.Add([]byte(`{"model":"a","messages":[],"stream":"yes"}`), "")
+	f.Add([]byte(`{"model":"a","messages":{},"stream_options":[1]}`), "")
+	f.Add([]byte(`[{"model":"a"}]`), "")
 	f.Fuzz(func(t *testing.T, body []byte, model string) {
-		req, err := parseChat(body, "")
+		req, err := parseChat(body, "p")
+		// The scanning parser and the decoder agree on every body.
+		dreq, derr := parseChatDecoder(body, "p")
+		if (err == nil) != (derr == nil) || (json.Valid(body) && err != nil && err.Error() != derr.Error()) {
+			t.Fatalf("parseChat error %v, decoder %v, body %s", err, derr, body)
+		}
 		if err != nil {
 			return
+		}
+		a, b := *req, *dreq
+		a.body, b.body = nil, nil
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("parseChat %+v, decoder %+v, body %s", *req, *dreq, body)
 		}
 		out := req.upstreamBody(model)
 		var m map[string]json.RawMessage
@@ -116,5 +136,36 @@ func TestUsageFastMatchesDecode(t *testing.T) {
 			fast.CacheCreationTokens != slow.CacheCreationTokens || fast.ReasoningTokens != slow.ReasoningTokens || fast.UsageKnown != slow.UsageKnown {
 			t.Errorf("%s: fast %+v, decoded %+v", raw, fast, slow)
 		}
+	}
+}
+
+// BenchmarkParseChat compares the scanning parser with the decoder on a body shaped like an
+// agent's turn: a long system prompt, a few dozen messages and tools with JSON schemas.
+func BenchmarkParseChat(b *testing.B) {
+	var msgs, tools []string
+	msgs = append(msgs, `{"role":"system","content":`+strconv.Quote(strings.Repeat("You are a helpful assistant. ", 300))+`}`)
+	for i := range 30 {
+		msgs = append(msgs, fmt.Sprintf(`{"role":"user","content":"question %d about \"files\" and tabs\t"}`, i),
+			fmt.Sprintf(`{"role":"assistant","content":null,"tool_calls":[{"id":"call_%d","type":"function","function":{"name":"read","arguments":"{\"path\":\"/tmp/%d\"}"}}]}`, i, i),
+			fmt.Sprintf(`{"role":"tool","tool_call_id":"call_%d","content":%q}`, i, strings.Repeat("line of output\n", 20)))
+	}
+	for i := range 20 {
+		tools = append(tools, fmt.Sprintf(`{"type":"function","function":{"name":"tool_%d","description":"Does thing %d.","parameters":{"type":"object","properties":{"path":{"type":"string"},"limit":{"type":"integer","minimum":1}},"required":["path"]}}}`, i, i))
+	}
+	body := []byte(`{"model":"claude-sonnet","stream":true,"stream_options":{"include_usage":true},"max_completion_tokens":8192,"tool_choice":"auto","messages":[` +
+		strings.Join(msgs, ",") + `],"tools":[` + strings.Join(tools, ",") + `]}`)
+	for _, p := range []struct {
+		name  string
+		parse func([]byte, string) (*chatRequest, error)
+	}{{"scan", parseChat}, {"decoder", parseChatDecoder}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.parse(body, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
