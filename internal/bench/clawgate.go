@@ -54,6 +54,7 @@ general_settings: {master_key: %s}
 	}
 	cmd := exec.Command(bin, "serve", "--config", config, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--data-dir", filepath.Join(dir, "data"))
+	cmd.SysProcAttr = childAttr()
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"))
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -173,6 +174,38 @@ func cpuTime(pid int) (time.Duration, error) {
 	}
 	const hz = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / hz, nil
+}
+
+// sysIO counts a process's read and write system calls (/proc/PID/io: syscr, syscw), sockets
+// included: what a proxy costs per request is mostly its system calls.
+type sysIO struct{ reads, writes int64 }
+
+func (a sysIO) plus(b sysIO) sysIO  { return sysIO{a.reads + b.reads, a.writes + b.writes} }
+func (a sysIO) minus(b sysIO) sysIO { return sysIO{a.reads - b.reads, a.writes - b.writes} }
+
+func readSysIO(pid int) (sysIO, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return sysIO{}, fmt.Errorf("read io: %w", err)
+	}
+	var v sysIO
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, num, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil {
+			return sysIO{}, fmt.Errorf("io %s: %w", name, err)
+		}
+		switch name {
+		case "syscr":
+			v.reads = n
+		case "syscw":
+			v.writes = n
+		}
+	}
+	return v, nil
 }
 
 func freePort() (int, error) {

@@ -18,6 +18,7 @@ type target struct {
 	name string
 	url  string // full chat completions URL
 	key  string
+	pid  int // the serving process when it is not this one, for its CPU time
 }
 
 // mode is one kind of request.
@@ -35,7 +36,10 @@ type result struct {
 	latency  []time.Duration // full response, sorted after merge
 	ttfb     []time.Duration // first body byte, streams only
 	firstErr error
-	cpu      time.Duration // clawgate's CPU time during the phase, when known
+	cpu      time.Duration // the target process's CPU time during the phase, when known
+	io       sysIO         // the target process's read and write system calls during the phase
+
+	upstreamConns int64 // connections the upstream accepted during the phase
 }
 
 func (r *result) merge(o *result) {
@@ -45,6 +49,8 @@ func (r *result) merge(o *result) {
 	r.latency = append(r.latency, o.latency...)
 	r.ttfb = append(r.ttfb, o.ttfb...)
 	r.cpu += o.cpu
+	r.io = r.io.plus(o.io)
+	r.upstreamConns += o.upstreamConns
 	if r.firstErr == nil {
 		r.firstErr = o.firstErr
 	}

@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -72,11 +73,24 @@ func main() {
 
 // serve serves h on a loopback port until ctx ends and returns its base URL.
 func serve(ctx context.Context, h http.Handler) (string, error) {
+	return serveCounting(ctx, h, nil)
+}
+
+// serveCounting is serve that also counts the connections it accepts into conns (when not nil):
+// for an upstream, how many connections the proxy in front of it had to open.
+func serveCounting(ctx context.Context, h http.Handler, conns *atomic.Int64) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if conns != nil {
+		srv.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+	}
 	go func() { _ = srv.Serve(ln) }()
 	go func() {
 		<-ctx.Done()
@@ -117,17 +131,21 @@ func run(ctx context.Context, o options) error {
 	slow.Key = upstreamKey
 	slow.Delay = o.chunkDelay
 	urls := map[string]string{}
+	conns := map[string]*atomic.Int64{"fast": {}, "slow": {}} // connections each upstream accepted
+	pids := map[string]int{}                                  // the bare proxies' processes, for their CPU time
 	for name, h := range map[string]http.Handler{"fast": fast, "slow": slow} {
-		u, err := serve(ctx, h)
+		u, err := serveCounting(ctx, h, conns[name])
 		if err != nil {
 			return err
 		}
 		urls[name] = u
-		bare, err := startBare(ctx, u)
+		bare, pid, stop, err := startBare(ctx, u)
 		if err != nil {
 			return err
 		}
+		defer stop()
 		urls["bare-"+name] = bare
+		pids["bare-"+name] = pid
 	}
 
 	dir, err := os.MkdirTemp("", "clawgate-bench-")
@@ -148,14 +166,11 @@ func run(ctx context.Context, o options) error {
 		{name: fmt.Sprintf("stream %v/chunk", o.chunkDelay), model: "bench-slow", stream: true},
 	}
 	targetsFor := func(m mode) []target {
-		up := "fast"
-		if m.model == "bench-slow" {
-			up = "slow"
-		}
+		up := upstreamOf(m)
 		return []target{
 			{name: "direct", url: urls[up] + path, key: upstreamKey},
-			{name: "bare proxy", url: urls["bare-"+up] + path, key: upstreamKey},
-			{name: "clawgate", url: gw.base + path, key: masterKey},
+			{name: "bare proxy", url: urls["bare-"+up] + path, key: upstreamKey, pid: pids["bare-"+up]},
+			{name: "clawgate", url: gw.base + path, key: masterKey, pid: gw.pid()},
 		}
 	}
 
@@ -178,13 +193,20 @@ func run(ctx context.Context, o options) error {
 		for range o.rounds {
 			for i, t := range targets {
 				var cpu0 time.Duration
-				if t.name == "clawgate" {
-					cpu0, _ = cpuTime(gw.pid())
+				var io0 sysIO
+				if t.pid != 0 {
+					cpu0, _ = cpuTime(t.pid)
+					io0, _ = readSysIO(t.pid)
 				}
+				conns0 := conns[upstreamOf(m)].Load()
 				r := load(ctx, client, t, m, o.concurrency, per)
-				if t.name == "clawgate" {
-					if cpu1, err := cpuTime(gw.pid()); err == nil {
+				r.upstreamConns = conns[upstreamOf(m)].Load() - conns0
+				if t.pid != 0 {
+					if cpu1, err := cpuTime(t.pid); err == nil {
 						r.cpu = cpu1 - cpu0
+					}
+					if io1, err := readSysIO(t.pid); err == nil {
+						r.io = io1.minus(io0)
 					}
 				}
 				results[i].merge(r)
@@ -218,6 +240,13 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
+func upstreamOf(m mode) string {
+	if m.model == "bench-slow" {
+		return "slow"
+	}
+	return "fast"
+}
+
 // serveBareChild is the bare proxy's process: it prints its URL and serves until killed.
 func serveBareChild(upstream string) {
 	p, err := bareProxy(upstream, 64)
@@ -234,30 +263,44 @@ func serveBareChild(upstream string) {
 	<-ctx.Done()
 }
 
-// startBare runs the bare proxy in a child process (this binary again) and returns its URL.
-func startBare(ctx context.Context, upstream string) (string, error) {
+// startBare runs the bare proxy in a child process (this binary again) and returns its URL and
+// pid. The child ends with ctx (run waits for that through stops) or, on Linux, with this process.
+func startBare(ctx context.Context, upstream string) (string, int, func(), error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", fmt.Errorf("bare proxy: %w", err)
+		return "", 0, nil, fmt.Errorf("bare proxy: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, exe)
+	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), bareEnv+"="+upstream)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", fmt.Errorf("bare proxy: %w", err)
+		return "", 0, nil, fmt.Errorf("bare proxy: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("bare proxy: %w", err)
+		return "", 0, nil, fmt.Errorf("bare proxy: %w", err)
 	}
-	go func() { <-ctx.Done(); _ = cmd.Process.Signal(syscall.SIGTERM) }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		return "", fmt.Errorf("bare proxy did not start: %w", err)
+		stop()
+		return "", 0, nil, fmt.Errorf("bare proxy did not start: %w", err)
 	}
 	u, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if !ok {
-		return "", fmt.Errorf("bare proxy said %q", line)
+		stop()
+		return "", 0, nil, fmt.Errorf("bare proxy said %q", line)
 	}
-	return u, nil
+	return u, cmd.Process.Pid, stop, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strings"
 	"time"
 )
 
@@ -31,8 +30,8 @@ func report(w io.Writer, o options, rows []row, mem memory, load float64) {
 	fmt.Fprintf(w, "%d concurrent requests, %v per target and kind (%d interleaved rounds), one tuned client; "+
 		"fake upstream in-process; bare proxy and clawgate each in their own process; %s/%s, %d CPUs, %s, load average %.1f before the run.\n\n",
 		o.concurrency, o.duration, o.rounds, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), load)
-	fmt.Fprintln(w, "| kind | target | requests | errors | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | first byte p50 ms |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| kind | target | requests | errors | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | first byte p50 ms | CPU µs/req | reads+writes/req | upstream conns |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	byKey := map[string]*result{}
 	for _, x := range rows {
 		byKey[x.mode.name+"/"+x.target] = x.r
@@ -49,8 +48,17 @@ func report(w io.Writer, o options, rows []row, mem memory, load float64) {
 		if x.mode.stream {
 			ttfb = ms(pct(x.r.ttfb, 50))
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %s |\n",
-			x.mode.name, x.target, x.r.requests, x.r.errors, x.r.rps(), ms(p50), ms(p99), added50, added99, ttfb)
+		// The serving process's CPU time per request (100 Hz clock: coarse, but phases are long).
+		cpu := "–"
+		if x.r.cpu > 0 && x.r.requests > 0 {
+			cpu = fmt.Sprintf("%.0f", float64(x.r.cpu)/float64(time.Microsecond)/float64(x.r.requests))
+		}
+		calls := "–"
+		if n := x.r.requests; n > 0 && x.r.io != (sysIO{}) {
+			calls = fmt.Sprintf("%.1f+%.1f", float64(x.r.io.reads)/float64(n), float64(x.r.io.writes)/float64(n))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %d |\n",
+			x.mode.name, x.target, x.r.requests, x.r.errors, x.r.rps(), ms(p50), ms(p99), added50, added99, ttfb, cpu, calls, x.r.upstreamConns)
 	}
 
 	fmt.Fprintln(w, "\n| clawgate vs bare proxy | measured | target | result |")
@@ -86,16 +94,6 @@ func report(w io.Writer, o options, rows []row, mem memory, load float64) {
 
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "clawgate memory after the run: peak RSS (VmHWM) %.1f MiB, RSS %.1f MiB.", mib(mem.peak), mib(mem.rss))
-	// CPU per request by kind shows where the gateway's time goes (100 Hz clock: coarse, but phases are long).
-	var parts []string
-	for _, x := range rows {
-		if x.target == "clawgate" && x.r.requests > 0 && x.r.cpu > 0 {
-			parts = append(parts, fmt.Sprintf("%s %.0f µs", x.mode.name, float64(x.r.cpu)/float64(time.Microsecond)/float64(x.r.requests)))
-		}
-	}
-	if len(parts) > 0 {
-		fmt.Fprintf(w, " clawgate CPU per request: %s.", strings.Join(parts, ", "))
-	}
 	fmt.Fprintln(w)
 }
 
