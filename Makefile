@@ -59,7 +59,7 @@ e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the g
 tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
 	scripts/tray-smoke.sh
 
-bench: ## the gateway benchmark (internal/bench)
+bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate
 	$(GO) run ./internal/bench
 
 package: ## release binary in dist/, plus a .tar.gz with icon and .desktop file on Linux
