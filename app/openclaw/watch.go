@@ -68,7 +68,9 @@ type Event struct {
 type Watcher struct {
 	fw      *fsnotify.Watcher
 	path    string
+	dir     string // path's folder
 	base    string
+	watched string // the folder watched: dir, or while dir is missing, its nearest existing ancestor
 	gateway string
 	onEvent func(Event)
 	// settled, for tests, is called after each debounced check with whether it emitted.
@@ -86,8 +88,10 @@ type Watcher struct {
 	hasStatus bool
 }
 
-// Watch watches path through its parent folder (which must exist), so that renames over it,
-// deletion and re-creation are all seen. onEvent runs on the watcher's goroutine, once per burst
+// Watch watches path through its parent folder, so that renames over it, deletion and
+// re-creation are all seen. When the folder does not exist (OpenClaw not installed yet, or its
+// folder deleted), it watches the nearest folder above that does and follows the path down as
+// the folders appear. onEvent runs on the watcher's goroutine, once per burst
 // of writes after Debounce, and never for a write made by Write (nor for one that leaves the
 // bytes as they were). gatewayBaseURL fills Status.PointsHere.
 func Watch(path, gatewayBaseURL string, onEvent func(Event)) (*Watcher, error) {
@@ -100,13 +104,13 @@ func watch(path, gatewayBaseURL string, onEvent func(Event), settled func(bool))
 	if err != nil {
 		return nil, fmt.Errorf("openclaw: watch %s: %w", p, err)
 	}
-	if err := fw.Add(filepath.Dir(p)); err != nil {
-		fw.Close()
-		return nil, fmt.Errorf("openclaw: watch %s: %w", filepath.Dir(p), err)
-	}
 	w := &Watcher{
-		fw: fw, path: p, base: filepath.Base(p), gateway: gatewayBaseURL,
+		fw: fw, path: p, dir: filepath.Dir(p), base: filepath.Base(p), gateway: gatewayBaseURL,
 		onEvent: onEvent, settled: settled, stop: make(chan struct{}),
+	}
+	if err := w.arm(); err != nil {
+		fw.Close()
+		return nil, err
 	}
 	w.check(false) // the starting point; no event
 	w.wg.Add(1)
@@ -138,7 +142,7 @@ func (w *Watcher) loop() {
 			if !ok {
 				return
 			}
-			if filepath.Base(ev.Name) == w.base {
+			if w.follow(ev) || filepath.Base(ev.Name) == w.base {
 				timer.Reset(Debounce)
 			}
 		case _, ok := <-w.fw.Errors:
@@ -159,6 +163,52 @@ func (w *Watcher) loop() {
 			}
 		}
 	}
+}
+
+// arm watches dir or, while it is missing, the nearest ancestor that exists.
+func (w *Watcher) arm() error {
+	target := w.dir
+	for {
+		if fi, err := os.Stat(target); err == nil && fi.IsDir() {
+			break
+		}
+		up := filepath.Dir(target)
+		if up == target {
+			return fmt.Errorf("openclaw: watch %s: no folder on its path exists", w.dir)
+		}
+		target = up
+	}
+	if target == w.watched {
+		return nil
+	}
+	if err := w.fw.Add(target); err != nil {
+		return fmt.Errorf("openclaw: watch %s: %w", target, err)
+	}
+	if w.watched != "" {
+		_ = w.fw.Remove(w.watched) // already gone when the folder was deleted
+	}
+	w.watched = target
+	return nil
+}
+
+// follow moves the watch along the config's folder: down when a missing folder on its path
+// appears, up when the watched folder goes. It reports whether the watch moved (the file may
+// have come or gone with it).
+func (w *Watcher) follow(ev fsnotify.Event) bool {
+	appeared := w.watched != w.dir && ev.Has(fsnotify.Create) && strings.HasPrefix(w.dir+string(filepath.Separator), ev.Name+string(filepath.Separator))
+	gone := ev.Name == w.watched && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename))
+	if !appeared && !gone {
+		return false
+	}
+	before := w.watched
+	if gone {
+		w.watched = "" // its watch went with it
+	}
+	if err := w.arm(); err != nil {
+		w.watched = before
+		return false
+	}
+	return w.watched != before
 }
 
 // check reads the file, updates the state and, when emit is set and the change is someone

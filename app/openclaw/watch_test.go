@@ -18,8 +18,13 @@ type watchRig struct {
 
 func newWatchRig(t *testing.T, content string) *watchRig {
 	t.Helper()
-	dir := t.TempDir()
-	r := &watchRig{t: t, path: filepath.Join(dir, "openclaw.json"), events: make(chan Event, 16), settled: make(chan bool, 16)}
+	return newWatchRigAt(t, filepath.Join(t.TempDir(), "openclaw.json"), content)
+}
+
+// newWatchRigAt watches path, writing content there first unless it is empty.
+func newWatchRigAt(t *testing.T, path, content string) *watchRig {
+	t.Helper()
+	r := &watchRig{t: t, path: path, events: make(chan Event, 16), settled: make(chan bool, 16)}
 	if content != "" {
 		r.write(content)
 	}
@@ -185,9 +190,43 @@ func TestWatchFileAppears(t *testing.T) {
 	}
 }
 
-func TestWatchMissingFolder(t *testing.T) {
-	if _, err := Watch(filepath.Join(t.TempDir(), "nope", "openclaw.json"), "", func(Event) {}); err == nil {
-		t.Fatal("no error for a missing folder")
+// TestWatchFolderAppears: OpenClaw installed after Clawgate started watching.
+func TestWatchFolderAppears(t *testing.T) {
+	home := t.TempDir()
+	r := newWatchRigAt(t, filepath.Join(home, ".openclaw", "profiles", "openclaw.json"), "")
+	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.replace(cfg("litellm/a", "a"))
+	if e := r.event(); e.Kind != Changed|PrimaryChanged|LiteLLMModelsChanged || e.Status.Primary != "litellm/a" {
+		t.Fatalf("event = %v %q", e.Kind, e.Status.Primary)
+	}
+}
+
+// TestWatchFolderDeletedAndRecreated: the whole folder removed (an uninstall), then made again.
+func TestWatchFolderDeletedAndRecreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".openclaw")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := newWatchRigAt(t, filepath.Join(dir, "openclaw.json"), cfg("litellm/a", "a"))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if e := r.event(); e.Kind != Gone {
+		t.Fatalf("kind = %v, want gone", e.Kind)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.replace(cfg("litellm/b", "b"))
+	if e := r.event(); !e.Kind.Has(Changed|PrimaryChanged) || e.Status.Primary != "litellm/b" {
+		t.Fatalf("event = %v %q", e.Kind, e.Status.Primary)
+	}
+	// And the new folder is watched for good: a later edit is seen too.
+	r.replace(cfg("litellm/a", "b"))
+	if e := r.event(); !e.Kind.Has(PrimaryChanged) || e.Status.Primary != "litellm/a" {
+		t.Fatalf("event = %v %q", e.Kind, e.Status.Primary)
 	}
 }
 
