@@ -40,8 +40,22 @@ func priceFor(d *route.Deployment, upstreamModel string) pricing.Price {
 	return p
 }
 
+// pricedModel is the provider and model a deployment is priced as: its own, or those of
+// model_info.base_model, which names the model when the upstream's name is not one (an Azure
+// deployment called "prod-chat" that runs gpt-4o), as in LiteLLM.
+func pricedModel(d *route.Deployment, upstreamModel string) (provider, model string) {
+	bm, _ := d.Config.Info.Extra["base_model"].(string)
+	if bm == "" {
+		return d.ProviderName, upstreamModel
+	}
+	if pre, rest, ok := strings.Cut(bm, "/"); ok {
+		return pre, rest
+	}
+	return d.ProviderName, bm
+}
+
 func computePrice(d *route.Deployment, upstreamModel string) pricing.Price {
-	p, _ := pricing.Lookup(d.ProviderName, upstreamModel)
+	p, _ := pricing.Lookup(pricedModel(d, upstreamModel))
 	ov := map[string]any{}
 	for k, v := range d.Config.Info.Extra {
 		ov[k] = v

@@ -86,10 +86,30 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			return failing{fmt.Sprintf("bedrock deployment %q cannot be used: %v", d.ModelName, err)}, nil
 		}
 		return p, nil
-	case "vertex_ai", "azure":
+	case "azure":
+		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
+		o := openai.AzureOptions{
+			APIBase: firstSet(d.Params.APIBase, os.Getenv("AZURE_API_BASE")), APIVersion: firstSet(str("api_version"), os.Getenv("AZURE_API_VERSION")),
+			Deployment: model, APIKey: firstSet(d.Params.APIKey, os.Getenv("AZURE_API_KEY")), ADToken: str("azure_ad_token"),
+			Headers: d.Params.ExtraHeaders, Timeout: d.Params.Timeout,
+		}
+		if o.APIBase == "" {
+			return failing{fmt.Sprintf("azure deployment %q cannot be used: set litellm_params.api_base (https://NAME.openai.azure.com) or AZURE_API_BASE", d.ModelName)}, nil
+		}
+		return openai.NewAzure(o), nil
+	case "vertex_ai":
 		return unsupported{prefix}, nil
 	}
 	return nil, fmt.Errorf("unknown provider %q in %q: use openai/ (or an OpenAI-compatible prefix with api_base)", prefix, d.Params.Model)
+}
+
+func firstSet(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // failing stands in for a deployment that could not be set up.

@@ -188,7 +188,7 @@ type Route struct {
 }
 
 // Routes lists the model groups served, in config order, with their first deployment's provider
-// and upstream model.
+// and model as priced (model_info.base_model when set, else the upstream model).
 func (s *Server) Routes() []Route {
 	st := s.state.Load()
 	var out []Route
@@ -198,7 +198,8 @@ func (s *Server) Routes() []Route {
 			continue
 		}
 		seen[d.Group] = true
-		out = append(out, Route{Name: d.Group, Provider: d.ProviderName, Model: d.Model})
+		provider, model := pricedModel(d, d.Model)
+		out = append(out, Route{Name: d.Group, Provider: provider, Model: model})
 	}
 	return out
 }

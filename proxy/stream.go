@@ -92,7 +92,8 @@ type streamState struct {
 	usageSent   bool
 	sawContent  bool
 	wantUsage   bool
-	firstParsed bool
+	firstParsed bool // id, model and created are read
+	sawChoices  bool // a chunk with choices went by
 	scratch     []byte
 	u           *Usage
 }
@@ -251,8 +252,8 @@ func (s *Server) finishUsage(u *Usage, ss *streamState, kept []byte) {
 // bytes. The usage chunk a client asked for gets the request's cost added, as "usage.cost".
 func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 	if !ss.firstParsed {
-		ss.firstParsed = true
 		// Top-level scalars, read by scanning (see valueAfterKey) rather than decoding the chunk.
+		// Azure opens with a chunk whose id, model and created are empty: read them from the next.
 		if v, ok := valueAfterKey(p, `"id"`, false); ok {
 			ss.id = jsonString(v)
 		}
@@ -262,11 +263,21 @@ func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 		if v, ok := valueAfterKey(p, `"created"`, false); ok {
 			ss.created, _ = strconv.ParseInt(string(v), 10, 64)
 		}
+		ss.firstParsed = ss.id != ""
 	}
 	if hasNonNull(p, `"finish_reason"`) {
 		ss.finished = true
 	}
 	if !hasNonNull(p, `"usage"`) {
+		if !ss.sawChoices {
+			if emptyChoices(p) {
+				// Azure's opening chunk: no choices, no usage, only its prompt_filter_results.
+				// Nothing an OpenAI client reads, and some index choices[0] of every chunk but the
+				// usage one, so it is not passed on.
+				return p, false
+			}
+			ss.sawChoices, ss.firstParsed = true, true
+		}
 		return p, true
 	}
 	usage, ok := valueAfterKey(p, `"usage"`, true)

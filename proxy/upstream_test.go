@@ -125,7 +125,12 @@ func statusOr(s int) int {
 
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "openai", name))
+	return readTestdataDir(t, "openai", name)
+}
+
+func readTestdataDir(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", dir, name))
 	if err != nil {
 		t.Fatalf("read testdata: %v", err)
 	}

@@ -41,6 +41,7 @@ type Options struct {
 // Provider calls one OpenAI-compatible deployment. It is safe for concurrent use.
 type Provider struct {
 	url     string
+	authKey string // the header auth goes in: Authorization, or Azure's Api-Key
 	auth    []string
 	extra   []headerKV
 	timeout time.Duration
@@ -65,7 +66,7 @@ var (
 // New returns a provider for opts. An empty APIBase is reported by Chat, so that one bad
 // deployment does not stop a config from loading.
 func New(opts Options) *Provider {
-	p := &Provider{timeout: opts.Timeout}
+	p := &Provider{timeout: opts.Timeout, authKey: "Authorization"}
 	if base := strings.TrimRight(strings.TrimSpace(opts.APIBase), "/"); base != "" {
 		p.url = base + "/chat/completions"
 	}
@@ -180,10 +181,9 @@ func (p *Provider) header(req *provider.Request) http.Header {
 		h["Accept"] = valJSON
 		delete(h, "Accept-Encoding") // let net/http negotiate gzip and decode it
 	}
+	delete(h, "Authorization")
 	if p.auth != nil {
-		h["Authorization"] = p.auth
-	} else {
-		delete(h, "Authorization")
+		h[p.authKey] = p.auth
 	}
 	for _, kv := range p.extra {
 		h[kv.key] = kv.value
