@@ -1,6 +1,7 @@
 // Outside-in tests of the native providers: the real `openai` SDK streams a tool call round trip
 // through `clawgate serve` to each provider's own API (the fake upstream's Native handler speaks
-// Anthropic Messages, Gemini generateContent and Bedrock Converse from recorded transcripts), and
+// Anthropic Messages, Gemini generateContent, Bedrock Converse and Azure OpenAI's URLs and stream
+// opening from recorded transcripts), and
 // the real `@anthropic-ai/sdk` streams through the gateway's /v1/messages to an OpenAI-compatible
 // route and to an anthropic route. Run with e2e/run.sh, which builds both binaries.
 import { describe, test, before, after } from 'node:test';
@@ -30,6 +31,11 @@ const ROUTES = [
     route: 'gem',
     provider: 'gemini',
     upstream: { path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent', header: ['X-Goog-Api-Key', (v) => v === UPSTREAM_KEY] },
+  },
+  {
+    route: 'az',
+    provider: 'azure',
+    upstream: { path: '/openai/deployments/prod-chat/chat/completions', header: ['Api-Key', (v) => v === UPSTREAM_KEY] },
   },
   {
     route: 'br',
@@ -119,6 +125,12 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         '      model: gemini/gemini-2.5-flash',
         `      api_base: "${fake.url}"`,
         `      api_key: ${UPSTREAM_KEY}`,
+        '  - model_name: az',
+        '    litellm_params:',
+        '      model: azure/prod-chat',
+        `      api_base: "${fake.url}"`,
+        `      api_key: ${UPSTREAM_KEY}`,
+        '    model_info: {base_model: azure/gpt-4o}',
         '  - model_name: br',
         '    litellm_params:',
         '      model: bedrock/anthropic.claude-3-haiku-20240307-v1:0',
@@ -223,6 +235,7 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         const usage = row.request_id === ids[0] ? first.usageChunks[0].usage : second.usageChunks[0].usage;
         assert.equal(row.prompt_tokens, usage.prompt_tokens, 'logged prompt_tokens match the stream');
         assert.equal(row.completion_tokens, usage.completion_tokens, 'logged completion_tokens match the stream');
+        if (provider === 'azure') assert.ok(row.spend > 0, `the deployment is priced as its base_model: spend ${row.spend}`);
       }
     });
   }

@@ -24,6 +24,7 @@ import (
 //	POST /v1beta/models/{model}:streamGenerateContent    Gemini, SSE with ?alt=sse
 //	POST /model/{modelId}/converse                       Bedrock Converse
 //	POST /model/{modelId}/converse-stream                Bedrock ConverseStream (AWS event stream)
+//	POST /openai/deployments/{name}/chat/completions     Azure OpenAI (api-key, ?api-version=)
 //	GET  /_fake/native/last                              the last native request, for e2e tests
 //
 // Answers replay recorded transcripts (testdata/native, copied from the provider packages'
@@ -33,7 +34,7 @@ import (
 // the last turn gets text quoting it; anything else gets the recorded text. "x-fake-mode: text"
 // never calls a tool. Anything else goes to Next.
 type Native struct {
-	// Key, when set, must arrive as x-api-key (Anthropic) or x-goog-api-key (Gemini). Bedrock
+	// Key, when set, must arrive as x-api-key (Anthropic), x-goog-api-key (Gemini) or api-key (Azure). Bedrock
 	// only checks that the request is signed or carries a bearer key: the fake cannot verify SigV4.
 	Key string
 	// Next serves every other path (the OpenAI fake).
@@ -93,6 +94,10 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/v1beta/models/"):
 		if body, ok := n.read(w, r, geminiError); ok {
 			n.gemini(w, r, body)
+		}
+	case strings.HasPrefix(path, "/openai/deployments/") && strings.HasSuffix(path, "/chat/completions"):
+		if body, ok := n.read(w, r, azureError); ok {
+			n.azure(w, r, body)
 		}
 	case strings.HasPrefix(path, "/model/"):
 		if body, ok := n.read(w, r, bedrockError); ok {

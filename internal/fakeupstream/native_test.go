@@ -333,3 +333,45 @@ func TestSplitN(t *testing.T) {
 		}
 	}
 }
+
+func TestNativeAzure(t *testing.T) {
+	fake := New()
+	fake.Key = "k"
+	n := NewNative(fake)
+	n.Key = "k"
+	srv := httptest.NewServer(n)
+	defer srv.Close()
+	post := func(path, key, body string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("api-key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	const path = "/openai/deployments/prod-chat/chat/completions?api-version=2024-10-21"
+	chat := `{"model":"prod-chat","messages":[{"role":"user","content":"hi"}]`
+
+	if resp, b := post("/openai/deployments/prod-chat/chat/completions", "k", chat+"}"); resp.StatusCode != 404 || !strings.Contains(string(b), `"code":"404"`) {
+		t.Errorf("no api-version: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := post(path, "wrong", chat+"}"); resp.StatusCode != 401 || !strings.Contains(string(b), "Access denied") {
+		t.Errorf("wrong key: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := post(path, "k", chat+"}"); resp.StatusCode != 200 || !strings.Contains(string(b), `"chat.completion"`) {
+		t.Errorf("completion: %d %s", resp.StatusCode, b)
+	}
+	resp, b := post(path, "k", chat+`,"stream":true,"stream_options":{"include_usage":true}}`)
+	events := strings.Split(strings.TrimSuffix(string(b), "\n\n"), "\n\n")
+	if resp.StatusCode != 200 || len(events) < 4 || events[0] != strings.TrimSuffix(azureFilterChunk, "\n\n") ||
+		!strings.Contains(events[1], `"chat.completion.chunk"`) || events[len(events)-1] != "data: [DONE]" {
+		t.Errorf("stream: %d %q", resp.StatusCode, events)
+	}
+	if got := n.Requests(); got != 4 {
+		t.Errorf("%d native requests recorded, want 4", got)
+	}
+}
