@@ -95,6 +95,7 @@ func TestPortInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Stop(context.Background()) }) // a failed start still holds the ledger
 	err = a.Start(context.Background())
 	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), "--port") || !strings.Contains(err.Error(), strings.TrimPrefix(l.Addr().String(), "127.0.0.1:")) {
 		t.Fatalf("err = %v", err)
@@ -110,6 +111,7 @@ func TestRefusesOpenBindWithoutMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { a.Stop(context.Background()) })
 	if err := a.Start(context.Background()); !errors.Is(err, ErrNeedMasterKey) {
 		t.Fatalf("err = %v", err)
 	}
@@ -212,11 +214,14 @@ func TestMasterKeyAndKeychainRefs(t *testing.T) {
 	if err != nil || resp.StatusCode != 401 {
 		t.Fatalf("no key: %v %v", resp, err)
 	}
+	resp.Body.Close()
 	req, _ := http.NewRequest("GET", a.Status().BaseURL()+"/v1/models", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("master key: %v %v", resp, err)
 	}
+	resp.Body.Close()
 	// A second start keeps the same key.
 	b := startApp(t, Options{ConfigPath: cfg, DataDir: dir, Secrets: s})
 	if b.MasterKey() != key {

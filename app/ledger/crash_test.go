@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/clawgate/clawgate/app/store"
 	"github.com/clawgate/clawgate/internal/fakeupstream"
 	"github.com/clawgate/clawgate/proxy"
@@ -37,7 +39,7 @@ func TestMain(m *testing.M) {
 		crashChild(dir, os.Getenv(crashKeyEnv))
 		os.Exit(3) // not reached: the parent kills us
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // and no goroutine outlives the tests
 }
 
 func crashChild(dir, key string) {

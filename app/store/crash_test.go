@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // crashEnv, when set to a database path, turns the test binary into the child of TestCrashSafety:
@@ -27,7 +29,7 @@ func TestMain(m *testing.M) {
 		crashChild(path, os.Getenv(crashEnv+"_RUN"))
 		os.Exit(3) // not reached: the parent kills us
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // and no goroutine outlives the tests
 }
 
 func crashChild(path, run string) {
