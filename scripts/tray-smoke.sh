@@ -2,7 +2,7 @@
 # tray-smoke.sh starts the real tray app and checks it comes up, draws, and shuts down cleanly.
 #
 # It runs under Xvfb with a private session bus and Secret Service (scripts/with-session.sh), with
-# scripts/traycheck standing in for the desktop's tray host, in three rounds:
+# scripts/traycheck standing in for the desktop's tray host, in four rounds:
 #  1. A fresh config folder, so a first run: waits for /health/liveliness, checks the tray menu and
 #     icon as read over D-Bus, screenshots the display (the status window must be there: not blank),
 #     then sends SIGTERM and expects exit status 0 within 10 s.
@@ -11,7 +11,9 @@
 #     OpenClaw > Connect OpenClaw writes OpenClaw's config (in the throwaway HOME) and the submenu
 #     lists the models; clicking one checks it and makes it OpenClaw's primary; clicking Quit in the
 #     tray menu ends the app with status 0.
-#  3. With the port already taken (by `clawgate serve`): the app keeps running and the tray shows
+#  3. Clicking Requests… opens the requests window (screenshot not blank), and SIGTERM with it open
+#     still exits 0.
+#  4. With the port already taken (by `clawgate serve`): the app keeps running and the tray shows
 #     "Error: port N is in use" with the red icon; SIGTERM still ends it with status 0.
 #
 # Environment: CLAWGATE_BIN (default: build bin/clawgate), TRAY_SMOKE_SHOT (default bin/tray-smoke.png),
@@ -165,19 +167,23 @@ expect_line "OpenClaw > Connect OpenClaw"
 expect_line "Copy base URL"
 expect_line "Open config folder"
 expect_line "Show status…"
+expect_line "Requests…"
 [ "$(grep -cxF Quit "$tmp/menu.txt")" -eq 1 ] || fail "the tray menu must have exactly one Quit"
 [ "$(tail -n1 "$tmp/menu.txt")" = Quit ] || fail "Quit is not the last tray menu item"
 
-# The window maps a little after the gateway answers: retry the screenshot until it shows more than
-# the empty root window (one colour). A window with text and icons has hundreds of colours.
+# A window maps a little after the gateway answers: wait_window SHOT NAME retries the screenshot until
+# it shows more than the empty root window (one colour). A window with text and icons has hundreds.
 min_colours=64
-deadline=$((SECONDS + 20))
-until colours=$(screenshot "$shot") && [ "$colours" -ge "$min_colours" ]; do
-	kill -0 "$pid" 2>/dev/null || fail "clawgate exited while waiting for its window"
-	[ "$SECONDS" -lt "$deadline" ] || fail "screenshot $shot has $colours colour(s); the status window did not show"
-	sleep 0.5
-done
-echo "tray-smoke: screenshot $shot ($colours colours)"
+wait_window() {
+	local deadline=$((SECONDS + 20)) colours
+	until colours=$(screenshot "$1") && [ "$colours" -ge "$min_colours" ]; do
+		kill -0 "$pid" 2>/dev/null || fail "clawgate exited while waiting for the $2 window"
+		[ "$SECONDS" -lt "$deadline" ] || fail "screenshot $1 has $colours colour(s); the $2 window did not show"
+		sleep 0.5
+	done
+	echo "tray-smoke: screenshot $1 ($colours colours)"
+}
+wait_window "$shot" status
 
 kill -TERM "$pid"
 wait_exit SIGTERM
@@ -206,7 +212,14 @@ grep -qF '"litellm/gpt-4o-mini"' "$oc" || fail "OpenClaw's primary is not litell
 grep -qF "127.0.0.1:$port" "$oc" || fail "OpenClaw's config does not point at port $port: $(cat "$oc")"
 echo "tray-smoke: the tray connected OpenClaw and switched its model"
 
-echo "tray-smoke: round 3: the port is taken"
+echo "tray-smoke: round 3: Requests… opens the requests window"
+start_round -click "Requests…"
+wait_window "${shot%.png}-requests.png" requests
+kill -TERM "$pid"
+wait_exit "SIGTERM with the requests window open"
+echo "tray-smoke: clean exit after SIGTERM with the requests window open"
+
+echo "tray-smoke: round 4: the port is taken"
 HOME="$tmp/home" "$bin" serve --config "$tmp/config/config.yaml" --data-dir "$tmp/data-occupant" --port "$port" \
 	>"$tmp/occupant.log" 2>&1 &
 occupant=$!

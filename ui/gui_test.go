@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -26,6 +27,21 @@ type fakeService struct {
 	status app.Status
 	calls  []string
 	err    error // what the OpenClaw calls return
+
+	activity    app.Activity // what Activity returns
+	activityErr error
+	reads       int // Activity calls
+}
+
+func (f *fakeService) Activity(_ context.Context, limit int) (app.Activity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	a := f.activity
+	if len(a.Requests) > limit {
+		a.Requests = a.Requests[:limit]
+	}
+	return a, f.activityErr
 }
 
 func newFakeService(s app.Status) *fakeService {

@@ -25,6 +25,7 @@ const (
 	actCopyURL
 	actOpenFolder
 	actShowStatus
+	actShowRequests
 	actQuit
 	actConnectOpenClaw
 	actUseOpenClaw // Arg is the model
@@ -132,6 +133,7 @@ func menuModel(s app.Status) []item {
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
 		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
 		{Label: "Show status…", Action: actShowStatus},
+		{Label: "Requests…", Action: actShowRequests},
 		{Separator: true},
 		{Label: "Quit", Action: actQuit},
 	}

@@ -101,6 +101,7 @@ func TestMenuModel(t *testing.T) {
 				"Copy base URL",
 				"Open config folder",
 				"Show status…",
+				"Requests…",
 				"---",
 				"Quit",
 			},
@@ -118,6 +119,7 @@ func TestMenuModel(t *testing.T) {
 				"Copy base URL (disabled)",
 				"Open config folder (disabled)",
 				"Show status…",
+				"Requests…",
 				"---",
 				"Quit",
 			},
@@ -135,6 +137,7 @@ func TestMenuModel(t *testing.T) {
 				"Copy base URL (disabled)",
 				"Open config folder",
 				"Show status…",
+				"Requests…",
 				"---",
 				"Quit",
 			},
@@ -156,6 +159,7 @@ func TestMenuModelActions(t *testing.T) {
 		"Copy base URL":      actCopyURL,
 		"Open config folder": actOpenFolder,
 		"Show status…":       actShowStatus,
+		"Requests…":          actShowRequests,
 		"Quit":               actQuit,
 	}
 	got := map[string]action{}

@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -34,6 +35,9 @@ type Service interface {
 	// OpenClaw's primary. Both block on disk and are called off the Fyne goroutine.
 	ConnectOpenClaw() error
 	UseOpenClawModel(model string) error
+	// Activity reads the latest requests and the spend totals from the log; it blocks on disk
+	// and is called off the Fyne goroutine.
+	Activity(ctx context.Context, limit int) (app.Activity, error)
 }
 
 // Options tune Run. The zero value works.
@@ -107,6 +111,7 @@ type gui struct {
 	svc  Service
 	opts Options
 	win  *statusWindow
+	reqs *requestsWindow
 
 	status   app.Status
 	menu     []item    // last model sent to the tray, to skip identical rebuilds
@@ -130,6 +135,7 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 		copySnippet: g.copySnippet,
 		openFolder:  g.openFolder,
 	})
+	g.reqs = newRequestsWindow(a, svc.Activity, &g.stopped)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
 		g.win.w.SetCloseIntercept(g.win.hide)
@@ -241,6 +247,8 @@ func (g *gui) handler(it item) func() {
 		return g.openFolder
 	case actShowStatus:
 		return g.win.show
+	case actShowRequests:
+		return g.reqs.show
 	case actQuit:
 		return g.a.Quit
 	case actConnectOpenClaw:

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clawgate/clawgate/app/store"
+)
+
+// Activity is what the Requests window shows: the latest requests and what they cost.
+type Activity struct {
+	Requests []Request // newest first
+	// Today and Month are the spend (USD) and request count since local midnight and since the
+	// first of the month.
+	Today, Month Tally
+}
+
+// Tally sums a period's requests.
+type Tally struct {
+	Spend    float64
+	Requests int
+}
+
+// Request is one logged request, as the Requests window lists it.
+type Request struct {
+	Start    time.Time
+	Model    string // the model name the client asked for
+	Provider string
+	Upstream string // the model called upstream
+	Key      string // the virtual key's alias, "" for the master key or an unnamed key
+	Stream   bool
+
+	PromptTokens, CompletionTokens int64
+	Cost                           float64
+	Unpriced                       bool // no price known for the model
+	Duration                       time.Duration
+	OK                             bool
+	Error                          string
+}
+
+// Activity reads the newest limit requests and the day's and month's totals from the spend log.
+// It flushes pending usage first, so a request that just ended is listed. It queries SQLite:
+// call it off the UI goroutine.
+func (a *App) Activity(ctx context.Context, limit int) (Activity, error) {
+	a.mu.Lock()
+	led := a.ledger
+	a.mu.Unlock()
+	if led == nil {
+		return Activity{}, errors.New("the spend ledger is closed")
+	}
+	if err := led.Flush(ctx); err != nil {
+		return Activity{}, fmt.Errorf("flush usage: %w", err)
+	}
+	st := led.Store()
+	logs, _, err := st.QuerySpendLogs(ctx, store.SpendQuery{Page: 1, PageSize: limit})
+	if err != nil {
+		return Activity{}, err
+	}
+	var out Activity
+	for _, l := range logs {
+		r := Request{
+			Start: l.StartTime, Model: l.ModelGroup, Provider: l.Provider, Upstream: l.Model, Key: l.KeyAlias,
+			PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, Cost: l.Spend, Unpriced: l.Unpriced,
+			Duration: l.EndTime.Sub(l.StartTime), OK: l.Status == store.StatusSuccess, Error: l.Error,
+		}
+		r.Stream, _ = l.Metadata["stream"].(bool)
+		out.Requests = append(out.Requests, r)
+	}
+	now := time.Now()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
+	if out.Today, err = tally(ctx, st, day); err != nil {
+		return Activity{}, err
+	}
+	if out.Month, err = tally(ctx, st, month); err != nil {
+		return Activity{}, err
+	}
+	return out, nil
+}
+
+func tally(ctx context.Context, st *store.Store, since time.Time) (Tally, error) {
+	spend, err := st.TotalSpend(ctx, since)
+	if err != nil {
+		return Tally{}, err
+	}
+	_, n, err := st.QuerySpendLogs(ctx, store.SpendQuery{Start: &since, Page: 1, PageSize: 1})
+	if err != nil {
+		return Tally{}, err
+	}
+	return Tally{Spend: spend, Requests: n}, nil
+}

@@ -1,0 +1,250 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/clawgate/clawgate/app"
+)
+
+const (
+	// requestsShown is how many of the latest requests the window lists.
+	requestsShown = 200
+	// requestsEvery is how often an open Requests window re-reads the log; usage reaches the log
+	// in batches about once a second, so faster would show nothing new.
+	requestsEvery = 2 * time.Second
+)
+
+// requestColumns are the table's headings; requestCells fills a row in this order.
+var requestColumns = [...]string{"Time", "Model", "Provider", "Tokens in / out", "Cost", "Took", "Result"}
+
+// requestColumnWidths fit the usual contents at the default text size.
+var requestColumnWidths = [...]float32{96, 232, 96, 128, 96, 72, 232}
+
+// requestsWindow lists the latest requests from the spend log and what they cost. It reads the log
+// through the service, off the Fyne goroutine, when shown and then every requestsEvery while open.
+type requestsWindow struct {
+	w       fyne.Window
+	fetch   func(context.Context, int) (app.Activity, error)
+	visible bool
+	now     func() time.Time
+
+	summary *widget.Label
+	table   *widget.Table
+	rows    [][len(requestColumns)]string
+	reqs    []app.Request // the rows' requests, for the detail line
+	detail  *widget.Label // the selected request in full (cells cut long errors)
+
+	loading atomic.Bool   // a read is under way: ticks skip rather than pile up
+	stop    chan struct{} // closed on hide, ends the ticker
+	closed  *atomic.Bool  // the app is shutting down: no more fyne.Do
+}
+
+func newRequestsWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error), closed *atomic.Bool) *requestsWindow {
+	rw := &requestsWindow{w: a.NewWindow("Clawgate: requests"), fetch: fetch, now: time.Now, closed: closed,
+		summary: widget.NewLabel("Reading the spend log…")}
+	rw.summary.TextStyle.Bold = true
+	rw.table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(rw.rows), len(requestColumns) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis // a long model or error stays in its column
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			l := o.(*widget.Label)
+			if id.Row < len(rw.rows) {
+				l.SetText(rw.rows[id.Row][id.Col])
+			}
+		})
+	rw.table.ShowHeaderColumn = false
+	rw.table.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	rw.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(requestColumns[id.Col])
+		}
+	}
+	for i, w := range requestColumnWidths {
+		rw.table.SetColumnWidth(i, w)
+	}
+	rw.detail = widget.NewLabel("Select a request to see it in full.")
+	rw.detail.Wrapping = fyne.TextWrapWord
+	rw.detail.Selectable = true
+	rw.table.OnSelected = func(id widget.TableCellID) {
+		if id.Row >= 0 && id.Row < len(rw.reqs) {
+			rw.detail.SetText(requestDetail(rw.reqs[id.Row]))
+		}
+	}
+	rw.w.SetContent(container.NewBorder(container.NewPadded(rw.summary), container.NewPadded(rw.detail), nil, nil, rw.table))
+	rw.w.Resize(fyne.NewSize(980, 480))
+	rw.w.SetCloseIntercept(rw.hide)
+	return rw
+}
+
+// show opens the window and keeps it current until hidden; call on the Fyne goroutine.
+func (rw *requestsWindow) show() {
+	rw.w.Show()
+	rw.w.RequestFocus()
+	if rw.visible {
+		return
+	}
+	rw.visible = true
+	rw.stop = make(chan struct{})
+	stop := rw.stop
+	rw.refresh()
+	go func() {
+		t := time.NewTicker(requestsEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if rw.closed.Load() {
+					return // the app is shutting down
+				}
+				fyne.Do(func() {
+					if !rw.closed.Load() && rw.visible {
+						rw.refresh()
+					}
+				})
+			}
+		}
+	}()
+}
+
+// hide closes the window and stops its reads; call on the Fyne goroutine.
+func (rw *requestsWindow) hide() {
+	if rw.visible {
+		close(rw.stop)
+		rw.visible = false
+	}
+	rw.w.Hide()
+}
+
+// refresh reads the log in the background and shows it; call on the Fyne goroutine.
+func (rw *requestsWindow) refresh() {
+	if !rw.loading.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		act, err := rw.fetch(ctx, requestsShown)
+		cancel()
+		fyne.Do(func() {
+			rw.loading.Store(false)
+			if !rw.closed.Load() {
+				rw.showActivity(act, err)
+			}
+		})
+	}()
+}
+
+// showActivity puts a read's result on screen; call on the Fyne goroutine.
+func (rw *requestsWindow) showActivity(act app.Activity, err error) {
+	if err != nil {
+		rw.summary.SetText("Could not read the spend log: " + err.Error())
+		return
+	}
+	now := rw.now()
+	rw.rows, rw.reqs = rw.rows[:0], act.Requests
+	for _, r := range act.Requests {
+		rw.rows = append(rw.rows, requestCells(r, now))
+	}
+	rw.summary.SetText(activitySummary(act))
+	rw.table.Refresh()
+}
+
+// activitySummary is the line above the table.
+func activitySummary(a app.Activity) string {
+	if a.Month.Requests == 0 && len(a.Requests) == 0 {
+		return "No requests yet. Point a client at the gateway and they show here."
+	}
+	return fmt.Sprintf("Today: %s in %s   ·   This month: %s in %s",
+		usd(a.Today.Spend), plural(a.Today.Requests, "request"), usd(a.Month.Spend), plural(a.Month.Requests, "request"))
+}
+
+// requestCells is one table row, in requestColumns' order.
+func requestCells(r app.Request, now time.Time) [len(requestColumns)]string {
+	when := r.Start.Local().Format("15:04:05")
+	if y, m, d := r.Start.Local().Date(); y != now.Year() || m != now.Month() || d != now.Day() {
+		when = r.Start.Local().Format("Jan 2 15:04")
+	}
+	model := r.Model
+	if r.Upstream != "" && r.Upstream != r.Model {
+		model += " → " + r.Upstream
+	}
+	cost := usd(r.Cost)
+	if r.Unpriced && r.Cost == 0 {
+		cost = "no price"
+	}
+	result := "ok"
+	if r.Stream {
+		result = "ok, streamed"
+	}
+	if !r.OK {
+		result = "failed"
+		if r.Error != "" {
+			result += ": " + r.Error
+		}
+	}
+	return [len(requestColumns)]string{when, model, r.Provider,
+		strconv.FormatInt(r.PromptTokens, 10) + " / " + strconv.FormatInt(r.CompletionTokens, 10),
+		cost, took(r.Duration), truncate(result)}
+}
+
+// requestDetail is one request in full, for the line under the table.
+func requestDetail(r app.Request) string {
+	d := r.Start.Local().Format("2006-01-02 15:04:05") + "  " + r.Model
+	if r.Upstream != "" && r.Upstream != r.Model {
+		d += " → " + r.Upstream
+	}
+	if r.Provider != "" {
+		d += " via " + r.Provider
+	}
+	if r.Key != "" {
+		d += ", key " + r.Key
+	}
+	c := requestCells(r, r.Start)
+	d += fmt.Sprintf("  ·  %s tokens  ·  %s  ·  %s  ·  ", c[3], c[4], c[5])
+	if r.OK {
+		return d + c[6]
+	}
+	return d + "failed: " + r.Error
+}
+
+// usd prints an amount with the precision small model costs need.
+func usd(v float64) string {
+	switch {
+	case v == 0:
+		return "$0"
+	case v < 0.01:
+		return fmt.Sprintf("$%.6f", v)
+	case v < 100:
+		return fmt.Sprintf("$%.4f", v)
+	}
+	return fmt.Sprintf("$%.2f", v)
+}
+
+func took(d time.Duration) string {
+	if d < time.Second {
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}

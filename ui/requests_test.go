@@ -1,0 +1,178 @@
+package ui
+
+import (
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/clawgate/clawgate/app"
+)
+
+var now = time.Date(2026, 11, 23, 15, 30, 0, 0, time.Local)
+
+func TestRequestCells(t *testing.T) {
+	tests := []struct {
+		name string
+		r    app.Request
+		want [len(requestColumns)]string
+	}{
+		{"streamed, priced, today",
+			app.Request{Start: now.Add(-time.Minute), Model: "claude", Upstream: "claude-sonnet-4-5", Provider: "anthropic", Stream: true,
+				PromptTokens: 1200, CompletionTokens: 340, Cost: 0.00867, Duration: 2345 * time.Millisecond, OK: true},
+			[7]string{"15:29:00", "claude → claude-sonnet-4-5", "anthropic", "1200 / 340", "$0.008670", "2.3 s", "ok, streamed"}},
+		{"same names, yesterday, a dollar",
+			app.Request{Start: now.Add(-24 * time.Hour), Model: "gpt-4o", Upstream: "gpt-4o", Provider: "openai",
+				PromptTokens: 90000, CompletionTokens: 8000, Cost: 1.305, Duration: 840 * time.Millisecond, OK: true},
+			[7]string{"Nov 22 15:30", "gpt-4o", "openai", "90000 / 8000", "$1.3050", "840 ms", "ok"}},
+		{"failed, unpriced",
+			app.Request{Start: now, Model: "local", Provider: "ollama", Unpriced: true, Duration: 3 * time.Millisecond,
+				Error: "upstream connection failed (sending request): dial tcp 127.0.0.1:11434: connect: connection refused"},
+			[7]string{"15:30:00", "local", "ollama", "0 / 0", "no price", "3 ms",
+				truncate("failed: upstream connection failed (sending request): dial tcp 127.0.0.1:11434: connect: connection refused")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := requestCells(tt.r, now); got != tt.want {
+				t.Errorf("cells\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestActivitySummary(t *testing.T) {
+	if got := activitySummary(app.Activity{}); !strings.HasPrefix(got, "No requests yet") {
+		t.Errorf("empty: %q", got)
+	}
+	got := activitySummary(app.Activity{Today: app.Tally{Spend: 0.0042, Requests: 1}, Month: app.Tally{Spend: 12.5, Requests: 340}})
+	if got != "Today: $0.004200 in 1 request   ·   This month: $12.5000 in 340 requests" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+// sampleActivity is what a day of agent use looks like in the window.
+func sampleActivity() app.Activity {
+	return app.Activity{
+		Today: app.Tally{Spend: 0.0512, Requests: 3}, Month: app.Tally{Spend: 4.87, Requests: 412},
+		Requests: []app.Request{
+			{Start: time.Now().Add(-20 * time.Second), Model: "claude", Upstream: "claude-sonnet-4-5", Provider: "anthropic", Stream: true,
+				PromptTokens: 15320, CompletionTokens: 612, Cost: 0.05514, Duration: 4200 * time.Millisecond, OK: true},
+			{Start: time.Now().Add(-2 * time.Minute), Model: "gpt-4o-mini", Upstream: "gpt-4o-mini", Provider: "openai", Stream: true,
+				PromptTokens: 800, CompletionTokens: 95, Cost: 0.000177, Duration: 910 * time.Millisecond, OK: true},
+			{Start: time.Now().Add(-5 * time.Minute), Model: "local", Upstream: "llama3.1", Provider: "ollama", Unpriced: true,
+				Duration: 2 * time.Millisecond, Error: "upstream connection failed: connection refused"},
+		},
+	}
+}
+
+func TestRequestsWindow(t *testing.T) {
+	a := test.NewTempApp(t)
+	svc := newFakeService(running)
+	svc.activity = sampleActivity()
+	tray := newFakeTray()
+	g := newGUI(a, tray, svc, Options{})
+	g.start()
+	defer g.stop()
+
+	// The tray's Requests… item opens the window, which reads the log off the Fyne goroutine.
+	menuItem(t, receive(t, tray.menus, "tray menu"), "Requests…").Action()
+	waitFor(t, "the requests to show", func() bool { return len(g.reqs.rows) == 3 })
+	if !g.reqs.visible {
+		t.Fatal("the window is not visible")
+	}
+	if s := g.reqs.summary.Text; s != "Today: $0.0512 in 3 requests   ·   This month: $4.8700 in 412 requests" {
+		t.Errorf("summary %q", s)
+	}
+	if r := g.reqs.rows[0]; r[1] != "claude → claude-sonnet-4-5" || r[3] != "15320 / 612" || r[6] != "ok, streamed" {
+		t.Errorf("first row %q", r)
+	}
+	if r := g.reqs.rows[2]; r[4] != "no price" || !strings.HasPrefix(r[6], "failed: upstream connection failed") {
+		t.Errorf("failed row %q", r)
+	}
+	// The headings (the cells are drawn from rows; capture shows them).
+	got := strings.Join(labels(g.reqs.w.Content()), "|")
+	for _, want := range requestColumns {
+		if !strings.Contains(got, want) {
+			t.Errorf("the window lacks %q; labels: %s", want, got)
+		}
+	}
+	// Selecting a row shows it in full, the error the cell cuts included.
+	g.reqs.table.Select(widget.TableCellID{Row: 2, Col: 1})
+	if d := g.reqs.detail.Text; !strings.Contains(d, "local → llama3.1 via ollama") || !strings.HasSuffix(d, "failed: upstream connection failed: connection refused") {
+		t.Errorf("detail %q", d)
+	}
+	capture(t, g.reqs, "requests-window.png")
+
+	// A later read replaces the rows; an error says so and keeps them.
+	svc.mu.Lock()
+	svc.activity.Requests = svc.activity.Requests[:1]
+	svc.mu.Unlock()
+	g.reqs.refresh()
+	waitFor(t, "the refreshed rows", func() bool { return len(g.reqs.rows) == 1 })
+	svc.mu.Lock()
+	svc.activityErr = errors.New("database is locked")
+	svc.mu.Unlock()
+	g.reqs.refresh()
+	waitFor(t, "the error", func() bool { return strings.Contains(g.reqs.summary.Text, "database is locked") })
+	if len(g.reqs.rows) != 1 {
+		t.Errorf("rows after a failed read: %d", len(g.reqs.rows))
+	}
+
+	// Closing hides it and stops the reads.
+	g.reqs.hide()
+	svc.mu.Lock()
+	reads := svc.reads
+	svc.mu.Unlock()
+	time.Sleep(requestsEvery + 500*time.Millisecond)
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	if svc.reads != reads {
+		t.Errorf("%d reads after the window closed", svc.reads-reads)
+	}
+}
+
+func TestRequestsWindowEmpty(t *testing.T) {
+	a := test.NewTempApp(t)
+	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
+	g.reqs.show()
+	defer g.reqs.hide()
+	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.reqs.summary.Text, "No requests yet") })
+}
+
+// waitFor polls cond. The test driver runs fyne.Do callbacks inline on the calling goroutine, so
+// the window's state is read here between the reads that update it.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// capture writes the window as the test driver renders it, to $CLAWGATE_UI_SHOTS when set (to
+// look at), else to the test's temp folder (to check that it renders at all).
+func capture(t *testing.T, rw *requestsWindow, name string) {
+	t.Helper()
+	dir := os.Getenv("CLAWGATE_UI_SHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	img := rw.w.Canvas().Capture()
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
