@@ -6,16 +6,22 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/clawgate/clawgate/app/ledger"
 	"github.com/clawgate/clawgate/app/store"
 )
 
-// Activity is what the Requests window shows: the latest requests and what they cost.
+// Activity is what the spend window shows: the latest requests, what they cost, and the budgets.
 type Activity struct {
 	Requests []Request // newest first
 	// Today and Month are the spend (USD) and request count since local midnight and since the
 	// first of the month.
 	Today, Month Tally
+	// Budgets are the proxy-wide budget (when one is set) and each virtual key's, live.
+	Budgets []Budget
 }
+
+// Budget is one budget's state: a virtual key's, or the proxy-wide one (Global).
+type Budget = ledger.BudgetView
 
 // Tally sums a period's requests.
 type Tally struct {
@@ -75,6 +81,9 @@ func (a *App) Activity(ctx context.Context, limit int) (Activity, error) {
 		return Activity{}, err
 	}
 	if out.Month, err = tally(ctx, st, month); err != nil {
+		return Activity{}, err
+	}
+	if out.Budgets, err = led.Budgets(ctx); err != nil {
 		return Activity{}, err
 	}
 	return out, nil

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +15,7 @@ import (
 )
 
 func TestActivity(t *testing.T) {
-	t.Setenv("LITELLM_MASTER_KEY", "")
+	t.Setenv("LITELLM_MASTER_KEY", "sk-master")
 	up := httptest.NewServer(fakeupstream.New())
 	defer up.Close()
 	dir := t.TempDir()
@@ -23,6 +25,7 @@ func TestActivity(t *testing.T) {
     litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
   - model_name: down
     litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.0.1:1/v1", api_key: sk-up}
+litellm_settings: {max_budget: 10, budget_duration: 30d}
 `), 0o600)
 	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
 
@@ -30,13 +33,28 @@ func TestActivity(t *testing.T) {
 	if err != nil || len(got.Requests) != 0 || got.Today.Requests != 0 || got.Month.Spend != 0 {
 		t.Fatalf("before any request: %+v, %v", got, err)
 	}
-	post := func(body string) {
-		resp, err := http.Post(a.Status().BaseURL()+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if len(got.Budgets) != 1 || !got.Budgets[0].Global || *got.Budgets[0].MaxBudget != 10 || got.Budgets[0].Duration != "30d" ||
+		got.Budgets[0].ResetAt == nil || got.Budgets[0].Spend != 0 {
+		t.Fatalf("budgets before any request: %+v", got.Budgets)
+	}
+	call := func(path, key, body string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest("POST", a.Status().BaseURL()+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
 	}
+	var minted struct{ Key string }
+	if err := json.Unmarshal(call("/key/generate", "sk-master", `{"key_alias":"openclaw","max_budget":1}`), &minted); err != nil || minted.Key == "" {
+		t.Fatalf("key/generate: %v", err)
+	}
+	post := func(body string) { call("/v1/chat/completions", minted.Key, body) }
 	post(`{"model":"mini","messages":[{"role":"user","content":"hi"}]}`)
 	post(`{"model":"mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	post(`{"model":"down","messages":[{"role":"user","content":"hi"}]}`)
@@ -65,6 +83,17 @@ func TestActivity(t *testing.T) {
 	}
 	if want := streamed.Cost + plain.Cost; got.Today.Spend < want*0.999 || got.Today.Spend > want*1.001 || got.Month.Spend != got.Today.Spend {
 		t.Errorf("spend today %v, month %v, want %v", got.Today.Spend, got.Month.Spend, want)
+	}
+	// Budgets: the proxy-wide one and the key's, both with the spend just made.
+	if len(got.Budgets) != 2 {
+		t.Fatalf("budgets: %+v", got.Budgets)
+	}
+	global, key := got.Budgets[0], got.Budgets[1]
+	if !global.Global || global.Spend < got.Today.Spend*0.999 || global.Spend > got.Today.Spend*1.001 {
+		t.Errorf("global budget %+v, spend today %v", global, got.Today.Spend)
+	}
+	if key.Global || key.Name != "openclaw" || *key.MaxBudget != 1 || key.Spend < got.Today.Spend*0.999 || key.Blocked {
+		t.Errorf("key budget %+v", key)
 	}
 	if got, _ := a.Activity(context.Background(), 1); len(got.Requests) != 1 || got.Today.Requests != 3 {
 		t.Errorf("limit 1: %d rows, %d today", len(got.Requests), got.Today.Requests)

@@ -26,6 +26,7 @@ const (
 	actOpenFolder
 	actShowStatus
 	actShowRequests
+	actShowBudgets
 	actQuit
 	actConnectOpenClaw
 	actUseOpenClaw // Arg is the model
@@ -134,6 +135,7 @@ func menuModel(s app.Status) []item {
 		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
 		{Label: "Show status…", Action: actShowStatus},
 		{Label: "Requests…", Action: actShowRequests},
+		{Label: "Budgets…", Action: actShowBudgets},
 		{Separator: true},
 		{Label: "Quit", Action: actQuit},
 	}

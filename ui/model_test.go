@@ -102,6 +102,7 @@ func TestMenuModel(t *testing.T) {
 				"Open config folder",
 				"Show status…",
 				"Requests…",
+				"Budgets…",
 				"---",
 				"Quit",
 			},
@@ -120,6 +121,7 @@ func TestMenuModel(t *testing.T) {
 				"Open config folder (disabled)",
 				"Show status…",
 				"Requests…",
+				"Budgets…",
 				"---",
 				"Quit",
 			},
@@ -138,6 +140,7 @@ func TestMenuModel(t *testing.T) {
 				"Open config folder",
 				"Show status…",
 				"Requests…",
+				"Budgets…",
 				"---",
 				"Quit",
 			},
@@ -160,6 +163,7 @@ func TestMenuModelActions(t *testing.T) {
 		"Open config folder": actOpenFolder,
 		"Show status…":       actShowStatus,
 		"Requests…":          actShowRequests,
+		"Budgets…":           actShowBudgets,
 		"Quit":               actQuit,
 	}
 	got := map[string]action{}

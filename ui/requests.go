@@ -37,8 +37,11 @@ type requestsWindow struct {
 	now     func() time.Time
 
 	summary *widget.Label
+	tabs    *container.AppTabs
 	table   *widget.Table
 	rows    [][len(requestColumns)]string
+	budgets *widget.Table
+	brows   [][len(budgetColumns)]string
 	reqs    []app.Request // the rows' requests, for the detail line
 	detail  *widget.Label // the selected request in full (cells cut long errors)
 
@@ -48,34 +51,11 @@ type requestsWindow struct {
 }
 
 func newRequestsWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error), closed *atomic.Bool) *requestsWindow {
-	rw := &requestsWindow{w: a.NewWindow("Clawgate: requests"), fetch: fetch, now: time.Now, closed: closed,
+	rw := &requestsWindow{w: a.NewWindow("Clawgate: spend"), fetch: fetch, now: time.Now, closed: closed,
 		summary: widget.NewLabel("Reading the spend log…")}
 	rw.summary.TextStyle.Bold = true
-	rw.table = widget.NewTableWithHeaders(
-		func() (int, int) { return len(rw.rows), len(requestColumns) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis // a long model or error stays in its column
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			l := o.(*widget.Label)
-			if id.Row < len(rw.rows) {
-				l.SetText(rw.rows[id.Row][id.Col])
-			}
-		})
-	rw.table.ShowHeaderColumn = false
-	rw.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	rw.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(requestColumns[id.Col])
-		}
-	}
-	for i, w := range requestColumnWidths {
-		rw.table.SetColumnWidth(i, w)
-	}
+	rw.table = newTextTable(requestColumns[:], requestColumnWidths[:], func() int { return len(rw.rows) },
+		func(row, col int) string { return rw.rows[row][col] })
 	rw.detail = widget.NewLabel("Select a request to see it in full.")
 	rw.detail.Wrapping = fyne.TextWrapWord
 	rw.detail.Selectable = true
@@ -84,14 +64,57 @@ func newRequestsWindow(a fyne.App, fetch func(context.Context, int) (app.Activit
 			rw.detail.SetText(requestDetail(rw.reqs[id.Row]))
 		}
 	}
-	rw.w.SetContent(container.NewBorder(container.NewPadded(rw.summary), container.NewPadded(rw.detail), nil, nil, rw.table))
+	rw.budgets = newTextTable(budgetColumns[:], budgetColumnWidths[:], func() int { return len(rw.brows) },
+		func(row, col int) string { return rw.brows[row][col] })
+	rw.tabs = container.NewAppTabs(
+		container.NewTabItem("Requests", container.NewBorder(nil, container.NewPadded(rw.detail), nil, nil, rw.table)),
+		container.NewTabItem("Budgets", rw.budgets),
+	)
+	rw.w.SetContent(container.NewBorder(container.NewPadded(rw.summary), nil, nil, nil, rw.tabs))
 	rw.w.Resize(fyne.NewSize(980, 480))
 	rw.w.SetCloseIntercept(rw.hide)
 	return rw
 }
 
-// show opens the window and keeps it current until hidden; call on the Fyne goroutine.
-func (rw *requestsWindow) show() {
+// newTextTable is a table of labels with a header row: columns' headings and widths, the number
+// of rows, and each cell's text.
+func newTextTable(headings []string, widths []float32, rows func() int, cell func(row, col int) string) *widget.Table {
+	t := widget.NewTableWithHeaders(
+		func() (int, int) { return rows(), len(headings) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis // a long model or error stays in its column
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			if id.Row < rows() {
+				o.(*widget.Label).SetText(cell(id.Row, id.Col))
+			}
+		})
+	t.ShowHeaderColumn = false
+	t.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 {
+			o.(*widget.Label).SetText(headings[id.Col])
+		}
+	}
+	for i, w := range widths {
+		t.SetColumnWidth(i, w)
+	}
+	return t
+}
+
+// Tabs of the window.
+const (
+	tabRequests = iota
+	tabBudgets
+)
+
+// show opens the window on a tab and keeps it current until hidden; call on the Fyne goroutine.
+func (rw *requestsWindow) show(tab int) {
+	rw.tabs.SelectIndex(tab)
 	rw.w.Show()
 	rw.w.RequestFocus()
 	if rw.visible {
@@ -160,8 +183,13 @@ func (rw *requestsWindow) showActivity(act app.Activity, err error) {
 	for _, r := range act.Requests {
 		rw.rows = append(rw.rows, requestCells(r, now))
 	}
+	rw.brows = rw.brows[:0]
+	for _, b := range act.Budgets {
+		rw.brows = append(rw.brows, budgetCells(b, now))
+	}
 	rw.summary.SetText(activitySummary(act))
 	rw.table.Refresh()
+	rw.budgets.Refresh()
 }
 
 // activitySummary is the line above the table.
@@ -200,6 +228,49 @@ func requestCells(r app.Request, now time.Time) [len(requestColumns)]string {
 	return [len(requestColumns)]string{when, model, r.Provider,
 		strconv.FormatInt(r.PromptTokens, 10) + " / " + strconv.FormatInt(r.CompletionTokens, 10),
 		cost, took(r.Duration), truncate(result)}
+}
+
+// budgetColumns are the Budgets tab's headings; budgetCells fills a row in this order.
+var budgetColumns = [...]string{"Budget", "Spent", "Limit", "Used", "Resets", "State"}
+
+var budgetColumnWidths = [...]float32{220, 104, 104, 64, 210, 260}
+
+// budgetCells is one Budgets row, in budgetColumns' order.
+func budgetCells(b app.Budget, now time.Time) [len(budgetColumns)]string {
+	limit, used := "none", "–"
+	if b.MaxBudget != nil {
+		limit = usd(*b.MaxBudget)
+		if *b.MaxBudget > 0 {
+			used = strconv.Itoa(int(100*b.Spend / *b.MaxBudget)) + "%"
+		}
+	}
+	resets := "never"
+	if b.ResetAt != nil {
+		resets = b.ResetAt.Local().Format("Jan 2 15:04")
+		switch b.Duration {
+		case "":
+		case "daily", "weekly", "monthly", "yearly":
+			resets += " (" + b.Duration + ")"
+		default:
+			resets += " (every " + b.Duration + ")"
+		}
+	}
+	state := "ok"
+	switch {
+	case b.Blocked:
+		state = "blocked"
+	case b.Expires != nil && !b.Expires.After(now):
+		state = "expired"
+	case b.MaxBudget != nil && b.Spend >= *b.MaxBudget:
+		state = "over budget: requests refused"
+	case b.SoftBudget != nil && b.Spend >= *b.SoftBudget:
+		state = "past its soft budget " + usd(*b.SoftBudget)
+	}
+	name := b.Name
+	if b.Global {
+		name += " (proxy budget)"
+	}
+	return [len(budgetColumns)]string{name, usd(b.Spend), limit, used, resets, state}
 }
 
 // requestDetail is one request in full, for the line under the table.

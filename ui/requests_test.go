@@ -56,9 +56,46 @@ func TestActivitySummary(t *testing.T) {
 	}
 }
 
+func TestBudgetCells(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	reset := now.Add(48 * time.Hour)
+	tests := []struct {
+		name string
+		b    app.Budget
+		want [len(budgetColumns)]string
+	}{
+		{"proxy budget, monthly", app.Budget{Name: "All requests", Global: true, Spend: 4.87, MaxBudget: f(20), Duration: "monthly", ResetAt: &reset},
+			[6]string{"All requests (proxy budget)", "$4.8700", "$20.0000", "24%", reset.Format("Jan 2 15:04") + " (monthly)", "ok"}},
+		{"no limit", app.Budget{Name: "sk-...abcd", Spend: 0.004},
+			[6]string{"sk-...abcd", "$0.004000", "none", "–", "never", "ok"}},
+		{"over", app.Budget{Name: "openclaw", Spend: 1.02, MaxBudget: f(1)},
+			[6]string{"openclaw", "$1.0200", "$1.0000", "102%", "never", "over budget: requests refused"}},
+		{"soft", app.Budget{Name: "ci", Spend: 0.6, MaxBudget: f(1), SoftBudget: f(0.5)},
+			[6]string{"ci", "$0.6000", "$1.0000", "60%", "never", "past its soft budget $0.5000"}},
+		{"blocked wins", app.Budget{Name: "old", Spend: 2, MaxBudget: f(1), Blocked: true},
+			[6]string{"old", "$2.0000", "$1.0000", "200%", "never", "blocked"}},
+		{"expired", app.Budget{Name: "tmp", Expires: &now},
+			[6]string{"tmp", "$0", "none", "–", "never", "expired"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := budgetCells(tt.b, now); got != tt.want {
+				t.Errorf("cells\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
 // sampleActivity is what a day of agent use looks like in the window.
 func sampleActivity() app.Activity {
+	f := func(v float64) *float64 { return &v }
+	reset := time.Date(2026, 12, 1, 0, 0, 0, 0, time.Local)
 	return app.Activity{
+		Budgets: []app.Budget{
+			{Name: "All requests", Global: true, Spend: 4.87, MaxBudget: f(20), Duration: "monthly", ResetAt: &reset},
+			{Name: "openclaw", Spend: 4.61, MaxBudget: f(5), SoftBudget: f(4), Duration: "30d", ResetAt: &reset},
+			{Name: "sk-...9f2c", Spend: 0.26},
+		},
 		Today: app.Tally{Spend: 0.0512, Requests: 3}, Month: app.Tally{Spend: 4.87, Requests: 412},
 		Requests: []app.Request{
 			{Start: time.Now().Add(-20 * time.Second), Model: "claude", Upstream: "claude-sonnet-4-5", Provider: "anthropic", Stream: true,
@@ -81,7 +118,8 @@ func TestRequestsWindow(t *testing.T) {
 	defer g.stop()
 
 	// The tray's Requests… item opens the window, which reads the log off the Fyne goroutine.
-	menuItem(t, receive(t, tray.menus, "tray menu"), "Requests…").Action()
+	menu := receive(t, tray.menus, "tray menu")
+	menuItem(t, menu, "Requests…").Action()
 	waitFor(t, "the requests to show", func() bool { return len(g.reqs.rows) == 3 })
 	if !g.reqs.visible {
 		t.Fatal("the window is not visible")
@@ -108,6 +146,16 @@ func TestRequestsWindow(t *testing.T) {
 		t.Errorf("detail %q", d)
 	}
 	capture(t, g.reqs, "requests-window.png")
+
+	// The Budgets tab, from the same read; the tray's Budgets… item opens the window on it.
+	if len(g.reqs.brows) != 3 || g.reqs.brows[1][5] != "past its soft budget $4.0000" {
+		t.Errorf("budget rows %q", g.reqs.brows)
+	}
+	menuItem(t, menu, "Budgets…").Action()
+	if g.reqs.tabs.SelectedIndex() != tabBudgets {
+		t.Errorf("tab %d after Budgets…", g.reqs.tabs.SelectedIndex())
+	}
+	capture(t, g.reqs, "budgets-window.png")
 
 	// A later read replaces the rows; an error says so and keeps them.
 	svc.mu.Lock()
@@ -140,7 +188,7 @@ func TestRequestsWindow(t *testing.T) {
 func TestRequestsWindowEmpty(t *testing.T) {
 	a := test.NewTempApp(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
-	g.reqs.show()
+	g.reqs.show(tabRequests)
 	defer g.reqs.hide()
 	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.reqs.summary.Text, "No requests yet") })
 }

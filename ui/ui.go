@@ -248,7 +248,9 @@ func (g *gui) handler(it item) func() {
 	case actShowStatus:
 		return g.win.show
 	case actShowRequests:
-		return g.reqs.show
+		return func() { g.reqs.show(tabRequests) }
+	case actShowBudgets:
+		return func() { g.reqs.show(tabBudgets) }
 	case actQuit:
 		return g.a.Quit
 	case actConnectOpenClaw:
