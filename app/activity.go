@@ -8,9 +8,11 @@ import (
 
 	"github.com/clawgate/clawgate/app/ledger"
 	"github.com/clawgate/clawgate/app/store"
+	"github.com/clawgate/clawgate/proxy"
 )
 
-// Activity is what the spend window shows: the latest requests, what they cost, and the budgets.
+// Activity is what the activity window shows: the latest requests, what they cost, the budgets
+// and the routes.
 type Activity struct {
 	Requests []Request // newest first
 	// Today and Month are the spend (USD) and request count since local midnight and since the
@@ -18,7 +20,12 @@ type Activity struct {
 	Today, Month Tally
 	// Budgets are the proxy-wide budget (when one is set) and each virtual key's, live.
 	Budgets []Budget
+	// Routes are the gateway's deployments, in config order, with their health and prices.
+	Routes []RouteState
 }
+
+// RouteState is one deployment: where it sends, what it costs, and whether it is cooling down.
+type RouteState = proxy.RouteState
 
 // Budget is one budget's state: a virtual key's, or the proxy-wide one (Global).
 type Budget = ledger.BudgetView
@@ -29,7 +36,7 @@ type Tally struct {
 	Requests int
 }
 
-// Request is one logged request, as the Requests window lists it.
+// Request is one logged request, as the activity window lists it.
 type Request struct {
 	Start    time.Time
 	Model    string // the model name the client asked for
@@ -86,6 +93,7 @@ func (a *App) Activity(ctx context.Context, limit int) (Activity, error) {
 	if out.Budgets, err = led.Budgets(ctx); err != nil {
 		return Activity{}, err
 	}
+	out.Routes = a.srv.RouteStates()
 	return out, nil
 }
 

@@ -84,6 +84,11 @@ litellm_settings: {max_budget: 10, budget_duration: 30d}
 	if want := streamed.Cost + plain.Cost; got.Today.Spend < want*0.999 || got.Today.Spend > want*1.001 || got.Month.Spend != got.Today.Spend {
 		t.Errorf("spend today %v, month %v, want %v", got.Today.Spend, got.Month.Spend, want)
 	}
+	// Routes: both deployments; the unreachable one has failed (once per retry).
+	if len(got.Routes) != 2 || got.Routes[0].Name != "mini" || got.Routes[0].RecentFailures != 0 ||
+		got.Routes[1].Name != "down" || got.Routes[1].RecentFailures == 0 {
+		t.Errorf("routes: %+v", got.Routes)
+	}
 	// Budgets: the proxy-wide one and the key's, both with the spend just made.
 	if len(got.Budgets) != 2 {
 		t.Fatalf("budgets: %+v", got.Budgets)

@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -185,6 +187,48 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Route is one public model name and what first serves it, for clients that mirror the routes.
 type Route struct {
 	Name, Provider, Model string
+}
+
+// RouteState is one deployment as a status view shows it.
+type RouteState struct {
+	Name, Provider, Model, APIBase, ID string
+	// CoolingUntil is the end of its cooldown while it is cooling down, else zero.
+	CoolingUntil   time.Time
+	RecentFailures int // in the last minute
+	// InputPerMTok and OutputPerMTok are USD per million tokens; nil when no price is known.
+	InputPerMTok, OutputPerMTok *float64
+	ContextWindow               int // 0 when unknown
+}
+
+// RouteStates lists every deployment, in config order, with its health and price.
+func (s *Server) RouteStates() []RouteState {
+	st := s.state.Load()
+	var out []RouteState
+	for _, h := range st.router.Health() {
+		d := h.Deployment
+		rs := RouteState{Name: d.Group, Provider: d.ProviderName, Model: d.Model, APIBase: d.APIBase, ID: d.ID,
+			CoolingUntil: h.CoolingUntil, RecentFailures: h.RecentFailures}
+		if rs.APIBase == "" {
+			rs.APIBase = defaultBase(d.ProviderName)
+		}
+		if !strings.Contains(d.Model, "*") {
+			p := priceFor(d, d.Model)
+			rs.InputPerMTok, rs.OutputPerMTok = perMTok(p.InputCostPerToken), perMTok(p.OutputCostPerToken)
+			if p.MaxInputTokens != nil {
+				rs.ContextWindow = *p.MaxInputTokens
+			}
+		}
+		out = append(out, rs)
+	}
+	return out
+}
+
+func perMTok(perToken *float64) *float64 {
+	if perToken == nil {
+		return nil
+	}
+	v := math.Round(*perToken*1e6*1e6) / 1e6 // per million, without float noise
+	return &v
 }
 
 // Routes lists the model groups served, in config order, with their first deployment's provider

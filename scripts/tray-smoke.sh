@@ -169,6 +169,7 @@ expect_line "Open config folder"
 expect_line "Show status…"
 expect_line "Requests…"
 expect_line "Budgets…"
+expect_line "Routes…"
 [ "$(grep -cxF Quit "$tmp/menu.txt")" -eq 1 ] || fail "the tray menu must have exactly one Quit"
 [ "$(tail -n1 "$tmp/menu.txt")" = Quit ] || fail "Quit is not the last tray menu item"
 

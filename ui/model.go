@@ -27,6 +27,7 @@ const (
 	actShowStatus
 	actShowRequests
 	actShowBudgets
+	actShowRoutes
 	actQuit
 	actConnectOpenClaw
 	actUseOpenClaw // Arg is the model
@@ -136,6 +137,7 @@ func menuModel(s app.Status) []item {
 		{Label: "Show status…", Action: actShowStatus},
 		{Label: "Requests…", Action: actShowRequests},
 		{Label: "Budgets…", Action: actShowBudgets},
+		{Label: "Routes…", Action: actShowRoutes},
 		{Separator: true},
 		{Label: "Quit", Action: actQuit},
 	}

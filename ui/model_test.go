@@ -103,6 +103,7 @@ func TestMenuModel(t *testing.T) {
 				"Show status…",
 				"Requests…",
 				"Budgets…",
+				"Routes…",
 				"---",
 				"Quit",
 			},
@@ -122,6 +123,7 @@ func TestMenuModel(t *testing.T) {
 				"Show status…",
 				"Requests…",
 				"Budgets…",
+				"Routes…",
 				"---",
 				"Quit",
 			},
@@ -141,6 +143,7 @@ func TestMenuModel(t *testing.T) {
 				"Show status…",
 				"Requests…",
 				"Budgets…",
+				"Routes…",
 				"---",
 				"Quit",
 			},
@@ -164,6 +167,7 @@ func TestMenuModelActions(t *testing.T) {
 		"Show status…":       actShowStatus,
 		"Requests…":          actShowRequests,
 		"Budgets…":           actShowBudgets,
+		"Routes…":            actShowRoutes,
 		"Quit":               actQuit,
 	}
 	got := map[string]action{}

@@ -111,7 +111,7 @@ type gui struct {
 	svc  Service
 	opts Options
 	win  *statusWindow
-	reqs *requestsWindow
+	reqs *activityWindow
 
 	status   app.Status
 	menu     []item    // last model sent to the tray, to skip identical rebuilds
@@ -135,7 +135,7 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 		copySnippet: g.copySnippet,
 		openFolder:  g.openFolder,
 	})
-	g.reqs = newRequestsWindow(a, svc.Activity, &g.stopped)
+	g.reqs = newActivityWindow(a, svc.Activity, &g.stopped)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
 		g.win.w.SetCloseIntercept(g.win.hide)
@@ -251,6 +251,8 @@ func (g *gui) handler(it item) func() {
 		return func() { g.reqs.show(tabRequests) }
 	case actShowBudgets:
 		return func() { g.reqs.show(tabBudgets) }
+	case actShowRoutes:
+		return func() { g.reqs.show(tabRoutes) }
 	case actQuit:
 		return g.a.Quit
 	case actConnectOpenClaw:

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,4 +81,54 @@ func (h *health) failed(now time.Time, s *Settings, immediate bool, hint time.Du
 		h.until.Store(until)
 	}
 	return true
+}
+
+// Health is one deployment's state as a status view shows it.
+type Health struct {
+	Deployment *Deployment
+	// CoolingUntil is the end of its cooldown when it is cooling down now, else zero.
+	CoolingUntil time.Time
+	// RecentFailures counts its failures in the last minute (cleared by a success).
+	RecentFailures int
+}
+
+// Health reports every deployment, groups in config order, members in config order.
+func (r *Router) Health() []Health {
+	now := r.now()
+	var out []Health
+	for _, name := range r.names {
+		g := r.group(name)
+		if g == nil {
+			continue
+		}
+		for _, m := range g.members {
+			h := Health{Deployment: m.d}
+			if m.health.cooling(now) {
+				h.CoolingUntil = time.Unix(0, m.health.until.Load())
+			}
+			m.health.mu.Lock()
+			cut := now.UnixNano() - int64(failWindow)
+			for _, t := range m.health.fails {
+				if t > cut {
+					h.RecentFailures++
+				}
+			}
+			m.health.mu.Unlock()
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// group finds a group by its public name, exact or pattern.
+func (r *Router) group(name string) *group {
+	if g := r.exact[name]; g != nil {
+		return g
+	}
+	for _, g := range slices.Concat(r.patterns, r.catchAll) {
+		if g.name == name {
+			return g
+		}
+	}
+	return nil
 }

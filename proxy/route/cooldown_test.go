@@ -1,8 +1,11 @@
 package route
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/clawgate/clawgate/proxy/provider"
 )
 
 func TestHealth(t *testing.T) {
@@ -108,5 +111,28 @@ func TestHealthRecordIsBounded(t *testing.T) {
 	h.succeeded()
 	if len(h.fails) != 0 || h.nfail.Load() != 0 {
 		t.Fatalf("success left %d failures", len(h.fails))
+	}
+}
+
+func TestRouterHealth(t *testing.T) {
+	clk := newClock()
+	r, _ := testRouter([]*Deployment{mkDep("a", "g", "openai/m", nil), mkDep("b", "g", "openai/m", nil), mkDep("w", "openai/*", "openai/*", nil)},
+		Settings{NumRetries: 0, AllowedFails: 1, CooldownTime: time.Minute, Now: clk.Now})
+	fail := func(context.Context, *Deployment, string) error { return &provider.Error{Status: 500} }
+	r.Do(t.Context(), "g", fail) // a: one failure, allowed
+	got := r.Health()
+	if len(got) != 3 || got[0].Deployment.ID != "a" || got[1].Deployment.ID != "b" || got[2].Deployment.ID != "w" {
+		t.Fatalf("health order: %+v", got)
+	}
+	if got[0].RecentFailures != 1 || !got[0].CoolingUntil.IsZero() || got[1].RecentFailures != 0 {
+		t.Errorf("after one failure: %+v %+v", got[0], got[1])
+	}
+	r.Do(t.Context(), "g", fail) // a again: over allowed_fails, cools down
+	if h := r.Health()[0]; h.RecentFailures != 2 || !h.CoolingUntil.Equal(clk.Now().Add(time.Minute)) {
+		t.Errorf("after two failures: %+v", h)
+	}
+	clk.Add(2 * time.Minute) // the cooldown ends and the failures leave the window
+	if h := r.Health()[0]; h.RecentFailures != 0 || !h.CoolingUntil.IsZero() {
+		t.Errorf("two minutes later: %+v", h)
 	}
 }

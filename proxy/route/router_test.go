@@ -579,19 +579,6 @@ func TestSleepCtx(t *testing.T) {
 	}
 }
 
-// group returns a group by name, for tests that reach into health.
-func (r *Router) group(name string) *group {
-	if g := r.exact[name]; g != nil {
-		return g
-	}
-	for _, g := range slices.Concat(r.patterns, r.catchAll) {
-		if g.name == name {
-			return g
-		}
-	}
-	return nil
-}
-
 func BenchmarkDo(b *testing.B) {
 	r := New([]*Deployment{mkDep("a", "gpt-4o", "openai/gpt-4o", nil)}, Settings{NumRetries: 3, AllowedFails: 3, CooldownTime: 5 * time.Second})
 	attempt := func(context.Context, *Deployment, string) error { return nil }

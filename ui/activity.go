@@ -17,7 +17,7 @@ import (
 const (
 	// requestsShown is how many of the latest requests the window lists.
 	requestsShown = 200
-	// requestsEvery is how often an open Requests window re-reads the log; usage reaches the log
+	// requestsEvery is how often an open activity window re-reads the log; usage reaches the log
 	// in batches about once a second, so faster would show nothing new.
 	requestsEvery = 2 * time.Second
 )
@@ -28,9 +28,10 @@ var requestColumns = [...]string{"Time", "Model", "Provider", "Tokens in / out",
 // requestColumnWidths fit the usual contents at the default text size.
 var requestColumnWidths = [...]float32{96, 232, 96, 128, 96, 72, 232}
 
-// requestsWindow lists the latest requests from the spend log and what they cost. It reads the log
-// through the service, off the Fyne goroutine, when shown and then every requestsEvery while open.
-type requestsWindow struct {
+// activityWindow shows, in three tabs, the latest requests from the spend log, the budgets and the
+// routes, under the day's and month's spend. It reads them through the service, off the Fyne
+// goroutine, when shown and then every requestsEvery while open.
+type activityWindow struct {
 	w       fyne.Window
 	fetch   func(context.Context, int) (app.Activity, error)
 	visible bool
@@ -42,6 +43,8 @@ type requestsWindow struct {
 	rows    [][len(requestColumns)]string
 	budgets *widget.Table
 	brows   [][len(budgetColumns)]string
+	routes  *widget.Table
+	rrows   [][len(routeColumns)]string
 	reqs    []app.Request // the rows' requests, for the detail line
 	detail  *widget.Label // the selected request in full (cells cut long errors)
 
@@ -50,8 +53,8 @@ type requestsWindow struct {
 	closed  *atomic.Bool  // the app is shutting down: no more fyne.Do
 }
 
-func newRequestsWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error), closed *atomic.Bool) *requestsWindow {
-	rw := &requestsWindow{w: a.NewWindow("Clawgate: spend"), fetch: fetch, now: time.Now, closed: closed,
+func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error), closed *atomic.Bool) *activityWindow {
+	rw := &activityWindow{w: a.NewWindow("Clawgate activity"), fetch: fetch, now: time.Now, closed: closed,
 		summary: widget.NewLabel("Reading the spend log…")}
 	rw.summary.TextStyle.Bold = true
 	rw.table = newTextTable(requestColumns[:], requestColumnWidths[:], func() int { return len(rw.rows) },
@@ -66,12 +69,15 @@ func newRequestsWindow(a fyne.App, fetch func(context.Context, int) (app.Activit
 	}
 	rw.budgets = newTextTable(budgetColumns[:], budgetColumnWidths[:], func() int { return len(rw.brows) },
 		func(row, col int) string { return rw.brows[row][col] })
+	rw.routes = newTextTable(routeColumns[:], routeColumnWidths[:], func() int { return len(rw.rrows) },
+		func(row, col int) string { return rw.rrows[row][col] })
 	rw.tabs = container.NewAppTabs(
 		container.NewTabItem("Requests", container.NewBorder(nil, container.NewPadded(rw.detail), nil, nil, rw.table)),
 		container.NewTabItem("Budgets", rw.budgets),
+		container.NewTabItem("Routes", rw.routes),
 	)
 	rw.w.SetContent(container.NewBorder(container.NewPadded(rw.summary), nil, nil, nil, rw.tabs))
-	rw.w.Resize(fyne.NewSize(980, 480))
+	rw.w.Resize(fyne.NewSize(1060, 480))
 	rw.w.SetCloseIntercept(rw.hide)
 	return rw
 }
@@ -110,10 +116,11 @@ func newTextTable(headings []string, widths []float32, rows func() int, cell fun
 const (
 	tabRequests = iota
 	tabBudgets
+	tabRoutes
 )
 
 // show opens the window on a tab and keeps it current until hidden; call on the Fyne goroutine.
-func (rw *requestsWindow) show(tab int) {
+func (rw *activityWindow) show(tab int) {
 	rw.tabs.SelectIndex(tab)
 	rw.w.Show()
 	rw.w.RequestFocus()
@@ -146,7 +153,7 @@ func (rw *requestsWindow) show(tab int) {
 }
 
 // hide closes the window and stops its reads; call on the Fyne goroutine.
-func (rw *requestsWindow) hide() {
+func (rw *activityWindow) hide() {
 	if rw.visible {
 		close(rw.stop)
 		rw.visible = false
@@ -155,7 +162,7 @@ func (rw *requestsWindow) hide() {
 }
 
 // refresh reads the log in the background and shows it; call on the Fyne goroutine.
-func (rw *requestsWindow) refresh() {
+func (rw *activityWindow) refresh() {
 	if !rw.loading.CompareAndSwap(false, true) {
 		return
 	}
@@ -173,7 +180,7 @@ func (rw *requestsWindow) refresh() {
 }
 
 // showActivity puts a read's result on screen; call on the Fyne goroutine.
-func (rw *requestsWindow) showActivity(act app.Activity, err error) {
+func (rw *activityWindow) showActivity(act app.Activity, err error) {
 	if err != nil {
 		rw.summary.SetText("Could not read the spend log: " + err.Error())
 		return
@@ -187,9 +194,14 @@ func (rw *requestsWindow) showActivity(act app.Activity, err error) {
 	for _, b := range act.Budgets {
 		rw.brows = append(rw.brows, budgetCells(b, now))
 	}
+	rw.rrows = rw.rrows[:0]
+	for _, r := range act.Routes {
+		rw.rrows = append(rw.rrows, routeCells(r, now))
+	}
 	rw.summary.SetText(activitySummary(act))
 	rw.table.Refresh()
 	rw.budgets.Refresh()
+	rw.routes.Refresh()
 }
 
 // activitySummary is the line above the table.
@@ -271,6 +283,40 @@ func budgetCells(b app.Budget, now time.Time) [len(budgetColumns)]string {
 		name += " (proxy budget)"
 	}
 	return [len(budgetColumns)]string{name, usd(b.Spend), limit, used, resets, state}
+}
+
+// routeColumns are the Routes tab's headings; routeCells fills a row in this order.
+var routeColumns = [...]string{"Model", "Provider", "Upstream model", "API base", "Per 1M in / out", "Context", "Health"}
+
+var routeColumnWidths = [...]float32{130, 90, 150, 240, 120, 72, 222}
+
+// routeCells is one Routes row, in routeColumns' order.
+func routeCells(r app.RouteState, now time.Time) [len(routeColumns)]string {
+	price := "no price"
+	if r.InputPerMTok != nil || r.OutputPerMTok != nil {
+		price = perM(r.InputPerMTok) + " / " + perM(r.OutputPerMTok)
+	}
+	context := "–"
+	if r.ContextWindow > 0 {
+		context = strconv.Itoa(r.ContextWindow/1000) + "k"
+	}
+	health := "ok"
+	switch {
+	case !r.CoolingUntil.IsZero() && r.CoolingUntil.After(now):
+		health = "cooling down until " + r.CoolingUntil.Local().Format("15:04:05")
+	case r.RecentFailures == 1:
+		health = "1 failure in the last minute"
+	case r.RecentFailures > 1:
+		health = strconv.Itoa(r.RecentFailures) + " failures in the last minute"
+	}
+	return [len(routeColumns)]string{r.Name, r.Provider, r.Model, r.APIBase, price, context, health}
+}
+
+func perM(v *float64) string {
+	if v == nil {
+		return "?"
+	}
+	return "$" + strconv.FormatFloat(*v, 'f', -1, 64)
 }
 
 // requestDetail is one request in full, for the line under the table.

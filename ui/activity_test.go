@@ -86,6 +86,34 @@ func TestBudgetCells(t *testing.T) {
 	}
 }
 
+func TestRouteCells(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name string
+		r    app.RouteState
+		want [len(routeColumns)]string
+	}{
+		{"priced, healthy", app.RouteState{Name: "claude", Provider: "anthropic", Model: "claude-sonnet-4-5", APIBase: "https://api.anthropic.com",
+			InputPerMTok: f(3), OutputPerMTok: f(15), ContextWindow: 200000},
+			[7]string{"claude", "anthropic", "claude-sonnet-4-5", "https://api.anthropic.com", "$3 / $15", "200k", "ok"}},
+		{"cooling", app.RouteState{Name: "mini", Provider: "openai", Model: "gpt-4o-mini", InputPerMTok: f(0.15), OutputPerMTok: f(0.6),
+			RecentFailures: 3, CoolingUntil: now.Add(30 * time.Second)},
+			[7]string{"mini", "openai", "gpt-4o-mini", "", "$0.15 / $0.6", "–", "cooling down until " + now.Add(30*time.Second).Format("15:04:05")}},
+		{"failing, cooldown over, input price only", app.RouteState{Name: "house", Provider: "openai", Model: "m", InputPerMTok: f(2),
+			RecentFailures: 1, CoolingUntil: now.Add(-time.Second)},
+			[7]string{"house", "openai", "m", "", "$2 / ?", "–", "1 failure in the last minute"}},
+		{"wildcard", app.RouteState{Name: "anthropic/*", Provider: "anthropic", Model: "*", RecentFailures: 2},
+			[7]string{"anthropic/*", "anthropic", "*", "", "no price", "–", "2 failures in the last minute"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := routeCells(tt.r, now); got != tt.want {
+				t.Errorf("cells\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
 // sampleActivity is what a day of agent use looks like in the window.
 func sampleActivity() app.Activity {
 	f := func(v float64) *float64 { return &v }
@@ -95,6 +123,14 @@ func sampleActivity() app.Activity {
 			{Name: "All requests", Global: true, Spend: 4.87, MaxBudget: f(20), Duration: "monthly", ResetAt: &reset},
 			{Name: "openclaw", Spend: 4.61, MaxBudget: f(5), SoftBudget: f(4), Duration: "30d", ResetAt: &reset},
 			{Name: "sk-...9f2c", Spend: 0.26},
+		},
+		Routes: []app.RouteState{
+			{Name: "claude", Provider: "anthropic", Model: "claude-sonnet-4-5", APIBase: "https://api.anthropic.com",
+				InputPerMTok: f(3), OutputPerMTok: f(15), ContextWindow: 200000},
+			{Name: "gpt-4o-mini", Provider: "openai", Model: "gpt-4o-mini", APIBase: "https://api.openai.com/v1",
+				InputPerMTok: f(0.15), OutputPerMTok: f(0.6), ContextWindow: 128000, RecentFailures: 1},
+			{Name: "local", Provider: "ollama", Model: "llama3.1", APIBase: "http://localhost:11434/v1",
+				RecentFailures: 3, CoolingUntil: time.Now().Add(40 * time.Second)},
 		},
 		Today: app.Tally{Spend: 0.0512, Requests: 3}, Month: app.Tally{Spend: 4.87, Requests: 412},
 		Requests: []app.Request{
@@ -156,6 +192,11 @@ func TestRequestsWindow(t *testing.T) {
 		t.Errorf("tab %d after Budgets…", g.reqs.tabs.SelectedIndex())
 	}
 	capture(t, g.reqs, "budgets-window.png")
+	menuItem(t, menu, "Routes…").Action()
+	if g.reqs.tabs.SelectedIndex() != tabRoutes || len(g.reqs.rrows) != 3 || !strings.HasPrefix(g.reqs.rrows[2][6], "cooling down until") {
+		t.Errorf("routes tab %d, rows %q", g.reqs.tabs.SelectedIndex(), g.reqs.rrows)
+	}
+	capture(t, g.reqs, "routes-window.png")
 
 	// A later read replaces the rows; an error says so and keeps them.
 	svc.mu.Lock()
@@ -208,7 +249,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // capture writes the window as the test driver renders it, to $CLAWGATE_UI_SHOTS when set (to
 // look at), else to the test's temp folder (to check that it renders at all).
-func capture(t *testing.T, rw *requestsWindow, name string) {
+func capture(t *testing.T, rw *activityWindow, name string) {
 	t.Helper()
 	dir := os.Getenv("CLAWGATE_UI_SHOTS")
 	if dir == "" {
