@@ -98,7 +98,16 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return openai.NewAzure(o), nil
 	case "vertex_ai":
-		return unsupported{prefix}, nil
+		if !strings.HasPrefix(model, "gemini") {
+			return unsupported{"vertex_ai/ for models other than Gemini (" + model + ")"}, nil
+		}
+		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
+		p, err := gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+			Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
+		if err != nil {
+			return failing{fmt.Sprintf("vertex_ai deployment %q cannot be used: %v", d.ModelName, err)}, nil
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("unknown provider %q in %q: use openai/ (or an OpenAI-compatible prefix with api_base)", prefix, d.Params.Model)
 }
@@ -125,7 +134,7 @@ type unsupported struct{ prefix string }
 
 func (u unsupported) Chat(context.Context, *provider.Request) (*provider.Response, error) {
 	return nil, &provider.Error{Status: http.StatusNotImplemented, Type: "not_implemented",
-		Message: fmt.Sprintf("the %s provider is not supported by this Clawgate build yet; route this model through an OpenAI-compatible endpoint (openai/ with api_base) meanwhile", u.prefix)}
+		Message: fmt.Sprintf("%s is not supported by this Clawgate build yet; route this model through an OpenAI-compatible endpoint (openai/ with api_base) meanwhile", u.prefix)}
 }
 
 // defaultBase is the API base a deployment with no api_base calls.

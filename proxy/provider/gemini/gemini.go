@@ -38,12 +38,20 @@ type Options struct {
 	Headers map[string]string
 	// Client replaces the shared client built on openai.Transport (tests, custom proxies).
 	Client *http.Client
+	// Prefix, when set, is the URL up to "/models/{model}:..." used as is, instead of APIBase
+	// with a version: Vertex AI's https://LOCATION-aiplatform.googleapis.com/v1/projects/P/
+	// locations/L/publishers/google.
+	Prefix string
+	// Token, when set, gives the OAuth2 access token each call sends as "Authorization: Bearer"
+	// (Vertex AI) instead of an API key.
+	Token func(context.Context) (string, error)
 }
 
 // Provider calls one Gemini deployment. It is safe for concurrent use.
 type Provider struct {
 	base   string // up to and including the API version
 	key    []string
+	token  func(context.Context) (string, error)
 	extra  []headerKV
 	client httpx.Doer
 }
@@ -64,7 +72,10 @@ func New(o Options) *Provider {
 	if i := strings.LastIndex(base, "/"); i < 0 || !isVersion(base[i+1:]) {
 		base += "/v1beta"
 	}
-	p := &Provider{base: base}
+	if o.Prefix != "" {
+		base = strings.TrimRight(o.Prefix, "/")
+	}
+	p := &Provider{base: base, token: o.Token}
 	if o.APIKey != "" {
 		p.key = []string{o.APIKey}
 	}
@@ -120,6 +131,15 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		}
 	}
 	hreq.Header = p.header(req)
+	if p.token != nil {
+		tok, err := p.token(ctx)
+		if err != nil {
+			cancel(nil)
+			return nil, &provider.Error{Status: http.StatusUnauthorized, Type: "authentication_error",
+				Message: "vertex_ai: getting an access token: " + err.Error(), Err: err}
+		}
+		hreq.Header["Authorization"] = []string{"Bearer " + tok}
+	}
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {
