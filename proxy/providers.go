@@ -98,12 +98,23 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return openai.NewAzure(o), nil
 	case "vertex_ai":
-		if !strings.HasPrefix(model, "gemini") {
-			return unsupported{"vertex_ai/ for models other than Gemini (" + model + ")"}, nil
-		}
 		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
-		p, err := gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
-			Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
+		var p provider.Provider
+		var err error
+		switch {
+		case strings.HasPrefix(model, "gemini"):
+			p, err = gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
+		case strings.HasPrefix(model, "claude"):
+			maxOut := 0
+			if m := d.Info.MaxOutputTokens; m != nil {
+				maxOut = *m
+			}
+			p, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
+		default:
+			return unsupported{"vertex_ai/ for models other than Gemini and Claude (" + model + ")"}, nil
+		}
 		if err != nil {
 			return failing{fmt.Sprintf("vertex_ai deployment %q cannot be used: %v", d.ModelName, err)}, nil
 		}

@@ -10,15 +10,19 @@ import (
 	"testing"
 )
 
-// TestVertexRoute sends a streamed call to a vertex_ai/ Gemini deployment: the gateway trades the
-// credentials for a token at their token_uri once, and calls Vertex's URL with it.
+// TestVertexRoute sends streamed calls to vertex_ai/ Gemini and Claude deployments: the gateway
+// trades the credentials for a token at their token_uri once, and calls Vertex's URLs with it.
 func TestVertexRoute(t *testing.T) {
 	transcript, err := os.ReadFile("provider/gemini/testdata/tool_call.sse")
 	if err != nil {
 		t.Fatal(err)
 	}
+	claude, err := os.ReadFile("provider/anthropic/testdata/tool_use.sse")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var tokens atomic.Int32
-	var gotPath, gotAuth string
+	var gotPath, gotAuth, gotBody string
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/token" {
 			r.ParseForm()
@@ -31,9 +35,13 @@ func TestVertexRoute(t *testing.T) {
 			io.WriteString(w, `{"access_token":"ya29.vertex","expires_in":3599,"token_type":"Bearer"}`)
 			return
 		}
-		io.ReadAll(r.Body)
-		gotPath, gotAuth = r.URL.Path+"?"+r.URL.RawQuery, r.Header.Get("Authorization")
+		b, _ := io.ReadAll(r.Body)
+		gotPath, gotAuth, gotBody = r.URL.Path+"?"+r.URL.RawQuery, r.Header.Get("Authorization"), string(b)
 		w.Header().Set("Content-Type", "text/event-stream")
+		if strings.Contains(r.URL.Path, "/publishers/anthropic/") {
+			w.Write(claude)
+			return
+		}
 		w.Write(transcript)
 	}))
 	defer up.Close()
@@ -50,7 +58,11 @@ model_list:
       vertex_location: europe-west4
       vertex_credentials: '`+creds+`'
   - model_name: claude-vertex
-    litellm_params: {model: vertex_ai/claude-sonnet-4-5, vertex_project: p, vertex_credentials: '`+creds+`'}
+    litellm_params: {model: "vertex_ai/claude-sonnet-4-5@20250929", api_base: "`+up.URL+`", vertex_project: p, vertex_location: global, vertex_credentials: '`+creds+`'}
+  - model_name: llama-vertex
+    litellm_params: {model: vertex_ai/meta/llama-4-maverick, vertex_project: p, vertex_credentials: '`+creds+`'}
+  - model_name: bad-creds
+    litellm_params: {model: vertex_ai/gemini-2.5-flash, api_base: "`+up.URL+`", vertex_project: p, vertex_credentials: '`+strings.Replace(creds, "1//rt", "1//revoked", 1)+`'}
   - model_name: no-project
     litellm_params: {model: vertex_ai/gemini-2.5-flash, vertex_credentials: '`+creds+`'}
 general_settings: {master_key: `+masterKey+`}
@@ -72,9 +84,24 @@ general_settings: {master_key: `+masterKey+`}
 		t.Errorf("usage records %+v", recs)
 	}
 
+	// Claude on Vertex: Anthropic's format at :streamRawPredict, the version in the body, no model.
+	resp := g.chat(`{"model":"claude-vertex","stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],"messages":[{"role":"user","content":"weather in SF?"}]}`)
+	cs := decodeStream(t, sseEvents(t, resp.Body))
+	if want := "/v1/projects/p/locations/global/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict?"; gotPath != want || gotAuth != "Bearer ya29.vertex" ||
+		!strings.Contains(gotBody, `"anthropic_version":"vertex-2023-10-16"`) || strings.Contains(gotBody, `"model"`) {
+		t.Errorf("upstream got %s, auth %q, body %s", gotPath, gotAuth, gotBody)
+	}
+	if fr := finishReasons(cs); len(fr) != 1 || fr[0] != "tool_calls" {
+		t.Errorf("claude finish reasons %v", fr)
+	}
+	if recs := g.sink.all(); len(recs) != 3 || recs[2].Provider != "vertex_ai" || recs[2].Cost <= 0 {
+		t.Errorf("claude usage %+v", recs[len(recs)-1])
+	}
+
 	for model, want := range map[string]string{
-		"claude-vertex": "501 vertex_ai/ for models other than Gemini",
-		"no-project":    "500 vertex_project",
+		"llama-vertex": "501 vertex_ai/ for models other than Gemini and Claude",
+		"no-project":   "500 vertex_project",
+		"bad-creds":    "401 getting an access token: token endpoint",
 	} {
 		resp := g.chat(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`)
 		b, _ := io.ReadAll(resp.Body)

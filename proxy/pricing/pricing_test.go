@@ -203,6 +203,8 @@ func TestLookupForms(t *testing.T) {
 		{"gemini", "gemini-2.5-pro", "gemini/gemini-2.5-pro"},
 		{"", "gemini/gemini-2.5-flash-lite", "gemini/gemini-2.5-flash-lite"},
 		{"vertex_ai", "gemini-2.5-flash", "gemini/gemini-2.5-flash"},
+		{"vertex_ai", "gemini-2.0-flash@001", "gemini/gemini-2.0-flash"}, // Vertex's non-date versions
+		{"vertex_ai", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5"},
 		{"", "gemini-2.0-flash", "gemini/gemini-2.0-flash"},
 		{"bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"},
 		{"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},

@@ -136,6 +136,12 @@ func forms(model string) []string {
 	if i := strings.LastIndex(m, "/"); i >= 0 && i < len(m)-1 {
 		bases = append(bases, m[i+1:])
 	}
+	// Vertex AI names versions after an "@": claude-sonnet-4-5@20250929.
+	for _, b := range bases {
+		if i := strings.IndexByte(b, '@'); i > 0 {
+			bases = append(bases, b[:i])
+		}
+	}
 	for _, b := range bases {
 		add(b)
 	}

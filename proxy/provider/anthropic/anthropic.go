@@ -10,10 +10,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy/internal/wire"
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/gcp"
 	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
@@ -47,6 +49,8 @@ type Options struct {
 // Provider calls one Anthropic deployment. It is safe for concurrent use.
 type Provider struct {
 	url       string
+	vertex    string // Vertex AI: the URL up to the model, which each call appends with its method
+	token     func(context.Context) (string, error)
 	key       []string
 	version   []string
 	extra     []headerKV
@@ -68,7 +72,7 @@ func New(o Options) *Provider {
 	if base == "" {
 		base = DefaultAPIBase
 	}
-	p := &Provider{maxTokens: o.MaxTokens, client: o.Client, version: []string{DefaultVersion}}
+	p := &Provider{maxTokens: o.MaxTokens, version: []string{DefaultVersion}}
 	switch {
 	case strings.HasSuffix(base, "/v1/messages"):
 		p.url = base
@@ -98,6 +102,30 @@ func New(o Options) *Provider {
 	return p
 }
 
+// VertexVersion is the anthropic_version Vertex AI takes in the body.
+const VertexVersion = "vertex-2023-10-16"
+
+// VertexOptions configure a Claude model on Vertex AI (LiteLLM's vertex_ai/claude-*).
+type VertexOptions struct {
+	// Project, Location, Credentials and APIBase are vertex_project, vertex_location,
+	// vertex_credentials (JSON or a path) and api_base; see gcp.Vertex for their fallbacks.
+	Project, Location, Credentials, APIBase string
+	Headers                                 map[string]string
+	MaxTokens                               int
+}
+
+// NewVertex returns a provider for Claude on Vertex AI: Anthropic's Messages format, sent to
+// .../publishers/anthropic/models/{model}:rawPredict (or :streamRawPredict) with an OAuth2 token.
+func NewVertex(o VertexOptions) (*Provider, error) {
+	prefix, ts, err := gcp.Vertex(o.Project, o.Location, o.Credentials, o.APIBase, httpx.Shared())
+	if err != nil {
+		return nil, err
+	}
+	p := New(Options{Headers: o.Headers, MaxTokens: o.MaxTokens})
+	p.vertex, p.token = prefix+"/publishers/anthropic/models", ts.Token
+	return p, nil
+}
+
 // Chat translates req, POSTs it to {APIBase}/v1/messages and translates the answer back.
 // See provider.Provider for the contract. A request that cannot be translated is a 400
 // *provider.Error; an Anthropic error answer keeps its status (529 for overloaded_error), its
@@ -108,13 +136,23 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		return nil, err
 	}
 	mr.Stream = req.Stream
+	target := p.url
+	if p.vertex != "" {
+		// Vertex names the model in the URL and the API version in the body.
+		method := ":rawPredict"
+		if req.Stream {
+			method = ":streamRawPredict"
+		}
+		target = p.vertex + "/" + url.PathEscape(mr.Model) + method
+		mr.Model, mr.AnthropicVersion = "", VertexVersion
+	}
 	body, err := marshal(mr)
 	if err != nil {
 		return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: "anthropic: encoding request: " + err.Error(), Err: err}
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		cancel(nil)
 		return nil, &provider.Error{
@@ -123,6 +161,12 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		}
 	}
 	hreq.Header = p.header(req, mr.Betas)
+	if p.token != nil {
+		if err := httpx.Bearer(ctx, hreq.Header, p.token); err != nil {
+			cancel(nil)
+			return nil, err
+		}
+	}
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {

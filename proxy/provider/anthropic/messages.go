@@ -4,7 +4,7 @@ import "encoding/json"
 
 // MessagesRequest is the body of POST /v1/messages, as Anthropic documents it.
 type MessagesRequest struct {
-	Model         string          `json:"model"`
+	Model         string          `json:"model,omitempty"` // empty on Vertex AI, where the URL names it
 	Messages      []Message       `json:"messages"`
 	System        []Block         `json:"system,omitempty"`
 	MaxTokens     int             `json:"max_tokens"`
@@ -17,6 +17,8 @@ type MessagesRequest struct {
 	Tools         []Tool          `json:"tools,omitempty"`
 	ToolChoice    *ToolChoice     `json:"tool_choice,omitempty"`
 	Thinking      json.RawMessage `json:"thinking,omitempty"`
+	// AnthropicVersion is Vertex AI's body field for the API version (vertex-2023-10-16).
+	AnthropicVersion string `json:"anthropic_version,omitempty"`
 
 	// Betas names anthropic-beta features the body relies on. It travels as a header, not in the body.
 	Betas []string `json:"-"`

@@ -132,13 +132,10 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 	}
 	hreq.Header = p.header(req)
 	if p.token != nil {
-		tok, err := p.token(ctx)
-		if err != nil {
+		if err := httpx.Bearer(ctx, hreq.Header, p.token); err != nil {
 			cancel(nil)
-			return nil, &provider.Error{Status: http.StatusUnauthorized, Type: "authentication_error",
-				Message: "vertex_ai: getting an access token: " + err.Error(), Err: err}
+			return nil, err
 		}
-		hreq.Header["Authorization"] = []string{"Bearer " + tok}
 	}
 
 	resp, err := p.client.Do(hreq)

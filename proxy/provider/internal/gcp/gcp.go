@@ -222,3 +222,38 @@ func (ts *TokenSource) assertion() (string, error) {
 	}
 	return signing + "." + enc.EncodeToString(sig), nil
 }
+
+// Vertex resolves a Vertex AI deployment's location prefix and token source, as LiteLLM reads
+// its vertex_* params: project (else VERTEXAI_PROJECT, GOOGLE_CLOUD_PROJECT, the credentials'
+// project), location (else VERTEXAI_LOCATION, us-central1), credentials (see Load) and apiBase,
+// which replaces https://LOCATION-aiplatform.googleapis.com. The prefix ends with
+// /v1/projects/P/locations/L; publishers' paths go after it.
+func Vertex(project, location, credentials, apiBase string, client Doer) (string, *TokenSource, error) {
+	ts, err := Load(credentials, client)
+	if err != nil {
+		return "", nil, err
+	}
+	project = firstOf(project, os.Getenv("VERTEXAI_PROJECT"), os.Getenv("GOOGLE_CLOUD_PROJECT"), ts.ProjectID())
+	if project == "" {
+		return "", nil, errors.New("no project: set vertex_project (or VERTEXAI_PROJECT)")
+	}
+	location = firstOf(location, os.Getenv("VERTEXAI_LOCATION"), "us-central1")
+	base := strings.TrimRight(apiBase, "/")
+	if base == "" {
+		host := location + "-aiplatform.googleapis.com"
+		if location == "global" {
+			host = "aiplatform.googleapis.com"
+		}
+		base = "https://" + host
+	}
+	return base + "/v1/projects/" + url.PathEscape(project) + "/locations/" + url.PathEscape(location), ts, nil
+}
+
+func firstOf(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

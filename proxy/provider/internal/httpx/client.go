@@ -1,12 +1,15 @@
 package httpx
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clawgate/clawgate/proxy/provider"
 )
 
 // Doer sends one request: an *http.Client a caller supplies, or Shared.
@@ -53,3 +56,15 @@ var Transport = sync.OnceValue(func() *http.Transport {
 		ExpectContinueTimeout: 1 * time.Second,
 	}
 })
+
+// Bearer sets "Authorization: Bearer" from token (Vertex AI's OAuth2 access token). A failure to
+// get one is a 401 *provider.Error naming it.
+func Bearer(ctx context.Context, h http.Header, token func(context.Context) (string, error)) error {
+	tok, err := token(ctx)
+	if err != nil {
+		return &provider.Error{Status: http.StatusUnauthorized, Type: "authentication_error",
+			Message: "vertex_ai: getting an access token: " + err.Error(), Err: err}
+	}
+	h["Authorization"] = []string{"Bearer " + tok}
+	return nil
+}
