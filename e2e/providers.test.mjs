@@ -1,7 +1,8 @@
 // Outside-in tests of the native providers: the real `openai` SDK streams a tool call round trip
 // through `clawgate serve` to each provider's own API (the fake upstream's Native handler speaks
-// Anthropic Messages, Gemini generateContent, Bedrock Converse and Azure OpenAI's URLs and stream
-// opening from recorded transcripts), and
+// Anthropic Messages, Gemini generateContent, Bedrock Converse, Azure OpenAI's URLs and stream
+// opening, and Vertex AI's Gemini and Claude paths behind an OAuth2 token endpoint, from recorded
+// transcripts), and
 // the real `@anthropic-ai/sdk` streams through the gateway's /v1/messages to an OpenAI-compatible
 // route and to an anthropic route. Run with e2e/run.sh, which builds both binaries.
 import { describe, test, before, after } from 'node:test';
@@ -36,6 +37,22 @@ const ROUTES = [
     route: 'az',
     provider: 'azure',
     upstream: { path: '/openai/deployments/prod-chat/chat/completions', header: ['Api-Key', (v) => v === UPSTREAM_KEY] },
+  },
+  {
+    route: 'vgem',
+    provider: 'vertex_ai',
+    upstream: {
+      path: '/v1/projects/e2e-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent',
+      header: ['Authorization', (v) => v.startsWith('Bearer ya29.')],
+    },
+  },
+  {
+    route: 'vclaude',
+    provider: 'vertex_ai',
+    upstream: {
+      path: '/v1/projects/e2e-proj/locations/us-central1/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict',
+      header: ['Authorization', (v) => v.startsWith('Bearer ya29.')],
+    },
   },
   {
     route: 'br',
@@ -99,6 +116,9 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
     return rows;
   }
 
+  const vertexCreds = () =>
+    JSON.stringify({ type: 'authorized_user', client_id: 'cid', client_secret: 'cs', refresh_token: '1//e2e', token_uri: `${fake.url}/token` });
+
   before(async () => {
     const clawgateBin = requireBin('CLAWGATE_BIN');
     const fakeBin = requireBin('FAKEUPSTREAM_BIN');
@@ -131,6 +151,19 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         `      api_base: "${fake.url}"`,
         `      api_key: ${UPSTREAM_KEY}`,
         '    model_info: {base_model: azure/gpt-4o}',
+        // gcloud-style credentials whose token_uri is the fake's, inline as LiteLLM takes them.
+        '  - model_name: vgem',
+        '    litellm_params:',
+        '      model: vertex_ai/gemini-2.5-flash',
+        `      api_base: "${fake.url}"`,
+        '      vertex_project: e2e-proj',
+        `      vertex_credentials: '${vertexCreds()}'`,
+        '  - model_name: vclaude',
+        '    litellm_params:',
+        '      model: vertex_ai/claude-sonnet-4-5@20250929',
+        `      api_base: "${fake.url}"`,
+        '      vertex_project: e2e-proj',
+        `      vertex_credentials: '${vertexCreds()}'`,
         '  - model_name: br',
         '    litellm_params:',
         '      model: bedrock/anthropic.claude-3-haiku-20240307-v1:0',

@@ -25,6 +25,8 @@ import (
 //	POST /model/{modelId}/converse                       Bedrock Converse
 //	POST /model/{modelId}/converse-stream                Bedrock ConverseStream (AWS event stream)
 //	POST /openai/deployments/{name}/chat/completions     Azure OpenAI (api-key, ?api-version=)
+//	POST /v1/projects/{p}/locations/{l}/publishers/...   Vertex AI: Gemini and Claude (bearer token)
+//	POST /token                                          Google's OAuth2 token endpoint, for Vertex
 //	GET  /_fake/native/last                              the last native request, for e2e tests
 //
 // Answers replay recorded transcripts (testdata/native, copied from the provider packages'
@@ -94,6 +96,12 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/v1beta/models/"):
 		if body, ok := n.read(w, r, geminiError); ok {
 			n.gemini(w, r, body)
+		}
+	case path == "/token":
+		n.vertexTokenEndpoint(w, r)
+	case strings.HasPrefix(path, "/v1/projects/") && strings.Contains(path, "/publishers/"):
+		if body, ok := n.read(w, r, geminiError); ok {
+			n.vertex(w, r, body)
 		}
 	case strings.HasPrefix(path, "/openai/deployments/") && strings.HasSuffix(path, "/chat/completions"):
 		if body, ok := n.read(w, r, azureError); ok {

@@ -375,3 +375,54 @@ func TestNativeAzure(t *testing.T) {
 		t.Errorf("%d native requests recorded, want 4", got)
 	}
 }
+
+func TestNativeVertex(t *testing.T) {
+	n := NewNative(nil)
+	n.Key = "k"
+	srv := httptest.NewServer(n)
+	defer srv.Close()
+	resp, err := http.PostForm(srv.URL+"/token", map[string][]string{"grant_type": {"refresh_token"}, "refresh_token": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if tok.AccessToken != vertexToken {
+		t.Fatalf("token %q", tok.AccessToken)
+	}
+	post := func(path, auth, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const base = "/v1/projects/p/locations/us-central1/publishers/"
+	gem := `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`
+	claude := `{"anthropic_version":"vertex-2023-10-16","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
+	tests := []struct {
+		name, path, auth, body string
+		status                 int
+		want                   string
+	}{
+		{"gemini", base + "google/models/gemini-2.5-flash:generateContent", "Bearer " + vertexToken, gem, 200, `"candidates"`},
+		{"gemini without token", base + "google/models/gemini-2.5-flash:generateContent", "", gem, 401, "OAuth 2"},
+		{"claude streamed", base + "anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict", "Bearer " + vertexToken, claude, 200, "event: message_start"},
+		{"claude with a model in the body", base + "anthropic/models/claude-sonnet-4-5:rawPredict", "Bearer " + vertexToken,
+			strings.Replace(claude, "{", `{"model":"x",`, 1), 400, "Extra inputs"},
+		{"claude without the version", base + "anthropic/models/claude-sonnet-4-5:rawPredict", "Bearer " + vertexToken,
+			`{"max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`, 400, "vertex-2023-10-16"},
+	}
+	for _, tt := range tests {
+		if status, body := post(tt.path, tt.auth, tt.body); status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %.300s", tt.name, status, body)
+		}
+	}
+}
