@@ -108,3 +108,18 @@ func tally(ctx context.Context, st *store.Store, since time.Time) (Tally, error)
 	}
 	return Tally{Spend: spend, Requests: n}, nil
 }
+
+// KeyEdit is a change to a virtual key from the tray: its limit, its reset period, blocked or not.
+type KeyEdit = ledger.KeyEdit
+
+// EditKey changes the key whose hash is token (Budget.Token), with /key/update's checks. It
+// writes SQLite: call it off the UI goroutine.
+func (a *App) EditKey(ctx context.Context, token string, ed KeyEdit) error {
+	a.mu.Lock()
+	led := a.ledger
+	a.mu.Unlock()
+	if led == nil {
+		return errors.New("the spend ledger is closed")
+	}
+	return led.EditKey(ctx, token, ed)
+}

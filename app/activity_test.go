@@ -100,6 +100,26 @@ litellm_settings: {max_budget: 10, budget_duration: 30d}
 	if key.Global || key.Name != "openclaw" || *key.MaxBudget != 1 || key.Spend < got.Today.Spend*0.999 || key.Blocked {
 		t.Errorf("key budget %+v", key)
 	}
+	// Editing the key from the tray: a limit and a reset period, then blocked, which the gateway
+	// enforces at once.
+	limit, monthly, yes := 2.5, "monthly", true
+	if err := a.EditKey(context.Background(), key.Token, KeyEdit{MaxBudget: &limit, BudgetDuration: &monthly}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = a.Activity(context.Background(), 50)
+	if k := got.Budgets[1]; *k.MaxBudget != 2.5 || k.Duration != "monthly" || k.ResetAt == nil || k.Blocked {
+		t.Errorf("after the edit: %+v", k)
+	}
+	if err := a.EditKey(context.Background(), key.Token, KeyEdit{Blocked: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if b := call("/v1/chat/completions", minted.Key, `{"model":"mini","messages":[{"role":"user","content":"hi"}]}`); !strings.Contains(string(b), "blocked") {
+		t.Errorf("a blocked key was served: %s", b)
+	}
+	bad := -1.0
+	if err := a.EditKey(context.Background(), key.Token, KeyEdit{MaxBudget: &bad}); err == nil {
+		t.Error("a negative limit was accepted")
+	}
 	if got, _ := a.Activity(context.Background(), 1); len(got.Requests) != 1 || got.Today.Requests != 3 {
 		t.Errorf("limit 1: %d rows, %d today", len(got.Requests), got.Today.Requests)
 	}

@@ -43,6 +43,8 @@ type activityWindow struct {
 	rows    [][len(requestColumns)]string
 	budgets *widget.Table
 	brows   [][len(budgetColumns)]string
+	bdata   []app.Budget // the rows' budgets
+	bedit   budgetEditor // the Budgets tab's buttons and what they act on
 	routes  *widget.Table
 	rrows   [][len(routeColumns)]string
 	reqs    []app.Request // the rows' requests, for the detail line
@@ -53,7 +55,8 @@ type activityWindow struct {
 	closed  *atomic.Bool  // the app is shutting down: no more fyne.Do
 }
 
-func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error), closed *atomic.Bool) *activityWindow {
+func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error),
+	edit func(context.Context, string, app.KeyEdit) error, closed *atomic.Bool) *activityWindow {
 	rw := &activityWindow{w: a.NewWindow("Clawgate activity"), fetch: fetch, now: time.Now, closed: closed,
 		summary: widget.NewLabel("Reading the spend log…")}
 	rw.summary.TextStyle.Bold = true
@@ -73,7 +76,7 @@ func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activit
 		func(row, col int) string { return rw.rrows[row][col] })
 	rw.tabs = container.NewAppTabs(
 		container.NewTabItem("Requests", container.NewBorder(nil, container.NewPadded(rw.detail), nil, nil, rw.table)),
-		container.NewTabItem("Budgets", rw.budgets),
+		container.NewTabItem("Budgets", container.NewBorder(nil, rw.newBudgetEditor(edit), nil, nil, rw.budgets)),
 		container.NewTabItem("Routes", rw.routes),
 	)
 	rw.w.SetContent(container.NewBorder(container.NewPadded(rw.summary), nil, nil, nil, rw.tabs))
@@ -190,10 +193,11 @@ func (rw *activityWindow) showActivity(act app.Activity, err error) {
 	for _, r := range act.Requests {
 		rw.rows = append(rw.rows, requestCells(r, now))
 	}
-	rw.brows = rw.brows[:0]
+	rw.brows, rw.bdata = rw.brows[:0], act.Budgets
 	for _, b := range act.Budgets {
 		rw.brows = append(rw.brows, budgetCells(b, now))
 	}
+	rw.bedit.follow(rw.bdata)
 	rw.rrows = rw.rrows[:0]
 	for _, r := range act.Routes {
 		rw.rrows = append(rw.rrows, routeCells(r, now))

@@ -121,8 +121,8 @@ func sampleActivity() app.Activity {
 	return app.Activity{
 		Budgets: []app.Budget{
 			{Name: "All requests", Global: true, Spend: 4.87, MaxBudget: f(20), Duration: "monthly", ResetAt: &reset},
-			{Name: "openclaw", Spend: 4.61, MaxBudget: f(5), SoftBudget: f(4), Duration: "30d", ResetAt: &reset},
-			{Name: "sk-...9f2c", Spend: 0.26},
+			{Name: "openclaw", Token: "tok-openclaw", Spend: 4.61, MaxBudget: f(5), SoftBudget: f(4), Duration: "30d", ResetAt: &reset},
+			{Name: "sk-...9f2c", Token: "tok-9f2c", Spend: 0.26, Blocked: true},
 		},
 		Routes: []app.RouteState{
 			{Name: "claude", Provider: "anthropic", Model: "claude-sonnet-4-5", APIBase: "https://api.anthropic.com",
@@ -263,5 +263,92 @@ func capture(t *testing.T, rw *activityWindow, name string) {
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBudgetEditing(t *testing.T) {
+	a := test.NewTempApp(t)
+	svc := newFakeService(running)
+	svc.activity = sampleActivity()
+	g := newGUI(a, newFakeTray(), svc, Options{})
+	g.reqs.show(tabBudgets)
+	defer g.reqs.hide()
+	waitFor(t, "the budgets", func() bool { return len(g.reqs.brows) == 3 })
+	be := &g.reqs.bedit
+
+	// The proxy budget is config.yaml's: nothing to press.
+	g.reqs.budgets.Select(widget.TableCellID{Row: 0, Col: 0})
+	if !be.block.Disabled() || !be.setLimit.Disabled() || !strings.Contains(be.status.Text, "config.yaml") {
+		t.Errorf("proxy budget selected: block disabled %v, status %q", be.block.Disabled(), be.status.Text)
+	}
+	// A key that is not blocked can be blocked, not unblocked.
+	g.reqs.budgets.Select(widget.TableCellID{Row: 1, Col: 0})
+	if be.block.Disabled() || !be.unblock.Disabled() || be.setLimit.Disabled() {
+		t.Fatalf("openclaw selected: block %v unblock %v", be.block.Disabled(), be.unblock.Disabled())
+	}
+	test.Tap(be.block)
+	waitFor(t, "the block", func() bool { return be.status.Text == "openclaw blocked." })
+	// The blocked one the other way round.
+	g.reqs.budgets.Select(widget.TableCellID{Row: 2, Col: 0})
+	if !be.block.Disabled() || be.unblock.Disabled() {
+		t.Errorf("blocked key selected: block %v unblock %v", be.block.Disabled(), be.unblock.Disabled())
+	}
+	test.Tap(be.unblock)
+	waitFor(t, "the unblock", func() bool { return be.status.Text == "sk-...9f2c unblocked." })
+
+	// Set limit… opens a form with the key's limit and period; Save sends the new ones.
+	g.reqs.budgets.Select(widget.TableCellID{Row: 1, Col: 0})
+	test.Tap(be.setLimit)
+	overlay := g.reqs.w.Canvas().Overlays().Top()
+	if overlay == nil {
+		t.Fatal("no form")
+	}
+	var entry *widget.Entry
+	var period *widget.Select
+	var save *widget.Button
+	for _, o := range test.LaidOutObjects(overlay) {
+		switch w := o.(type) {
+		case *widget.Entry:
+			entry = w
+		case *widget.Select:
+			period = w
+		case *widget.Button:
+			if w.Text == "Save" {
+				save = w
+			}
+		}
+	}
+	if entry == nil || period == nil || save == nil || entry.Text != "5" || period.Selected != "30d" {
+		t.Fatalf("form: entry %v period %v save %v", entry, period, save)
+	}
+	capture(t, g.reqs, "budget-form.png")
+	entry.SetText("12.50")
+	period.SetSelected("monthly")
+	test.Tap(save)
+	waitFor(t, "the limit", func() bool { return be.status.Text == "openclaw limit saved." })
+
+	// A failed edit says so.
+	svc.mu.Lock()
+	svc.err = errors.New("Invalid budget_duration")
+	svc.mu.Unlock()
+	test.Tap(be.block)
+	waitFor(t, "the error", func() bool { return strings.HasPrefix(be.status.Text, "Not saved: Invalid budget_duration") })
+
+	want := []string{"edit tok-openclaw blocked=true", "edit tok-9f2c blocked=false", `edit tok-openclaw max=12.5 every="monthly"`, "edit tok-openclaw blocked=true"}
+	if got := svc.called(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("calls\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestParseUSD(t *testing.T) {
+	for in, want := range map[string]float64{"10": 10, " $2.50 ": 2.5, "0": 0} {
+		if got, err := parseUSD(in); err != nil || got != want {
+			t.Errorf("parseUSD(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-1", "ten", "$"} {
+		if _, err := parseUSD(in); err == nil {
+			t.Errorf("parseUSD(%q) accepted", in)
+		}
 	}
 }

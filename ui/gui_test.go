@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,6 +32,23 @@ type fakeService struct {
 	activity    app.Activity // what Activity returns
 	activityErr error
 	reads       int // Activity calls
+}
+
+func (f *fakeService) EditKey(_ context.Context, token string, ed app.KeyEdit) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	call := "edit " + token
+	if ed.Blocked != nil {
+		call += fmt.Sprintf(" blocked=%v", *ed.Blocked)
+	}
+	if ed.MaxBudget != nil {
+		call += fmt.Sprintf(" max=%v", *ed.MaxBudget)
+	}
+	if ed.BudgetDuration != nil {
+		call += fmt.Sprintf(" every=%q", *ed.BudgetDuration)
+	}
+	f.calls = append(f.calls, call)
+	return f.err
 }
 
 func (f *fakeService) Activity(_ context.Context, limit int) (app.Activity, error) {

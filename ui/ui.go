@@ -38,6 +38,8 @@ type Service interface {
 	// Activity reads the latest requests and the spend totals from the log; it blocks on disk
 	// and is called off the Fyne goroutine.
 	Activity(ctx context.Context, limit int) (app.Activity, error)
+	// EditKey changes a virtual key's limit, reset period or blocked state (off the Fyne goroutine).
+	EditKey(ctx context.Context, token string, ed app.KeyEdit) error
 }
 
 // Options tune Run. The zero value works.
@@ -135,7 +137,7 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 		copySnippet: g.copySnippet,
 		openFolder:  g.openFolder,
 	})
-	g.reqs = newActivityWindow(a, svc.Activity, &g.stopped)
+	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
 		g.win.w.SetCloseIntercept(g.win.hide)

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +14,8 @@ type BudgetView struct {
 	// Name is the key's alias, else its display name (sk-...abcd); "All requests" for the proxy.
 	Name   string
 	Global bool
+	// Token is the key's hash (as /key/list shows it), for EditKey; empty for the proxy budget.
+	Token string
 	// Spend is the spend in the current window (live: resets that fell due are applied).
 	Spend                 float64
 	MaxBudget, SoftBudget *float64
@@ -53,8 +56,30 @@ func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 		if name == "" {
 			name = k.KeyName
 		}
-		out = append(out, BudgetView{Name: name, Spend: spend, MaxBudget: k.MaxBudget, SoftBudget: k.SoftBudget,
+		out = append(out, BudgetView{Name: name, Token: k.Token, Spend: spend, MaxBudget: k.MaxBudget, SoftBudget: k.SoftBudget,
 			Duration: k.BudgetDuration, ResetAt: resetAt, Expires: k.Expires, Blocked: k.Blocked, LastActive: k.LastActive})
 	}
 	return out, nil
+}
+
+// KeyEdit is a change to a key from the tray; nil fields are left as they are.
+type KeyEdit struct {
+	MaxBudget      *float64
+	BudgetDuration *string // "" removes the reset; else a budget_duration ("30d", "monthly", ...)
+	Blocked        *bool
+}
+
+// EditKey changes the key with this token as /key/update would, with the same checks.
+func (l *Ledger) EditKey(ctx context.Context, token string, ed KeyEdit) error {
+	q := keyRequest{MaxBudget: ed.MaxBudget, BudgetDuration: ed.BudgetDuration, Blocked: ed.Blocked}
+	v, msg := q.validate()
+	if msg != "" {
+		return errors.New(msg)
+	}
+	e, err := l.entryFor(ctx, token)
+	if err != nil {
+		return fmt.Errorf("key: %w", err)
+	}
+	_, err = l.update(ctx, e, &q, v)
+	return err
 }
