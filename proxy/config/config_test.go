@@ -719,6 +719,12 @@ func uncomment(t *testing.T, s string) string {
 	t.Helper()
 	for _, block := range []string{
 		"  # - model_name: claude-sonnet\n  #   litellm_params:\n  #     model: anthropic/claude-sonnet-4-5\n  #     api_key: os.environ/ANTHROPIC_API_KEY\n",
+		"  # - model_name: gemini-flash\n  #   litellm_params:\n  #     model: gemini/gemini-2.5-flash\n  #     api_key: os.environ/GEMINI_API_KEY\n",
+		"  # - model_name: gpt-4o-azure\n  #   litellm_params:\n  #     model: azure/YOUR-DEPLOYMENT\n" +
+			"  #     api_base: https://YOUR-RESOURCE.openai.azure.com\n  #     api_key: os.environ/AZURE_API_KEY\n" +
+			"  #   model_info:\n  #     base_model: azure/gpt-4o\n",
+		"  # - model_name: claude-vertex\n  #   litellm_params:\n  #     model: vertex_ai/claude-sonnet-4-5@20250929\n" +
+			"  #     vertex_project: YOUR-PROJECT\n  #     vertex_location: us-east5\n",
 		"  # - model_name: llama3.2\n  #   litellm_params:\n  #     model: openai/llama3.2\n  #     api_base: http://localhost:11434/v1\n",
 		"  # fallbacks:\n  #   - gpt-4o-mini: [\"claude-sonnet\"]\n",
 		"  # master_key: os.environ/CLAWGATE_MASTER_KEY\n",
@@ -761,7 +767,8 @@ func TestExampleYAML(t *testing.T) {
 	})
 	t.Run("with every example uncommented", func(t *testing.T) {
 		data := uncomment(t, string(ExampleYAML()))
-		env := envMap(map[string]string{"OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "CLAWGATE_MASTER_KEY": "sk-m"})
+		env := envMap(map[string]string{"OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a", "GEMINI_API_KEY": "g", "AZURE_API_KEY": "az",
+			"CLAWGATE_MASTER_KEY": "sk-m"})
 		cfg, warnings, err := Parse([]byte(data), "config.yaml", env)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, data)
@@ -773,7 +780,9 @@ func TestExampleYAML(t *testing.T) {
 		for _, d := range cfg.ModelList {
 			names = append(names, d.ModelName+"="+d.Params.Model+"@"+d.Params.APIBase)
 		}
-		wantNames := []string{"gpt-4o-mini=openai/gpt-4o-mini@", "claude-sonnet=anthropic/claude-sonnet-4-5@", "llama3.2=openai/llama3.2@http://localhost:11434/v1"}
+		wantNames := []string{"gpt-4o-mini=openai/gpt-4o-mini@", "claude-sonnet=anthropic/claude-sonnet-4-5@",
+			"gemini-flash=gemini/gemini-2.5-flash@", "gpt-4o-azure=azure/YOUR-DEPLOYMENT@https://YOUR-RESOURCE.openai.azure.com",
+			"claude-vertex=vertex_ai/claude-sonnet-4-5@20250929@", "llama3.2=openai/llama3.2@http://localhost:11434/v1"}
 		if !reflect.DeepEqual(names, wantNames) {
 			t.Errorf("models = %q", names)
 		}
