@@ -112,8 +112,12 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			}
 			p, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
+		case strings.Contains(model, "/"):
+			// A partner model by publisher ("meta/llama-..."): Vertex's OpenAI-compatible endpoint.
+			p, err = openai.NewVertex(openai.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, Timeout: d.Params.Timeout})
 		default:
-			return unsupported{"vertex_ai/ for models other than Gemini and Claude (" + model + ")"}, nil
+			return unsupported{"vertex_ai/" + model + " (Gemini, Claude and publisher/model ids such as meta/llama-... are)"}, nil
 		}
 		if err != nil {
 			return failing{fmt.Sprintf("vertex_ai deployment %q cannot be used: %v", d.ModelName, err)}, nil

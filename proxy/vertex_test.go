@@ -38,6 +38,11 @@ func TestVertexRoute(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		gotPath, gotAuth, gotBody = r.URL.Path+"?"+r.URL.RawQuery, r.Header.Get("Authorization"), string(b)
 		w.Header().Set("Content-Type", "text/event-stream")
+		if strings.HasSuffix(r.URL.Path, "/endpoints/openapi/chat/completions") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(readTestdata(t, "chat_completion.json"))
+			return
+		}
 		if strings.Contains(r.URL.Path, "/publishers/anthropic/") {
 			w.Write(claude)
 			return
@@ -60,7 +65,9 @@ model_list:
   - model_name: claude-vertex
     litellm_params: {model: "vertex_ai/claude-sonnet-4-5@20250929", api_base: "`+up.URL+`", vertex_project: p, vertex_location: global, vertex_credentials: '`+creds+`'}
   - model_name: llama-vertex
-    litellm_params: {model: vertex_ai/meta/llama-4-maverick, vertex_project: p, vertex_credentials: '`+creds+`'}
+    litellm_params: {model: vertex_ai/meta/llama-4-maverick-17b-128e-instruct-maas, api_base: "`+up.URL+`", vertex_project: p, vertex_credentials: '`+creds+`'}
+  - model_name: bison
+    litellm_params: {model: vertex_ai/text-bison, vertex_project: p, vertex_credentials: '`+creds+`'}
   - model_name: bad-creds
     litellm_params: {model: vertex_ai/gemini-2.5-flash, api_base: "`+up.URL+`", vertex_project: p, vertex_credentials: '`+strings.Replace(creds, "1//rt", "1//revoked", 1)+`'}
   - model_name: no-project
@@ -98,8 +105,17 @@ general_settings: {master_key: `+masterKey+`}
 		t.Errorf("claude usage %+v", recs[len(recs)-1])
 	}
 
+	// A partner model (Llama): Vertex's OpenAI-compatible endpoint, the publisher's id as the model.
+	resp = g.chat(`{"model":"llama-vertex","messages":[{"role":"user","content":"hi"}]}`)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if want := "/v1/projects/p/locations/us-central1/endpoints/openapi/chat/completions?"; resp.StatusCode != 200 || gotPath != want ||
+		gotAuth != "Bearer ya29.vertex" || !strings.Contains(gotBody, `"model":"meta/llama-4-maverick-17b-128e-instruct-maas"`) {
+		t.Errorf("llama: %d, upstream got %s, auth %q, body %s", resp.StatusCode, gotPath, gotAuth, gotBody)
+	}
+
 	for model, want := range map[string]string{
-		"llama-vertex": "501 vertex_ai/ for models other than Gemini and Claude",
+		"bison":        "501 vertex_ai/text-bison",
 		"no-project":   "500 vertex_project",
 		"bad-creds":    "401 getting an access token: token endpoint",
 	} {

@@ -36,6 +36,9 @@ type Options struct {
 	Timeout time.Duration
 	// Client replaces the shared client built on Transport (tests, custom proxies).
 	Client *http.Client
+	// Token, when set, gives an OAuth2 access token each call sends as "Authorization: Bearer"
+	// (Vertex AI's OpenAI-compatible endpoint), instead of APIKey.
+	Token func(context.Context) (string, error)
 }
 
 // Provider calls one OpenAI-compatible deployment. It is safe for concurrent use.
@@ -44,6 +47,7 @@ type Provider struct {
 	authKey string // the header auth goes in: Authorization, or Azure's Api-Key
 	auth    []string
 	extra   []headerKV
+	token   func(context.Context) (string, error)
 	timeout time.Duration
 	client  httpx.Doer
 }
@@ -66,7 +70,7 @@ var (
 // New returns a provider for opts. An empty APIBase is reported by Chat, so that one bad
 // deployment does not stop a config from loading.
 func New(opts Options) *Provider {
-	p := &Provider{timeout: opts.Timeout, authKey: "Authorization"}
+	p := &Provider{timeout: opts.Timeout, authKey: "Authorization", token: opts.Token}
 	if base := strings.TrimRight(strings.TrimSpace(opts.APIBase), "/"); base != "" {
 		p.url = base + "/chat/completions"
 	}
@@ -118,6 +122,12 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		}
 	}
 	hreq.Header = p.header(req)
+	if p.token != nil {
+		if err := httpx.Bearer(ctx, hreq.Header, p.token); err != nil {
+			finish()
+			return nil, err
+		}
+	}
 
 	resp, err := p.client.Do(hreq)
 	if err != nil {
