@@ -11,7 +11,8 @@
 #     OpenClaw > Connect OpenClaw writes OpenClaw's config (in the throwaway HOME) and the submenu
 #     lists the models; clicking one checks it and makes it OpenClaw's primary; clicking Quit in the
 #     tray menu ends the app with status 0.
-#  3. Clicking Requests… opens the requests window (screenshot not blank), and SIGTERM with it open
+#  3. Clicking Routes… opens the activity window on its Routes tab (screenshot not blank; the other
+#     tabs' items differ only in the tab they select), and SIGTERM with it open
 #     still exits 0.
 #  4. With the port already taken (by `clawgate serve`): the app keeps running and the tray shows
 #     "Error: port N is in use" with the red icon; SIGTERM still ends it with status 0.
@@ -214,12 +215,12 @@ grep -qF '"litellm/gpt-4o-mini"' "$oc" || fail "OpenClaw's primary is not litell
 grep -qF "127.0.0.1:$port" "$oc" || fail "OpenClaw's config does not point at port $port: $(cat "$oc")"
 echo "tray-smoke: the tray connected OpenClaw and switched its model"
 
-echo "tray-smoke: round 3: Requests… opens the requests window"
-start_round -click "Requests…"
-wait_window "${shot%.png}-requests.png" requests
+echo "tray-smoke: round 3: Routes… opens the activity window on its Routes tab"
+start_round -click "Routes…"
+wait_window "${shot%.png}-activity.png" activity
 kill -TERM "$pid"
-wait_exit "SIGTERM with the requests window open"
-echo "tray-smoke: clean exit after SIGTERM with the requests window open"
+wait_exit "SIGTERM with the activity window open"
+echo "tray-smoke: clean exit after SIGTERM with the activity window open"
 
 echo "tray-smoke: round 4: the port is taken"
 HOME="$tmp/home" "$bin" serve --config "$tmp/config/config.yaml" --data-dir "$tmp/data-occupant" --port "$port" \
