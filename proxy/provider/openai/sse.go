@@ -139,11 +139,11 @@ func (s *Stream) next() ([]byte, error) {
 
 // atEOF ends the stream at the end of the body. partial is a last line without its newline.
 func (s *Stream) atEOF(partial []byte) ([]byte, error) {
-	if len(partial) > 0 {
+	if partial = trimEOL(partial); len(partial) > 0 { // a lone "\r" is no line at all
 		// Servers that close right after "data: [DONE]" without a newline are done, but any other
 		// cut-off line may be cut-off JSON, so it is dropped.
 		keep, keepN := len(s.data), s.nData
-		if s.field(trimEOL(partial)) == nil && isDone(s.data) {
+		if s.field(partial) == nil && isDone(s.data) {
 			s.done.Store(true)
 			return nil, io.EOF
 		}
