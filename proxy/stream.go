@@ -296,11 +296,21 @@ func (ss *streamState) inspect(p []byte) ([]byte, bool) {
 	ss.u.setUsage(usage)
 	ss.u.price(ss.u.dep)
 	if i := bytes.LastIndex(p, usage); i >= 0 && ss.u.UsageKnown && !bytes.Contains(usage, []byte(`"cost"`)) {
-		end := i + len(usage) - 1 // the usage object's closing brace
-		ss.scratch = append(append(append(append(ss.scratch[:0], p[:end]...), `,"cost":`...), costString(ss.u.Cost)...), p[end:]...)
+		ss.scratch = append(withCost(append(ss.scratch[:0], p[:i]...), usage, ss.u.Cost), p[i+len(usage):]...)
 		return ss.scratch, true
 	}
 	return p, true
+}
+
+// withCost appends the usage object with "cost" added as its last member.
+func withCost(dst, usage []byte, cost float64) []byte {
+	end := len(usage) - 1 // the closing brace
+	dst = append(dst, usage[:end]...)
+	if len(bytes.TrimSpace(usage[1:end])) > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(append(dst, `"cost":`...), costString(cost)...)
+	return append(dst, '}')
 }
 
 // jsonString decodes a JSON string value, cheaply when it has no escapes ("" if not a string).
@@ -385,10 +395,7 @@ func (ss *streamState) usageChunk() []byte {
 	if len(ss.usageRaw) > 0 {
 		ss.u.setUsage(ss.usageRaw)
 		ss.u.price(ss.u.dep)
-		b = append(b, ss.usageRaw[:len(ss.usageRaw)-1]...)
-		b = append(b, `,"cost":`...)
-		b = append(b, costString(ss.u.Cost)...)
-		b = append(b, '}')
+		b = withCost(b, ss.usageRaw, ss.u.Cost)
 	} else {
 		b = append(b, `{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}`...)
 	}

@@ -267,3 +267,34 @@ func TestStreamClientGoneCancelsUpstream(t *testing.T) {
 		t.Errorf("usage of an abandoned stream: status %d, no error", u.Status)
 	}
 }
+
+// FuzzInspect runs arbitrary chunks through the relay's inspection, as an upstream could send
+// them: it must not panic, a valid JSON chunk it rewrites (the usage chunk, given its cost) must
+// stay valid JSON, and so must the finish and usage chunks it writes itself.
+func FuzzInspect(f *testing.F) {
+	f.Add([]byte(`{"id":"c","model":"m","created":1,"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}`), true)
+	f.Add([]byte(`{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`), true)
+	f.Add([]byte(`{"choices":[],"created":0,"id":"","model":"","prompt_filter_results":[]}`), false)
+	f.Add([]byte(`{"usage":{"prompt_tokens":"x"},"choices":null}`), true)
+	f.Add([]byte(`"usage":`), false)
+	f.Fuzz(func(t *testing.T, p []byte, wantUsage bool) {
+		for _, first := range []bool{false, true} {
+			ss := &streamState{wantUsage: wantUsage, u: &Usage{}, firstParsed: first, sawChoices: first}
+			in := append([]byte(nil), p...)
+			out, forward := ss.inspect(in)
+			if forward && json.Valid(p) && !bytes.Equal(out, p) && !json.Valid(out) {
+				t.Fatalf("inspect(%s) = %s: no longer JSON", p, out)
+			}
+			if !wantUsage && forward && ss.usageSent {
+				t.Fatalf("a usage chunk went to a client that did not ask: %s", p)
+			}
+			// The chunks the gateway writes itself at the end of a stream are JSON too.
+			if fc := ss.finishChunk("stop"); !json.Valid(fc) {
+				t.Fatalf("finish chunk %s after %s", fc, p)
+			}
+			if uc := ss.usageChunk(); json.Valid(ss.usageRaw) && !json.Valid(uc) {
+				t.Fatalf("usage chunk %s after %s", uc, p)
+			}
+		}
+	})
+}
