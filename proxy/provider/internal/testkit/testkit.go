@@ -107,3 +107,24 @@ func Names(t testing.TB, dir, suffix string) []string {
 	}
 	return out
 }
+
+// FuzzFromChat fuzzes a provider's translation of client chat bodies, seeded with the package's
+// testdata/requests/*.openai.json: no panic, and a translated request encodes to JSON.
+func FuzzFromChat[R any](f *testing.F, translate func(body []byte) (R, error)) {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "requests", "*.openai.json"))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"messages":[{"role":"tool","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}],"tools":[{"type":"function","function":{"name":"","parameters":{"$ref":"#"}}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := translate(body)
+		if err != nil {
+			return
+		}
+		if out, err := json.Marshal(req); err != nil || !json.Valid(out) {
+			t.Fatalf("%s translated to an unencodable request: %v", body, err)
+		}
+	})
+}

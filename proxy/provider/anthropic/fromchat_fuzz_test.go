@@ -1,0 +1,12 @@
+package anthropic
+
+import (
+	"testing"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/testkit"
+)
+
+// FuzzFromChat translates arbitrary client chat bodies (see testkit.FuzzFromChat).
+func FuzzFromChat(f *testing.F) {
+	testkit.FuzzFromChat(f, func(body []byte) (any, error) { return FromChat(body, "claude-sonnet-4-5", 1024) })
+}
