@@ -12,11 +12,10 @@ import (
 	"github.com/clawgate/clawgate/proxy/config"
 )
 
-// FuzzChat sends arbitrary bodies to /v1/chat/completions in front of the fake upstream: never a
-// 500 or a panic; an error is the JSON envelope; a stream ends with [DONE].
-func FuzzChat(f *testing.F) {
+// fuzzGateway is a gateway with one model, m, in front of the fake upstream.
+func fuzzGateway(f *testing.F) http.Handler {
 	up := httptest.NewServer(fakeupstream.New())
-	defer up.Close()
+	f.Cleanup(up.Close)
 	cfg, _, err := config.Parse([]byte(`
 model_list:
   - model_name: m
@@ -30,7 +29,13 @@ general_settings: {master_key: `+masterKey+`}
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := s.Handler()
+	return s.Handler()
+}
+
+// FuzzChat sends arbitrary bodies to /v1/chat/completions in front of the fake upstream: never a
+// 500 or a panic; an error is the JSON envelope; a stream ends with [DONE].
+func FuzzChat(f *testing.F) {
+	h := fuzzGateway(f)
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 	f.Add([]byte(`{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}`))
 	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"tool","content":null}],"max_tokens":-1,"n":3}`))
@@ -49,6 +54,35 @@ general_settings: {master_key: `+masterKey+`}
 		case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
 			if !bytes.HasSuffix(out, []byte("data: [DONE]\n\n")) {
 				t.Fatalf("stream for %s does not end with [DONE]: %q", body, out)
+			}
+		case !json.Valid(out):
+			t.Fatalf("%d for %s is not JSON: %s", w.Code, body, out)
+		}
+	})
+}
+
+// FuzzMessagesAPI does the same through /v1/messages, Anthropic's API in front of the chat
+// handler: never a 500 or a panic; errors in Anthropic's envelope; a stream ends with message_stop
+// or an error event.
+func FuzzMessagesAPI(f *testing.F) {
+	h := fuzzGateway(f)
+	f.Add([]byte(`{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"model":"m","max_tokens":64,"stream":true,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"tools":[{"name":"f","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`))
+	f.Add([]byte(`{"model":"m","max_tokens":0,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"x"}}]}]}]}`))
+	f.Add([]byte(`{"model":"m","thinking":{"type":"enabled","budget_tokens":-5},"messages":[]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/messages", bytes.NewReader(body))
+		req.Header.Set("x-api-key", masterKey)
+		req.Header.Set("anthropic-version", "2023-06-01")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		out := w.Body.Bytes()
+		switch {
+		case w.Code == http.StatusInternalServerError:
+			t.Fatalf("500 for %s: %s", body, out)
+		case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
+			if !bytes.Contains(out, []byte("event: message_stop")) && !bytes.Contains(out, []byte("event: error")) {
+				t.Fatalf("stream for %s ends with neither message_stop nor an error: %q", body, out)
 			}
 		case !json.Valid(out):
 			t.Fatalf("%d for %s is not JSON: %s", w.Code, body, out)
