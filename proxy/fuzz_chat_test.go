@@ -42,15 +42,8 @@ func FuzzChat(f *testing.F) {
 	f.Add([]byte(`{"model":"nope","messages":[1]}`))
 	f.Add([]byte(`{"model":"m","messages":[{}],"user":{"a":1}}  `))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+masterKey)
-		req.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		out := w.Body.Bytes()
+		w, out := post(t, h, "/v1/chat/completions", body, "Authorization", "Bearer "+masterKey)
 		switch {
-		case w.Code == http.StatusInternalServerError:
-			t.Fatalf("500 for %s: %s", body, out)
 		case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
 			if !bytes.HasSuffix(out, []byte("data: [DONE]\n\n")) {
 				t.Fatalf("stream for %s does not end with [DONE]: %q", body, out)
@@ -71,15 +64,8 @@ func FuzzMessagesAPI(f *testing.F) {
 	f.Add([]byte(`{"model":"m","max_tokens":0,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"x"}}]}]}]}`))
 	f.Add([]byte(`{"model":"m","thinking":{"type":"enabled","budget_tokens":-5},"messages":[]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, "/v1/messages", bytes.NewReader(body))
-		req.Header.Set("x-api-key", masterKey)
-		req.Header.Set("anthropic-version", "2023-06-01")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		out := w.Body.Bytes()
+		w, out := post(t, h, "/v1/messages", body, "x-api-key", masterKey, "anthropic-version", "2023-06-01")
 		switch {
-		case w.Code == http.StatusInternalServerError:
-			t.Fatalf("500 for %s: %s", body, out)
 		case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
 			if !bytes.Contains(out, []byte("event: message_stop")) && !bytes.Contains(out, []byte("event: error")) {
 				t.Fatalf("stream for %s ends with neither message_stop nor an error: %q", body, out)
@@ -88,4 +74,19 @@ func FuzzMessagesAPI(f *testing.F) {
 			t.Fatalf("%d for %s is not JSON: %s", w.Code, body, out)
 		}
 	})
+}
+
+// post sends body to path with the header pairs given and fails on a 500.
+func post(t *testing.T, h http.Handler, path string, body []byte, header ...string) (*httptest.ResponseRecorder, []byte) {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code == http.StatusInternalServerError {
+		t.Fatalf("500 for %s to %s: %s", body, path, w.Body.Bytes())
+	}
+	return w, w.Body.Bytes()
 }
