@@ -43,7 +43,9 @@ test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb, e2e with
 	$(MAKE) e2e
 	$(MAKE) tray-smoke
 
-vet: ## go vet ./...
+vet: ## gofmt (fails on any unformatted file) and go vet ./...
+	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './e2e/*' -not -path './.git/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
 # Both groups run in a throwaway session: app/keychain needs a real Secret Service on a session bus.

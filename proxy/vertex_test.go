@@ -115,9 +115,9 @@ general_settings: {master_key: `+masterKey+`}
 	}
 
 	for model, want := range map[string]string{
-		"bison":        "501 vertex_ai/text-bison",
-		"no-project":   "500 vertex_project",
-		"bad-creds":    "401 getting an access token: token endpoint",
+		"bison":      "501 vertex_ai/text-bison",
+		"no-project": "500 vertex_project",
+		"bad-creds":  "401 getting an access token: token endpoint",
 	} {
 		resp := g.chat(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`)
 		b, _ := io.ReadAll(resp.Body)
