@@ -18,6 +18,12 @@ import (
 // NewProvider is the built-in route.Factory: it picks the provider package by the prefix of
 // litellm_params.model.
 func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, error) {
+	// str reads a provider-specific string from litellm_params (vertex_project, aws_region_name, ...).
+	str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
+	maxOut := 0 // model_info.max_output_tokens: the default max_tokens for APIs that require one
+	if m := d.Info.MaxOutputTokens; m != nil {
+		maxOut = *m
+	}
 	if base, envKey, ok := openai.Compat(prefix); ok {
 		if d.Params.APIBase != "" {
 			base = d.Params.APIBase
@@ -54,10 +60,6 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		if key == "" {
 			key = os.Getenv("ANTHROPIC_API_KEY")
 		}
-		maxOut := 0
-		if m := d.Info.MaxOutputTokens; m != nil {
-			maxOut = *m
-		}
 		return anthropic.New(anthropic.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut}), nil
 	case "gemini":
 		key := d.Params.APIKey
@@ -66,11 +68,6 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return gemini.New(gemini.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
 	case "bedrock":
-		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
-		maxOut := 0
-		if m := d.Info.MaxOutputTokens; m != nil {
-			maxOut = *m
-		}
 		endpoint := d.Params.APIBase
 		if endpoint == "" {
 			endpoint = str("aws_bedrock_runtime_endpoint")
@@ -87,7 +84,6 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return p, nil
 	case "azure":
-		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
 		o := openai.AzureOptions{
 			APIBase: firstSet(d.Params.APIBase, os.Getenv("AZURE_API_BASE")), APIVersion: firstSet(str("api_version"), os.Getenv("AZURE_API_VERSION")),
 			Deployment: model, APIKey: firstSet(d.Params.APIKey, os.Getenv("AZURE_API_KEY")), ADToken: str("azure_ad_token"),
@@ -98,7 +94,6 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return openai.NewAzure(o), nil
 	case "vertex_ai":
-		str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
 		var p provider.Provider
 		var err error
 		switch {
@@ -106,10 +101,6 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			p, err = gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
 		case strings.HasPrefix(model, "claude"):
-			maxOut := 0
-			if m := d.Info.MaxOutputTokens; m != nil {
-				maxOut = *m
-			}
 			p, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
 		case strings.Contains(model, "/"):
@@ -117,7 +108,7 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			p, err = openai.NewVertex(openai.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, Timeout: d.Params.Timeout})
 		default:
-			return unsupported{"vertex_ai/" + model + " (Gemini, Claude and publisher/model ids such as meta/llama-... are)"}, nil
+			return unsupported{"vertex_ai/" + model, "on Vertex AI it serves gemini-*, claude-* and publisher/model ids such as meta/llama-..."}, nil
 		}
 		if err != nil {
 			return failing{fmt.Sprintf("vertex_ai deployment %q cannot be used: %v", d.ModelName, err)}, nil
@@ -143,13 +134,17 @@ func (f failing) Chat(context.Context, *provider.Request) (*provider.Response, e
 	return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "configuration_error", Message: f.msg}
 }
 
-// unsupported stands in for a provider this build does not speak yet, so that a LiteLLM config
+// unsupported stands in for a model this build does not speak yet, so that a LiteLLM config
 // naming it still loads, and calls to it fail clearly (and fall back, if fallbacks are set).
-type unsupported struct{ prefix string }
+type unsupported struct{ what, note string }
 
 func (u unsupported) Chat(context.Context, *provider.Request) (*provider.Response, error) {
+	msg := u.what + " is not supported by this Clawgate build yet"
+	if u.note != "" {
+		msg += " (" + u.note + ")"
+	}
 	return nil, &provider.Error{Status: http.StatusNotImplemented, Type: "not_implemented",
-		Message: fmt.Sprintf("%s is not supported by this Clawgate build yet; route this model through an OpenAI-compatible endpoint (openai/ with api_base) meanwhile", u.prefix)}
+		Message: msg + "; route this model through an OpenAI-compatible endpoint (openai/ with api_base) meanwhile"}
 }
 
 // defaultBase is the API base a deployment with no api_base calls.
