@@ -6,7 +6,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { requireBin, freePort, start, stop, waitHealthy, collect } from './harness.mjs';
+import { requireBin, start, stop, serveGateway, collect } from './harness.mjs';
 
 const MASTER_KEY = 'sk-master-test';
 const UPSTREAM_KEY = 'sk-upstream';
@@ -40,7 +40,6 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
   }
 
   before(async () => {
-    const clawgateBin = requireBin('CLAWGATE_BIN');
     const fakeBin = requireBin('FAKEUPSTREAM_BIN');
     dir = await mkdtemp(path.join(os.tmpdir(), 'clawgate-e2e-'));
     fake = await start('fakeupstream', fakeBin, ['-addr', '127.0.0.1:0', '-key', UPSTREAM_KEY]);
@@ -60,19 +59,7 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
         '',
       ].join('\n'),
     );
-    const port = await freePort();
-    const dataDir = path.join(dir, 'data');
-    // A throwaway HOME keeps the gateway away from the developer's own config and keychain.
-    const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
-    gateway = await start(
-      'clawgate',
-      clawgateBin,
-      ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
-      { env },
-    );
-    base = `http://127.0.0.1:${port}`;
-    assert.equal(gateway.url, base, `clawgate announced ${gateway.url}, expected ${base}`);
-    await waitHealthy(`${base}/health/liveliness`);
+    ({ gateway, base } = await serveGateway(dir, config));
     client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${base}/v1`, maxRetries: 0, timeout: 20000 });
     bare = new OpenAI({ apiKey: MASTER_KEY, baseURL: base, maxRetries: 0, timeout: 20000 });
   });

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 
 // requireBin returns the path in env[name] or throws: a missing binary is a failure, never a skip.
 export function requireBin(name) {
@@ -101,6 +102,27 @@ export async function waitHealthy(url, timeoutMs = 15000) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${url} not healthy within ${timeoutMs} ms (${last})`);
+}
+
+// serveGateway starts `clawgate serve` with config on port (a free one when not given), a throwaway
+// HOME under dir (away from the developer's own config, keychain and AWS files: AWS_* are dropped
+// too) and its data in dir/data, and waits until it answers. It returns the process and its base URL.
+export async function serveGateway(dir, config, port) {
+  port ??= await freePort();
+  const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('AWS_')) delete env[k];
+  }
+  const gateway = await start(
+    'clawgate',
+    requireBin('CLAWGATE_BIN'),
+    ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--data-dir', path.join(dir, 'data')],
+    { env },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  if (gateway.url !== base) throw new Error(`clawgate announced ${gateway.url}, expected ${base}`);
+  await waitHealthy(`${base}/health/liveliness`);
+  return { gateway, base };
 }
 
 // collect reads an openai SDK stream the way OpenClaw does: text from delta.content, tool calls

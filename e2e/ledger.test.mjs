@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import OpenAI from 'openai';
-import { requireBin, freePort, start, stop, waitHealthy } from './harness.mjs';
+import { requireBin, freePort, start, stop, serveGateway } from './harness.mjs';
 
 const run = promisify(execFile);
 const MASTER_KEY = 'sk-master-ledger-test';
@@ -60,10 +60,7 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
     ].join('\n'));
     port = (await portFree(4000)) ? 4000 : await freePort();
     if (port !== 4000) console.log(`port 4000 is taken here; the guide's commands run against ${port}`);
-    const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
-    gateway = await start('clawgate', requireBin('CLAWGATE_BIN'),
-      ['serve', '--config', config, '--port', String(port), '--data-dir', path.join(dir, 'data')], { env });
-    await waitHealthy(`http://127.0.0.1:${port}/health/liveliness`);
+    ({ gateway } = await serveGateway(dir, config, port));
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { requireBin, freePort, start, stop, waitHealthy, collect } from './harness.mjs';
+import { requireBin, start, stop, serveGateway, collect } from './harness.mjs';
 
 const MASTER_KEY = 'sk-master-providers';
 const UPSTREAM_KEY = 'sk-upstream';
@@ -120,7 +120,6 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
     JSON.stringify({ type: 'authorized_user', client_id: 'cid', client_secret: 'cs', refresh_token: '1//e2e', token_uri: `${fake.url}/token` });
 
   before(async () => {
-    const clawgateBin = requireBin('CLAWGATE_BIN');
     const fakeBin = requireBin('FAKEUPSTREAM_BIN');
     dir = await mkdtemp(path.join(os.tmpdir(), 'clawgate-e2e-providers-'));
     fake = await start('fakeupstream', fakeBin, ['-addr', '127.0.0.1:0', '-key', UPSTREAM_KEY]);
@@ -176,22 +175,7 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         '',
       ].join('\n'),
     );
-    const port = await freePort();
-    const dataDir = path.join(dir, 'data');
-    // A throwaway HOME keeps the gateway away from the developer's own config, keychain and AWS files.
-    const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
-    for (const k of Object.keys(env)) {
-      if (k.startsWith('AWS_')) delete env[k];
-    }
-    gateway = await start(
-      'clawgate',
-      clawgateBin,
-      ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
-      { env },
-    );
-    base = `http://127.0.0.1:${port}`;
-    assert.equal(gateway.url, base, `clawgate announced ${gateway.url}, expected ${base}`);
-    await waitHealthy(`${base}/health/liveliness`);
+    ({ gateway, base } = await serveGateway(dir, config));
     client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${base}/v1`, maxRetries: 0, timeout: 20000 });
     anthropic = new Anthropic({ apiKey: MASTER_KEY, baseURL: base, maxRetries: 0, timeout: 20000 });
   });
