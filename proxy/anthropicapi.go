@@ -19,16 +19,22 @@ type callTypeKey struct{}
 // Code and the Anthropic SDKs can use the gateway. The request is translated to a chat
 // completion and served by handleChat (auth, budgets, routing, retries, usage: all the same);
 // its answer is translated back on the way out, chunk by chunk for streams.
+//
+// The key is checked before the body is read: an unauthenticated caller must not make the gateway
+// hold or translate megabytes.
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
+	p, err := s.authenticate(r, st)
+	if err != nil {
+		aw := &anthropicWriter{w: w, header: http.Header{}}
+		s.writeAuthError(aw, err)
+		aw.finish()
+		return
+	}
 	body, err := readBody(w, r, st.maxBody)
 	if err != nil {
-		status := http.StatusBadRequest
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeAnthropicError(w, status, "could not read the request body: "+err.Error())
+		status, msg := bodyError(err, st.maxBody)
+		writeAnthropicError(w, status, msg)
 		return
 	}
 	var head struct {
@@ -41,7 +47,8 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		writeAnthropicBody(w, status, b)
 		return
 	}
-	r2 := r.Clone(context.WithValue(r.Context(), callTypeKey{}, "anthropic_messages"))
+	ctx := context.WithValue(context.WithValue(r.Context(), callTypeKey{}, "anthropic_messages"), principalKey{}, p)
+	r2 := r.Clone(ctx)
 	r2.Body = http.NoBody
 	r2.ContentLength = int64(len(chat))
 	r2.Body = readCloser{bytes.NewReader(chat)}
@@ -53,13 +60,14 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 // handleCountTokens serves /v1/messages/count_tokens with a local estimate.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	if _, err := st.auth.check(r.Context(), r); err != nil {
+	if _, err := s.authenticate(r, st); err != nil {
 		writeAnthropicError(w, http.StatusUnauthorized, "invalid x-api-key")
 		return
 	}
 	body, err := readBody(w, r, st.maxBody)
 	if err != nil {
-		writeAnthropicError(w, http.StatusBadRequest, "could not read the request body")
+		status, msg := bodyError(err, st.maxBody)
+		writeAnthropicError(w, status, msg)
 		return
 	}
 	// Anthropic routes get Anthropic's exact count; the others a local estimate.

@@ -67,12 +67,21 @@ type authError struct{ msg string }
 
 func (e *authError) Error() string { return e.msg }
 
-// check authenticates a request. With no master key, auth is off and everyone is master, as in LiteLLM.
+// check authenticates a request. With no master key, a caller without a known virtual key is
+// master, as in LiteLLM (the listener is loopback only and browsers are kept out, see guard.go);
+// a virtual key it sends still counts, with its models, budgets and limits, so a key handed to
+// one client keeps meaning what it says.
 func (a *authenticator) check(ctx context.Context, r *http.Request) (*Principal, error) {
+	key := requestKey(r)
 	if !a.hasMaster {
+		if key != "" && a.keys != nil {
+			p, err := a.keys.Authenticate(ctx, key)
+			if err == nil || !errors.Is(err, ErrInvalidKey) {
+				return p, err // a known key, or a known one refused (blocked, expired)
+			}
+		}
 		return &Principal{Master: true}, nil
 	}
-	key := requestKey(r)
 	if key == "" {
 		return nil, &authError{"No api key passed in. Send it as 'Authorization: Bearer sk-...'."}
 	}
@@ -91,4 +100,22 @@ func (a *authenticator) check(ctx context.Context, r *http.Request) (*Principal,
 		}
 	}
 	return nil, &authError{"Authentication Error, Invalid proxy server token passed. Check the key and try again."}
+}
+
+// principalKey carries a principal already authenticated by an outer handler (the Messages API
+// checks the key before it reads the body, then hands a translated request to handleChat).
+type principalKey struct{}
+
+// authenticate returns the caller: the one an outer handler put in the context, else the one its
+// key names. Success marks the connection authenticated (see conns.go). Callers answer the error
+// in their API's shape.
+func (s *Server) authenticate(r *http.Request, st *state) (*Principal, error) {
+	if p, ok := r.Context().Value(principalKey{}).(*Principal); ok {
+		return p, nil
+	}
+	p, err := st.auth.check(r.Context(), r)
+	if err == nil {
+		markAuthenticated(r.Context())
+	}
+	return p, err
 }

@@ -28,20 +28,15 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h[hdrCallID] = []string{callID}
 
-	p, err := st.auth.check(r.Context(), r)
+	p, err := s.authenticate(r, st)
 	if err != nil {
 		s.writeAuthError(w, err)
 		return
 	}
 	body, err := readBody(w, r, st.maxBody)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, newAPIError(http.StatusRequestEntityTooLarge, typeInvalidRequest,
-				fmt.Sprintf("Request body is too large: the limit is %s (general_settings.max_request_size_mb).", sizeString(st.maxBody))), 0)
-			return
-		}
-		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, "could not read the request body: "+err.Error()), 0)
+		status, msg := bodyError(err, st.maxBody)
+		writeError(w, status, newAPIError(status, typeInvalidRequest, msg), 0)
 		return
 	}
 	req, err := parseChat(body, r.PathValue("model"))
@@ -324,31 +319,6 @@ func copyUpstreamHeaders(dst, src http.Header) {
 		lk := strings.ToLower(k)
 		if strings.HasPrefix(lk, "x-ratelimit-") || lk == "x-request-id" || lk == "openai-processing-ms" {
 			dst[k] = v
-		}
-	}
-}
-
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
-	}
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	n := r.ContentLength
-	if n <= 0 || n > 1<<20 {
-		n = 64 << 10
-	}
-	buf := make([]byte, 0, n+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		m, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
 		}
 	}
 }

@@ -56,7 +56,7 @@ func writeHTTPError(w http.ResponseWriter, err error) {
 // handleAdmin routes the management API to the Admin, after authentication.
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	p, err := st.auth.check(r.Context(), r)
+	p, err := s.authenticate(r, st)
 	if err != nil {
 		s.writeAuthError(w, err)
 		return

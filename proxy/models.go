@@ -19,7 +19,7 @@ type modelObject struct {
 // handleModels serves GET /v1/models: the model groups the caller's key may use.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	p, err := st.auth.check(r.Context(), r)
+	p, err := s.authenticate(r, st)
 	if err != nil {
 		s.writeAuthError(w, err)
 		return
@@ -37,7 +37,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 // handleModel serves GET /v1/models/{model}.
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	p, err := st.auth.check(r.Context(), r)
+	p, err := s.authenticate(r, st)
 	if err != nil {
 		s.writeAuthError(w, err)
 		return
@@ -64,7 +64,7 @@ func ownerOf(st *state, group string) string {
 // handleModelInfo serves GET /model/info: every deployment with its secrets stripped.
 func (s *Server) handleModelInfo(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	p, err := st.auth.check(r.Context(), r)
+	p, err := s.authenticate(r, st)
 	if err != nil {
 		s.writeAuthError(w, err)
 		return

@@ -6,6 +6,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -37,7 +38,18 @@ type Options struct {
 	Gate Gate
 	// Admin serves the management API; nil answers it with 501.
 	Admin Admin
+	// BodyGrace is how long a request body may take before it must keep up a minimum rate
+	// (default DefaultBodyGrace; see body.go).
+	BodyGrace time.Duration
+	// UnauthConns bounds the not-yet-authenticated connections per client address (default
+	// DefaultUnauthConns; see conns.go).
+	UnauthConns int
 }
+
+// ErrAuthOff is returned by SetConfig for a config without a master key while one is in force,
+// and by Serve for a listener beyond loopback with no master key: auth never weakens while the
+// gateway runs.
+var ErrAuthOff = errors.New("auth would be off")
 
 // Server is the gateway. Its config can be swapped while it serves.
 type Server struct {
@@ -51,7 +63,9 @@ type Server struct {
 	// keepStreams makes relays keep the chunks they send, for stored prompts.
 	keepStreams atomic.Bool
 	mux         *http.ServeMux
+	handler     http.Handler
 	http        *http.Server
+	bodyGrace   time.Duration
 }
 
 // state is everything derived from one config; swapped atomically on reload.
@@ -77,14 +91,38 @@ func New(opts Options) (*Server, error) {
 	if err := s.SetConfig(opts.Config, opts.MasterKey); err != nil {
 		return nil, err
 	}
+	s.bodyGrace = opts.BodyGrace
+	if s.bodyGrace <= 0 {
+		s.bodyGrace = DefaultBodyGrace
+	}
+	limit := opts.UnauthConns
+	if limit <= 0 {
+		limit = DefaultUnauthConns
+	}
+	guard := newConnGuard(limit, func(addr string) {
+		s.log.Warn("too many connections that have not authenticated; closing new ones from this address", "addr", addr, "limit", limit)
+	})
 	s.routes()
+	s.handler = http.HandlerFunc(s.serveHTTP)
 	s.http = &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext:       guard.connContext,
+		ConnState:         guard.connState,
 	}
 	return s, nil
+}
+
+// serveHTTP is what every request goes through first: its body gets a read deadline, and with no
+// master key a request a web page could have made is refused (guard.go).
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	withBodyDeadline(w, r, s.bodyGrace)
+	if !s.state.Load().auth.hasMaster && refuseWeb(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 // SetConfig swaps in a new config; on error the old one stays in force.
@@ -104,6 +142,9 @@ func (s *Server) SetConfig(cfg *config.Config, masterKey string) error {
 	}
 	if masterKey == "" {
 		masterKey = cfg.General.MasterKey
+	}
+	if old := s.state.Load(); old != nil && old.auth.hasMaster && masterKey == "" {
+		return fmt.Errorf("%w: the new config has no master key and the running one has; restart to run without one", ErrAuthOff)
 	}
 	st := &state{
 		cfg:       cfg,
@@ -135,7 +176,7 @@ func (s *Server) HasMasterKey() bool { return s.state.Load().auth.hasMaster }
 func (s *Server) Models() []string { return s.state.Load().router.Groups() }
 
 // Handler returns the gateway's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
@@ -164,8 +205,12 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// Serve serves on l until Shutdown.
+// Serve serves on l until Shutdown. It refuses a listener beyond loopback while there is no
+// master key.
 func (s *Server) Serve(l net.Listener) error {
+	if tcp, ok := l.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && !s.HasMasterKey() {
+		return fmt.Errorf("%w: refusing to serve on %s with no master key", ErrAuthOff, l.Addr())
+	}
 	err := s.http.Serve(l)
 	if err == http.ErrServerClosed {
 		return nil
