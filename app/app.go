@@ -177,7 +177,6 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.pickMasterKey(cfg)
 	settings, errs := ledger.SettingsFrom(cfg)
 	for _, e := range errs {
 		a.log.Warn("config", "err", e)
@@ -188,15 +187,16 @@ func New(opts Options) (*App, error) {
 	}
 	a.ledger = led
 	a.counts.next = led
-	srv, err := proxy.New(proxy.Options{Config: cfg, MasterKey: a.masterFor(cfg), Usage: a.counts, Logger: a.log,
-		Keys: led, Gate: led, Admin: led})
+	// The server starts empty; apply puts the config in force, the same way a reload does.
+	srv, err := proxy.New(proxy.Options{Usage: a.counts, Logger: a.log, Keys: led, Gate: led, Admin: led})
+	if err == nil {
+		a.srv = srv
+		err = a.apply(cfg, settings)
+	}
 	if err != nil {
 		led.Close(context.Background())
 		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
 	}
-	a.srv = srv
-	srv.KeepStreamBodies(settings.StorePrompts)
-	a.status.Models = srv.Models()
 	return a, nil
 }
 
@@ -229,41 +229,6 @@ func (a *App) loadConfig() (*config.Config, error) {
 		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
 	}
 	return cfg, nil
-}
-
-// pickMasterKey settles the master key at start (see masterKey) and says where it came from.
-func (a *App) pickMasterKey(cfg *config.Config) {
-	switch {
-	case cfg.General.MasterKey != "":
-		a.status.Auth = "config"
-	case os.Getenv("LITELLM_MASTER_KEY") != "":
-		a.status.Auth = "env"
-	default:
-		key, created, err := masterKey(cfg, a.secrets)
-		switch {
-		case err != nil:
-			a.status.Auth = "off"
-			a.log.Warn("no master key: the gateway accepts any key, on loopback only", "err", err)
-		case key == "":
-			a.status.Auth = "off"
-		default:
-			a.master, a.status.Auth = key, "keychain"
-			if created {
-				a.log.Info("generated a master key and stored it in the keychain (clawgate master-key prints it)")
-			}
-		}
-	}
-}
-
-// masterFor is the master key in force for cfg: the config's, else the environment's, else the keychain's.
-func (a *App) masterFor(cfg *config.Config) string {
-	if cfg.General.MasterKey != "" {
-		return cfg.General.MasterKey
-	}
-	if k := os.Getenv("LITELLM_MASTER_KEY"); k != "" {
-		return k
-	}
-	return a.master
 }
 
 // MasterKey returns the master key in force ("" when auth is off), for `clawgate master-key`
@@ -327,41 +292,32 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// reload re-reads the config after it changed on disk; a broken file keeps the old one in force.
+// reload re-reads the config after it changed on disk. What is not a whole config, or would turn
+// auth off, is refused: the old config stays in force, and the log and the status say why (an
+// alert too when auth is at stake, as that is no typo to shrug off).
 func (a *App) reload() {
-	cfg, warns, err := config.Load(a.opts.ConfigPath)
+	cfg, settings, err := a.readReload()
 	if err == nil {
-		for _, w := range warns {
-			a.log.Warn(w.String())
-		}
-		err = resolveSecrets(cfg, a.secrets)
-	}
-	if err == nil {
-		err = a.srv.SetConfig(cfg, a.masterFor(cfg))
-	}
-	if err == nil {
-		settings, errs := ledger.SettingsFrom(cfg)
-		for _, e := range errs {
-			a.log.Warn("config", "err", e)
-		}
-		a.ledger.SetSettings(settings)
-		a.srv.KeepStreamBodies(settings.StorePrompts)
+		err = a.apply(cfg, settings)
 	}
 	a.mu.Lock()
 	if err != nil {
 		a.status.Err = fmt.Errorf("config not reloaded, the previous one stays in force: %w", err)
 	} else {
 		a.status.Err = nil
-		a.status.Models = a.srv.Models()
 	}
 	a.mu.Unlock()
 	if err != nil {
-		a.log.Error("config reload failed", "err", err)
+		a.log.Error("config reload refused; the previous config stays in force", "err", err)
 	} else {
-		a.log.Info("config reloaded", "models", len(a.srv.Models()))
+		a.log.Info("config reloaded", "models", len(a.srv.Models()), "auth", a.Status().Auth)
 		a.syncOpenClawAfterReload()
 	}
 	a.publish()
+	if errors.Is(err, proxy.ErrAuthOff) {
+		a.events.publish(Event{Kind: EventAlert, Status: a.Status(), Alert: &Alert{
+			Title: "Config change not applied", Message: "It would switch off the master key; the previous config stays in force."}})
+	}
 }
 
 // Stop drains in-flight requests until ctx ends, then closes.

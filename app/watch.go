@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -10,8 +11,13 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// debounce is how long the watcher waits for a burst of writes (editors write, rename, chmod) to settle.
-const debounce = 250 * time.Millisecond
+// debounce is how long the watcher waits for a burst of writes (editors write, rename, chmod) to
+// settle. A file that is then empty or missing gets settle more: an editor that truncates and
+// rewrites (or removes and recreates) is most likely still saving it.
+const (
+	debounce = 250 * time.Millisecond
+	settle   = time.Second
+)
 
 // watcher calls onChange when a file changes. It watches the parent folder, because editors
 // replace files by rename and a watch on the file itself is lost after the first rename-over.
@@ -37,6 +43,7 @@ func watchConfig(path string, onChange func(), log *slog.Logger) (*watcher, erro
 	go func() {
 		defer w.wg.Done()
 		var timer <-chan time.Time
+		settling := false
 		for {
 			select {
 			case <-w.stop:
@@ -46,7 +53,7 @@ func watchConfig(path string, onChange func(), log *slog.Logger) (*watcher, erro
 					return
 				}
 				if filepath.Clean(ev.Name) == name && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-					timer = time.After(debounce)
+					timer, settling = time.After(debounce), false
 				}
 			case err, ok := <-fw.Errors:
 				if !ok {
@@ -55,6 +62,11 @@ func watchConfig(path string, onChange func(), log *slog.Logger) (*watcher, erro
 				log.Warn("config watcher", "err", err)
 			case <-timer:
 				timer = nil
+				if fi, err := os.Stat(name); (err != nil || fi.Size() == 0) && !settling {
+					timer, settling = time.After(settle), true
+					continue
+				}
+				settling = false
 				onChange()
 			}
 		}
