@@ -12,7 +12,9 @@ import (
 // DefaultUnauthConns bounds the connections one client address may hold open before any request
 // on them has authenticated. Authenticated connections are not bounded: agents, load balancers and
 // tests send everything from one address. A connection counts from its accept until a request on
-// it passes auth, or until it closes.
+// it passes auth, or until it closes. A client that opens more new connections than this at the
+// same instant may see some of the newest closed before their first request is read; the bound is
+// set well above what agents and SDK connection pools open.
 const DefaultUnauthConns = 256
 
 // connGuard closes a client's new connections while it holds too many that have not authenticated,
