@@ -67,3 +67,17 @@ func TestMessagesAPIOverOpenAIRoute(t *testing.T) {
 		t.Errorf("count_tokens: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestMessagesAuthErrorShape: the key is checked before the body is read, and the refusal keeps
+// Anthropic's error shape, which the Anthropic SDKs parse.
+func TestMessagesAuthErrorShape(t *testing.T) {
+	g := newGateway(t, oneModel, newUpstream(t))
+	for _, path := range []string{"/v1/messages", "/v1/messages/count_tokens"} {
+		resp := g.do("POST", path, `{"model":"gpt-4o-mini","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`,
+			"Authorization", "", "x-api-key", "sk-wrong")
+		b := readAll(t, resp.Body)
+		if resp.StatusCode != 401 || !strings.HasPrefix(string(b), `{"type":"error","error":{"type":"authentication_error"`) {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+}
