@@ -20,13 +20,20 @@ func (overBudget) HTTPStatus() (int, string, time.Duration, map[string]any) {
 
 // fakeGate admits while budget remains, recording what it was asked and told.
 type fakeGate struct {
-	mu      sync.Mutex
-	refuse  bool
-	worst   []float64
-	settled []Usage
+	mu       sync.Mutex
+	refuse   bool
+	worst    []float64
+	repriced []float64
+	settled  []Usage
 }
 
 type fakeAdmission struct{ g *fakeGate }
+
+func (a fakeAdmission) Reprice(c float64) {
+	a.g.mu.Lock()
+	a.g.repriced = append(a.g.repriced, c)
+	a.g.mu.Unlock()
+}
 
 func (a fakeAdmission) Done(u *Usage) {
 	a.g.mu.Lock()

@@ -61,6 +61,8 @@ type Ledger struct {
 	lim   *budget.Limiter
 	alert *budget.Alerter
 	hooks *webhooks
+	// refused folds repeated refusals into counted rows before they reach w.
+	refused *refusals
 
 	set atomic.Pointer[Settings]
 
@@ -123,6 +125,7 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 	}
 	l.w = st.NewWriter(store.WriterOptions{FlushInterval: o.FlushInterval,
 		OnError: func(err error) { l.log.Warn("ledger: spend log writer", "err", err) }})
+	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
 	return l, nil
 }
@@ -135,6 +138,7 @@ func (l *Ledger) Close(ctx context.Context) error {
 		close(l.stop)
 		<-l.maintDone
 		var errs []error
+		l.refused.flush()
 		if err := l.w.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -152,8 +156,11 @@ func (l *Ledger) Close(ctx context.Context) error {
 // Store is the database, for the app's own queries (summaries for the tray).
 func (l *Ledger) Store() *store.Store { return l.st }
 
-// Flush writes every usage row queued so far.
-func (l *Ledger) Flush(ctx context.Context) error { return l.w.Flush(ctx) }
+// Flush writes every usage row queued so far, refusals still being counted included.
+func (l *Ledger) Flush(ctx context.Context) error {
+	l.refused.flush()
+	return l.w.Flush(ctx)
+}
 
 func (l *Ledger) settings() *Settings { return l.set.Load() }
 
