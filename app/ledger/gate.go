@@ -301,7 +301,8 @@ func (l *Ledger) budgetError(err error) error {
 	}
 	msg := fmt.Sprintf("%s reached its usage limit: %sbudget of %s is spent", who, what, usd(ex.Limit))
 	if ex.Spend < ex.Limit {
-		msg += fmt.Sprintf(" (%s by requests that ended and %s held by requests in flight)", usd(ex.Spend), usd(ex.Reserved))
+		msg = fmt.Sprintf("%s reached its usage limit: %sbudget of %s is used up (%s spent, %s held by requests in flight)",
+			who, what, usd(ex.Limit), usd(ex.Spend), usd(ex.Reserved))
 	}
 	var retry time.Duration
 	if ex.ResetAt != nil {
