@@ -3,12 +3,9 @@ package proxy
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/clawgate/clawgate/proxy/config"
 )
 
 type overBudget struct{}
@@ -53,19 +50,8 @@ func (g *fakeGate) Admit(_ context.Context, p *Principal, model string, worst fl
 
 func TestGateReservesAndSettles(t *testing.T) {
 	up := newUpstream(t, reply{file: "chat_completion.json"}, reply{file: "stream_usage.sse"})
-	cfg, _, err := config.Parse([]byte(oneModel), "config.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ModelList[0].Params.APIBase = up.URL()
 	gate := &fakeGate{}
-	s, err := New(Options{Config: cfg, Gate: gate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	defer hs.Close()
-	g := &gateway{t: t, srv: hs, gw: s, sink: &sink{}}
+	g := newGatewayWith(t, oneModel, Options{Gate: gate}, up)
 
 	if resp := g.chat(`{"model":"gpt-4o-mini","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -73,7 +59,7 @@ func TestGateReservesAndSettles(t *testing.T) {
 	resp := g.chat(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	sseEvents(t, resp.Body)
 	gate.mu.Lock()
-	// The reservation covers the max output: 1000 tokens at $0.60/M alone is 6e-4.
+	// The expected output starts at 1,024 tokens, capped by max_tokens: 1000 at $0.60/M is 6e-4.
 	if len(gate.worst) != 2 || gate.worst[0] < 6e-4 || gate.worst[0] > 1e-3 {
 		t.Errorf("worst costs = %v", gate.worst)
 	}
