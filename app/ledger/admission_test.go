@@ -202,6 +202,11 @@ func TestInFlightHoldsAndExhausted(t *testing.T) {
 			t.Errorf("headers: %v", r.header)
 		}
 	}
+	// Anthropic's API answers the same refusal with the same headers (Claude Code obeys them).
+	r := e.do("POST", "/v1/messages", key, `{"model":"exact","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+	if r.status != 429 || r.header.Get("X-Should-Retry") != "false" || !strings.Contains(string(r.body), "usage limit") {
+		t.Errorf("/v1/messages refusal: %d %v %s", r.status, r.header, r.body)
+	}
 	th, ex := e.events.of(EventThreshold, token), e.events.of(EventExhausted, token)
 	if len(th) != 1 || th[0].Level != 1 || th[0].Spend != 0 || len(ex) != 1 || !strings.Contains(ex[0].Message, "usage limit") {
 		t.Errorf("threshold events %+v, exhausted events %+v: want one of each at the first refusal", th, ex)
@@ -222,8 +227,8 @@ func TestInFlightHoldsAndExhausted(t *testing.T) {
 			failures = append(failures, fmt.Sprintf("%s %s %v %v %d", r.ModelGroup, r.KeyAlias, r.Metadata["refusal"], r.Metadata["status_code"], metaCount(r)))
 		}
 	}
-	if fmt.Sprint(failures) != "[exact openclaw budget_exceeded 429 3]" {
-		t.Errorf("refusal rows %q, want one row counting 3", failures)
+	if fmt.Sprint(failures) != "[exact openclaw budget_exceeded 429 4]" {
+		t.Errorf("refusal rows %q, want one row counting 4", failures)
 	}
 	// Spend reaching 100% later in the same window does not alert again; a new window does.
 	if n := len(e.events.of(EventThreshold, token)); n != 1 {

@@ -255,7 +255,7 @@ func TestGlobalBudget(t *testing.T) {
 	e.chat(masterKey, exactChat)
 	er := e.chat(key, exactChat).errOf(t, 429)
 	if er.Type != "budget_exceeded" || er.Details["budget"] != "global" ||
-		er.Message != "The proxy reached its usage limit: the proxy-wide budget of $0.02 is spent; raise its max_budget to continue" {
+		er.Message != "The proxy reached its usage limit: the proxy-wide budget of $0.02 is spent; raise litellm_settings.max_budget to continue" {
 		t.Errorf("global refusal: %+v", er)
 	}
 	e.chat(masterKey, exactChat).errOf(t, 429)

@@ -308,6 +308,8 @@ func (l *Ledger) budgetError(err error) error {
 	if ex.ResetAt != nil {
 		msg += "; it resets " + l.when(*ex.ResetAt, now)
 		retry = ex.ResetAt.Sub(now)
+	} else if ex.ID == GlobalBudget {
+		msg += "; raise litellm_settings.max_budget to continue"
 	} else {
 		msg += "; raise its max_budget to continue"
 	}
