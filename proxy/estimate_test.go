@@ -104,8 +104,8 @@ func TestRepriceOnFallback(t *testing.T) {
 	o1 := in*15e-6 + 2*1024*60e-6
 	gate.mu.Lock()
 	defer gate.mu.Unlock()
-	if len(gate.worst) != 1 || !closeTo(gate.worst[0], mini) {
-		t.Errorf("admitted at %v, want gpt-4o-mini's expected cost %v", gate.worst, mini)
+	if len(gate.expected) != 1 || !closeTo(gate.expected[0], mini) {
+		t.Errorf("admitted at %v, want gpt-4o-mini's expected cost %v", gate.expected, mini)
 	}
 	if len(gate.repriced) != 2 || !closeTo(gate.repriced[0], mini) || !closeTo(gate.repriced[1], o1) {
 		t.Errorf("repriced %v, want [%v %v]", gate.repriced, mini, o1)

@@ -19,7 +19,7 @@ func (overBudget) HTTPStatus() (int, string, time.Duration, map[string]any) {
 type fakeGate struct {
 	mu       sync.Mutex
 	refuse   bool
-	worst    []float64
+	expected []float64
 	repriced []float64
 	settled  []Usage
 }
@@ -38,10 +38,10 @@ func (a fakeAdmission) Done(u *Usage) {
 	a.g.mu.Unlock()
 }
 
-func (g *fakeGate) Admit(_ context.Context, p *Principal, model string, worst float64, est int64) (Admission, error) {
+func (g *fakeGate) Admit(_ context.Context, p *Principal, model string, expected float64, est int64) (Admission, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.worst = append(g.worst, worst)
+	g.expected = append(g.expected, expected)
 	if g.refuse {
 		return nil, overBudget{}
 	}
@@ -60,8 +60,8 @@ func TestGateReservesAndSettles(t *testing.T) {
 	sseEvents(t, resp.Body)
 	gate.mu.Lock()
 	// The expected output starts at 1,024 tokens, capped by max_tokens: 1000 at $0.60/M is 6e-4.
-	if len(gate.worst) != 2 || gate.worst[0] < 6e-4 || gate.worst[0] > 1e-3 {
-		t.Errorf("worst costs = %v", gate.worst)
+	if len(gate.expected) != 2 || gate.expected[0] < 6e-4 || gate.expected[0] > 1e-3 {
+		t.Errorf("expected costs = %v", gate.expected)
 	}
 	if len(gate.settled) != 2 || gate.settled[0].Cost != 8.85e-06 || !gate.settled[0].Priced || gate.settled[1].PromptTokens != 9 || gate.settled[1].Cost == 0 {
 		t.Errorf("settled = %+v", gate.settled)

@@ -19,14 +19,15 @@ import (
 // never refused because its own estimate is larger than what is left: it is admitted and holds
 // its whole estimate, which may reach past the limit.
 //
-// Overshoot bound: every admission happens with spend + reserved < limit, so at any moment
-// spend + reserved < limit + the last admitted call's reservation + the sum, over calls already
-// settled, of what each cost beyond its reservation; once nothing is in flight, spend exceeds the
-// limit by at most what the calls in flight when it was reached cost beyond their reservations
-// (the last one's whole cost counting as beyond for the part past the limit). A reservation is
-// not shrunk to the room left (LiteLLM shrinks it): the part past the limit keeps the window
-// closed while calls that cost less than they held settle, instead of letting a new call in on
-// each one's change.
+// Overshoot bound (what replaces "spend + reserved <= limit" now that reservations are
+// estimates): every admission happens with spend + reserved < limit, and a settle moves
+// spend + reserved by the call's cost minus its reservation, so at any moment
+// spend + reserved < limit + the last admitted call's reservation + the sum, over settled calls,
+// of what each cost beyond its reservation. Once nothing is in flight the overshoot is at most
+// that: what the calls in flight when the limit was reached cost beyond their reservations,
+// plus the part of the last one's reservation that lay past the limit. A reservation is not
+// shrunk to the room left (LiteLLM shrinks it): that part keeps the window closed while calls
+// that cost less than they held settle, instead of letting a new call in on each one's change.
 //
 // Callbacks run after the ledger's lock is released, on the goroutine that caused them, and may
 // run concurrently with each other; events carry enough (the new reset time) to be applied

@@ -21,7 +21,7 @@ const masterKey = "sk-master-0123456789abcdef"
 
 // The "exact" model is priced so that costs are exact binary fractions: no input cost and
 // 2^-10 USD per output token. The fake upstream always reports 19 prompt and 10 completion
-// tokens, so a call costs 10×2^-10 = 0.009765625 USD, and with max_tokens 10 its worst case
+// tokens, so a call costs 10×2^-10 = 0.009765625 USD, and with max_tokens 10 its expected cost
 // (what the gate reserves) is the same amount.
 const (
 	callCost  = 10.0 / 1024
