@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
@@ -33,18 +34,7 @@ const (
 // which bytes/4 would count as 0.75), image parts at the figures above instead of their bytes,
 // and the tool prompt when tools are offered.
 func inputTokens(body []byte) int {
-	n := 0
-	ascii := 0
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case c < 0x80:
-			ascii++
-		case c >= 0xC0: // the first byte of a multi-byte character
-			n++
-		}
-	}
-	n += ascii/4 + 1
+	n := textTokens(body) + 1
 	for rest := body; ; {
 		i := bytes.Index(rest, []byte(`"image_url"`))
 		if i < 0 {
@@ -74,6 +64,30 @@ func inputTokens(body []byte) int {
 	return max(n, 1)
 }
 
+// textTokens is ASCII bytes / 4 plus one per other character. It skips ASCII eight bytes at a
+// time: it runs over every prompt, tens of kilobytes for an agent.
+func textTokens(b []byte) int {
+	other, chars := 0, 0
+	count := func(p []byte) {
+		for _, c := range p {
+			if c >= 0x80 {
+				other++
+				if c >= 0xC0 { // the first byte of a multi-byte character
+					chars++
+				}
+			}
+		}
+	}
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			count(b[i : i+8])
+		}
+	}
+	count(b[i:])
+	return (len(b)-other)/4 + chars
+}
+
 // afterColon returns what follows a key's colon, or nil when p does not start with one.
 func afterColon(p []byte) []byte {
 	p = bytes.TrimLeft(p, " \t\r\n")
@@ -94,8 +108,13 @@ const (
 
 // outputStats learns what a deployment's model returns. Safe for concurrent use.
 type outputStats struct {
-	m sync.Map // outputKey -> *outputRing
+	m    sync.Map // outputKey -> *outputRing
+	size atomic.Int64
 }
+
+// maxOutputRings bounds the estimates kept: a wildcard route learns one per model name its
+// clients send, and past this many it starts over rather than grow.
+const maxOutputRings = 4096
 
 type outputKey struct{ deployment, model string }
 
@@ -113,7 +132,11 @@ func (s *outputStats) ring(d *route.Deployment, model string) *outputRing {
 	}
 	r := &outputRing{toks: []int32{firstOutputEstimate}}
 	r.est.Store(firstOutputEstimate)
-	v, _ := s.m.LoadOrStore(k, r)
+	v, loaded := s.m.LoadOrStore(k, r)
+	if !loaded && s.size.Add(1) > maxOutputRings {
+		s.m.Clear()
+		s.size.Store(0)
+	}
 	return v.(*outputRing)
 }
 

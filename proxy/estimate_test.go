@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -74,6 +75,15 @@ func TestOutputEstimate(t *testing.T) {
 	}
 	if got := s.estimate(d, "m", p, 64_000); got != max4k {
 		t.Errorf("max_tokens above the model's max: %d", got)
+	}
+	// Model names sent through a wildcard cannot grow the estimates without bound.
+	for i := range 3 * maxOutputRings {
+		s.observe(d, fmt.Sprint("model-", i), 10)
+	}
+	n := 0
+	s.m.Range(func(any, any) bool { n++; return true })
+	if n > maxOutputRings {
+		t.Errorf("%d estimates kept, want at most %d", n, maxOutputRings)
 	}
 }
 
