@@ -7,7 +7,9 @@
 // Where a request's spend log row is written: Admission.Done writes it for every request the
 // gate admitted (the gateway calls Done, then UsageSink.Record, on the same goroutine); Record
 // writes only the rows of requests that never passed the gate, and skips those Done wrote. So
-// each request is logged once whether or not the ledger is also the gateway's Gate.
+// each request is logged once whether or not the ledger is also the gateway's Gate. Refused
+// requests (Usage.Refusal set by the gateway; blocked and expired keys by Authenticate) are
+// failure rows too, identical ones of a key folded into one row with a count (refusals.go).
 package ledger
 
 import (
