@@ -388,20 +388,6 @@ func rateError(k store.Key, err error, retry time.Duration) error {
 	}
 }
 
-// pyFloat prints a float as Python's repr does (50.0, 0.0016905, 1e-07), since LiteLLM's
-// messages are read by people used to them.
-func pyFloat(f float64) string {
-	a := math.Abs(f)
-	if a != 0 && (a < 1e-4 || a >= 1e16) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
 // trimFloat prints a float briefly, without float noise.
 func trimFloat(f float64) string {
 	return strconv.FormatFloat(f, 'g', 6, 64)
