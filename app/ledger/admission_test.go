@@ -270,7 +270,8 @@ func TestOpenClawBudgetScenario(t *testing.T) {
 // Every refusal is a failure row naming the key, the model and the reason: a model the key may
 // not use, a rate limit, a blocked key (refused before its body is read, so without a model).
 func TestRefusalsAreLogged(t *testing.T) {
-	e := newEnv(t)
+	clk := newClock(time.Now())
+	e := newEnv(t, withClock(clk))
 	key, token := e.generate(`{"key_alias": "scoped", "models": ["exact"], "rpm_limit": 1}`)
 	e.chat(key, `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`).errOf(t, 403)
 	e.chat(key, exactChat)
@@ -297,5 +298,13 @@ func TestRefusalsAreLogged(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("refusal rows\n got %v\nwant %v", got, want)
+	}
+	short, shortToken := e.generate(`{"key_alias": "short", "duration": "1h"}`)
+	clk.Set(clk.Now().Add(2 * time.Hour))
+	e.chat(short, exactChat).errOf(t, 401)
+	e.flush()
+	rows, _, err = e.l.Store().QuerySpendLogs(t.Context(), store.SpendQuery{APIKey: shortToken, Status: "failure"})
+	if err != nil || len(rows) != 1 || rows[0].Metadata["refusal"] != "key_expired" || !strings.Contains(rows[0].Error, "Expired") {
+		t.Errorf("expired key's refusal rows %+v, %v", rows, err)
 	}
 }
