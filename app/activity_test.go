@@ -120,7 +120,8 @@ litellm_settings: {max_budget: 10, budget_duration: 30d}
 	if err := a.EditKey(context.Background(), key.Token, KeyEdit{MaxBudget: &bad}); err == nil {
 		t.Error("a negative limit was accepted")
 	}
-	if got, _ := a.Activity(context.Background(), 1); len(got.Requests) != 1 || got.Today.Requests != 3 {
+	// The blocked key's refusal is logged as a failed request too.
+	if got, _ := a.Activity(context.Background(), 1); len(got.Requests) != 1 || got.Today.Requests != 4 || got.Requests[0].OK {
 		t.Errorf("limit 1: %d rows, %d today", len(got.Requests), got.Today.Requests)
 	}
 }

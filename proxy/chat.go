@@ -49,23 +49,25 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.writeUnknownModel(w, st, req.Model)
 		return
 	}
-	if !modelAllowed(p.Models, req.Model, group) {
-		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth,
-			fmt.Sprintf("key not allowed to access model. This key can only access models=%v. Tried to access %s.", p.Models, req.Model)).withParam("model"), 0)
-		return
-	}
-
 	callType, _ := r.Context().Value(callTypeKey{}).(string)
 	if callType == "" {
 		callType = "acompletion"
 	}
 	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start,
-		RequestBody: body}
+		RequestBody: body, n: req.N}
+	if !modelAllowed(p.Models, req.Model, group) {
+		msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. Tried to access %s.", p.Models, req.Model)
+		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
+		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeAuth, msg
+		s.record(&u) // logged as a failure, like every refusal
+		return
+	}
+	in := inputTokens(body)
 	if s.gate != nil {
-		est := len(body)/4 + 1 // ~4 bytes a token: a reservation estimate, settled to the real figure after
-		adm, err := s.gate.Admit(r.Context(), p, req.Model, worstCost(st.deps, group, req.Model, est, req.MaxTokens), int64(est+req.MaxTokens))
+		est := s.outputs.expectedInGroup(st.deps, group, req.Model, in, req.N, req.MaxTokens)
+		adm, err := s.gate.Admit(r.Context(), p, req.Model, est.cost, est.tokens)
 		if err != nil {
-			writeHTTPError(w, err)
+			s.refuse(w, err, &u)
 			return
 		}
 		u.adm = adm
@@ -86,6 +88,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	res, err := st.router.Do(ctx, req.Model, func(ctx context.Context, d *route.Deployment, model string) error {
 		t0 := time.Now()
 		defer func() { upstream += time.Since(t0) }()
+		if u.adm != nil { // reserve at the prices of the deployment actually called
+			u.adm.Reprice(s.outputs.expected(d, model, in, req.N, req.MaxTokens).cost)
+		}
 		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
 		pr := &provider.Request{Body: req.upstreamBody(model), Model: model, Stream: req.Stream}
 		out, err := d.Provider.Chat(actx, pr)
@@ -160,6 +165,9 @@ func (s *Server) record(u *Usage) {
 	if u.adm != nil {
 		u.adm.Done(u)
 		u.adm = nil
+	}
+	if u.UsageKnown && u.Status == http.StatusOK && u.Error == "" {
+		s.outputs.observe(u.dep, u.Model, u.CompletionTokens/max(u.n, 1))
 	}
 	if s.usage != nil {
 		s.usage.Record(*u)

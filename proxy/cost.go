@@ -89,25 +89,6 @@ func (u *Usage) price(d *route.Deployment) {
 	})
 }
 
-// worstCost is what a request may cost at most on any deployment of its group: the reservation
-// a budget must have room for.
-func worstCost(deps []*route.Deployment, group, model string, promptTokens, maxTokens int) float64 {
-	worst := 0.0
-	for _, d := range deps {
-		if d.Group != group {
-			continue
-		}
-		m := d.Model
-		if m == "" || strings.Contains(m, "*") {
-			m = model
-		}
-		if c := pricing.MaxCost(priceFor(d, m), promptTokens, maxTokens); c > worst {
-			worst = c
-		}
-	}
-	return worst
-}
-
 // costString prints a cost with 12 significant digits: exact for any real price, without the
 // float noise (1.7699999999999997e-05) of the shortest round-trip form.
 func costString(c float64) string { return strconv.FormatFloat(c, 'g', 12, 64) }

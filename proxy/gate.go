@@ -9,15 +9,20 @@ import (
 // Gate admits or refuses a request before it is routed: budgets, rpm/tpm limits, parallel
 // request limits. The ledger implements it; with none, every request is admitted.
 type Gate interface {
-	// Admit reserves room for a request. worstCost is the most the request can cost (its prompt
-	// estimate plus its max output at the dearest deployment's prices); estTokens its token estimate.
+	// Admit reserves room for a request. expectedCost is what the request is expected to cost
+	// (its input plus the output its deployments have been returning, at the dearest of its
+	// group's deployments until one is picked); estTokens its expected tokens. It is an estimate,
+	// not a bound: a request is refused only when what is spent and held has reached a limit.
 	// A refusal is an error that implements HTTPError.
-	Admit(ctx context.Context, p *Principal, model string, worstCost float64, estTokens int64) (Admission, error)
+	Admit(ctx context.Context, p *Principal, model string, expectedCost float64, estTokens int64) (Admission, error)
 }
 
 // Admission is a request the gate let through. Done settles it with what really happened (the
 // usage carries the real cost); it is called exactly once.
 type Admission interface {
+	// Reprice changes the reservation to the expected cost on the deployment about to be
+	// called (a retry on another deployment, a fallback into a dearer group).
+	Reprice(expectedCost float64)
 	Done(u *Usage)
 }
 
@@ -43,14 +48,33 @@ func WriteError(w http.ResponseWriter, status int, typ, msg string, retryAfter t
 	writeError(w, status, e, retryAfter)
 }
 
-// writeHTTPError answers an error that implements HTTPError, or a 500.
-func writeHTTPError(w http.ResponseWriter, err error) {
-	if he, ok := err.(HTTPError); ok {
-		status, typ, ra, details := he.HTTPStatus()
-		WriteError(w, status, typ, he.Error(), ra, details)
-		return
+// finalError is an HTTPError after which a retry cannot succeed soon (a spent budget).
+type finalError interface {
+	ShouldRetry() bool
+}
+
+// writeHTTPError answers an error that implements HTTPError, or a 500. An error that says it is
+// final gets x-should-retry: false, which the OpenAI and Anthropic SDKs (and Claude Code) obey
+// over their own retry rules. It returns what it answered.
+func writeHTTPError(w http.ResponseWriter, err error) (status int, typ, msg string) {
+	he, ok := err.(HTTPError)
+	if !ok {
+		WriteError(w, http.StatusInternalServerError, typeServer, err.Error(), 0, nil)
+		return http.StatusInternalServerError, typeServer, err.Error()
 	}
-	WriteError(w, http.StatusInternalServerError, typeServer, err.Error(), 0, nil)
+	status, typ, ra, details := he.HTTPStatus()
+	if f, ok := err.(finalError); ok && !f.ShouldRetry() {
+		w.Header().Set("X-Should-Retry", "false")
+	}
+	WriteError(w, status, typ, he.Error(), ra, details)
+	return status, typ, he.Error()
+}
+
+// refuse answers a request refused before it was routed (budget, rate limit, model not allowed)
+// and logs it as a failure, so that refusals show in /spend/logs like any failed call.
+func (s *Server) refuse(w http.ResponseWriter, err error, u *Usage) {
+	u.Status, u.Refusal, u.Error = writeHTTPError(w, err)
+	s.record(u)
 }
 
 // handleAdmin routes the management API to the Admin, after authentication.

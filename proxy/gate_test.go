@@ -3,12 +3,9 @@ package proxy
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/clawgate/clawgate/proxy/config"
 )
 
 type overBudget struct{}
@@ -20,13 +17,20 @@ func (overBudget) HTTPStatus() (int, string, time.Duration, map[string]any) {
 
 // fakeGate admits while budget remains, recording what it was asked and told.
 type fakeGate struct {
-	mu      sync.Mutex
-	refuse  bool
-	worst   []float64
-	settled []Usage
+	mu       sync.Mutex
+	refuse   bool
+	expected []float64
+	repriced []float64
+	settled  []Usage
 }
 
 type fakeAdmission struct{ g *fakeGate }
+
+func (a fakeAdmission) Reprice(c float64) {
+	a.g.mu.Lock()
+	a.g.repriced = append(a.g.repriced, c)
+	a.g.mu.Unlock()
+}
 
 func (a fakeAdmission) Done(u *Usage) {
 	a.g.mu.Lock()
@@ -34,10 +38,10 @@ func (a fakeAdmission) Done(u *Usage) {
 	a.g.mu.Unlock()
 }
 
-func (g *fakeGate) Admit(_ context.Context, p *Principal, model string, worst float64, est int64) (Admission, error) {
+func (g *fakeGate) Admit(_ context.Context, p *Principal, model string, expected float64, est int64) (Admission, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.worst = append(g.worst, worst)
+	g.expected = append(g.expected, expected)
 	if g.refuse {
 		return nil, overBudget{}
 	}
@@ -46,19 +50,8 @@ func (g *fakeGate) Admit(_ context.Context, p *Principal, model string, worst fl
 
 func TestGateReservesAndSettles(t *testing.T) {
 	up := newUpstream(t, reply{file: "chat_completion.json"}, reply{file: "stream_usage.sse"})
-	cfg, _, err := config.Parse([]byte(oneModel), "config.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ModelList[0].Params.APIBase = up.URL()
 	gate := &fakeGate{}
-	s, err := New(Options{Config: cfg, Gate: gate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	defer hs.Close()
-	g := &gateway{t: t, srv: hs, gw: s, sink: &sink{}}
+	g := newGatewayWith(t, oneModel, Options{Gate: gate}, up)
 
 	if resp := g.chat(`{"model":"gpt-4o-mini","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -66,9 +59,9 @@ func TestGateReservesAndSettles(t *testing.T) {
 	resp := g.chat(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	sseEvents(t, resp.Body)
 	gate.mu.Lock()
-	// The reservation covers the max output: 1000 tokens at $0.60/M alone is 6e-4.
-	if len(gate.worst) != 2 || gate.worst[0] < 6e-4 || gate.worst[0] > 1e-3 {
-		t.Errorf("worst costs = %v", gate.worst)
+	// The expected output starts at 1,024 tokens, capped by max_tokens: 1000 at $0.60/M is 6e-4.
+	if len(gate.expected) != 2 || gate.expected[0] < 6e-4 || gate.expected[0] > 1e-3 {
+		t.Errorf("expected costs = %v", gate.expected)
 	}
 	if len(gate.settled) != 2 || gate.settled[0].Cost != 8.85e-06 || !gate.settled[0].Priced || gate.settled[1].PromptTokens != 9 || gate.settled[1].Cost == 0 {
 		t.Errorf("settled = %+v", gate.settled)

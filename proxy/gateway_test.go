@@ -41,6 +41,12 @@ type gateway struct {
 // replaced by the upstreams' base URLs.
 func newGateway(t *testing.T, yaml string, ups ...*upstream) *gateway {
 	t.Helper()
+	return newGatewayWith(t, yaml, Options{}, ups...)
+}
+
+// newGatewayWith is newGateway with more options (a Gate); Config and Usage are set here.
+func newGatewayWith(t *testing.T, yaml string, opts Options, ups ...*upstream) *gateway {
+	t.Helper()
 	for i, u := range ups {
 		yaml = strings.ReplaceAll(yaml, fmt.Sprintf("{{%c}}", 'A'+i), u.URL())
 	}
@@ -49,7 +55,8 @@ func newGateway(t *testing.T, yaml string, ups ...*upstream) *gateway {
 		t.Fatalf("config: %v", err)
 	}
 	sk := &sink{}
-	s, err := New(Options{Config: cfg, Usage: sk})
+	opts.Config, opts.Usage = cfg, sk
+	s, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -18,6 +18,7 @@ type chatRequest struct {
 	IncludeUsage bool
 	User         string
 	MaxTokens    int
+	N            int // choices asked for; 0 when absent
 
 	modelSpan   span // value span of "model"
 	soSpan      span // value span of "stream_options" (zero when absent)
@@ -111,6 +112,10 @@ func (req *chatRequest) field(key []byte, sp span) error {
 		if raw[0] == '"' {
 			req.User = jsonString(raw)
 		}
+	case "n":
+		if n, err := strconv.Atoi(string(raw)); err == nil && n > 0 {
+			req.N = n
+		}
 	case "max_tokens", "max_completion_tokens":
 		if n, err := strconv.Atoi(string(raw)); err == nil && n > req.MaxTokens {
 			req.MaxTokens = n
@@ -201,6 +206,11 @@ func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
 			req.hasMessages = !bytes.Equal(bytes.TrimSpace(raw[1:len(raw)-1]), nil)
 		case "user":
 			_ = json.Unmarshal(raw, &req.User)
+		case "n":
+			var n int
+			if json.Unmarshal(raw, &n) == nil && n > 0 {
+				req.N = n
+			}
 		case "max_tokens", "max_completion_tokens":
 			var n int
 			if json.Unmarshal(raw, &n) == nil && n > req.MaxTokens {

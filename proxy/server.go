@@ -60,6 +60,8 @@ type Server struct {
 	gate  Gate
 	admin Admin
 	state atomic.Pointer[state]
+	// outputs learns each deployment's output lengths, for expected costs.
+	outputs outputStats
 	// keepStreams makes relays keep the chunks they send, for stored prompts.
 	keepStreams atomic.Bool
 	mux         *http.ServeMux

@@ -38,8 +38,11 @@ type Usage struct {
 	FirstToken time.Time // zero for non-streamed calls
 	End        time.Time
 
-	Status    int    // HTTP status the client saw (or would have, for streams: 200 even if broken mid-way)
-	Error     string // set for failures, including mid-stream breaks
+	Status int    // HTTP status the client saw (or would have, for streams: 200 even if broken mid-way)
+	Error  string // set for failures, including mid-stream breaks
+	// Refusal is the error type of a request refused before it went upstream (budget_exceeded,
+	// rate_limit_error, a model the key may not use); "" for requests that were routed.
+	Refusal   string
 	Retries   int
 	Fallbacks int
 
@@ -49,6 +52,7 @@ type Usage struct {
 	RequestBody, ResponseBody []byte
 
 	dep *route.Deployment // the deployment that answered, for pricing
+	n   int               // choices asked for (the body's n), for the output estimate
 	adm Admission         // settled once, when the usage is recorded
 }
 

@@ -1,6 +1,6 @@
 // Package budget is the arithmetic of spend limits: LiteLLM's budget_duration grammar, the reset
 // calendar, threshold crossings and their de-duplication, an in-memory ledger that reserves a
-// request's worst-case cost before the call and settles it after, and per-key rate limits.
+// request's expected cost before the call and settles it after, and per-key rate limits.
 // It is pure: no I/O, no clocks it does not take as arguments or options.
 package budget
 

@@ -8,16 +8,26 @@ import (
 )
 
 // Ledger is the in-memory account of spend against budgets (a key's hash, "global", ...). A call
-// reserves its worst-case cost on every budget that applies before it goes upstream, and settles
-// to its real cost after, so that concurrent calls cannot jointly overshoot a budget.
+// reserves its expected cost on every budget that applies before it goes upstream, and settles
+// to its real cost after, so that concurrent calls see each other's cost before it is known.
 //
 // Resets are lazy and exact: any call that touches a budget at or after its reset time first rolls
 // the window (spend to 0, reset time to the next one). There is no periodic job.
 //
-// Overshoot bound: a reservation admits a call only if spend + reserved + amount <= limit. If
-// every call settles at most what it reserved, spend never exceeds the limit. A call that costs
-// more than it reserved (its usage exceeded the estimate) can push spend over the limit by at
-// most the sum, over calls in flight, of actual - reserved.
+// Admission rule: a call is refused only when spend + reserved (what calls in flight hold) has
+// reached the limit; with nothing in flight that is LiteLLM's "spend >= max_budget". A call is
+// never refused because its own estimate is larger than what is left: it is admitted and holds
+// its whole estimate, which may reach past the limit.
+//
+// Overshoot bound (what replaces "spend + reserved <= limit" now that reservations are
+// estimates): every admission happens with spend + reserved < limit, and a settle moves
+// spend + reserved by the call's cost minus its reservation, so at any moment
+// spend + reserved < limit + the last admitted call's reservation + the sum, over settled calls,
+// of what each cost beyond its reservation. Once nothing is in flight the overshoot is at most
+// that: what the calls in flight when the limit was reached cost beyond their reservations,
+// plus the part of the last one's reservation that lay past the limit. A reservation is not
+// shrunk to the room left (LiteLLM shrinks it): that part keeps the window closed while calls
+// that cost less than they held settle, instead of letting a new call in on each one's change.
 //
 // Callbacks run after the ledger's lock is released, on the goroutine that caused them, and may
 // run concurrently with each other; events carry enough (the new reset time) to be applied
@@ -76,11 +86,15 @@ type ExceededError struct {
 	Reserved float64 // held by calls in flight
 	Amount   float64 // what the refused call asked to reserve
 	ResetAt  *time.Time
+	// Duration is the budget's window (nil when it does not reset) and WindowStart when the
+	// current window began (zero without a duration): the refusal's window, for alerts.
+	Duration    *Duration
+	WindowStart time.Time
 }
 
 func (e *ExceededError) Error() string {
-	s := fmt.Sprintf("budget %q exceeded: spend %g + in flight %g + this request %g > max budget %g",
-		e.ID, e.Spend, e.Reserved, e.Amount, e.Limit)
+	s := fmt.Sprintf("budget %q exceeded: spend %g + in flight %g >= max budget %g",
+		e.ID, e.Spend, e.Reserved, e.Limit)
 	if e.Spend >= e.Limit {
 		s = fmt.Sprintf("budget %q exceeded: spend %g >= max budget %g", e.ID, e.Spend, e.Limit)
 	}
@@ -181,17 +195,21 @@ func (l *Ledger) Remove(id string) {
 type Reservation struct {
 	l       *Ledger
 	budgets []*budget
-	amount  float64
-	done    bool // guarded by l.mu
+	amount  float64 // guarded by l.mu
+	done    bool    // guarded by l.mu
 }
 
-// Amount is what was reserved on each budget.
-func (r *Reservation) Amount() float64 { return r.amount }
+// Amount is what is reserved on each budget.
+func (r *Reservation) Amount() float64 {
+	r.l.mu.Lock()
+	defer r.l.mu.Unlock()
+	return r.amount
+}
 
 // Reserve holds amount on every budget in ids that the ledger knows (unknown ids have no budget
 // and are skipped; duplicates count once). It fails, holding nothing, with an *ExceededError for
-// the first budget that is already spent (spend >= limit, LiteLLM's pre-call check) or that has
-// no room for it (spend + reserved + amount > limit). Negative or NaN amounts reserve 0.
+// the first budget whose spend plus what calls in flight hold has reached its limit (see the
+// admission rule on Ledger). Negative or NaN amounts reserve 0.
 func (l *Ledger) Reserve(ids []string, amount float64) (*Reservation, error) {
 	amount = clean(amount)
 	now := l.now()
@@ -208,8 +226,9 @@ func (l *Ledger) Reserve(ids []string, amount float64) (*Reservation, error) {
 		r.budgets = append(r.budgets, b)
 		if err == nil && b.limit != nil {
 			lim := *b.limit
-			if b.spend >= lim || b.spend+b.reserved+amount > lim+epsilon {
-				err = &ExceededError{ID: id, Limit: lim, Spend: b.spend, Reserved: b.reserved, Amount: amount, ResetAt: copyTime(b.resetAt)}
+			if b.spend+b.reserved >= lim {
+				err = &ExceededError{ID: id, Limit: lim, Spend: b.spend, Reserved: b.reserved, Amount: amount,
+					ResetAt: copyTime(b.resetAt), Duration: copyDuration(b.dur), WindowStart: b.windowStart}
 			}
 		}
 	}
@@ -228,6 +247,42 @@ func (l *Ledger) Reserve(ids []string, amount float64) (*Reservation, error) {
 
 // epsilon absorbs float rounding in sums of small costs (a nano-dollar).
 const epsilon = 1e-9
+
+// Adjust changes what the reservation holds to amount (the call went to a deployment whose
+// expected cost differs from the one it was admitted at). It never refuses: the call is already
+// admitted. A raise takes only the room its budgets have left (limit - spend - reserved, none
+// when that is negative), so that a dearer deployment closes the window to others sooner
+// without pushing spend + reserved past where admission left it; a cut is given back whole.
+// It does nothing after Settle or Release.
+func (r *Reservation) Adjust(amount float64) {
+	if r == nil {
+		return
+	}
+	amount = clean(amount)
+	l := r.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.done || amount == r.amount {
+		return
+	}
+	next := amount
+	if amount > r.amount {
+		room := amount - r.amount
+		for _, b := range r.budgets {
+			if b.limit != nil {
+				room = min(room, max(0, *b.limit-b.spend-b.reserved))
+			}
+		}
+		next = r.amount + room
+	}
+	for _, b := range r.budgets {
+		b.reserved += next - r.amount
+		if b.reserved < epsilon {
+			b.reserved = 0
+		}
+	}
+	r.amount = next
+}
 
 // Settle releases the reservation and adds actual (the call's real cost) to every budget it held.
 // actual may exceed the reservation; see the overshoot bound on Ledger.

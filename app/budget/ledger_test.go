@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -48,29 +49,73 @@ func TestLedgerReserveSettle(t *testing.T) {
 	if s, res, _ := l.Spend("key"); !near(s, 0.2) || !near(res, 0.5) {
 		t.Fatalf("after reserve: spend %v reserved %v", s, res)
 	}
-	// 0.2 + 0.5 + 0.4 > 1: refused, with the numbers.
-	_, err = l.Reserve([]string{"key"}, 0.4)
+	// 0.2 + 0.5 < 1: a call whose estimate is larger than what is left is still admitted, and
+	// holds its whole estimate.
+	r2, err := l.Reserve([]string{"key"}, 0.4)
+	if err != nil {
+		t.Fatalf("refused below the limit: %v", err)
+	}
+	if _, res, _ := l.Spend("key"); !near(res, 0.9) {
+		t.Fatalf("reserved %v, want 0.9", res)
+	}
+	// Now spend + reserved (1.1) has reached the limit: refused, with the numbers.
+	_, err = l.Reserve([]string{"key"}, 0)
 	var ex *ExceededError
 	if !errors.As(err, &ex) {
 		t.Fatalf("want *ExceededError, got %v", err)
 	}
-	if ex.ID != "key" || ex.Limit != 1 || !near(ex.Spend, 0.2) || !near(ex.Reserved, 0.5) || ex.Amount != 0.4 || ex.ResetAt != nil {
+	if ex.ID != "key" || ex.Limit != 1 || !near(ex.Spend, 0.2) || !near(ex.Reserved, 0.9) || ex.Amount != 0 || ex.ResetAt != nil {
 		t.Fatalf("ExceededError = %+v", ex)
 	}
+	r2.Release()
 	r.Settle(0.1)
 	r.Settle(5) // a second settle does nothing
 	r.Release()
 	if s, res, _ := l.Spend("key"); !near(s, 0.3) || res != 0 {
 		t.Fatalf("after settle: spend %v reserved %v, want 0.3 0", s, res)
 	}
-	// Exactly filling the budget is allowed.
-	r2, err := l.Reserve([]string{"key"}, 0.7)
+	// Reserving exactly the remainder fills the window: the next call is refused until it settles.
+	r4, err := l.Reserve([]string{"key"}, 0.7)
 	if err != nil {
 		t.Fatalf("reserving the exact remainder: %v", err)
 	}
-	r2.Release()
+	if _, err := l.Reserve([]string{"key"}, 0.01); err == nil {
+		t.Fatal("admitted with spend + reserved at the limit")
+	}
+	r4.Release()
 	if s, res, _ := l.Spend("key"); !near(s, 0.3) || res != 0 {
 		t.Fatalf("after release: spend %v reserved %v", s, res)
+	}
+}
+
+// Adjust follows the deployment actually called: a cut is given back, a raise takes only the
+// room left, and nothing changes after the call ended.
+func TestLedgerAdjust(t *testing.T) {
+	l := NewLedger(LedgerOptions{})
+	l.SetBudget("key", f(1), 0.2, nil, nil)
+	l.SetBudget("global", nil, 0, nil, nil)
+	r, _ := l.Reserve([]string{"key", "global"}, 0.3)
+	r.Adjust(0.1)
+	if _, res, _ := l.Spend("key"); !near(res, 0.1) || !near(r.Amount(), 0.1) {
+		t.Fatalf("after a cut: reserved %v, amount %v", res, r.Amount())
+	}
+	other, _ := l.Reserve([]string{"key"}, 0.5)
+	r.Adjust(2) // room left: 1 - 0.2 - 0.6 = 0.2
+	if _, res, _ := l.Spend("key"); !near(res, 0.8) || !near(r.Amount(), 0.3) {
+		t.Fatalf("after a raise: key reserved %v, amount %v; want 0.8, 0.3", res, r.Amount())
+	}
+	if _, res, _ := l.Spend("global"); !near(res, 0.3) {
+		t.Fatalf("global reserved %v, want 0.3", res)
+	}
+	r.Adjust(5) // no room left: unchanged
+	if !near(r.Amount(), 0.3) {
+		t.Fatalf("amount %v after a raise with no room", r.Amount())
+	}
+	r.Settle(0.4)
+	r.Adjust(0.9)
+	other.Release()
+	if s, res, _ := l.Spend("key"); !near(s, 0.6) || res != 0 {
+		t.Fatalf("end: spend %v reserved %v", s, res)
 	}
 }
 
@@ -78,7 +123,12 @@ func TestLedgerAllOrNothing(t *testing.T) {
 	l := NewLedger(LedgerOptions{})
 	l.SetBudget("key", f(10), 0, nil, nil)
 	l.SetBudget("global", f(1), 0.9, nil, nil)
-	_, err := l.Reserve([]string{"key", "global"}, 0.5)
+	g, err := l.Reserve([]string{"global"}, 0.1) // fills the global window
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	_, err = l.Reserve([]string{"key", "global"}, 0.5)
 	var ex *ExceededError
 	if !errors.As(err, &ex) || ex.ID != "global" {
 		t.Fatalf("want global exceeded, got %v", err)
@@ -135,7 +185,7 @@ func TestLedgerResetsExactlyAtResetTime(t *testing.T) {
 	l := NewLedger(LedgerOptions{Now: c.Now, OnReset: func(e ResetEvent) { mu.Lock(); resets = append(resets, e); mu.Unlock() }})
 	d := Duration{1, Day}
 	resetAt := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	l.SetBudget("key", f(1), 0.95, &resetAt, &d)
+	l.SetBudget("key", f(1), 1, &resetAt, &d)
 
 	c.Set(resetAt.Add(-time.Nanosecond))
 	if _, err := l.Reserve([]string{"key"}, 0.1); err == nil {
@@ -154,7 +204,7 @@ func TestLedgerResetsExactlyAtResetTime(t *testing.T) {
 	if spend != 0.05 || next == nil || !next.Equal(resetAt.AddDate(0, 0, 1)) {
 		t.Fatalf("after reset: spend %v, reset %v", spend, next)
 	}
-	if len(resets) != 1 || resets[0].EndedSpend != 0.95 || !resets[0].ResetAt.Equal(*next) || !resets[0].WindowStart.Equal(resetAt) {
+	if len(resets) != 1 || resets[0].EndedSpend != 1 || !resets[0].ResetAt.Equal(*next) || !resets[0].WindowStart.Equal(resetAt) {
 		t.Fatalf("OnReset = %+v", resets)
 	}
 }
@@ -257,53 +307,83 @@ func TestLedgerOnSpend(t *testing.T) {
 	}
 }
 
-// TestLedgerConcurrentNeverOvershoots: 200 goroutines race for a budget with room for 10 calls.
-// When every call settles at most its reservation, spend + reserved never exceeds the limit.
-func TestLedgerConcurrentNeverOvershoots(t *testing.T) {
-	const limit, reserve = 1.0, 0.1
+// TestLedgerConcurrentOvershootBound: 200 goroutines race for a budget. Calls reserve an
+// estimate and settle at up to twice it, or release. The invariant that holds at every moment:
+// spend + reserved < limit + the largest single reservation + what settled calls cost beyond
+// their reservations; a refusal only ever happens with spend + reserved at the limit; and at the
+// end spend is the sum of what was settled, nothing stays reserved.
+func TestLedgerConcurrentOvershootBound(t *testing.T) {
+	const limit, maxReserve = 1.0, 0.1
 	l := NewLedger(LedgerOptions{})
 	l.SetBudget("key", f(limit), 0, nil, nil)
 	l.SetBudget("global", f(100), 0, nil, nil)
 
-	var mu sync.Mutex
-	var settled float64
-	admitted := 0
-	var wg sync.WaitGroup
+	var (
+		mu       sync.Mutex
+		settled  float64
+		excess   float64 // sum of actual - reserved over settled calls, added before Settle
+		admitted int
+		wg       sync.WaitGroup
+	)
 	start := make(chan struct{})
-	for i := 0; i < 200; i++ {
+	done := make(chan struct{})
+	for i := range 200 {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			r, err := l.Reserve([]string{"key", "global"}, reserve)
+			amount := maxReserve * (0.2 + 0.8*rand.Float64())
+			r, err := l.Reserve([]string{"key", "global"}, amount)
 			if err != nil {
 				var ex *ExceededError
 				if !errors.As(err, &ex) || ex.ID != "key" {
 					t.Errorf("unexpected error %v", err)
+				} else if ex.Spend+ex.Reserved < ex.Limit {
+					t.Errorf("refused below the limit: spend %v + reserved %v < %v", ex.Spend, ex.Reserved, ex.Limit)
 				}
 				return
 			}
-			if s, res, _ := l.Spend("key"); s+res > limit+1e-9 {
-				t.Errorf("spend %v + reserved %v > limit", s, res)
-			}
-			actual := reserve * rand.Float64()
-			if i%7 == 0 {
-				r.Release()
-				actual = 0
-			} else {
-				r.Settle(actual)
+			actual := 0.0
+			if i%7 != 0 {
+				actual = 2 * amount * rand.Float64()
 			}
 			mu.Lock()
 			settled += actual
+			excess += max(0, actual-amount)
 			admitted++
 			mu.Unlock()
-			if s, _, _ := l.Spend("key"); s > limit+1e-9 {
-				t.Errorf("spend %v > limit", s)
+			if actual == 0 {
+				r.Release()
+			} else {
+				r.Settle(actual)
 			}
 		}(i)
 	}
+	// Sample while calls run: read the ledger first, then the excess (which grows before the
+	// settle it accounts for), so a sample never sees a settle without its excess.
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			s, res, _ := l.Spend("key")
+			mu.Lock()
+			x := excess
+			mu.Unlock()
+			if s+res >= limit+maxReserve+x+1e-9 {
+				t.Errorf("spend %v + reserved %v >= limit + one reservation + excess %v", s, res, x)
+			}
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	}()
 	close(start)
 	wg.Wait()
+	close(stop)
+	<-done
 	spend, reserved, _ := l.Spend("key")
 	if reserved != 0 {
 		t.Fatalf("reserved %v after every call ended", reserved)
@@ -314,44 +394,11 @@ func TestLedgerConcurrentNeverOvershoots(t *testing.T) {
 	if g, _, _ := l.Spend("global"); !near(g, settled) {
 		t.Fatalf("global spend %v, want %v", g, settled)
 	}
-	if spend > limit {
-		t.Fatalf("spend %v over the limit", spend)
+	if spend >= limit+maxReserve+excess {
+		t.Fatalf("spend %v exceeds limit %v + one reservation + excess %v", spend, limit, excess)
 	}
 	if admitted < 10 {
 		t.Fatalf("only %d calls admitted; at least 10 fit", admitted)
-	}
-}
-
-// TestLedgerConcurrentOvershootBound: calls that cost more than they reserved can overshoot, but
-// by no more than the sum of their excess.
-func TestLedgerConcurrentOvershootBound(t *testing.T) {
-	const limit, reserve = 1.0, 0.1
-	l := NewLedger(LedgerOptions{})
-	l.SetBudget("key", f(limit), 0, nil, nil)
-	var mu sync.Mutex
-	var excess float64
-	var wg sync.WaitGroup
-	for i := 0; i < 200; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := l.Reserve([]string{"key"}, reserve)
-			if err != nil {
-				return
-			}
-			actual := reserve * (0.5 + rand.Float64()) // up to 1.5x the reservation
-			r.Settle(actual)
-			mu.Lock()
-			if actual > reserve {
-				excess += actual - reserve
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	spend, _, _ := l.Spend("key")
-	if spend > limit+excess+1e-9 {
-		t.Fatalf("spend %v exceeds limit %v + excess %v", spend, limit, excess)
 	}
 }
 

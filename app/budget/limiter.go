@@ -13,9 +13,9 @@ import (
 // Requests count when admitted. Tokens count twice over a call's life: its estimate from
 // admission until it ends, then its actual tokens from the moment it ends (LiteLLM counts tokens
 // after the response; the estimate keeps a burst of parallel calls from all passing at once).
-// TPM is best effort, as in LiteLLM: a call is refused when the window is already full or its
-// estimate would overfill it, but one call larger than the whole limit passes an empty window
-// rather than never passing.
+// TPM is best effort, as in LiteLLM: a call is refused only when the tokens in the window (the
+// estimates of calls in flight included) have reached the limit, never because its own estimate
+// is larger than what is left, the rule budgets follow too.
 type Limiter struct {
 	mu     sync.Mutex
 	now    func() time.Time
@@ -108,8 +108,8 @@ func (l *Limiter) Acquire(id string, rpm, tpm, parallel *int64, estTokens int64)
 	}
 	if tpm != nil {
 		used := w.tokens()
-		if used >= *tpm || (used > 0 && used+estTokens > *tpm) {
-			e := &RateLimitError{ID: id, Limit: LimitTPM, Max: *tpm, Current: used, RetryAfter: positive(w.tokenRetry(now, *tpm, estTokens))}
+		if used >= *tpm {
+			e := &RateLimitError{ID: id, Limit: LimitTPM, Max: *tpm, Current: used, RetryAfter: positive(w.tokenRetry(now, *tpm))}
 			return nil, e.RetryAfter, e
 		}
 	}
@@ -171,12 +171,12 @@ func (w *rateWindow) tokens() int64 {
 	return n
 }
 
-// tokenRetry is how long until enough tokens leave the window for a call of est to pass.
-func (w *rateWindow) tokenRetry(now time.Time, tpm, est int64) time.Duration {
+// tokenRetry is how long until enough tokens leave the window for a call to pass.
+func (w *rateWindow) tokenRetry(now time.Time, tpm int64) time.Duration {
 	left := w.tokens()
 	for _, t := range w.toks {
 		left -= t.n
-		if left == 0 || (left < tpm && left+est <= tpm) {
+		if left < tpm {
 			return t.at.Add(Window).Sub(now)
 		}
 	}

@@ -56,10 +56,16 @@ func TestLimiterTPM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 600 estimated in flight + 500 > 1000.
-	if _, _, err := l.Acquire("k", nil, tpm, nil, 500); err == nil {
-		t.Fatal("estimate overfilling the window was admitted")
+	// 600 estimated in flight < 1000: a call is not refused for its own estimate.
+	r0, _, err := l.Acquire("k", nil, tpm, nil, 500)
+	if err != nil {
+		t.Fatalf("refused below the limit: %v", err)
 	}
+	// 1100 estimated in flight: the window is full.
+	if _, _, err := l.Acquire("k", nil, tpm, nil, 1); err == nil {
+		t.Fatal("admitted with the window full of estimates")
+	}
+	r0(0) // failed before any tokens
 	c.Add(5 * time.Second)
 	r1(200) // the call used less than estimated: 200 now count from 12:00:05
 	if _, tok, _ := l.Usage("k"); tok != 200 {
@@ -71,7 +77,7 @@ func TestLimiterTPM(t *testing.T) {
 		t.Fatalf("800 on top of 200: %v", err)
 	}
 	r2(800)
-	// Full: 1000 used. The 200 leave at 12:01:05, then a 150 call fits.
+	// Full: 1000 used. The 200 leave at 12:01:05, then a call passes.
 	_, retry, err := l.Acquire("k", nil, tpm, nil, 150)
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.Limit != LimitTPM || rl.Current != 1000 || retry != time.Minute {

@@ -15,6 +15,16 @@ var DefaultLevels = []float64{0.5, 0.8, 1.0}
 const (
 	KindMaxBudget  = "max_budget"
 	KindSoftBudget = "soft_budget"
+	// KindExhausted is a budget's first refusal in a window (which may come before spend
+	// reaches the limit: calls in flight hold the rest). Nothing computes it from spend; pass
+	// Exhausted to Fire.
+	KindExhausted = "exhausted"
+)
+
+// Exhausted is the crossing of a budget's first refusal; Full is its 100% level.
+var (
+	Exhausted = Crossing{Kind: KindExhausted, Level: 1}
+	Full      = Crossing{Kind: KindMaxBudget, Level: 1}
 )
 
 // Thresholds are the alert points of one budget.
@@ -39,8 +49,8 @@ type Crossing struct {
 
 // Key identifies the threshold within a budget window, for de-duplication.
 func (c Crossing) Key() string {
-	if c.Kind == KindSoftBudget {
-		return KindSoftBudget
+	if c.Kind == KindSoftBudget || c.Kind == KindExhausted {
+		return c.Kind
 	}
 	return KindMaxBudget + ":" + strconv.FormatFloat(c.Level, 'g', -1, 64)
 }

@@ -120,3 +120,22 @@ func TestAlerterConcurrent(t *testing.T) {
 		t.Fatalf("fired %d times, want once", fired.Load())
 	}
 }
+
+// A budget's first refusal fires once per window, apart from its 100% level, and a new window
+// fires it again.
+func TestAlerterExhausted(t *testing.T) {
+	a := NewAlerter()
+	w1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !a.Fire("k", w1, Exhausted) || a.Fire("k", w1, Exhausted) {
+		t.Fatal("exhausted should fire once in a window")
+	}
+	if !a.Fire("k", w1, Full) {
+		t.Fatal("exhausted and the 100% level share a key")
+	}
+	if got := a.Observe("k", w1, 0, 10, Thresholds{Limit: 10}); len(got) != 2 {
+		t.Fatalf("the 100%% level fired again from spend: %+v", got)
+	}
+	if !a.Fire("k", w1.AddDate(0, 0, 1), Exhausted) {
+		t.Fatal("a new window fires exhausted again")
+	}
+}

@@ -26,6 +26,10 @@ const (
 	EventSoftBudget
 	// EventReset: a budget started a new window; Spend is what the ended window spent.
 	EventReset
+	// EventExhausted: a budget refused a request for the first time in its window (Level 1).
+	// Spend may still be below Limit when requests in flight hold the rest. It follows the
+	// 100% EventThreshold, which this refusal fires if spend had not reached the limit yet.
+	EventExhausted
 )
 
 func (k EventKind) String() string {
@@ -38,6 +42,8 @@ func (k EventKind) String() string {
 		return "soft_budget"
 	case EventReset:
 		return "reset"
+	case EventExhausted:
+		return "exhausted"
 	}
 	return "unknown"
 }
@@ -83,13 +89,7 @@ func (l *Ledger) onSpend(e budget.SpendEvent) {
 	th := budget.Thresholds{Limit: limit, Soft: info.soft, Levels: l.settings().AlertLevels}
 	for _, c := range l.alert.Observe(e.ID, e.WindowStart, e.Prev, e.Spend, th) {
 		ev := Event{Kind: EventThreshold, Budget: e.ID, Alias: info.alias, Level: c.Level, Spend: e.Spend, Limit: limit, ResetAt: resetAt}
-		hook := webhookEvent{Spend: e.Spend, MaxBudget: e.Limit, SoftBudget: info.soft, KeyAlias: nilIfEmpty(info.keyAlias),
-			UserID: nilIfEmpty(info.userID), EventGroup: "key"}
-		if e.ID != GlobalBudget {
-			hook.Token = &e.ID
-		} else {
-			hook.EventGroup = "proxy"
-		}
+		hook := newHook(e.ID, info, e.Spend, e.Limit)
 		when := ""
 		if !resetAt.IsZero() {
 			when = "; it resets " + resetAt.In(l.loc).Format("2006-01-02 15:04 MST")
@@ -110,6 +110,44 @@ func (l *Ledger) onSpend(e budget.SpendEvent) {
 		l.emit(ev)
 		l.hooks.send(hook)
 	}
+}
+
+// newHook is a webhook alert about budget id, without its event.
+func newHook(id string, info budgetView, spend float64, limit *float64) webhookEvent {
+	hook := webhookEvent{Spend: spend, MaxBudget: copyFloat(limit), SoftBudget: info.soft, KeyAlias: nilIfEmpty(info.keyAlias),
+		UserID: nilIfEmpty(info.userID), EventGroup: "key"}
+	if id != GlobalBudget {
+		hook.Token = &id
+	} else {
+		hook.EventGroup = "proxy"
+	}
+	return hook
+}
+
+// exhausted hears a budget refuse a request. The first refusal in a window raises the 100%
+// alert (EventThreshold, webhook budget_crossed) unless spend reaching the limit already did,
+// then EventExhausted: refusal can start below 100%, while requests in flight hold the rest,
+// and the alert must not wait for them.
+func (l *Ledger) exhausted(ex *budget.ExceededError, msg string) {
+	if !l.alert.Fire(ex.ID, ex.WindowStart, budget.Exhausted) {
+		return
+	}
+	info, ok := l.budgetInfo(ex.ID)
+	if !ok {
+		return
+	}
+	ev := Event{Kind: EventThreshold, Budget: ex.ID, Alias: info.alias, Level: 1, Spend: ex.Spend, Limit: ex.Limit, Message: msg}
+	if ex.ResetAt != nil {
+		ev.ResetAt = *ex.ResetAt
+	}
+	if l.alert.Fire(ex.ID, ex.WindowStart, budget.Full) {
+		hook := newHook(ex.ID, info, ex.Spend, &ex.Limit)
+		hook.Event, hook.EventMessage = "budget_crossed", msg
+		l.emit(ev)
+		l.hooks.send(hook)
+	}
+	ev.Kind = EventExhausted
+	l.emit(ev)
 }
 
 // onReset hears a budget start a new window: it persists the window and emits EventReset. It runs
@@ -335,6 +373,14 @@ func nilIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func copyFloat(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	v := *f
+	return &v
 }
 
 func copyTime(t *time.Time) *time.Time {

@@ -35,6 +35,7 @@ func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal
 	k := e.k
 	l.mu.RUnlock()
 	if err := l.usable(k); err != nil {
+		l.refuseKey(k, err)
 		return nil, err
 	}
 	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models)}, nil
@@ -50,6 +51,21 @@ func (l *Ledger) usable(k store.Key) error {
 			k.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
 	}
 	return nil
+}
+
+// refuseKey logs a blocked or expired key's refusal. The body is not read before a key is
+// checked, so the row names no model.
+func (l *Ledger) refuseKey(k store.Key, err error) {
+	now := l.now()
+	kind := "key_blocked"
+	if !k.Blocked {
+		kind = "key_expired"
+	}
+	l.refused.add(store.SpendLog{
+		RequestID: newID(), CallType: "acompletion", APIKey: k.Token, KeyAlias: k.KeyAlias, User: k.UserID,
+		StartTime: now, EndTime: now, Status: store.StatusFailure, Error: err.Error(),
+		Metadata: map[string]any{"status_code": http.StatusUnauthorized, "refusal": kind},
+	})
 }
 
 // entryFor returns the key with token h, loading it from the store if this process has not seen
@@ -77,9 +93,11 @@ func (e *authError) HTTPStatus() (int, string, time.Duration, map[string]any) {
 	return http.StatusUnauthorized, "auth_error", 0, nil
 }
 
-// Admit implements proxy.Gate: it takes the key's rate-limit slot, then reserves worstCost on the
-// key's budget and the proxy-wide one. The master key has no key budget or limits.
-func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, worstCost float64, estTokens int64) (proxy.Admission, error) {
+// Admit implements proxy.Gate: it takes the key's rate-limit slot, then reserves the request's
+// expected cost on the key's budget and the proxy-wide one, which applies to every request, the
+// master key's included. The master key has no key budget or limits. A budget refuses only
+// when its spend plus what requests in flight hold has reached its limit.
+func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, expectedCost float64, estTokens int64) (proxy.Admission, error) {
 	a := &admission{l: l}
 	ids := []string{GlobalBudget}
 	if p != nil && !p.Master && p.KeyHash != "" {
@@ -103,7 +121,7 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, wo
 		a.e, a.release = e, release
 		ids = []string{k.Token, GlobalBudget} // the key first: its refusal is the one reported
 	}
-	res, err := l.bl.Reserve(ids, worstCost)
+	res, err := l.bl.Reserve(ids, expectedCost)
 	if err != nil {
 		if a.release != nil {
 			a.release(0)
@@ -122,6 +140,9 @@ type admission struct {
 	release func(actualTokens int64)
 	done    atomic.Bool
 }
+
+// Reprice moves the reservation to the expected cost on the deployment being called.
+func (a *admission) Reprice(expectedCost float64) { a.res.Adjust(expectedCost) }
 
 // Done settles the reservation with the request's real cost (a request with no usage releases
 // it), frees its rate-limit slot with the tokens it used, and queues its spend log row.
@@ -174,8 +195,20 @@ func costOf(u *proxy.Usage) float64 {
 }
 
 // write queues the request's spend log row. e, when set, names the key (under its current token,
-// which a regenerate may have changed since the request began).
+// which a regenerate may have changed since the request began). Refusals fold into one row per
+// key and kind within a few seconds.
 func (l *Ledger) write(u *proxy.Usage, e *entry) {
+	row := l.row(u, e)
+	if u.Refusal != "" {
+		row.Metadata["refusal"] = u.Refusal
+		l.refused.add(row)
+		return
+	}
+	l.w.Add(row)
+}
+
+// row is the spend log row of a request.
+func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 	row := store.SpendLog{
 		RequestID: u.RequestID, CallType: u.CallType, Spend: costOf(u), Unpriced: u.UsageKnown && !u.Priced,
 		PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens),
@@ -211,57 +244,109 @@ func (l *Ledger) write(u *proxy.Usage, e *entry) {
 	if l.settings().StorePrompts {
 		row.Messages, row.Response = redact(u.RequestBody), redact(u.ResponseBody)
 	}
-	l.w.Add(row)
+	return row
 }
 
-// budgetExceeded is the 429 for a budget with no room, in LiteLLM's words.
+// budgetExceeded is the 429 for a budget with no room. Its message says in words that a usage
+// limit was reached, for which window and until when: OpenClaw reads "usage limit" (and
+// "daily", "monthly") as a long wait and stops retrying, where a bare 429 costs nine retries.
+// LiteLLM's fields stay in the details.
 type budgetExceeded struct {
 	msg     string
+	retry   time.Duration
 	details map[string]any
 }
 
 func (e *budgetExceeded) Error() string { return e.msg }
 
 func (e *budgetExceeded) HTTPStatus() (int, string, time.Duration, map[string]any) {
-	return http.StatusTooManyRequests, "budget_exceeded", 0, e.details
+	return http.StatusTooManyRequests, "budget_exceeded", e.retry, e.details
 }
+
+// ShouldRetry is false: no retry can pass before the window resets (x-should-retry: false).
+func (e *budgetExceeded) ShouldRetry() bool { return false }
 
 func (l *Ledger) budgetError(err error) error {
 	var ex *budget.ExceededError
 	if !errors.As(err, &ex) {
 		return err
 	}
-	d := map[string]any{"limit": ex.Limit, "spend": ex.Spend, "reserved": ex.Reserved, "requested": ex.Amount, "resets_at": nil}
+	now := l.now()
+	d := map[string]any{"limit": ex.Limit, "spend": ex.Spend, "reserved": ex.Reserved, "requested": ex.Amount, "resets_at": nil,
+		"budget_duration": nil}
 	if ex.ResetAt != nil {
 		d["resets_at"] = ex.ResetAt.UTC().Format(time.RFC3339)
 	}
-	who := ""
+	if ex.Duration != nil {
+		d["budget_duration"] = ex.Duration.String()
+	}
+	who, what := "The proxy", "the proxy-wide "
 	if ex.ID == GlobalBudget {
 		d["budget"] = "global"
 	} else {
 		d["budget"] = "key"
+		what = "the "
 		l.mu.RLock()
 		if e := l.keys[ex.ID]; e != nil {
 			d["key_alias"], d["key_name"] = nilIfEmpty(e.k.KeyAlias), e.k.KeyName
-			who = "Key=" + e.k.KeyName + " "
-			if e.k.KeyAlias != "" {
-				who = "Key=" + e.k.KeyAlias + " (" + e.k.KeyName + ") "
+			who = e.k.KeyAlias
+			if who == "" {
+				who = "Key " + e.k.KeyName
 			}
 		}
 		l.mu.RUnlock()
 	}
-	msg := fmt.Sprintf("Budget has been exceeded! %sCurrent cost: %s, Max budget: %s", who, pyFloat(ex.Spend), pyFloat(ex.Limit))
+	if ex.Duration != nil {
+		what += windowName(*ex.Duration) + " "
+	}
+	msg := fmt.Sprintf("%s reached its usage limit: %sbudget of %s is spent", who, what, usd(ex.Limit))
 	if ex.Spend < ex.Limit {
-		msg += fmt.Sprintf(". Requests in flight hold %s and this request may cost up to %s, which would go over the budget",
-			pyFloat(ex.Reserved), pyFloat(ex.Amount))
+		msg = fmt.Sprintf("%s reached its usage limit: %sbudget of %s is used up (%s spent, %s held by requests in flight)",
+			who, what, usd(ex.Limit), usd(ex.Spend), usd(ex.Reserved))
 	}
-	if ex.ID == GlobalBudget {
-		msg += " (the proxy-wide litellm_settings.max_budget)"
-	}
+	var retry time.Duration
 	if ex.ResetAt != nil {
-		msg += ". It resets at " + ex.ResetAt.UTC().Format(time.RFC3339)
+		msg += "; it resets " + l.when(*ex.ResetAt, now)
+		retry = ex.ResetAt.Sub(now)
+	} else if ex.ID == GlobalBudget {
+		msg += "; raise litellm_settings.max_budget to continue"
+	} else {
+		msg += "; raise its max_budget to continue"
 	}
-	return &budgetExceeded{msg: msg, details: d}
+	l.exhausted(ex, msg)
+	return &budgetExceeded{msg: msg, retry: retry, details: d}
+}
+
+// windowName is a budget window as a word: daily, weekly, monthly, hourly, or "30-day".
+func windowName(d budget.Duration) string {
+	if d.N == 1 {
+		switch d.Unit {
+		case budget.Day:
+			return "daily"
+		case budget.Week:
+			return "weekly"
+		case budget.Month:
+			return "monthly"
+		case budget.Hour:
+			return "hourly"
+		}
+	}
+	unit := map[budget.Unit]string{budget.Second: "second", budget.Minute: "minute", budget.Hour: "hour",
+		budget.Day: "day", budget.Week: "week", budget.Month: "month"}[d.Unit]
+	return strconv.Itoa(d.N) + "-" + unit
+}
+
+// when says a reset time briefly in the ledger's time zone: "at 00:00 UTC" within a day, else
+// with its date.
+func (l *Ledger) when(t, now time.Time) string {
+	t = t.In(l.loc)
+	switch {
+	case t.Sub(now) < 24*time.Hour:
+		return "at " + t.Format("15:04 MST")
+	case t.Year() == now.In(l.loc).Year():
+		return "on " + t.Format("Jan 2 at 15:04 MST")
+	}
+	return "on " + t.Format("Jan 2 2006 at 15:04 MST")
 }
 
 // rateLimited is the 429 for rpm_limit, tpm_limit and max_parallel_requests.
@@ -301,20 +386,6 @@ func rateError(k store.Key, err error, retry time.Duration) error {
 		retry:   retry,
 		details: map[string]any{"limit": re.Limit, "max": re.Max, "current": re.Current, "retry_after_seconds": secs},
 	}
-}
-
-// pyFloat prints a float as Python's repr does (50.0, 0.0016905, 1e-07), since LiteLLM's
-// messages are read by people used to them.
-func pyFloat(f float64) string {
-	a := math.Abs(f)
-	if a != 0 && (a < 1e-4 || a >= 1e16) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // trimFloat prints a float briefly, without float noise.

@@ -21,7 +21,7 @@ const masterKey = "sk-master-0123456789abcdef"
 
 // The "exact" model is priced so that costs are exact binary fractions: no input cost and
 // 2^-10 USD per output token. The fake upstream always reports 19 prompt and 10 completion
-// tokens, so a call costs 10×2^-10 = 0.009765625 USD, and with max_tokens 10 its worst case
+// tokens, so a call costs 10×2^-10 = 0.009765625 USD, and with max_tokens 10 its expected cost
 // (what the gate reserves) is the same amount.
 const (
 	callCost  = 10.0 / 1024
@@ -35,6 +35,14 @@ model_list:
   - model_name: exact
     litellm_params: {model: openai/gpt-4o-mini, api_base: "{{UP}}", api_key: sk-upstream}
     model_info: {input_cost_per_token: 0, output_cost_per_token: 0.0009765625, cache_read_input_token_cost: 0, cache_creation_input_token_cost: 0}
+  - model_name: tail
+    litellm_params: {model: openai/agent-model, api_base: "{{UP}}", api_key: sk-upstream}
+    model_info: {input_cost_per_token: 0.0000025, output_cost_per_token: 0.00001, max_output_tokens: 64000}
+  - model_name: claude-sonnet
+    litellm_params: {model: openai/claude-sonnet-4-5, api_base: "{{UP}}", api_key: sk-upstream}
+    model_info: {base_model: anthropic/claude-sonnet-4-5}
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o, api_base: "{{UP}}", api_key: sk-upstream}
   - model_name: unpriced
     litellm_params: {model: openai/my-private-model, api_base: "{{UP}}", api_key: sk-upstream}
   - model_name: broken
@@ -101,6 +109,8 @@ type env struct {
 	srv    *httptest.Server
 	events *events
 	noGate bool
+	// upstream serves in place of up when set (withUpstream).
+	upstream http.Handler
 }
 
 type envOption func(*env)
@@ -110,15 +120,19 @@ func withSettings(s Settings) envOption           { return func(e *env) { e.opts
 func withoutGate() envOption                      { return func(e *env) { e.noGate = true } }
 func withDir(dir string) envOption                { return func(e *env) { e.dir = dir } }
 func withUpstreamDelay(d time.Duration) envOption { return func(e *env) { e.up.Delay = d } }
+func withUpstream(h http.Handler) envOption       { return func(e *env) { e.upstream = h } }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), up: fakeupstream.New(), events: &events{}}
-	e.upSrv = httptest.NewServer(e.up)
-	t.Cleanup(e.upSrv.Close)
 	for _, o := range opts {
 		o(e)
 	}
+	if e.upstream == nil {
+		e.upstream = e.up
+	}
+	e.upSrv = httptest.NewServer(e.upstream)
+	t.Cleanup(e.upSrv.Close)
 	cfg, _, err := config.Parse([]byte(strings.ReplaceAll(testConfig, "{{UP}}", e.upSrv.URL)), "config.yaml",
 		func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -177,8 +177,8 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 	t.Run("tpm_limit", func(t *testing.T) {
-		k, _ := e.generate(`{"tpm_limit": 40}`)
-		e.chat(k, exactChat) // 29 tokens
+		k, _ := e.generate(`{"tpm_limit": 29}`)
+		e.chat(k, exactChat) // 29 tokens: the window is full
 		er := e.chat(k, exactChat).errOf(t, 429)
 		if er.Details["limit"] != "tpm_limit" {
 			t.Errorf("%+v", er)

@@ -7,7 +7,9 @@
 // Where a request's spend log row is written: Admission.Done writes it for every request the
 // gate admitted (the gateway calls Done, then UsageSink.Record, on the same goroutine); Record
 // writes only the rows of requests that never passed the gate, and skips those Done wrote. So
-// each request is logged once whether or not the ledger is also the gateway's Gate.
+// each request is logged once whether or not the ledger is also the gateway's Gate. Refused
+// requests (Usage.Refusal set by the gateway; blocked and expired keys by Authenticate) are
+// failure rows too, identical ones of a key folded into one row with a count (refusals.go).
 package ledger
 
 import (
@@ -61,6 +63,8 @@ type Ledger struct {
 	lim   *budget.Limiter
 	alert *budget.Alerter
 	hooks *webhooks
+	// refused folds repeated refusals into counted rows before they reach w.
+	refused *refusals
 
 	set atomic.Pointer[Settings]
 
@@ -123,6 +127,7 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 	}
 	l.w = st.NewWriter(store.WriterOptions{FlushInterval: o.FlushInterval,
 		OnError: func(err error) { l.log.Warn("ledger: spend log writer", "err", err) }})
+	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
 	return l, nil
 }
@@ -135,6 +140,7 @@ func (l *Ledger) Close(ctx context.Context) error {
 		close(l.stop)
 		<-l.maintDone
 		var errs []error
+		l.refused.flush()
 		if err := l.w.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -152,8 +158,11 @@ func (l *Ledger) Close(ctx context.Context) error {
 // Store is the database, for the app's own queries (summaries for the tray).
 func (l *Ledger) Store() *store.Store { return l.st }
 
-// Flush writes every usage row queued so far.
-func (l *Ledger) Flush(ctx context.Context) error { return l.w.Flush(ctx) }
+// Flush writes every usage row queued so far, refusals still being counted included.
+func (l *Ledger) Flush(ctx context.Context) error {
+	l.refused.flush()
+	return l.w.Flush(ctx)
+}
 
 func (l *Ledger) settings() *Settings { return l.set.Load() }
 

@@ -110,11 +110,3 @@ func TestAddDuration(t *testing.T) {
 		}
 	}
 }
-
-func TestPyFloat(t *testing.T) {
-	for f, want := range map[float64]string{50: "50.0", 0.0016905: "0.0016905", 1e-07: "1e-07", 0: "0.0", 1234567: "1234567.0", 0.029296875: "0.029296875"} {
-		if got := pyFloat(f); got != want {
-			t.Errorf("%v: %s, want %s", f, got, want)
-		}
-	}
-}
