@@ -142,6 +142,11 @@ type App struct {
 	ocMu     sync.Mutex
 	ocWatch  *openclaw.Watcher
 	ocClosed bool
+
+	// priceURL is general_settings.price_map_url at start; stopPrices ends its refresh loop (see
+	// prices.go), nil when none runs.
+	priceURL   string
+	stopPrices func()
 }
 
 // New prepares an App: it resolves paths, writes the example config on first run, and reads the
@@ -178,6 +183,7 @@ func New(opts Options) (*App, error) {
 		return nil, err
 	}
 	a.pickMasterKey(cfg)
+	a.priceURL = priceMapURL(cfg)
 	settings, errs := ledger.SettingsFrom(cfg)
 	for _, e := range errs {
 		a.log.Warn("config", "err", e)
@@ -321,6 +327,7 @@ func (a *App) Start(ctx context.Context) error {
 			a.watch = w
 		}
 	}
+	a.startPriceRefresh()
 	a.log.Info("listening on " + a.Status().BaseURL())
 	a.refreshOpenClaw(ctx)
 	a.publish()
@@ -370,6 +377,7 @@ func (a *App) Stop(ctx context.Context) error {
 		a.watch.Close()
 	}
 	a.stopOpenClawWatch()
+	a.stopPriceRefresh()
 	a.mu.Lock()
 	done := a.done
 	a.mu.Unlock()
