@@ -89,6 +89,9 @@ type Status struct {
 	Auth string
 	// OpenClaw is what OpenClaw's config says, kept current while connected.
 	OpenClaw OpenClawState
+	// Unpriced names each route without a price and the fix (see warnUnpriced); the tray shows
+	// its warning state while any is listed.
+	Unpriced []string
 }
 
 // BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".
@@ -203,6 +206,7 @@ func New(opts Options) (*App, error) {
 	a.srv = srv
 	srv.KeepStreamBodies(settings.StorePrompts)
 	a.status.Models = srv.Models()
+	a.status.Unpriced = a.warnUnpriced()
 	return a, nil
 }
 
@@ -360,6 +364,7 @@ func (a *App) reload() {
 	} else {
 		a.status.Err = nil
 		a.status.Models = a.srv.Models()
+		a.status.Unpriced = a.warnUnpriced()
 	}
 	a.mu.Unlock()
 	if err != nil {

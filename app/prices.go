@@ -193,3 +193,13 @@ func (a *App) stopPriceRefresh() {
 		a.stopPrices = nil
 	}
 }
+
+// warnUnpriced logs each route of the config in force that has no price, and returns the list
+// for Status.
+func (a *App) warnUnpriced() []string {
+	ws := a.srv.UnpricedRoutes()
+	for _, w := range ws {
+		a.log.Warn(w)
+	}
+	return ws
+}

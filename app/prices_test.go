@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +181,41 @@ func TestPriceRefreshLoop(t *testing.T) {
 	}
 	if _, ok := acmePrice(t); !ok {
 		t.Fatal("not priced after the start fetch")
+	}
+}
+
+// A route without a price is listed in Status (and logged) at load, and the list follows reloads.
+func TestUnpricedRoutesInStatus(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	const routes = `model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-x}
+  - model_name: mine
+    litellm_params: {model: openai/my-private-model, api_base: "http://127.0.0.1:1/v1", api_key: sk-x}
+`
+	if err := os.WriteFile(cfg, []byte(routes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	if u := a.Status().Unpriced; len(u) != 1 || !strings.Contains(u[0], `"mine"`) {
+		t.Fatalf("unpriced = %q", u)
+	}
+	free := routes + "    model_info: {input_cost_per_token: 0, output_cost_per_token: 0}\n"
+	if err := os.WriteFile(cfg, []byte(free), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.reload()
+	if u := a.Status().Unpriced; len(u) != 0 {
+		t.Fatalf("after declaring it free: %q", u)
+	}
+}
+
+// The first-run config prices every route it serves.
+func TestFirstRunConfigPriced(t *testing.T) {
+	dir := t.TempDir()
+	a := startApp(t, Options{ConfigPath: filepath.Join(dir, "config.yaml"), DataDir: dir})
+	if st := a.Status(); !st.FirstRun || len(st.Unpriced) != 0 {
+		t.Fatalf("first run %v, unpriced %q", st.FirstRun, st.Unpriced)
 	}
 }

@@ -66,6 +66,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start,
 		RequestBody: body}
+	if err := s.refuseUnpriced(p, st.deps, group, req.Model); err != nil {
+		writeHTTPError(w, err)
+		return
+	}
 	if s.gate != nil {
 		est := len(body)/4 + 1 // ~4 bytes a token: a reservation estimate, settled to the real figure after
 		adm, err := s.gate.Admit(r.Context(), p, req.Model, worstCost(st.deps, group, req.Model, est, req.MaxTokens), int64(est+req.MaxTokens))

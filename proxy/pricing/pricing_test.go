@@ -235,6 +235,14 @@ func TestLookupForms(t *testing.T) {
 			}
 		})
 	}
+	// Local servers have no list price, whatever the model is called.
+	for _, prov := range []string{"ollama", "ollama_chat", "lm_studio", "hosted_vllm"} {
+		for _, m := range []string{"gpt-4o", "mistral-small", "llama3.1", "deepseek-chat"} {
+			if p, ok := Lookup(prov, m); ok {
+				t.Errorf("Lookup(%s, %s) found %q", prov, m, p.Key)
+			}
+		}
+	}
 	for _, m := range []string{"", "  ", "gpt-9", "us.anthropic.claude-opus-9-v1:0", "anthropic.titan-text"} {
 		if p, ok := Lookup("bedrock", m); ok {
 			t.Errorf("Lookup(%q) found %q", m, p.Key)

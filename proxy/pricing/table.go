@@ -134,6 +134,9 @@ var (
 	bedrockVersionRE = regexp.MustCompile(`-v[0-9]+(:[0-9]+)?$`)
 )
 
+// localProviders serve models on the user's machine or network: they have no list price.
+var localProviders = map[string]bool{"ollama": true, "ollama_chat": true, "lm_studio": true, "hosted_vllm": true}
+
 // crossRegion are Bedrock inference-profile prefixes (us.anthropic..., global.anthropic...).
 var crossRegion = map[string]bool{"us": true, "eu": true, "apac": true, "jp": true, "au": true, "ca": true, "us-gov": true, "global": true}
 
@@ -169,6 +172,16 @@ func Lookup(provider, model string) (Price, bool) {
 
 // lookup finds the first of fs in t; rank orders the hits, lower being the more exact name.
 func (t *priceTable) lookup(provider string, fs []string) (p Price, rank int, ok bool) {
+	if localProviders[provider] {
+		// A model on the user's own machine costs what they say (model_info), never a cloud
+		// host's price for a model of the same name.
+		for i, f := range fs {
+			if p, ok := t.byKey[provider+"/"+f]; ok {
+				return p, i, true
+			}
+		}
+		return Price{}, 0, false
+	}
 	for i, f := range fs {
 		if provider != "" {
 			if p, ok := t.byKey[provider+"/"+f]; ok {
@@ -249,6 +262,9 @@ func Info(provider, model string) (contextWindow, maxOutput int, ok bool) {
 	contextWindow, maxOutput = p.limits()
 	return contextWindow, maxOutput, contextWindow > 0 && maxOutput > 0
 }
+
+// Limits are the entry's context window and maximum output (0 when unknown), read as Info does.
+func (p Price) Limits() (contextWindow, maxOutput int) { return p.limits() }
 
 func (p Price) limits() (contextWindow, maxOutput int) {
 	switch {
