@@ -37,3 +37,6 @@ var costMap atomic.Pointer[CostMap]
 // SetCostMap makes Lookup consult c before the embedded table (nil goes back to the table
 // alone). Callers that cache prices must drop their cache after it.
 func SetCostMap(c *CostMap) { costMap.Store(c) }
+
+// CurrentCostMap is the cost map in force, or nil.
+func CurrentCostMap() *CostMap { return costMap.Load() }
