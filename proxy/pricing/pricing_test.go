@@ -345,8 +345,10 @@ func TestTable(t *testing.T) {
 		if p.OutputCostPerToken == nil || *p.OutputCostPerToken > 1e-2 {
 			t.Errorf("%s: output price missing or implausible", k)
 		}
-		if ctx, out := p.limits(); ctx <= 0 || out < 0 {
-			t.Errorf("%s: limits %d/%d", k, ctx, out)
+		if ctx, out := p.limits(); ctx <= 0 {
+			t.Errorf("%s: no context window", k)
+		} else if out > ctx {
+			t.Errorf("%s: max output %d above the context window %d", k, out, ctx)
 		}
 		for _, tr := range p.Tiers {
 			if tr.InputCostPerToken != nil && *tr.InputCostPerToken < *p.InputCostPerToken {
@@ -376,8 +378,14 @@ func TestCoverage(t *testing.T) {
 			t.Errorf("%s: no models listed", prefix)
 		}
 		for _, id := range ids {
-			if _, ok := Lookup(prefix, id); !ok {
+			p, ok := Lookup(prefix, id)
+			if !ok {
 				t.Errorf("%s/%s: listed by the source, not in the table", prefix, id)
+				continue
+			}
+			// Found under this provider's own entry, not another host's price for the name.
+			if p.Key != id && p.Key != prefix+"/"+id {
+				t.Errorf("%s/%s: priced by entry %q", prefix, id, p.Key)
 			}
 		}
 	}

@@ -390,6 +390,14 @@ async function main() {
     (sourceIds[prefix] ||= []).push(k.includes('/') ? k.slice(k.indexOf('/') + 1) : k);
   }
 
+  // The two sources can disagree (an old context window from one, a newer output limit from the
+  // other); an output cannot exceed the window it is part of, so the output limit is capped.
+  for (const [key, e] of table) {
+    if (e.max_input_tokens && e.max_output_tokens > e.max_input_tokens) {
+      table.set(key, { ...e, max_output_tokens: e.max_input_tokens, max_tokens: e.max_input_tokens });
+    }
+  }
+
   const keys = [...table.keys()].sort();
   for (const k of Object.keys(sourceIds)) sourceIds[k] = [...new Set(sourceIds[k])].sort();
   const meta = {
