@@ -62,13 +62,14 @@ func EmbeddedMeta() Meta { return table().meta }
 func parseTable(data []byte, strict bool) (*priceTable, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var raw map[string]json.RawMessage
+	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil {
 		return nil, err
 	}
 	t := &priceTable{byKey: map[string]Price{}, bySuffix: map[string]string{}}
 	if m, ok := raw["_meta"]; ok {
-		if err := json.Unmarshal(m, &t.meta); err != nil {
+		b, _ := json.Marshal(m)
+		if err := json.Unmarshal(b, &t.meta); err != nil {
 			return nil, fmt.Errorf("_meta: %w", err)
 		}
 	}
@@ -81,12 +82,10 @@ func parseTable(data []byte, strict bool) (*priceTable, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		var fieldsOf map[string]any
-		d := json.NewDecoder(bytes.NewReader(raw[k]))
-		d.UseNumber()
-		if err := d.Decode(&fieldsOf); err != nil {
+		fieldsOf, ok := raw[k].(map[string]any)
+		if !ok {
 			if strict {
-				return nil, fmt.Errorf("%s: %w", k, err)
+				return nil, fmt.Errorf("%s: not an object", k)
 			}
 			continue
 		}
