@@ -417,3 +417,33 @@ func TestParseTableRejects(t *testing.T) {
 		t.Fatalf("parsed %+v", p)
 	}
 }
+
+// Facts the generator must carry through from its sources, per 1M tokens: the full price where a
+// source lists a time-of-day discount, Bedrock's regional premium, and long-context tiers.
+func TestSourceFacts(t *testing.T) {
+	tests := []struct {
+		provider, model string
+		input, output   float64
+		tierAbove       int // 0: no tier expected
+		tierInput       float64
+	}{
+		{"deepseek", "deepseek-chat", 0.27, 1.10, 0, 0}, // not the off-peak 0.135
+		{"bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 3, 15, 0, 0},
+		{"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.3, 16.5, 0, 0}, // regional: +10%
+		{"anthropic", "claude-opus-5-5", 4, 20, 0, 0},
+		{"openai", "gpt-4", 30, 60, 0, 0},
+		{"openai", "gpt-3.5-turbo", 0.5, 1.5, 0, 0},
+		{"gemini", "gemini-2.5-pro", 1.25, 10, 200000, 2.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.provider+"/"+tt.model, func(t *testing.T) {
+			p := mustLookup(t, tt.provider, tt.model)
+			if !approx(*p.InputCostPerToken*1e6, tt.input) || !approx(*p.OutputCostPerToken*1e6, tt.output) {
+				t.Errorf("%s: $%g/$%g per MTok, want $%g/$%g", p.Key, *p.InputCostPerToken*1e6, *p.OutputCostPerToken*1e6, tt.input, tt.output)
+			}
+			if tt.tierAbove > 0 && (len(p.Tiers) != 1 || p.Tiers[0].Above != tt.tierAbove || !approx(*p.Tiers[0].InputCostPerToken*1e6, tt.tierInput)) {
+				t.Errorf("%s: tiers %+v", p.Key, p.Tiers)
+			}
+		})
+	}
+}

@@ -73,9 +73,10 @@ const per = (v) => (typeof v === 'number' ? perToken(v) : undefined);
 // tierName is LiteLLM's threshold suffix: 200000 -> "200k".
 const tierName = (start) => (start % 1000 === 0 ? `${start / 1000}k` : `${start}`);
 
-// pickPrices returns the price in force on date: genai-prices lists dated price changes and
-// time-of-day discounts; the latest dated price not after date wins, and discounts are left out
-// (a budget is safer with the full price).
+// pickPrices returns the price in force on date: genai-prices lists dated price changes (the
+// latest not after date wins) and prices for part of the day. Of those, the dearer one is kept:
+// DeepSeek's standard price is listed for its daytime window and its off-peak discount as the
+// default, and a budget must not count a daytime call at the discount.
 function pickPrices(prices, date) {
   if (!Array.isArray(prices)) return prices;
   let best = null;
@@ -89,6 +90,13 @@ function pickPrices(prices, date) {
       best = c.prices;
       bestDate = d;
     }
+  }
+  const input = (p) => {
+    const v = p && p.input_mtok;
+    return typeof v === 'number' ? v : v && typeof v.base === 'number' ? v.base : -1;
+  };
+  for (const c of prices) {
+    if (c.constraint && c.constraint.type === 'time_of_date' && input(c.prices) > input(best)) best = c.prices;
   }
   return best;
 }
