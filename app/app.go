@@ -146,8 +146,9 @@ type App struct {
 	ocWatch  *openclaw.Watcher
 	ocClosed bool
 
-	// priceURL is general_settings.price_map_url at start; stopPrices ends its refresh loop (see
-	// prices.go), nil when none runs.
+	// priceURL is the general_settings.price_map_url in force; stopPrices ends its refresh loop
+	// (see prices.go), nil when none runs; priceMu guards both.
+	priceMu    sync.Mutex
 	priceURL   string
 	stopPrices func()
 }
@@ -357,6 +358,7 @@ func (a *App) reload() {
 		}
 		a.ledger.SetSettings(settings)
 		a.srv.KeepStreamBodies(settings.StorePrompts)
+		a.reloadPriceMap(priceMapURL(cfg))
 	}
 	a.mu.Lock()
 	if err != nil {

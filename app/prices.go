@@ -171,9 +171,15 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 // startPriceRefresh puts the cached map in force and starts the refresh loop, when the config
-// names a map; stopPriceRefresh ends the loop. A changed URL takes effect at the next start.
+// names a map; stopPriceRefresh ends the loop; reloadPriceMap follows a changed URL.
 func (a *App) startPriceRefresh() {
-	if a.priceURL == "" {
+	a.priceMu.Lock()
+	defer a.priceMu.Unlock()
+	a.startPricesLocked()
+}
+
+func (a *App) startPricesLocked() {
+	if a.priceURL == "" || a.stopPrices != nil {
 		return
 	}
 	r := newPriceRefresher(a.priceURL, a.opts.DataDir, a.log)
@@ -188,10 +194,34 @@ func (a *App) startPriceRefresh() {
 }
 
 func (a *App) stopPriceRefresh() {
+	a.priceMu.Lock()
+	defer a.priceMu.Unlock()
+	a.stopPricesLocked()
+}
+
+func (a *App) stopPricesLocked() {
 	if a.stopPrices != nil {
 		a.stopPrices()
 		a.stopPrices = nil
 	}
+}
+
+// reloadPriceMap applies a reloaded config's price_map_url: a new URL restarts the refresh
+// (its own cache, then a fetch); none drops the map, so the embedded table alone answers.
+// Reloads happen only while the gateway serves, when the loop should run.
+func (a *App) reloadPriceMap(url string) {
+	a.priceMu.Lock()
+	defer a.priceMu.Unlock()
+	if url == a.priceURL {
+		return
+	}
+	a.stopPricesLocked()
+	a.priceURL = url
+	if url == "" {
+		apply(nil)
+		return
+	}
+	a.startPricesLocked()
 }
 
 // warnUnpriced logs each route of the config in force that has no price, and returns the list

@@ -219,3 +219,56 @@ func TestFirstRunConfigPriced(t *testing.T) {
 		t.Fatalf("first run %v, unpriced %q", st.FirstRun, st.Unpriced)
 	}
 }
+
+// A reload that sets, changes or removes price_map_url takes effect without a restart.
+func TestPriceMapFollowsReload(t *testing.T) {
+	good, err := os.ReadFile("testdata/price-map.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { apply(nil) })
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(good) }))
+	defer ts.Close()
+	refreshed := make(chan error, 1)
+	priceRefreshed = func(err error) {
+		select {
+		case refreshed <- err:
+		default:
+		}
+	}
+	defer func() { priceRefreshed = nil }()
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	const routes = "model_list:\n  - model_name: mini\n    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-x}\n"
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(routes)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	if a.stopPrices != nil {
+		t.Fatal("a refresh loop runs without a URL")
+	}
+	write(routes + "general_settings:\n  price_map_url: " + ts.URL + "\n")
+	a.reload()
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := acmePrice(t); !ok {
+		t.Fatal("the map set by a reload is not in force")
+	}
+	write(routes)
+	a.reload()
+	if _, ok := acmePrice(t); ok {
+		t.Fatal("the map removed by a reload is still in force")
+	}
+	a.priceMu.Lock()
+	running := a.stopPrices != nil
+	a.priceMu.Unlock()
+	if running {
+		t.Error("the refresh loop still runs")
+	}
+}
