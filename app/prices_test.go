@@ -153,24 +153,34 @@ func TestPriceRefreshOff(t *testing.T) {
 	a.stopPriceRefresh()
 }
 
-// The loop fetches at start and stops with the app.
-func TestPriceRefreshLoop(t *testing.T) {
+// servePriceMap serves testdata/price-map.json and reports each refresh the loop makes; the map
+// and the hook are dropped when the test ends.
+func servePriceMap(t *testing.T) (url string, refreshed <-chan error) {
+	t.Helper()
 	good, err := os.ReadFile("testdata/price-map.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { apply(nil) })
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(good) }))
-	defer ts.Close()
-	refreshed := make(chan error, 1)
+	ch := make(chan error, 1)
 	priceRefreshed = func(err error) {
 		select {
-		case refreshed <- err:
+		case ch <- err:
 		default:
 		}
 	}
-	defer func() { priceRefreshed = nil }()
-	a := &App{log: slog.Default(), priceURL: ts.URL, opts: Options{DataDir: t.TempDir()}}
+	t.Cleanup(func() {
+		ts.Close()
+		priceRefreshed = nil
+		apply(nil)
+	})
+	return ts.URL, ch
+}
+
+// The loop fetches at start and stops with the app.
+func TestPriceRefreshLoop(t *testing.T) {
+	url, refreshed := servePriceMap(t)
+	a := &App{log: slog.Default(), priceURL: url, opts: Options{DataDir: t.TempDir()}}
 	a.startPriceRefresh()
 	if err := <-refreshed; err != nil {
 		t.Fatal(err)
@@ -222,21 +232,7 @@ func TestFirstRunConfigPriced(t *testing.T) {
 
 // A reload that sets, changes or removes price_map_url takes effect without a restart.
 func TestPriceMapFollowsReload(t *testing.T) {
-	good, err := os.ReadFile("testdata/price-map.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { apply(nil) })
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(good) }))
-	defer ts.Close()
-	refreshed := make(chan error, 1)
-	priceRefreshed = func(err error) {
-		select {
-		case refreshed <- err:
-		default:
-		}
-	}
-	defer func() { priceRefreshed = nil }()
+	url, refreshed := servePriceMap(t)
 
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
@@ -252,7 +248,7 @@ func TestPriceMapFollowsReload(t *testing.T) {
 	if a.stopPrices != nil {
 		t.Fatal("a refresh loop runs without a URL")
 	}
-	write(routes + "general_settings:\n  price_map_url: " + ts.URL + "\n")
+	write(routes + "general_settings:\n  price_map_url: " + url + "\n")
 	a.reload()
 	if err := <-refreshed; err != nil {
 		t.Fatal(err)
