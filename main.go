@@ -31,6 +31,7 @@ Usage:
   clawgate keys set|list|delete   provider keys in the OS keychain
   clawgate openclaw status|connect|sync|use MODEL   point OpenClaw at the gateway, switch its model
   clawgate master-key       print the master key clients use
+  clawgate prices [MODEL]   what a model costs and where the price came from
   clawgate version          print the version
   clawgate help [command]   show help
 
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runOpenClaw(args, stdout, stderr)
 	case "master-key":
 		return runMasterKey(args, stdout, stderr)
+	case "prices":
+		return runPrices(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "clawgate %s\n", version)
 		return 0

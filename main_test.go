@@ -24,6 +24,12 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"serve", "--port", "x"}, code: 2, out: "invalid value"},
 		{args: []string{"serve", "extra"}, code: 2, out: `unexpected argument "extra"`},
 		{args: []string{"serve", "--config", "/nonexistent-dir/sub/config.yaml", "--data-dir", "/proc/clawgate-cannot"}, code: 1, err: "clawgate:"},
+		{args: []string{"prices", "--help"}, code: 0, out: "per provider"},
+		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml"}, code: 0, out: "@pydantic/genai-prices"},
+		{args: []string{"prices", "anthropic/claude-opus-5-5", "--config", "/nonexistent-dir/config.yaml"}, code: 0, out: "input $4, output $20"},
+		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml", "gpt-4o"}, code: 0, out: "entry          gpt-4o"},
+		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml", "nobody/gpt-nope"}, code: 1, err: "no price for nobody/gpt-nope"},
+		{args: []string{"prices", "a", "b"}, code: 2, err: "one MODEL at most"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer

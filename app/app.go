@@ -89,6 +89,9 @@ type Status struct {
 	Auth string
 	// OpenClaw is what OpenClaw's config says, kept current while connected.
 	OpenClaw OpenClawState
+	// Unpriced names each route without a price and the fix (see warnUnpriced); the tray shows
+	// its warning state while any is listed.
+	Unpriced []string
 }
 
 // BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".
@@ -142,6 +145,12 @@ type App struct {
 	ocMu     sync.Mutex
 	ocWatch  *openclaw.Watcher
 	ocClosed bool
+
+	// priceURL is the general_settings.price_map_url in force; stopPrices ends its refresh loop
+	// (see prices.go), nil when none runs; priceMu guards both.
+	priceMu    sync.Mutex
+	priceURL   string
+	stopPrices func()
 }
 
 // New prepares an App: it resolves paths, writes the example config on first run, and reads the
@@ -177,6 +186,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.priceURL = priceMapURL(cfg)
 	settings, errs := ledger.SettingsFrom(cfg)
 	for _, e := range errs {
 		a.log.Warn("config", "err", e)
@@ -286,6 +296,7 @@ func (a *App) Start(ctx context.Context) error {
 			a.watch = w
 		}
 	}
+	a.startPriceRefresh()
 	a.log.Info("listening on " + a.Status().BaseURL())
 	a.refreshOpenClaw(ctx)
 	a.publish()
@@ -299,6 +310,9 @@ func (a *App) reload() {
 	cfg, settings, err := a.readReload()
 	if err == nil {
 		err = a.apply(cfg, settings)
+	}
+	if err == nil {
+		a.reloadPriceMap(priceMapURL(cfg))
 	}
 	a.mu.Lock()
 	if err != nil {
@@ -326,6 +340,7 @@ func (a *App) Stop(ctx context.Context) error {
 		a.watch.Close()
 	}
 	a.stopOpenClawWatch()
+	a.stopPriceRefresh()
 	a.mu.Lock()
 	done := a.done
 	a.mu.Unlock()

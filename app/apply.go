@@ -33,9 +33,11 @@ func (a *App) apply(cfg *config.Config, settings ledger.Settings) error {
 	}
 	a.ledger.SetSettings(settings)
 	a.srv.KeepStreamBodies(settings.StorePrompts)
+	unpriced := a.warnUnpriced()
 	a.mu.Lock()
 	a.status.Auth = source
 	a.status.Models = a.srv.Models()
+	a.status.Unpriced = unpriced
 	a.mu.Unlock()
 	return nil
 }

@@ -63,6 +63,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := inputTokens(body)
+	if err := s.refuseUnpriced(p, st.deps, group, req.Model); err != nil {
+		s.refuse(w, err, &u) // logged as a failure, like every refusal
+		return
+	}
 	if s.gate != nil {
 		est := s.outputs.expectedInGroup(st.deps, group, req.Model, in, req.N, req.MaxTokens)
 		adm, err := s.gate.Admit(r.Context(), p, req.Model, est.cost, est.tokens)

@@ -208,11 +208,13 @@ func TestModelsFor(t *testing.T) {
 	if mini := byID["gpt-4o-mini"]; !reflect.DeepEqual(mini.Input, []string{"text", "image"}) || mini.Cost == nil || mini.Cost.CacheWrite != mini.Cost.Input {
 		t.Errorf("gpt-4o-mini: %+v %+v (no cache-write price: bills as input)", mini, mini.Cost)
 	}
-	// Priced but without published limits, and unknown: the defaults.
-	for _, id := range []string{"gpt-5.5", "mystery"} {
-		if m := byID[id]; m.ContextWindow != 128000 || m.MaxTokens != 16384 {
-			t.Errorf("%s: %d/%d, want the defaults", id, m.ContextWindow, m.MaxTokens)
-		}
+	// A context window but no published max output: the table's window, the default output.
+	if m := byID["gpt-5.5"]; m.ContextWindow != 1000000 || m.MaxTokens != 16384 {
+		t.Errorf("gpt-5.5: %d/%d, want 1000000/16384", m.ContextWindow, m.MaxTokens)
+	}
+	// Unknown: the defaults.
+	if m := byID["mystery"]; m.ContextWindow != 128000 || m.MaxTokens != 16384 {
+		t.Errorf("mystery: %d/%d, want the defaults", m.ContextWindow, m.MaxTokens)
 	}
 	if m := byID["mystery"]; m.Cost != nil || m.Reasoning || !reflect.DeepEqual(m.Input, []string{"text"}) {
 		t.Errorf("mystery: %+v", m)

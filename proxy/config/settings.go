@@ -38,6 +38,10 @@ var unsupportedGeneral = set("database_url", "database_connection_pool_limit",
 // ledgerGeneral are the general_settings keys the spend ledger reads.
 var ledgerGeneral = set("store_prompts_in_spend_logs", "maximum_spend_logs_retention_period", "alerting", "alert_to_webhook_url")
 
+// appGeneral are the general_settings keys the app reads: price_map_url, a cost map in LiteLLM's
+// format fetched at start and daily (app/prices.go).
+var appGeneral = set("price_map_url")
+
 var unsupportedLiteLLM = set("callbacks", "success_callback", "failure_callback", "service_callback",
 	"cache", "cache_params", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks")
 
@@ -135,8 +139,8 @@ func (p *parser) generalSettings(sec entry, g *GeneralSettings) error {
 			}
 		default:
 			switch {
-			case ledgerGeneral[e.key]:
-				// Read by the ledger (app/ledger.SettingsFrom) from Extra.
+			case ledgerGeneral[e.key], appGeneral[e.key]:
+				// Read by the ledger (app/ledger.SettingsFrom) or the app from Extra.
 			case unsupportedGeneral[e.key]:
 				p.warn(e.k, e.path, "%s is not supported by Clawgate yet (ignored)", e.path)
 			default:

