@@ -88,7 +88,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			release()
 		}
 	}()
-	res, err := st.router.Do(ctx, req.Model, func(ctx context.Context, d *route.Deployment, model string) error {
+	// The key's model list holds for every group the request can reach, fallbacks included.
+	var allow route.Allow
+	if len(p.Models) > 0 {
+		allow = func(model, group string) bool { return modelAllowed(p.Models, model, group) }
+	}
+	res, err := st.router.DoAllowed(ctx, req.Model, allow, func(ctx context.Context, d *route.Deployment, model string) error {
 		t0 := time.Now()
 		defer func() { upstream += time.Since(t0) }()
 		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
@@ -208,13 +213,25 @@ func (s *Server) writeUnknownModel(w http.ResponseWriter, st *state, model strin
 func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err error, u *Usage) {
 	var unknown *route.UnknownModelError
 	var cool *route.CooldownError
+	var refused *route.NotAllowedError
+	note := "" // fallbacks the key may not use, when some were skipped
+	if errors.As(err, &refused) {
+		if refused.Err == nil {
+			msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. %s", u.Principal.Models, refused.Error())
+			writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
+			u.Status, u.Error = http.StatusForbidden, msg
+			s.record(u)
+			return
+		}
+		note = " (fallbacks " + refused.Note() + ")"
+	}
 	switch {
 	case errors.As(err, &unknown):
 		s.writeUnknownModel(w, s.state.Load(), unknown.Model)
 		u.Status, u.Error = http.StatusBadRequest, err.Error()
 	case errors.As(err, &cool):
-		msg := fmt.Sprintf("No deployments available for selected model: every deployment of %s is cooling down after failures. Try again in %s. Passed model=%s",
-			cool.Group, cool.RetryAfter.Round(time.Second), u.ModelGroup)
+		msg := fmt.Sprintf("No deployments available for selected model: every deployment of %s is cooling down after failures. Try again in %s. Passed model=%s%s",
+			cool.Group, cool.RetryAfter.Round(time.Second), u.ModelGroup, note)
 		writeError(w, http.StatusTooManyRequests, newAPIError(http.StatusTooManyRequests, typeRateLimit, msg), cool.RetryAfter)
 		u.Status, u.Error = http.StatusTooManyRequests, msg
 	case r.Context().Err() != nil:
@@ -236,6 +253,7 @@ func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err err
 		if u.Provider != "" {
 			msg = fmt.Sprintf("%s error from %s (model=%s): %s", u.Provider, u.APIBase, u.Model, msg)
 		}
+		msg += note
 		e := newAPIError(status, typ, msg)
 		if pe.Code != "" {
 			e.Code = pe.Code
