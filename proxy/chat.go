@@ -137,7 +137,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 
 // writeCompletion writes a non-streamed chat.completion and records its usage.
 func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response, start time.Time, upstream time.Duration, u *Usage) {
-	u.RequestID, u.UsageKnown = completionMeta(resp.Body, u)
+	u.ResponseID, u.UsageKnown = completionMeta(resp.Body, u)
 	u.ResponseBody = resp.Body
 	u.price(u.dep)
 	h := w.Header()
@@ -161,9 +161,6 @@ func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response,
 
 func (s *Server) record(u *Usage) {
 	u.End = time.Now()
-	if u.RequestID == "" {
-		u.RequestID = u.CallID
-	}
 	if u.UsageKnown && !u.Priced && u.Cost == 0 {
 		u.price(u.dep)
 	}

@@ -242,7 +242,7 @@ func (s *Server) finishUsage(u *Usage, ss *streamState, kept []byte) {
 		kept[0] = '['
 		u.ResponseBody = append(kept, ']')
 	}
-	u.RequestID = ss.id
+	u.ResponseID = ss.id
 	u.setUsage(ss.usageRaw)
 	s.record(u)
 }

@@ -118,7 +118,7 @@ func TestStreamUsageInjectedAndHidden(t *testing.T) {
 				t.Errorf("usage chunk wrong or not last: %+v", uc[0].Usage)
 			}
 			recs := g.sink.all()
-			if len(recs) != 1 || recs[0].PromptTokens != 9 || recs[0].CompletionTokens != 2 || !recs[0].Stream || recs[0].RequestID != "chatcmpl-123" {
+			if len(recs) != 1 || recs[0].PromptTokens != 9 || recs[0].CompletionTokens != 2 || !recs[0].Stream || recs[0].ResponseID != "chatcmpl-123" {
 				t.Fatalf("usage records = %+v", recs)
 			}
 		})

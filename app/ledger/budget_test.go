@@ -398,8 +398,8 @@ func TestConcurrentRequestsAgainstABudget(t *testing.T) {
 	}
 	sum := 0.0
 	for _, r := range rows {
-		if !admitted[r.RequestID] {
-			t.Errorf("row %s is not an admitted request", r.RequestID)
+		if !admitted[r.ResponseID] {
+			t.Errorf("row %s (response %s) is not an admitted request", r.RequestID, r.ResponseID)
 		}
 		sum += r.Spend
 	}

@@ -177,7 +177,7 @@ func costOf(u *proxy.Usage) float64 {
 // which a regenerate may have changed since the request began).
 func (l *Ledger) write(u *proxy.Usage, e *entry) {
 	row := store.SpendLog{
-		RequestID: u.RequestID, CallType: u.CallType, Spend: costOf(u), Unpriced: u.UsageKnown && !u.Priced,
+		RequestID: u.CallID, ResponseID: u.ResponseID, CallType: u.CallType, Spend: costOf(u), Unpriced: u.UsageKnown && !u.Priced,
 		PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens),
 		TotalTokens:     int64(u.PromptTokens + u.CompletionTokens),
 		CacheReadTokens: int64(u.CachedTokens), CacheWriteTokens: int64(u.CacheCreationTokens),
@@ -186,9 +186,6 @@ func (l *Ledger) write(u *proxy.Usage, e *entry) {
 		Model: u.Model, ModelGroup: u.ModelGroup, ModelID: u.ModelID, Provider: u.Provider, APIBase: u.APIBase,
 		EndUser: u.User, Status: store.StatusSuccess, Error: u.Error, Fallbacks: u.Fallbacks, Retries: u.Retries,
 		Metadata: map[string]any{"call_id": u.CallID, "status_code": u.Status, "stream": u.Stream},
-	}
-	if row.RequestID == "" {
-		row.RequestID = u.CallID
 	}
 	if u.Error != "" || u.Status >= 400 {
 		row.Status = store.StatusFailure
