@@ -19,11 +19,11 @@ type SpendLog struct {
 	// ResponseID is the upstream's response id (chatcmpl-..., msg_...), "" when it gave none. Some
 	// upstreams repeat theirs, so it identifies nothing.
 	ResponseID string
-	CallType  string // acompletion, aembedding, anthropic_messages, ...
-	APIKey    string // SHA-256 hex of the virtual key (= Key.Token); may be empty
-	KeyAlias  string
-	Spend     float64 // USD
-	Unpriced  bool    // the model had no price: Spend is 0 for that reason, not because it was free
+	CallType   string // acompletion, aembedding, anthropic_messages, ...
+	APIKey     string // SHA-256 hex of the virtual key (= Key.Token); may be empty
+	KeyAlias   string
+	Spend      float64 // USD
+	Unpriced   bool    // the model had no price: Spend is 0 for that reason, not because it was free
 
 	PromptTokens, CompletionTokens, TotalTokens int64
 	CacheReadTokens, CacheWriteTokens           int64
