@@ -94,6 +94,7 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 	}
 	metas := make([]string, len(logs))
 	for i := range logs {
+		logs[i].clip()
 		if err := logs[i].validate(); err != nil {
 			return fmt.Errorf("store: insert spend logs: %w", err)
 		}
