@@ -81,7 +81,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		timer    *idleTimer
 		upstream time.Duration
 	)
-	ctx, detach, release := upstreamContext(r)
+	ctx, detach, release := upstreamContext(r, s.drain.forOr())
 	handedOff := false // relay releases the context once the stream is drained
 	defer func() {
 		if !handedOff {
@@ -93,7 +93,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if len(p.Models) > 0 {
 		allow = func(model, group string) bool { return modelAllowed(p.Models, model, group) }
 	}
-	res, err := st.router.DoAllowed(ctx, req.Model, allow, func(ctx context.Context, d *route.Deployment, model string) error {
+	// The router stops making attempts when the client goes; an attempt in flight runs on ctx,
+	// which outlives the client for a while, so that the call is still read for its usage.
+	res, err := st.router.DoAllowed(r.Context(), req.Model, allow, func(_ context.Context, d *route.Deployment, model string) error {
 		t0 := time.Now()
 		defer func() { upstream += time.Since(t0) }()
 		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
@@ -129,7 +131,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		h[hdrDuration] = []string{msString(time.Since(start))}
 		h[hdrOverhead] = []string{msString(time.Since(start) - upstream)}
 		handedOff = true
-		s.relay(w, req, resp, first, timer, &u, detach, release)
+		s.relay(r.Context(), w, req, resp, first, timer, &u, detach, release)
 		return
 	}
 	s.writeCompletion(w, resp, start, upstream, &u)
@@ -376,17 +378,6 @@ func timeoutFor(d *route.Deployment, st *state) time.Duration {
 		return t
 	}
 	return 600 * time.Second
-}
-
-// upstreamContext is the context of a request's upstream calls. It ends when the client goes
-// away, but not merely because the handler returned (net/http cancels r.Context() then): a finished
-// stream is drained after its client's response has ended, and cancelling it mid-drain would cost
-// the upstream connection (measured: under a streaming load, most of them were being redialled).
-// detach, called before the handler returns, unhooks the context from r.Context(); release ends it.
-func upstreamContext(r *http.Request) (ctx context.Context, detach func() bool, release context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	detach = context.AfterFunc(r.Context(), cancel)
-	return ctx, detach, func() { detach(); cancel() }
 }
 
 // idleTimer cancels an upstream call that stays silent too long: before the answer, and between

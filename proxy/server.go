@@ -52,6 +52,9 @@ type Server struct {
 	keepStreams atomic.Bool
 	mux         *http.ServeMux
 	http        *http.Server
+
+	// drain bounds the reading of a stream whose client left (zero: the defaults; tests shrink it).
+	drain drainLimits
 }
 
 // state is everything derived from one config; swapped atomically on reload.
