@@ -235,6 +235,7 @@ func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err err
 		u.Status, u.Error = http.StatusTooManyRequests, msg
 	case r.Context().Err() != nil:
 		u.Status, u.Error = 499, "client closed the request before the upstream answered"
+		u.estimateCut(err)
 	default:
 		pe := provider.AsError(err)
 		status := pe.Status

@@ -117,3 +117,16 @@ func (ss *streamState) settleGone(u *Usage, req *chatRequest, why string, readTo
 	u.Error = "client went away mid-stream (" + why + "); usage estimated: the upstream's usage did not come within the bounds"
 	u.price(u.dep)
 }
+
+// estimateCut bills the prompt of a call that was cut before it answered, at the estimate, when
+// the cut was the gateway's (its bound on a client that left, or its idle timeout): the upstream
+// has read the prompt by then. A call that failed on its own is not billed.
+func (u *Usage) estimateCut(err error) {
+	if u.dep == nil || u.UsageKnown || !errors.Is(err, context.Canceled) {
+		return
+	}
+	u.UsageKnown = true
+	u.PromptTokens = len(u.RequestBody)/4 + 1
+	u.Error += "; usage estimated: the upstream call was cut at the gateway's bound after the client left"
+	u.price(u.dep)
+}

@@ -244,3 +244,63 @@ func TestStreamClientGoneReadWithinBounds(t *testing.T) {
 		<-done
 	})
 }
+
+// TestNonStreamedHangUp: a client that gives up before a non-streamed answer does not make the
+// call free: an answer that comes within the bound is metered as the upstream reported it, and a
+// call cut at the bound is billed its prompt at the estimate.
+func TestNonStreamedHangUp(t *testing.T) {
+	answer := readTestdata(t, "chat_completion.json")
+	for _, tc := range []struct {
+		name    string
+		answers bool // the upstream answers once the client has gone
+	}{{"answer after the client left", true}, {"cut at the bound", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			release, done, asked := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(done)
+				_, _ = io.ReadAll(r.Body)
+				close(asked)
+				select {
+				case <-release:
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = w.Write(answer)
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(up.Close)
+			g := newGateway(t, strings.ReplaceAll(gatedOpenAI, "{{UP}}", up.URL))
+			g.gw.drain.For = 100 * time.Millisecond
+			if tc.answers {
+				g.gw.drain.For = time.Minute
+			}
+			noticed := make(chan struct{})
+			g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				context.AfterFunc(r.Context(), func() { close(noticed) })
+				g.gw.Handler().ServeHTTP(w, r)
+			}))
+			t.Cleanup(g.srv.Close)
+			ctx, cancel := context.WithCancel(t.Context())
+			body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("long prompt ", 100) + `"}]}`
+			req, _ := http.NewRequestWithContext(ctx, "POST", g.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+masterKey)
+			req.Header.Set("Content-Type", "application/json")
+			go func() { <-asked; cancel() }() // the client gives up while the upstream works
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("the request was not cancelled: %d", resp.StatusCode)
+			}
+			<-noticed
+			if tc.answers {
+				close(release)
+			}
+			rec := waitRecord(t, g)
+			<-done
+			switch {
+			case tc.answers && (rec.PromptTokens != 19 || rec.CompletionTokens != 10 || !(rec.Cost > 0)):
+				t.Errorf("answered after the client left: %d+%d tokens, $%g (%s)", rec.PromptTokens, rec.CompletionTokens, rec.Cost, rec.Error)
+			case !tc.answers && (!rec.UsageKnown || rec.PromptTokens != len(body)/4+1 || !(rec.Cost > 0) || !strings.Contains(rec.Error, "usage estimated")):
+				t.Errorf("cut at the bound: %d+%d tokens, $%g (%s)", rec.PromptTokens, rec.CompletionTokens, rec.Cost, rec.Error)
+			}
+		})
+	}
+}
