@@ -87,7 +87,7 @@ func nullBody(b []byte) any {
 // (a call id, unique per call) already stored is skipped and not counted again: replaying a batch
 // is harmless. A row that
 // started before its key's current window (SpendSince) is stored but not added. Rows whose api_key
-// matches no key are stored all the same.
+// matches no key are stored all the same. Fields over their caps (caps.go) are cut, in logs too.
 func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 	if len(logs) == 0 {
 		return nil
