@@ -9,13 +9,13 @@ import (
 	"github.com/clawgate/clawgate/proxy/config"
 )
 
-// scopedKeys is a KeySource with one virtual key limited to some models.
-type scopedKeys struct {
+// modelListKeys is a KeySource with one virtual key limited to some models.
+type modelListKeys struct {
 	key    string
 	models []string
 }
 
-func (k scopedKeys) Authenticate(_ context.Context, key string) (*Principal, error) {
+func (k modelListKeys) Authenticate(_ context.Context, key string) (*Principal, error) {
 	if key != k.key {
 		return nil, ErrInvalidKey
 	}
@@ -73,7 +73,7 @@ func TestFallbackHonoursKeyModels(t *testing.T) {
 				file = "stream_usage.sse"
 			}
 			exp := newUpstream(t).always(reply{file: file})
-			g := newKeyedGateway(t, failThenExpensive, scopedKeys{key: scoped, models: []string{"a-fail"}}, fail, exp)
+			g := newKeyedGateway(t, failThenExpensive, modelListKeys{key: scoped, models: []string{"a-fail"}}, fail, exp)
 
 			resp := g.chat(body, "Authorization", "Bearer "+scoped)
 			if resp.StatusCode == 200 || exp.calls() != 0 {
