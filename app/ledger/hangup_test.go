@@ -15,7 +15,7 @@ import (
 func TestHangUpStillBilled(t *testing.T) {
 	e := newEnv(t, withUpstreamDelay(20*time.Millisecond))
 	const calls = 3
-	key, token := e.generate(fmt.Sprintf(`{"max_budget": %v}`, calls*callCost+callCost/2))
+	key, token := e.generate(fmt.Sprintf(`{"max_budget": %v}`, calls*callCost)) // exactly the calls' cost
 	body := strings.Replace(exactChat, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)
 	for i := range calls {
 		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
