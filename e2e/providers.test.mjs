@@ -104,12 +104,15 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
     return res.json();
   }
 
-  // waitSpend polls the spend log for rows with these request ids; usage is flushed every 1 s.
+  // responseId is the upstream's id a client saw in the stream; request_id is the gateway's call id.
+  const responseId = (row) => row.metadata?.response_id;
+
+  // waitSpend polls the spend log for rows with these response ids; usage is flushed every 1 s.
   async function waitSpend(ids) {
     const deadline = Date.now() + 4000;
     let rows = [];
     while (Date.now() < deadline) {
-      rows = (await spendLogs()).filter((r) => ids.includes(r.request_id));
+      rows = (await spendLogs()).filter((r) => ids.includes(responseId(r)));
       if (rows.length >= ids.length) return rows;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -243,13 +246,13 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
       // Each streamed request reaches the spend log once, with the provider and its tokens.
       const ids = [[...first.ids][0], [...second.ids][0]];
       const rows = await waitSpend(ids);
-      assert.equal(rows.length, 2, `spend rows for ${ids}: ${JSON.stringify(rows.map((r) => r.request_id))}`);
+      assert.equal(rows.length, 2, `spend rows for ${ids}: ${JSON.stringify(rows.map(responseId))}`);
       for (const row of rows) {
         assert.equal(row.custom_llm_provider, provider, `custom_llm_provider of ${row.request_id}`);
         assert.equal(row.model_group, route);
         assert.equal(row.status, 'success');
         assert.ok(row.prompt_tokens > 0 && row.completion_tokens > 0, `tokens of ${row.request_id}: ${row.prompt_tokens}/${row.completion_tokens}`);
-        const usage = row.request_id === ids[0] ? first.usageChunks[0].usage : second.usageChunks[0].usage;
+        const usage = responseId(row) === ids[0] ? first.usageChunks[0].usage : second.usageChunks[0].usage;
         assert.equal(row.prompt_tokens, usage.prompt_tokens, 'logged prompt_tokens match the stream');
         assert.equal(row.completion_tokens, usage.completion_tokens, 'logged completion_tokens match the stream');
         if (provider === 'azure') assert.ok(row.spend > 0, `the deployment is priced as its base_model: spend ${row.spend}`);

@@ -92,7 +92,7 @@ general_settings: {master_key: `+masterKey+`}
 		t.Errorf("usage chunks %+v", uc)
 	}
 	recs := g.sink.all()
-	if len(recs) != 1 || recs[0].RequestID != "chatcmpl-AzUre1" || recs[0].Model != "prod-chat" || recs[0].Cost <= 0 {
+	if len(recs) != 1 || recs[0].ResponseID != "chatcmpl-AzUre1" || recs[0].Model != "prod-chat" || recs[0].Cost <= 0 {
 		t.Fatalf("usage record %+v", recs)
 	}
 

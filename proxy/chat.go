@@ -82,14 +82,21 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		timer    *idleTimer
 		upstream time.Duration
 	)
-	ctx, detach, release := upstreamContext(r)
+	ctx, detach, release := upstreamContext(r, s.drain.forOr())
 	handedOff := false // relay releases the context once the stream is drained
 	defer func() {
 		if !handedOff {
 			release()
 		}
 	}()
-	res, err := st.router.Do(ctx, req.Model, func(ctx context.Context, d *route.Deployment, model string) error {
+	// The key's model list holds for every group the request can reach, fallbacks included.
+	var allow route.Allow
+	if len(p.Models) > 0 {
+		allow = func(model, group string) bool { return modelAllowed(p.Models, model, group) }
+	}
+	// The router stops making attempts when the client goes; an attempt in flight runs on ctx,
+	// which outlives the client for a while, so that the call is still read for its usage.
+	res, err := st.router.DoAllowed(r.Context(), req.Model, allow, func(_ context.Context, d *route.Deployment, model string) error {
 		t0 := time.Now()
 		defer func() { upstream += time.Since(t0) }()
 		if u.adm != nil { // reserve at the prices of the deployment actually called
@@ -128,7 +135,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		h[hdrDuration] = []string{msString(time.Since(start))}
 		h[hdrOverhead] = []string{msString(time.Since(start) - upstream)}
 		handedOff = true
-		s.relay(w, req, resp, first, timer, &u, detach, release)
+		s.relay(r.Context(), w, req, resp, first, timer, &u, detach, release)
 		return
 	}
 	s.writeCompletion(w, resp, start, upstream, &u)
@@ -136,7 +143,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 
 // writeCompletion writes a non-streamed chat.completion and records its usage.
 func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response, start time.Time, upstream time.Duration, u *Usage) {
-	u.RequestID, u.UsageKnown = completionMeta(resp.Body, u)
+	u.ResponseID, u.UsageKnown = completionMeta(resp.Body, u)
 	u.ResponseBody = resp.Body
 	u.price(u.dep)
 	h := w.Header()
@@ -160,9 +167,6 @@ func (s *Server) writeCompletion(w http.ResponseWriter, resp *provider.Response,
 
 func (s *Server) record(u *Usage) {
 	u.End = time.Now()
-	if u.RequestID == "" {
-		u.RequestID = u.CallID
-	}
 	if u.UsageKnown && !u.Priced && u.Cost == 0 {
 		u.price(u.dep)
 	}
@@ -215,17 +219,30 @@ func (s *Server) writeUnknownModel(w http.ResponseWriter, st *state, model strin
 func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err error, u *Usage) {
 	var unknown *route.UnknownModelError
 	var cool *route.CooldownError
+	var refused *route.NotAllowedError
+	note := "" // fallbacks the key may not use, when some were skipped
+	if errors.As(err, &refused) {
+		if refused.Err == nil {
+			msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. %s", u.Principal.Models, refused.Error())
+			writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
+			u.Status, u.Error = http.StatusForbidden, msg
+			s.record(u)
+			return
+		}
+		note = " (fallbacks " + refused.Note() + ")"
+	}
 	switch {
 	case errors.As(err, &unknown):
 		s.writeUnknownModel(w, s.state.Load(), unknown.Model)
 		u.Status, u.Error = http.StatusBadRequest, err.Error()
 	case errors.As(err, &cool):
-		msg := fmt.Sprintf("No deployments available for selected model: every deployment of %s is cooling down after failures. Try again in %s. Passed model=%s",
-			cool.Group, cool.RetryAfter.Round(time.Second), u.ModelGroup)
+		msg := fmt.Sprintf("No deployments available for selected model: every deployment of %s is cooling down after failures. Try again in %s. Passed model=%s%s",
+			cool.Group, cool.RetryAfter.Round(time.Second), u.ModelGroup, note)
 		writeError(w, http.StatusTooManyRequests, newAPIError(http.StatusTooManyRequests, typeRateLimit, msg), cool.RetryAfter)
 		u.Status, u.Error = http.StatusTooManyRequests, msg
 	case r.Context().Err() != nil:
 		u.Status, u.Error = 499, "client closed the request before the upstream answered"
+		u.estimateCut(err)
 	default:
 		pe := provider.AsError(err)
 		status := pe.Status
@@ -243,6 +260,7 @@ func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err err
 		if u.Provider != "" {
 			msg = fmt.Sprintf("%s error from %s (model=%s): %s", u.Provider, u.APIBase, u.Model, msg)
 		}
+		msg += note
 		e := newAPIError(status, typ, msg)
 		if pe.Code != "" {
 			e.Code = pe.Code
@@ -343,17 +361,6 @@ func timeoutFor(d *route.Deployment, st *state) time.Duration {
 		return t
 	}
 	return 600 * time.Second
-}
-
-// upstreamContext is the context of a request's upstream calls. It ends when the client goes
-// away, but not merely because the handler returned (net/http cancels r.Context() then): a finished
-// stream is drained after its client's response has ended, and cancelling it mid-drain would cost
-// the upstream connection (measured: under a streaming load, most of them were being redialled).
-// detach, called before the handler returns, unhooks the context from r.Context(); release ends it.
-func upstreamContext(r *http.Request) (ctx context.Context, detach func() bool, release context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	detach = context.AfterFunc(r.Context(), cancel)
-	return ctx, detach, func() { detach(); cancel() }
 }
 
 // idleTimer cancels an upstream call that stays silent too long: before the answer, and between

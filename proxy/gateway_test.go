@@ -174,7 +174,7 @@ func TestPassThroughNonStreamed(t *testing.T) {
 		t.Fatalf("usage records = %d, want 1", len(recs))
 	}
 	u := recs[0]
-	if u.PromptTokens != 19 || u.CompletionTokens != 10 || !u.UsageKnown || u.RequestID != "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT" ||
+	if u.PromptTokens != 19 || u.CompletionTokens != 10 || !u.UsageKnown || u.ResponseID != "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT" ||
 		u.ModelID != "dep-a" || u.ModelGroup != "gpt-4o-mini" || u.Status != 200 || u.Stream {
 		t.Errorf("usage = %+v", u)
 	}

@@ -68,6 +68,9 @@ type Server struct {
 	handler     http.Handler
 	http        *http.Server
 	bodyGrace   time.Duration
+
+	// drain bounds the reading of a stream whose client left (zero: the defaults; tests shrink it).
+	drain drainLimits
 }
 
 // state is everything derived from one config; swapped atomically on reload.

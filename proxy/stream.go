@@ -4,6 +4,7 @@ import (
 	"github.com/clawgate/clawgate/proxy/internal/wire"
 
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -96,6 +97,7 @@ type streamState struct {
 	sawChoices  bool // a chunk with choices went by
 	scratch     []byte
 	u           *Usage
+	text        int // bytes of generated text seen, for the estimate of a stream cut short
 }
 
 var nullUsage = []byte(`,"usage":null`)
@@ -119,8 +121,11 @@ var (
 
 // relay streams the upstream's chunks to the client, one flush per event, and makes sure the
 // stream ends with a finish_reason chunk, the usage chunk when asked for, and [DONE].
-func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.Response, first []byte, timer *idleTimer, u *Usage,
-	detach func() bool, release func()) {
+//
+// A client that goes away does not end the upstream call: the relay reads on, for the usage, as
+// far as s.drain allows (see drain.go), and bills an estimate where it has to stop short.
+func (s *Server) relay(client context.Context, w http.ResponseWriter, req *chatRequest, resp *provider.Response, first []byte,
+	timer *idleTimer, u *Usage, detach func() bool, release func()) {
 	// Closing the upstream stream may read the rest of its body so the connection can be reused;
 	// do it after the handler returns, so the client's response ends without waiting for that, and
 	// detached from the request's context, which net/http cancels when the handler returns.
@@ -170,12 +175,15 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 	var kept []byte
 	payload := first
 	var err error
+	gone := ""        // why the client is known to have left
+	var drained int64 // bytes read from the upstream since
 	for {
 		if !ss.wantUsage {
 			payload = ss.dropNullUsage(payload)
 		}
+		ss.text += textLen(payload)
 		var forward bool
-		if payload, forward = ss.inspect(payload); forward {
+		if payload, forward = ss.inspect(payload); forward && gone == "" {
 			if keep {
 				kept = append(append(kept, ','), payload...)
 			}
@@ -183,9 +191,13 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 				u.FirstToken = time.Now()
 			}
 			if werr := write(payload); werr != nil {
-				u.Status, u.Error = 499, "client went away mid-stream: "+werr.Error()
-				s.finishUsage(u, ss, kept)
-				return
+				gone = werr.Error()
+			}
+		}
+		if gone != "" {
+			if drained += int64(len(payload)); drained > s.drain.bytesOr() {
+				err = errDrainBound
+				break
 			}
 		}
 		timer.reset()
@@ -196,6 +208,18 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 	}
 
 	clean := errors.Is(err, io.EOF) || (errors.Is(err, io.ErrUnexpectedEOF) && ss.finished)
+	if gone == "" && client.Err() != nil {
+		gone = "it closed the connection"
+	}
+	if gone != "" {
+		if !clean {
+			gone += "; reading the upstream on ended: " + timer.classify(err).Error()
+		}
+		ss.settleGone(u, req, gone, clean)
+		keptBody(u, kept)
+		s.record(u)
+		return
+	}
 	// The epilogue goes out in one flush: whatever the upstream left undone, the client sees an
 	// error event (if it broke), a finish_reason, the usage chunk (if asked), then [DONE].
 	buffered = alwaysBuffered{}
@@ -232,17 +256,22 @@ func (s *Server) relay(w http.ResponseWriter, req *chatRequest, resp *provider.R
 	s.finishUsage(u, ss, kept)
 }
 
+// keptBody stores the chunks a relay kept as the response body, a JSON array.
+func keptBody(u *Usage, kept []byte) {
+	if len(kept) > 0 {
+		kept[0] = '['
+		u.ResponseBody = append(kept, ']')
+	}
+}
+
 // alwaysBuffered holds flushes back until the final one.
 type alwaysBuffered struct{}
 
 func (alwaysBuffered) Buffered() int { return 1 }
 
 func (s *Server) finishUsage(u *Usage, ss *streamState, kept []byte) {
-	if len(kept) > 0 {
-		kept[0] = '['
-		u.ResponseBody = append(kept, ']')
-	}
-	u.RequestID = ss.id
+	keptBody(u, kept)
+	u.ResponseID = ss.id
 	u.setUsage(ss.usageRaw)
 	s.record(u)
 }

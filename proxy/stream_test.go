@@ -118,7 +118,7 @@ func TestStreamUsageInjectedAndHidden(t *testing.T) {
 				t.Errorf("usage chunk wrong or not last: %+v", uc[0].Usage)
 			}
 			recs := g.sink.all()
-			if len(recs) != 1 || recs[0].PromptTokens != 9 || recs[0].CompletionTokens != 2 || !recs[0].Stream || recs[0].RequestID != "chatcmpl-123" {
+			if len(recs) != 1 || recs[0].PromptTokens != 9 || recs[0].CompletionTokens != 2 || !recs[0].Stream || recs[0].ResponseID != "chatcmpl-123" {
 				t.Fatalf("usage records = %+v", recs)
 			}
 		})
@@ -240,31 +240,6 @@ func TestStreamConnectionsReused(t *testing.T) {
 	// One connection per client, and some slack for a slow machine; one per stream without reuse.
 	if n, most := up.conns.Load(), int32(clients*each/3); n > most {
 		t.Errorf("%d upstream connections for %d streams from %d clients, want at most %d", n, clients*each, clients, most)
-	}
-}
-
-// TestStreamClientGoneCancelsUpstream: the upstream call outlives the handler only to drain a
-// finished stream; a client that hangs up mid-stream still ends the upstream call at once.
-func TestStreamClientGoneCancelsUpstream(t *testing.T) {
-	gate := make(chan struct{}) // the upstream sends its first event, then stalls
-	defer close(gate)
-	up := newUpstream(t, reply{file: "stream_usage.sse", gate: gate})
-	g := newGateway(t, oneModel, up)
-	resp := g.do("POST", "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close() // mid-stream: closes the connection
-
-	deadline := time.Now().Add(5 * time.Second)
-	for len(g.sink.all()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the stream's upstream call was not ended when its client went away")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if u := g.sink.all()[0]; u.Error == "" {
-		t.Errorf("usage of an abandoned stream: status %d, no error", u.Status)
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 // Usage is what the gateway learned about one request, handed to the UsageSink once, after the
 // response has ended (successfully or not).
 type Usage struct {
+	// CallID is the gateway's own id for the call (x-litellm-call-id): unique, the spend row's key.
 	CallID string
-	// RequestID is the upstream response id (chatcmpl-...) when known, else CallID.
-	RequestID  string
+	// ResponseID is the upstream's response id (chatcmpl-...), "" when unknown. Upstreams may
+	// repeat theirs: it identifies nothing.
+	ResponseID string
 	CallType   string // "acompletion"
 	Principal  *Principal
 	Model      string // upstream model id

@@ -408,8 +408,8 @@ func TestConcurrentRequestsAgainstABudget(t *testing.T) {
 			continue
 		}
 		served++
-		if !admitted[r.RequestID] {
-			t.Errorf("row %s is not an admitted request", r.RequestID)
+		if !admitted[r.ResponseID] {
+			t.Errorf("row %s (response %s) is not an admitted request", r.RequestID, r.ResponseID)
 		}
 		sum += r.Spend
 	}

@@ -168,7 +168,7 @@ func TestCrashRecovery(t *testing.T) {
 		onDisk := map[string]float64{}
 		sum := 0.0
 		for _, r := range rows {
-			onDisk[r.RequestID] = r.Spend
+			onDisk[r.ResponseID] = r.Spend
 			sum += r.Spend
 		}
 		// Every request answered a flush window (plus a commit's grace) before the kill is on disk

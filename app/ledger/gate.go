@@ -210,7 +210,7 @@ func (l *Ledger) write(u *proxy.Usage, e *entry) {
 // row is the spend log row of a request.
 func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 	row := store.SpendLog{
-		RequestID: u.RequestID, CallType: u.CallType, Spend: costOf(u), Unpriced: u.UsageKnown && !u.Priced,
+		RequestID: u.CallID, ResponseID: u.ResponseID, CallType: u.CallType, Spend: costOf(u), Unpriced: u.UsageKnown && !u.Priced,
 		PromptTokens: int64(u.PromptTokens), CompletionTokens: int64(u.CompletionTokens),
 		TotalTokens:     int64(u.PromptTokens + u.CompletionTokens),
 		CacheReadTokens: int64(u.CachedTokens), CacheWriteTokens: int64(u.CacheCreationTokens),
@@ -219,9 +219,6 @@ func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 		Model: u.Model, ModelGroup: u.ModelGroup, ModelID: u.ModelID, Provider: u.Provider, APIBase: u.APIBase,
 		EndUser: u.User, Status: store.StatusSuccess, Error: u.Error, Fallbacks: u.Fallbacks, Retries: u.Retries,
 		Metadata: map[string]any{"call_id": u.CallID, "status_code": u.Status, "stream": u.Stream},
-	}
-	if row.RequestID == "" {
-		row.RequestID = u.CallID
 	}
 	if u.Error != "" || u.Status >= 400 {
 		row.Status = store.StatusFailure

@@ -121,7 +121,8 @@ func TestGuideCommands(t *testing.T) {
 		t.Fatalf("/spend/logs: %d rows: %s", len(rows), r.body)
 	}
 	row := rows[0]
-	for f, v := range map[string]any{"request_id": completion.ID, "call_type": "acompletion", "api_key": proxy.HashKey(key),
+	// request_id is the gateway's call id, as LiteLLM's is its own; the upstream's id is kept beside it.
+	for f, v := range map[string]any{"request_id": chat.header.Get("x-litellm-call-id"), "call_type": "acompletion", "api_key": proxy.HashKey(key),
 		"spend": callCost, "prompt_tokens": 19.0, "completion_tokens": 10.0, "total_tokens": 29.0, "model": "gpt-4o-mini",
 		"model_group": "exact", "custom_llm_provider": "openai", "api_base": e.upSrv.URL, "status": "success"} {
 		if row[f] != v {
@@ -134,7 +135,7 @@ func TestGuideCommands(t *testing.T) {
 		}
 	}
 	md, _ := row["metadata"].(map[string]any)
-	if md["user_api_key_alias"] != "openclaw" || md["status"] != "success" {
+	if md["user_api_key_alias"] != "openclaw" || md["status"] != "success" || md["response_id"] != completion.ID {
 		t.Errorf("metadata: %v", md)
 	}
 	if b, _ := json.Marshal(md["usage_object"]); !strings.Contains(string(b), `"cache_read_input_tokens":0`) {

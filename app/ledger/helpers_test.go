@@ -45,6 +45,13 @@ model_list:
     litellm_params: {model: openai/gpt-4o, api_base: "{{UP}}", api_key: sk-upstream}
   - model_name: unpriced
     litellm_params: {model: openai/my-private-model, api_base: "{{UP}}", api_key: sk-upstream}
+  - model_name: same-id
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: "{{UP}}"
+      api_key: sk-upstream
+      extra_headers: {x-fake-id: chatcmpl-same}
+    model_info: {input_cost_per_token: 0, output_cost_per_token: 0.0009765625, cache_read_input_token_cost: 0, cache_creation_input_token_cost: 0}
   - model_name: broken
     litellm_params:
       model: openai/gpt-4o-mini

@@ -75,6 +75,9 @@ func toRow(s store.SpendLog) logRow {
 	md["attempted_retries"] = s.Retries
 	md["attempted_fallbacks"] = s.Fallbacks
 	md["unpriced"] = s.Unpriced
+	if s.ResponseID != "" {
+		md["response_id"] = s.ResponseID // the upstream's id; request_id is the gateway's call id
+	}
 	md["usage_object"] = map[string]any{
 		"prompt_tokens":               s.PromptTokens,
 		"completion_tokens":           s.CompletionTokens,

@@ -92,16 +92,16 @@ func TestCacheAndReasoningTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := proxy.Usage{CallID: "c1", RequestID: "msg_1", CallType: "anthropic_messages", Principal: &proxy.Principal{KeyHash: token},
+	u := proxy.Usage{CallID: "c1", ResponseID: "msg_1", CallType: "anthropic_messages", Principal: &proxy.Principal{KeyHash: token},
 		Model: "claude", ModelGroup: "claude", Provider: "anthropic", PromptTokens: 1000, CompletionTokens: 300,
 		CachedTokens: 600, CacheCreationTokens: 200, ReasoningTokens: 120, UsageKnown: true, Cost: 0.004, Priced: true,
 		Start: now, FirstToken: now.Add(100 * time.Millisecond), End: now.Add(time.Second), Status: 200, Fallbacks: 1, Retries: 2}
 	adm.Done(&u)
 	e.l.Record(u) // the gateway calls both; the row is written once
 	e.flush()
-	l, err := e.l.Store().GetSpendLog(context.Background(), "msg_1")
-	if err != nil {
-		t.Fatal(err)
+	l, err := e.l.Store().GetSpendLog(context.Background(), "c1")
+	if err != nil || l.ResponseID != "msg_1" {
+		t.Fatalf("row by call id: response id %q, %v", l.ResponseID, err)
 	}
 	if l.CacheReadTokens != 600 || l.CacheWriteTokens != 200 || l.ReasoningTokens != 120 || l.Fallbacks != 1 || l.Retries != 2 ||
 		l.CompletionStartTime == nil || !l.CompletionStartTime.Equal(now.Add(100*time.Millisecond).UTC().Truncate(time.Microsecond)) {

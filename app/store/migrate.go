@@ -80,6 +80,17 @@ CREATE TABLE settings (
 	updated_at INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: a row's identity is the gateway's call id; the upstream's response id gets its own column.
+	// Version 1 keyed rows by the response id, which some upstreams repeat (so rows were dropped):
+	// its rows are re-keyed by the call id it kept in metadata. A row whose new id is somehow taken
+	// keeps its old one rather than fail the upgrade.
+	`
+ALTER TABLE spend_logs ADD COLUMN response_id TEXT NOT NULL DEFAULT '';
+UPDATE OR IGNORE spend_logs
+	SET response_id = request_id, request_id = json_extract(metadata, '$.call_id')
+	WHERE json_type(metadata, '$.call_id') = 'text' AND json_extract(metadata, '$.call_id') NOT IN ('', request_id);
+CREATE INDEX spend_logs_response ON spend_logs(response_id);
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

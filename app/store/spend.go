@@ -13,12 +13,17 @@ import (
 
 // SpendLog is one request's row, after LiteLLM's LiteLLM_SpendLogs.
 type SpendLog struct {
-	RequestID string // primary key: inserting the same id twice stores and counts it once
-	CallType  string // acompletion, aembedding, anthropic_messages, ...
-	APIKey    string // SHA-256 hex of the virtual key (= Key.Token); may be empty
-	KeyAlias  string
-	Spend     float64 // USD
-	Unpriced  bool    // the model had no price: Spend is 0 for that reason, not because it was free
+	// RequestID is the gateway's own call id (x-litellm-call-id), the primary key: unique per call,
+	// so inserting the same row twice (a replayed batch) stores and counts it once.
+	RequestID string
+	// ResponseID is the upstream's response id (chatcmpl-..., msg_...), "" when it gave none. Some
+	// upstreams repeat theirs, so it identifies nothing.
+	ResponseID string
+	CallType   string // acompletion, aembedding, anthropic_messages, ...
+	APIKey     string // SHA-256 hex of the virtual key (= Key.Token); may be empty
+	KeyAlias   string
+	Spend      float64 // USD
+	Unpriced   bool    // the model had no price: Spend is 0 for that reason, not because it was free
 
 	PromptTokens, CompletionTokens, TotalTokens int64
 	CacheReadTokens, CacheWriteTokens           int64
@@ -62,13 +67,13 @@ func (l *SpendLog) validate() error {
 	return nil
 }
 
-const logCols = `request_id, call_type, api_key, key_alias, spend, unpriced, prompt_tokens,
+const logCols = `request_id, response_id, call_type, api_key, key_alias, spend, unpriced, prompt_tokens,
 	completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, start_time,
 	end_time, completion_start_time, model, model_group, model_id, provider, api_base, user_id, end_user,
 	status, error, fallbacks, retries, metadata`
 
 const insertLog = `INSERT OR IGNORE INTO spend_logs (` + logCols + `, messages, response)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func nullBody(b []byte) any {
 	if b == nil {
@@ -79,15 +84,17 @@ func nullBody(b []byte) any {
 
 // InsertSpendLogs stores logs in one transaction and, in the same transaction, adds the spend of
 // each newly inserted row to its key, so a key's spend and its logs never disagree. A request_id
-// already stored is skipped and not counted again: replaying a batch is harmless. A row that
+// (a call id, unique per call) already stored is skipped and not counted again: replaying a batch
+// is harmless. A row that
 // started before its key's current window (SpendSince) is stored but not added. Rows whose api_key
-// matches no key are stored all the same.
+// matches no key are stored all the same. Fields over their caps (caps.go) are cut, in logs too.
 func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 	if len(logs) == 0 {
 		return nil
 	}
 	metas := make([]string, len(logs))
 	for i := range logs {
+		logs[i].clip()
 		if err := logs[i].validate(); err != nil {
 			return fmt.Errorf("store: insert spend logs: %w", err)
 		}
@@ -113,7 +120,7 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 		perKey := map[string]*added{}
 		for i := range logs {
 			l := &logs[i]
-			res, err := stmt.ExecContext(ctx, l.RequestID, l.CallType, l.APIKey, l.KeyAlias, l.Spend, l.Unpriced,
+			res, err := stmt.ExecContext(ctx, l.RequestID, l.ResponseID, l.CallType, l.APIKey, l.KeyAlias, l.Spend, l.Unpriced,
 				l.PromptTokens, l.CompletionTokens, l.TotalTokens, l.CacheReadTokens, l.CacheWriteTokens,
 				l.ReasoningTokens, micros(l.StartTime), micros(l.EndTime), nullMicros(l.CompletionStartTime),
 				l.Model, l.ModelGroup, l.ModelID, l.Provider, l.APIBase, l.User, l.EndUser, l.Status, l.Error,
@@ -170,7 +177,7 @@ func scanLog(r rowScanner, bodies bool) (SpendLog, error) {
 		meta               string
 		messages, response sql.NullString
 	)
-	dest := []any{&l.RequestID, &l.CallType, &l.APIKey, &l.KeyAlias, &l.Spend, &l.Unpriced, &l.PromptTokens,
+	dest := []any{&l.RequestID, &l.ResponseID, &l.CallType, &l.APIKey, &l.KeyAlias, &l.Spend, &l.Unpriced, &l.PromptTokens,
 		&l.CompletionTokens, &l.TotalTokens, &l.CacheReadTokens, &l.CacheWriteTokens, &l.ReasoningTokens,
 		&start, &end, &first, &l.Model, &l.ModelGroup, &l.ModelID, &l.Provider, &l.APIBase, &l.User,
 		&l.EndUser, &l.Status, &l.Error, &l.Fallbacks, &l.Retries, &meta}
@@ -208,7 +215,7 @@ func (s *Store) GetSpendLog(ctx context.Context, requestID string) (SpendLog, er
 type SpendQuery struct {
 	APIKey    string
 	UserID    string
-	RequestID string
+	RequestID string // matches request_id (the call id) or response_id
 	Model     string // matches model or model_group
 	KeyAlias  string
 	EndUser   string
@@ -234,7 +241,8 @@ func (q SpendQuery) where() (string, []any) {
 		add("user_id = ?", q.UserID)
 	}
 	if q.RequestID != "" {
-		add("request_id = ?", q.RequestID)
+		// A call id, or the upstream's response id a client saw in the body (many rows, if repeated).
+		w, args = append(w, "(request_id = ? OR response_id = ?)"), append(args, q.RequestID, q.RequestID)
 	}
 	if q.Model != "" {
 		w, args = append(w, "(model = ? OR model_group = ?)"), append(args, q.Model, q.Model)

@@ -12,6 +12,8 @@
 //	x-fake-abort-after: 3        break a stream after 3 chunks, without finish_reason or [DONE]
 //	x-fake-mode: text            never call a tool: answer text even when tools are offered, so an
 //	                             agent (OpenClaw) that offers tools on every turn ends its turn
+//	x-fake-id: chatcmpl-x        answer with this id every time, as some OpenAI-compatible servers
+//	                             repeat theirs
 //
 // GET /_fake/last returns the request count and the last chat request (headers and body).
 package fakeupstream
@@ -164,6 +166,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		id:      []byte("chatcmpl-" + s.nextID()),
 		created: strconv.AppendInt(nil, time.Now().Unix(), 10),
 		model:   escape(req.Model),
+	}
+	if id := r.Header.Get("x-fake-id"); id != "" {
+		v.id = escape(id)
 	}
 	last := req.Messages[len(req.Messages)-1]
 	switch {

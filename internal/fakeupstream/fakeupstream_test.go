@@ -436,6 +436,14 @@ func TestIDsAreFresh(t *testing.T) {
 		}
 		seen[cc.ID] = true
 	}
+	// Unless told to repeat one, as some servers do.
+	for range 2 {
+		resp := post(t, srv.URL+"/v1/chat/completions", map[string]string{"x-fake-id": "chatcmpl-same"}, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+		b, _ := io.ReadAll(resp.Body)
+		if n := strings.Count(string(b), `"id":"chatcmpl-same"`); n < 2 || strings.Count(string(b), `"id":`) != n {
+			t.Fatalf("x-fake-id not used on every chunk: %s", b)
+		}
+	}
 }
 
 // errorEnvelope is OpenAI's error body.

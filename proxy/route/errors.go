@@ -45,3 +45,28 @@ func retryAfterFrom(now, t time.Time) time.Duration {
 	}
 	return (d + time.Second - 1).Truncate(time.Second)
 }
+
+// NotAllowedError means groups the request could reach were skipped because its caller may not
+// use them (a key's models list): a fallback into a forbidden group is never taken. Err is how the
+// request ended otherwise; nil when every candidate was skipped.
+type NotAllowedError struct {
+	Model string
+	// Skipped are the groups not tried, in the order they came up.
+	Skipped []string
+	Err     error
+}
+
+func (e *NotAllowedError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("No deployment this key may use can serve model=%s: %s. %s",
+			e.Model, e.Note(), "Add them to the key's models to allow them.")
+	}
+	return e.Err.Error() + " (" + e.Note() + ")"
+}
+
+// Note says which groups were skipped and why, to add to the message of the error it wraps.
+func (e *NotAllowedError) Note() string {
+	return fmt.Sprintf("not tried, as the key's models do not include them: %s", strings.Join(e.Skipped, ", "))
+}
+
+func (e *NotAllowedError) Unwrap() error { return e.Err }

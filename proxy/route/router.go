@@ -216,11 +216,23 @@ func (st *runState) visit(g *group) bool {
 	return true
 }
 
+// Allow says whether the caller may use group, reached through the model name model (the
+// requested one, or a fallback's). A key's model list is one.
+type Allow func(model, group string) bool
+
 // Do serves one request for model: it calls attempt with a deployment of the model's group and the
 // upstream model id, retrying inside the group and then trying the configured fallback groups.
 // It returns nil once an attempt succeeds, *UnknownModelError when no group serves model,
 // *CooldownError when everything usable was cooling down, and otherwise the last attempt's error.
 func (r *Router) Do(ctx context.Context, model string, attempt func(ctx context.Context, d *Deployment, upstreamModel string) error) (Result, error) {
+	return r.DoAllowed(ctx, model, nil, attempt)
+}
+
+// DoAllowed is Do for a caller limited by allow (nil allows everything): a group it refuses,
+// the requested one or a fallback, is skipped and never called. When any was skipped, the error
+// is a *NotAllowedError naming them, wrapping the error the request ended with, if any.
+func (r *Router) DoAllowed(ctx context.Context, model string, allow Allow,
+	attempt func(ctx context.Context, d *Deployment, upstreamModel string) error) (Result, error) {
 	var buf [4]string
 	g, subject, caps := r.resolve(model, buf[:0])
 	if g == nil {
@@ -229,8 +241,13 @@ func (r *Router) Do(ctx context.Context, model string, attempt func(ctx context.
 	res := Result{RequestedGroup: g.name}
 	var st runState
 	st.visit(g)
-	if done, err := r.runGroup(ctx, g, subject, caps, false, &res, &st, attempt); done {
-		return res, err
+	var skipped []string
+	if allow == nil || allow(model, g.name) {
+		if done, err := r.runGroup(ctx, g, subject, caps, false, &res, &st, attempt); done {
+			return res, err
+		}
+	} else {
+		skipped = append(skipped, g.name)
 	}
 	// Fallbacks are not chained: only the requested group's list is followed.
 	for _, name := range r.fallbacksFor(model, g.name) {
@@ -239,17 +256,29 @@ func (r *Router) Do(ctx context.Context, model string, attempt func(ctx context.
 		if fg == nil || !st.visit(fg) {
 			continue // a fallback to nothing, or to a group already tried, is skipped
 		}
+		if allow != nil && !allow(name, fg.name) {
+			skipped = append(skipped, fg.name)
+			continue
+		}
 		if done, err := r.runGroup(ctx, fg, fsub, fcaps, true, &res, &st, attempt); done {
 			return res, err
 		}
 	}
-	if st.attempts == 0 {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		return res, &CooldownError{Group: g.name, RetryAfter: retryAfterFrom(r.now(), time.Unix(0, st.earliest))}
+	var err error
+	switch {
+	case st.attempts > 0:
+		err = st.lastErr
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case len(skipped) > 0 && skipped[0] == g.name && st.earliest == 0:
+		err = nil // nothing was cooling down: every candidate was refused
+	default:
+		err = &CooldownError{Group: g.name, RetryAfter: retryAfterFrom(r.now(), time.Unix(0, st.earliest))}
 	}
-	return res, st.lastErr
+	if len(skipped) > 0 {
+		return res, &NotAllowedError{Model: model, Skipped: skipped, Err: err}
+	}
+	return res, err
 }
 
 // errClass is what an attempt's failure means for the rest of the request.

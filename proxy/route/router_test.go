@@ -608,3 +608,87 @@ func BenchmarkDoWildcard(b *testing.B) {
 		}
 	}
 }
+
+// TestDoAllowed: a group the caller may not use is never called, fallbacks included, and the
+// error says which were skipped.
+func TestDoAllowed(t *testing.T) {
+	deps := []*Deployment{
+		mkDep("p", "primary", "openai/gpt-4o", nil),
+		mkDep("x", "expensive", "openai/o1", nil),
+		mkDep("c", "cheap", "openai/gpt-4o-mini", nil),
+	}
+	only := func(groups ...string) Allow {
+		return func(_, g string) bool { return slices.Contains(groups, g) }
+	}
+	tests := []struct {
+		name      string
+		allow     Allow
+		fallbacks []string
+		ok        []string // deployments that succeed; the others answer 500
+		cooling   bool     // primary is cooling down before the request
+		wantCalls []string
+		wantErr   string // "" = success; else the kind of error
+		skipped   []string
+	}{
+		{"nil allows all", nil, []string{"expensive"}, []string{"x"}, false, []string{"p", "x"}, "", nil},
+		{"forbidden fallback skipped, upstream error kept", only("primary"), []string{"expensive"}, []string{"x"}, false,
+			[]string{"p"}, "upstream", []string{"expensive"}},
+		{"skips to an allowed fallback", only("primary", "cheap"), []string{"expensive", "cheap"}, []string{"x", "c"}, false,
+			[]string{"p", "c"}, "", nil},
+		{"cooling group, forbidden fallback", only("primary"), []string{"expensive"}, []string{"x"}, true,
+			nil, "cooldown", []string{"expensive"}},
+		{"every candidate refused", only("cheap"), []string{"expensive"}, []string{"p", "x"}, false,
+			nil, "refused", []string{"primary", "expensive"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			r, _ := testRouter(deps, Settings{CooldownTime: time.Minute, Now: clk.Now,
+				Fallbacks: []config.Fallback{{Group: "primary", To: tt.fallbacks}}})
+			errs := map[string][]error{}
+			for _, d := range deps {
+				if !slices.Contains(tt.ok, d.ID) {
+					errs[d.ID] = []error{status(500)}
+				}
+			}
+			if tt.cooling {
+				_, _ = r.Do(t.Context(), "primary", (&script{errs: map[string][]error{"p": {status(500)}, "x": {status(500)}, "c": {status(500)}}}).attempt)
+			}
+			sc := &script{errs: errs}
+			_, err := r.DoAllowed(t.Context(), "primary", tt.allow, sc.attempt)
+			if got := sc.ids(); !slices.Equal(got, tt.wantCalls) {
+				t.Errorf("calls = %q, want %q", got, tt.wantCalls)
+			}
+			var na *NotAllowedError
+			var cool *CooldownError
+			var pe *provider.Error
+			switch tt.wantErr {
+			case "":
+				if err != nil {
+					t.Fatalf("err = %v, want success", err)
+				}
+				return
+			case "upstream":
+				if !errors.As(err, &pe) || pe.Status != 500 {
+					t.Errorf("err = %v, want the upstream's 500 inside", err)
+				}
+			case "cooldown":
+				if !errors.As(err, &cool) {
+					t.Errorf("err = %v, want a cooldown inside", err)
+				}
+			case "refused":
+				if !errors.As(err, &na) || na.Err != nil {
+					t.Errorf("err = %v, want a bare refusal", err)
+				}
+			}
+			if !errors.As(err, &na) || !slices.Equal(na.Skipped, tt.skipped) {
+				t.Fatalf("err = %v, want skipped %q", err, tt.skipped)
+			}
+			for _, g := range tt.skipped {
+				if !strings.Contains(err.Error(), g) || !strings.Contains(err.Error(), "key's models") {
+					t.Errorf("message %q does not say that %s was skipped for the key's models", err, g)
+				}
+			}
+		})
+	}
+}

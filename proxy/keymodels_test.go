@@ -1,0 +1,94 @@
+package proxy
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/clawgate/clawgate/proxy/config"
+)
+
+// modelListKeys is a KeySource with one virtual key limited to some models.
+type modelListKeys struct {
+	key    string
+	models []string
+}
+
+func (k modelListKeys) Authenticate(_ context.Context, key string) (*Principal, error) {
+	if key != k.key {
+		return nil, ErrInvalidKey
+	}
+	return &Principal{KeyHash: HashKey(key), KeyAlias: "scoped", Models: k.models}, nil
+}
+
+// newKeyedGateway is newGateway with a KeySource.
+func newKeyedGateway(t *testing.T, yaml string, keys KeySource, ups ...*upstream) *gateway {
+	t.Helper()
+	for i, u := range ups {
+		yaml = strings.ReplaceAll(yaml, "{{"+string(rune('A'+i))+"}}", u.URL())
+	}
+	cfg, _, err := config.Parse([]byte(yaml), "config.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	sk := &sink{}
+	s, err := New(Options{Config: cfg, Usage: sk, Keys: keys})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	return &gateway{t: t, srv: hs, gw: s, sink: sk}
+}
+
+const failThenExpensive = `
+model_list:
+  - model_name: a-fail
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "{{A}}"}
+  - model_name: expensive
+    litellm_params: {model: openai/o1, api_base: "{{B}}"}
+router_settings:
+  num_retries: 0
+  fallbacks: [{"a-fail": ["expensive"]}]
+general_settings: {master_key: ` + masterKey + `}
+`
+
+// TestFallbackHonoursKeyModels: a key limited to a-fail is never served by a-fail's fallback
+// group, which it may not use; the error says the fallback was skipped and why. The master key
+// (no model list) still falls back, so the fallback is really configured.
+func TestFallbackHonoursKeyModels(t *testing.T) {
+	const scoped = "sk-scoped-0123456789"
+	for _, stream := range []bool{false, true} {
+		name := "non-streamed"
+		body := `{"model":"a-fail","messages":[{"role":"user","content":"hi"}]}`
+		if stream {
+			name = "streamed"
+			body = `{"model":"a-fail","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+		}
+		t.Run(name, func(t *testing.T) {
+			fail := newUpstream(t).always(reply{status: 500, file: "error_500.json"})
+			file := "chat_completion.json"
+			if stream {
+				file = "stream_usage.sse"
+			}
+			exp := newUpstream(t).always(reply{file: file})
+			g := newKeyedGateway(t, failThenExpensive, modelListKeys{key: scoped, models: []string{"a-fail"}}, fail, exp)
+
+			resp := g.chat(body, "Authorization", "Bearer "+scoped)
+			if resp.StatusCode == 200 || exp.calls() != 0 {
+				t.Fatalf("a key limited to a-fail was served by its fallback: status %d, expensive calls %d", resp.StatusCode, exp.calls())
+			}
+			e := errorOf(t, resp)
+			if resp.StatusCode != 500 || !strings.Contains(e.Message, "expensive") || !strings.Contains(e.Message, "key's models") {
+				t.Errorf("status %d, message %q: want the upstream's 500 saying the fallback expensive was skipped for the key's models", resp.StatusCode, e.Message)
+			}
+
+			resp = g.chat(body)
+			if resp.StatusCode != 200 || exp.calls() != 1 || resp.Header.Get("x-litellm-model-group") != "expensive" {
+				t.Fatalf("master key: status %d, expensive calls %d", resp.StatusCode, exp.calls())
+			}
+			readAll(t, resp.Body)
+		})
+	}
+}
