@@ -121,5 +121,9 @@ func (a *App) EditKey(ctx context.Context, token string, ed KeyEdit) error {
 	if led == nil {
 		return errors.New("the spend ledger is closed")
 	}
-	return led.EditKey(ctx, token, ed)
+	if err := led.EditKey(ctx, token, ed); err != nil {
+		return err
+	}
+	a.kickBudgets()
+	return nil
 }

@@ -92,6 +92,8 @@ type Status struct {
 	// Unpriced names each route without a price and the fix (see warnUnpriced); the tray shows
 	// its warning state while any is listed.
 	Unpriced []string
+	// Budget is the worst budget state and the spend line, re-read on spend and budget events.
+	Budget BudgetSummary
 }
 
 // BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".
@@ -146,6 +148,12 @@ type App struct {
 	ocWatch  *openclaw.Watcher
 	ocClosed bool
 
+	// budgetKick asks watchBudgets to re-read the budgets; stopBudgets ends it (nil when it does
+	// not run).
+	budgetKick  chan struct{}
+	stopBudgets chan struct{}
+	budgetsDone sync.WaitGroup
+
 	// priceURL is the general_settings.price_map_url in force; stopPrices ends its refresh loop
 	// (see prices.go), nil when none runs; priceMu guards both.
 	priceMu    sync.Mutex
@@ -165,7 +173,8 @@ func New(opts Options) (*App, error) {
 	if opts.Port == 0 {
 		opts.Port = 4000
 	}
-	a := &App{opts: opts, log: opts.Logger, events: newBroker(), counts: &counter{next: opts.Usage}, secrets: opts.Secrets}
+	a := &App{opts: opts, log: opts.Logger, events: newBroker(), counts: &counter{next: opts.Usage}, secrets: opts.Secrets,
+		budgetKick: make(chan struct{}, 1)}
 	if a.secrets == nil && !opts.NoKeychain {
 		a.secrets = keychain.New()
 	}
@@ -297,6 +306,12 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	a.startPriceRefresh()
+	a.mu.Lock()
+	a.stopBudgets = make(chan struct{})
+	a.budgetsDone.Add(1)
+	go func(stop <-chan struct{}) { defer a.budgetsDone.Done(); a.watchBudgets(stop) }(a.stopBudgets)
+	a.mu.Unlock()
+	a.kickBudgets()
 	a.log.Info("listening on " + a.Status().BaseURL())
 	a.refreshOpenClaw(ctx)
 	a.publish()
@@ -326,6 +341,7 @@ func (a *App) reload() {
 	} else {
 		a.log.Info("config reloaded", "models", len(a.srv.Models()), "auth", a.Status().Auth)
 		a.syncOpenClawAfterReload()
+		a.kickBudgets() // the proxy-wide budget may have changed
 	}
 	a.publish()
 	if errors.Is(err, proxy.ErrAuthOff) {
@@ -343,7 +359,12 @@ func (a *App) Stop(ctx context.Context) error {
 	a.stopPriceRefresh()
 	a.mu.Lock()
 	done := a.done
+	if a.stopBudgets != nil {
+		close(a.stopBudgets)
+		a.stopBudgets = nil
+	}
 	a.mu.Unlock()
+	a.budgetsDone.Wait() // before the ledger closes under it
 	if done == nil {
 		return a.closeLedger(ctx)
 	}
@@ -376,6 +397,7 @@ func (a *App) closeLedger(ctx context.Context) error {
 
 // onLedgerEvent turns budget thresholds and resets into alerts for the tray.
 func (a *App) onLedgerEvent(e ledger.Event) {
+	a.kickBudgets()
 	var al *Alert
 	name := e.Alias
 	if e.Budget == ledger.GlobalBudget {

@@ -17,13 +17,50 @@ type BudgetView struct {
 	// Token is the key's hash (as /key/list shows it), for EditKey; empty for the proxy budget.
 	Token string
 	// Spend is the spend in the current window (live: resets that fell due are applied).
-	Spend                 float64
+	Spend float64
+	// Reserved is what requests in flight hold on the budget now.
+	Reserved              float64
 	MaxBudget, SoftBudget *float64
 	Duration              string     // "30d", "monthly", ...; "" when the budget never resets
 	ResetAt               *time.Time // the next reset
 	Expires               *time.Time
 	Blocked               bool
 	LastActive            *time.Time
+}
+
+// BudgetState is what a budget does to the next request, in the words the Budgets window shows.
+type BudgetState string
+
+// A budget's states, from the most to the least severe; State picks the first that holds.
+const (
+	BudgetBlocked  BudgetState = "blocked"  // the key is blocked: every request refused
+	BudgetExpired  BudgetState = "expired"  // the key expired: every request refused
+	BudgetRefusing BudgetState = "refusing" // spend plus what is in flight reached max_budget
+	BudgetOver80   BudgetState = "over 80%"
+	BudgetSoft     BudgetState = "soft" // past soft_budget: an alert, no refusal
+	BudgetOK       BudgetState = "ok"
+)
+
+// warnShare is the share of max_budget from which a budget is shown as nearly spent (the 80%
+// alert level).
+const warnShare = 0.8
+
+// State says what the budget does now. "refusing" uses the gate's own rule (spend plus what
+// requests in flight hold has reached the limit), so it is true exactly while the gate refuses.
+func (v BudgetView) State(now time.Time) BudgetState {
+	switch {
+	case v.Blocked:
+		return BudgetBlocked
+	case v.Expires != nil && !v.Expires.After(now):
+		return BudgetExpired
+	case v.MaxBudget != nil && v.Spend+v.Reserved >= *v.MaxBudget:
+		return BudgetRefusing
+	case v.MaxBudget != nil && v.Spend >= warnShare**v.MaxBudget:
+		return BudgetOver80
+	case v.SoftBudget != nil && v.Spend >= *v.SoftBudget:
+		return BudgetSoft
+	}
+	return BudgetOK
 }
 
 // maxListed bounds Budgets: a personal gateway has a handful of keys.
@@ -35,7 +72,8 @@ const maxListed = 1000
 func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 	var out []BudgetView
 	if spend, limit, resetAt := l.GlobalSpend(); limit != nil {
-		v := BudgetView{Name: "All requests", Global: true, Spend: spend, MaxBudget: limit, ResetAt: resetAt}
+		_, reserved, _ := l.bl.Spend(GlobalBudget)
+		v := BudgetView{Name: "All requests", Global: true, Spend: spend, Reserved: reserved, MaxBudget: limit, ResetAt: resetAt}
 		if d := l.settings().BudgetDuration; d != nil {
 			v.Duration = d.String()
 		}
@@ -51,12 +89,12 @@ func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 			continue // deleted meanwhile
 		}
 		k = l.snapshot(e)
-		spend, _, resetAt := l.bl.Spend(k.Token)
+		spend, reserved, resetAt := l.bl.Spend(k.Token)
 		name := k.KeyAlias
 		if name == "" {
 			name = k.KeyName
 		}
-		out = append(out, BudgetView{Name: name, Token: k.Token, Spend: spend, MaxBudget: k.MaxBudget, SoftBudget: k.SoftBudget,
+		out = append(out, BudgetView{Name: name, Token: k.Token, Spend: spend, Reserved: reserved, MaxBudget: k.MaxBudget, SoftBudget: k.SoftBudget,
 			Duration: k.BudgetDuration, ResetAt: resetAt, Expires: k.Expires, Blocked: k.Blocked, LastActive: k.LastActive})
 	}
 	return out, nil
