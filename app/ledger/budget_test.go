@@ -305,9 +305,10 @@ func TestGlobalWindowChange(t *testing.T) {
 // the spend in memory, on the key and in the logs agree.
 func TestConcurrentRequestsAgainstABudget(t *testing.T) {
 	e := newEnv(t, withUpstreamDelay(time.Millisecond))
-	// gpt-4o-mini at its real prices: a call costs 19×0.15e-6 + 10×0.6e-6 = 8.85e-6 USD and
-	// reserves a little more (the prompt estimate exceeds 19 tokens).
-	const actual = 8.85e-6
+	// gpt-4o-mini at its real prices: the fake reports 19 prompt tokens of which 6 cached and 10
+	// completion tokens, so a call costs 13×0.15e-6 + 6×0.075e-6 + 10×0.6e-6 = 8.4e-6 USD and
+	// reserves more (the prompt estimate exceeds 19 tokens, all priced as uncached).
+	const actual = 8.4e-6
 	limit := 10 * actual
 	key, token := e.generate(fmt.Sprintf(`{"max_budget": %v}`, limit))
 	body := `{"model":"gpt-4o-mini","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
