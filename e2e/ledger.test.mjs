@@ -117,6 +117,8 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
       }
     }
     assert.ok(ok >= 1, 'some calls fit in the budget');
+    const last = await (await fetch(`${fake.url}/_fake/last`)).json();
+    assert.equal(last.body.model, UPSTREAM_MODEL, "the upstream got the route's model id");
     assert.ok(refused, 'the key was never refused');
     assert.equal(refused.status, 429);
     assert.equal(refused.error?.type, 'budget_exceeded');
