@@ -309,7 +309,8 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     assert.deepEqual(body.stream_options, { include_usage: true });
     assert.equal(body.tool_choice, 'auto');
     // connect synced mock-a with a maxTokens; OpenClaw asks for exactly that (it fits the window).
-    const synced = /id: "mock-a"[^}]*?maxTokens: (\d+)/s.exec(await readFile(openclawConfig(), 'utf8'));
+    // mock-a's entry runs to the next id; a priced model has a cost object before maxTokens.
+    const synced = /id: "mock-a"(?:(?!id: ")[\s\S])*?maxTokens: (\d+)/.exec(await readFile(openclawConfig(), 'utf8'));
     assert.ok(synced, 'connect wrote no maxTokens for mock-a');
     assert.equal(body.max_completion_tokens, Number(synced[1]), 'OpenClaw asks for the synced output budget');
     assert.equal(body.messages[0].role, 'system');
