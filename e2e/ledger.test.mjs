@@ -20,8 +20,9 @@ const MODEL = 'claw-ledger';
 const UPSTREAM_MODEL = 'gpt-4o-mini';
 // What one call costs: the fake upstream reports 19 prompt tokens (6 of them cached) and 10
 // completion tokens, at gpt-4o-mini's prices ($0.15/M input, $0.075/M cached, $0.60/M output):
-// 13×0.15e-6 + 6×0.075e-6 + 10×0.6e-6. The calls ask for max_tokens 64, so the gate reserves
-// several times this (64 output tokens): a ledger that charged the reservation shows.
+// 13×0.15e-6 + 6×0.075e-6 + 10×0.6e-6. The gate reserves before the answer, from a prompt
+// estimate priced without the cache and up to max_tokens 64 of output, so what it reserves never
+// equals this: a ledger that charged the reservation shows in the rows and the key's spend.
 const CALL_COST = 8.4e-6;
 const MAX_TOKENS = 64;
 
