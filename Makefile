@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough clean
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -57,6 +57,9 @@ test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus a
 
 e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
 	bash e2e/run.sh
+
+e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any suite passes (make e2e runs it too)
+	bash e2e/run-passthrough.sh
 
 tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
 	scripts/tray-smoke.sh

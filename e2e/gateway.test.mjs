@@ -10,10 +10,13 @@ import { requireBin, start, stop, serveGateway, collect } from './harness.mjs';
 
 const MASTER_KEY = 'sk-master-test';
 const UPSTREAM_KEY = 'sk-upstream';
-const MODEL = 'gpt-4o-mini';
-// The fake upstream's recorded answers (internal/fakeupstream/testdata).
+// The client's model name and the upstream's differ, so a gateway that forwards the client's
+// name unchanged (or a bare forwarding proxy) fails on what the upstream received.
+const MODEL = 'claw-fast';
+const UPSTREAM_MODEL = 'gpt-4o-mini';
+// The fake upstream's recorded answers (internal/fakeupstream/testdata): every usage field differs.
 const HELLO = 'Hello! How can I assist you today?';
-const HELLO_USAGE = { prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 };
+const HELLO_USAGE = { prompt_tokens: 19, completion_tokens: 10, total_tokens: 29, cached_tokens: 6, reasoning_tokens: 4 };
 
 const weatherTool = {
   type: 'function',
@@ -51,7 +54,7 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
         'model_list:',
         `  - model_name: ${MODEL}`,
         '    litellm_params:',
-        `      model: openai/${MODEL}`,
+        `      model: openai/${UPSTREAM_MODEL}`,
         `      api_base: "${fake.url}/v1"`,
         `      api_key: ${UPSTREAM_KEY}`,
         'general_settings:',
@@ -90,12 +93,15 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
       assert.equal(data.usage.prompt_tokens, HELLO_USAGE.prompt_tokens);
       assert.equal(data.usage.completion_tokens, HELLO_USAGE.completion_tokens);
       assert.equal(data.usage.total_tokens, HELLO_USAGE.total_tokens);
+      assert.equal(data.usage.prompt_tokens_details?.cached_tokens, HELLO_USAGE.cached_tokens);
+      assert.equal(data.usage.completion_tokens_details?.reasoning_tokens, HELLO_USAGE.reasoning_tokens);
       assert.match(response.headers.get('x-litellm-call-id') ?? '', /\S{8,}/, 'x-litellm-call-id');
       assert.equal(response.headers.get('x-litellm-model-group'), MODEL);
 
-      // The gateway strips the provider prefix and authenticates upstream with the deployment's key.
+      // The gateway sends the route's upstream model, without the provider prefix, and
+      // authenticates upstream with the deployment's key.
       const up = await upstreamLast();
-      assert.equal(up.body.model, MODEL);
+      assert.equal(up.body.model, UPSTREAM_MODEL);
       assert.equal(up.header.Authorization?.[0], `Bearer ${UPSTREAM_KEY}`);
     });
 
@@ -116,7 +122,10 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
       assert.equal(u.prompt_tokens, HELLO_USAGE.prompt_tokens);
       assert.equal(u.completion_tokens, HELLO_USAGE.completion_tokens);
       assert.equal(u.total_tokens, HELLO_USAGE.total_tokens);
+      assert.equal(u.prompt_tokens_details?.cached_tokens, HELLO_USAGE.cached_tokens);
+      assert.equal(u.completion_tokens_details?.reasoning_tokens, HELLO_USAGE.reasoning_tokens);
       assert.equal(got.usageAnywhere.length, 1, 'usage only on the usage chunk');
+      assert.equal((await upstreamLast()).body.model, UPSTREAM_MODEL, 'the upstream got the route\'s model');
     });
   }
 
@@ -136,6 +145,7 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
     assert.equal(got.usageAnywhere.length, 0, 'no chunk carries usage');
     // ...while the gateway still asked upstream for usage, to record spend.
     const up = await upstreamLast();
+    assert.equal(up.body.model, UPSTREAM_MODEL);
     assert.equal(up.body.stream, true);
     assert.equal(up.body.stream_options?.include_usage, true, 'gateway forces include_usage upstream');
   });
@@ -166,7 +176,11 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
     assert.equal(payloads[finishAt]?.choices[0].finish_reason, 'tool_calls');
     assert.equal(finishAt, payloads.length - 2, 'finish_reason chunk right before the usage chunk');
     assert.deepEqual(payloads.at(-1).choices, []);
-    assert.ok(payloads.at(-1).usage?.total_tokens > 0);
+    // The tool-call recording: 68 prompt (40 cached) and 15 completion (9 reasoning) tokens.
+    assert.equal(payloads.at(-1).usage?.prompt_tokens, 68);
+    assert.equal(payloads.at(-1).usage?.completion_tokens, 15);
+    assert.equal(payloads.at(-1).usage?.total_tokens, 83);
+    assert.equal((await upstreamLast()).body.model, UPSTREAM_MODEL, "the upstream got the route's model");
   });
 
   test('tool-call round trip, streamed', async () => {
@@ -210,6 +224,7 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
 
     // The tool turn reached the upstream intact.
     const up = await upstreamLast();
+    assert.equal(up.body.model, UPSTREAM_MODEL);
     const sent = up.body.messages.at(-1);
     assert.equal(sent.role, 'tool');
     assert.equal(sent.tool_call_id, call.id);
@@ -224,7 +239,7 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
         (err) => {
           assert.ok(err instanceof OpenAI.BadRequestError, `${stream ? 'streamed' : 'non-streamed'}: got ${err?.constructor?.name}: ${err?.message}`);
           assert.equal(err.status, 400);
-          assert.match(err.message, /gpt-4o-mini/, 'message names the available models');
+          assert.ok(err.message.includes(MODEL), `message names the available models: ${err.message}`);
           return true;
         },
       );
@@ -250,6 +265,7 @@ describe('clawgate serve with the openai SDK', { timeout: 180000 }, () => {
       const ids = [];
       for await (const m of pick().models.list()) ids.push(m.id);
       assert.ok(ids.includes(MODEL), `models: ${ids.join(', ')}`);
+      assert.ok(!ids.includes(UPSTREAM_MODEL), `the upstream's own model list leaked: ${ids.join(', ')}`);
     });
   }
 

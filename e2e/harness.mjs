@@ -1,7 +1,7 @@
 // Process plumbing for the e2e suite: start the fake upstream and clawgate, find their
 // addresses, wait for health, stop them; and collect, which reads an openai SDK stream.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -105,13 +105,19 @@ export async function waitHealthy(url, timeoutMs = 15000) {
 }
 
 // serveGateway starts `clawgate serve` with config on port (a free one when not given), a throwaway
-// HOME under dir (away from the developer's own config, keychain and AWS files: AWS_* are dropped
-// too) and its data in dir/data, and waits until it answers. It returns the process and its base URL.
-export async function serveGateway(dir, config, port) {
+// HOME under dir (away from the developer's own config, keychain and AWS files: AWS_* and
+// LITELLM_MASTER_KEY are dropped too) and its data in dir/data, and waits until it answers. It
+// returns the process and its base URL.
+//
+// With E2E_PASSTHROUGH=1 it starts the bare forwarding proxy (passthrough/forward.mjs) instead,
+// in front of the config's first api_base with its api_key, and passthroughHeaders added to every
+// request: e2e/run-passthrough.sh runs each suite so, and every suite must fail.
+export async function serveGateway(dir, config, port, { passthroughHeaders = {} } = {}) {
   port ??= await freePort();
+  if (process.env.E2E_PASSTHROUGH === '1') return servePassthrough(config, port, passthroughHeaders);
   const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
   for (const k of Object.keys(env)) {
-    if (k.startsWith('AWS_')) delete env[k];
+    if (k.startsWith('AWS_') || k === 'LITELLM_MASTER_KEY') delete env[k];
   }
   const gateway = await start(
     'clawgate',
@@ -123,6 +129,18 @@ export async function serveGateway(dir, config, port) {
   if (gateway.url !== base) throw new Error(`clawgate announced ${gateway.url}, expected ${base}`);
   await waitHealthy(`${base}/health/liveliness`);
   return { gateway, base };
+}
+
+async function servePassthrough(config, port, headers) {
+  const text = readFileSync(config, 'utf8');
+  const apiBase = text.match(/api_base:\s*"([^"]+)"/)?.[1];
+  const apiKey = text.match(/api_key:\s*([^\s,}]+)/)?.[1] ?? '';
+  if (!apiBase) throw new Error(`E2E_PASSTHROUGH: no api_base in ${config}`);
+  const forward = new URL('./passthrough/forward.mjs', import.meta.url).pathname;
+  const args = [forward, '--upstream', apiBase, '--key', apiKey, '--port', String(port)];
+  for (const [k, v] of Object.entries(headers)) args.push('--header', `${k}=${v}`);
+  const gateway = await start('passthrough', process.execPath, args);
+  return { gateway, base: `http://127.0.0.1:${port}` };
 }
 
 // collect reads an openai SDK stream the way OpenClaw does: text from delta.content, tool calls

@@ -15,7 +15,16 @@ import { requireBin, freePort, start, stop, serveGateway } from './harness.mjs';
 const run = promisify(execFile);
 const MASTER_KEY = 'sk-master-ledger-test';
 const UPSTREAM_KEY = 'sk-upstream';
-const MODEL = 'gpt-4o-mini';
+// The route's name differs from the upstream's model, which the price table knows.
+const MODEL = 'claw-ledger';
+const UPSTREAM_MODEL = 'gpt-4o-mini';
+// What one call costs: the fake upstream reports 19 prompt tokens (6 of them cached) and 10
+// completion tokens, at gpt-4o-mini's prices ($0.15/M input, $0.075/M cached, $0.60/M output):
+// 13×0.15e-6 + 6×0.075e-6 + 10×0.6e-6. The gate reserves before the answer, from a prompt
+// estimate priced without the cache and up to max_tokens 64 of output, so what it reserves never
+// equals this: a ledger that charged the reservation shows in the rows and the key's spend.
+const CALL_COST = 8.4e-6;
+const MAX_TOKENS = 64;
 
 // The guide's three commands, character for character (only the key placeholder of the second
 // one is replaced by the key the first one minted, and the port, if 4000 is taken here).
@@ -54,7 +63,7 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
     await writeFile(config, [
       'model_list:',
       `  - model_name: ${MODEL}`,
-      `    litellm_params: {model: openai/${MODEL}, api_base: "${fake.url}/v1", api_key: ${UPSTREAM_KEY}}`,
+      `    litellm_params: {model: openai/${UPSTREAM_MODEL}, api_base: "${fake.url}/v1", api_key: ${UPSTREAM_KEY}}`,
       `general_settings: {master_key: ${MASTER_KEY}}`,
       '',
     ].join('\n'));
@@ -89,11 +98,12 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
   test('the key spends its budget and is refused after', async () => {
     assert.ok(key, 'needs the key from the first test');
     const base = `http://127.0.0.1:${port}`;
-    // Shrink the budget so a few calls spend it: each recorded answer costs 8.85e-6 USD.
+    // Shrink the budget so a few calls spend it (each costs CALL_COST, reserves more).
+    const budget = 0.0001;
     const upd = await fetch(`${base}/key/update`, {
       method: 'POST',
       headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ key, max_budget: 0.00003 }),
+      body: JSON.stringify({ key, max_budget: budget }),
     });
     assert.equal(upd.status, 200, await upd.text());
     const client = new OpenAI({ apiKey: key, baseURL: `${base}/v1`, maxRetries: 0 });
@@ -101,13 +111,15 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
     let refused;
     for (let i = 0; i < 50 && !refused; i++) {
       try {
-        await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
+        await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: MAX_TOKENS });
         ok++;
       } catch (err) {
         refused = err;
       }
     }
     assert.ok(ok >= 1, 'some calls fit in the budget');
+    const last = await (await fetch(`${fake.url}/_fake/last`)).json();
+    assert.equal(last.body.model, UPSTREAM_MODEL, "the upstream got the route's model id");
     assert.ok(refused, 'the key was never refused');
     assert.equal(refused.status, 429);
     assert.equal(refused.error?.type, 'budget_exceeded');
@@ -124,9 +136,16 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
       if (mine.length < ok) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(mine.length, ok, `the spend log has each of the key's ${ok} calls once`);
+    for (const r of mine) {
+      assert.equal(r.model, UPSTREAM_MODEL, 'the row names the upstream model');
+      assert.equal(r.model_group, MODEL, 'the row names the route');
+      assert.ok(Math.abs(r.spend - CALL_COST) < 1e-12, `row ${r.request_id} costs ${r.spend}, want ${CALL_COST}`);
+    }
     const spent = mine.reduce((a, r) => a + r.spend, 0);
     // LiteLLM's rule: a call is refused once spend has reached the budget, so the last call
     // admitted may take spend past it by at most its own cost.
-    assert.ok(spent > 0 && spent <= 0.00003 + 8.85e-6 + 1e-9, `logged spend ${spent} within the budget and one call`);
+    assert.ok(spent <= budget + CALL_COST + 1e-12, `logged spend ${spent} within the budget ${budget} and one call`);
+    const info = await (await fetch(`${base}/key/info?key=${key}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
+    assert.ok(Math.abs(info.info.spend - ok * CALL_COST) < 1e-12, `key spend ${info.info.spend}, want ${ok} × ${CALL_COST}`);
   });
 });

@@ -18,29 +18,92 @@ const MASTER_KEY = 'sk-master-providers';
 const UPSTREAM_KEY = 'sk-upstream';
 const TOOL_RESULT = 'Sunny, 21 °C, light wind';
 
-// route name -> the provider the spend log must name.
-// upstream is the path (and auth header) the last streamed call must reach on the fake, so a
-// route that silently went elsewhere fails; openai's is checked by gateway.test.mjs.
+// The usage each recorded answer of the fake upstream (internal/fakeupstream/testdata) must
+// come out as, in OpenAI's terms, worked out by hand from the recordings with LiteLLM's rules;
+// every field differs, so a translation that swaps or drops one fails. tool is the first turn
+// (the tool-call recording), text the second (the text recording, quoting the tool result).
+// cached: prompt tokens read from the cache; write: written to it; reasoning: inside completion.
+const USAGE = {
+  // OpenAI's own figures, as recorded: prompt_tokens_details.cached_tokens, completion_tokens_details.reasoning_tokens.
+  openai: {
+    tool: { prompt: 68, completion: 15, cached: 40, write: 0, reasoning: 9 },
+    text: { prompt: 19, completion: 10, cached: 6, write: 0, reasoning: 4 },
+  },
+  // Anthropic's input_tokens leaves the cache out: prompt = input + cache_read + cache_creation.
+  anthropic: {
+    tool: { prompt: 759, completion: 89, cached: 256, write: 31, reasoning: 0 }, // 472 + 256 + 31
+    text: { prompt: 80, completion: 15, cached: 48, write: 7, reasoning: 0 }, // 25 + 48 + 7
+  },
+  // Gemini's promptTokenCount holds the cached part; completion = candidates + thoughts.
+  gemini: {
+    tool: { prompt: 71, completion: 80, cached: 32, write: 0, reasoning: 58 }, // 22 + 58
+    text: { prompt: 1062, completion: 448, cached: 1024, write: 0, reasoning: 427 }, // 21 + 427
+  },
+  // Bedrock's inputTokens leaves the cache out too: prompt = input + cacheRead + cacheWrite.
+  bedrock: {
+    tool: { prompt: 557, completion: 87, cached: 128, write: 17, reasoning: 0 }, // 412 + 128 + 17
+    text: { prompt: 61, completion: 21, cached: 40, write: 9, reasoning: 0 }, // 12 + 40 + 9
+  },
+};
+
+// Every route but az is priced by model_info with these made-up prices (USD per token), so each
+// turn's cost below is stated here, not looked up; az is priced as its base_model, azure/gpt-4o,
+// from the table ($2.50/M input, $1.25/M cached, $10/M output and reasoning).
+const PRICES = {
+  input_cost_per_token: 1e-6,
+  cache_read_input_token_cost: 1e-7,
+  cache_creation_input_token_cost: 2e-6,
+  output_cost_per_token: 8e-6,
+  output_cost_per_reasoning_token: 5e-6,
+};
+// cost = (prompt - cached - write) × input + cached × read + write × creation
+//        + (completion - reasoning) × output + reasoning × reasoning price
+const COST = {
+  openai: { tool: 125e-6, text: 81.6e-6 }, // 28+4+0+48+45; 13+0.6+0+48+20
+  anthropic: { tool: 1271.6e-6, text: 163.8e-6 }, // 472+25.6+62+712; 25+4.8+14+120
+  gemini: { tool: 508.2e-6, text: 2443.4e-6 }, // 39+3.2+176+290; 38+102.4+168+2135
+  bedrock: { tool: 1154.8e-6, text: 202e-6 }, // 412+12.8+34+696; 12+4+18+168
+  azure: { tool: 270e-6, text: 140e-6 }, // 28×2.5+40×1.25+15×10; 13×2.5+6×1.25+10×10
+};
+
+// route name -> the provider the spend log must name, the usage and cost its answers must show,
+// and where the last streamed call must have reached on the fake: the path (and auth header), so
+// a route that silently went elsewhere fails, and for the routes whose body names the model, the
+// upstream's model id (the route names differ from it: forwarding the client's name fails).
 const ROUTES = [
-  { route: 'oa', provider: 'openai' },
+  {
+    route: 'oa',
+    provider: 'openai',
+    usage: USAGE.openai,
+    cost: COST.openai,
+    upstream: { last: '/_fake/last', model: 'gpt-4o-mini', header: ['Authorization', (v) => v === `Bearer ${UPSTREAM_KEY}`] },
+  },
   {
     route: 'claude',
     provider: 'anthropic',
-    upstream: { path: '/v1/messages', header: ['X-Api-Key', (v) => v === UPSTREAM_KEY] },
+    usage: USAGE.anthropic,
+    cost: COST.anthropic,
+    upstream: { path: '/v1/messages', model: 'claude-sonnet-4-5', header: ['X-Api-Key', (v) => v === UPSTREAM_KEY] },
   },
   {
     route: 'gem',
     provider: 'gemini',
+    usage: USAGE.gemini,
+    cost: COST.gemini,
     upstream: { path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent', header: ['X-Goog-Api-Key', (v) => v === UPSTREAM_KEY] },
   },
   {
     route: 'az',
     provider: 'azure',
-    upstream: { path: '/openai/deployments/prod-chat/chat/completions', header: ['Api-Key', (v) => v === UPSTREAM_KEY] },
+    usage: USAGE.openai,
+    cost: COST.azure,
+    upstream: { path: '/openai/deployments/prod-chat/chat/completions', model: 'prod-chat', header: ['Api-Key', (v) => v === UPSTREAM_KEY] },
   },
   {
     route: 'vgem',
     provider: 'vertex_ai',
+    usage: USAGE.gemini,
+    cost: COST.gemini,
     upstream: {
       path: '/v1/projects/e2e-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent',
       header: ['Authorization', (v) => v.startsWith('Bearer ya29.')],
@@ -49,6 +112,8 @@ const ROUTES = [
   {
     route: 'vclaude',
     provider: 'vertex_ai',
+    usage: USAGE.anthropic,
+    cost: COST.anthropic,
     upstream: {
       path: '/v1/projects/e2e-proj/locations/us-central1/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict',
       header: ['Authorization', (v) => v.startsWith('Bearer ya29.')],
@@ -57,12 +122,37 @@ const ROUTES = [
   {
     route: 'br',
     provider: 'bedrock',
+    usage: USAGE.bedrock,
+    cost: COST.bedrock,
     upstream: {
       path: '/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream',
       header: ['Authorization', (v) => v.startsWith('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/')],
     },
   },
 ];
+
+// assertUsage compares a streamed usage object and its spend log row with the expected figures.
+function assertUsage(u, row, want, label) {
+  const got = {
+    prompt: u.prompt_tokens,
+    completion: u.completion_tokens,
+    cached: u.prompt_tokens_details?.cached_tokens ?? 0,
+    write: u.cache_creation_input_tokens ?? 0,
+    reasoning: u.completion_tokens_details?.reasoning_tokens ?? 0,
+  };
+  assert.deepEqual(got, want, `${label}: streamed usage ${JSON.stringify(u)}`);
+  assert.equal(u.total_tokens, want.prompt + want.completion, `${label}: streamed total_tokens`);
+  const uo = row.metadata?.usage_object ?? {};
+  const logged = {
+    prompt: row.prompt_tokens,
+    completion: row.completion_tokens,
+    cached: uo.cache_read_input_tokens,
+    write: uo.cache_creation_input_tokens,
+    reasoning: uo.completion_tokens_details?.reasoning_tokens,
+  };
+  assert.deepEqual(logged, want, `${label}: logged usage ${JSON.stringify(row)}`);
+  assert.equal(row.total_tokens, want.prompt + want.completion, `${label}: logged total_tokens`);
+}
 
 const weatherTool = {
   type: 'function',
@@ -119,6 +209,16 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
     return rows;
   }
 
+  // assertUpstream checks where the last call reached the fake: the provider's own path, the
+  // route's upstream model id, the upstream's auth.
+  async function assertUpstream(upstream) {
+    const last = await (await fetch(`${fake.url}${upstream.last ?? '/_fake/native/last'}`)).json();
+    if (upstream.path) assert.equal(last.path, upstream.path, "the provider's own API was called");
+    if (upstream.model) assert.equal(last.body?.model, upstream.model, "the upstream got the route's model id");
+    const [name, ok] = upstream.header;
+    assert.ok(ok(last.header[name]?.[0] ?? ''), `upstream ${name}: ${last.header[name]}`);
+  }
+
   const vertexCreds = () =>
     JSON.stringify({ type: 'authorized_user', client_id: 'cid', client_secret: 'cs', refresh_token: '1//e2e', token_uri: `${fake.url}/token` });
 
@@ -137,16 +237,19 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         '      model: openai/gpt-4o-mini',
         `      api_base: "${fake.url}/v1"`,
         `      api_key: ${UPSTREAM_KEY}`,
+        `    model_info: ${JSON.stringify(PRICES)}`,
         '  - model_name: claude',
         '    litellm_params:',
         '      model: anthropic/claude-sonnet-4-5',
         `      api_base: "${fake.url}"`,
         `      api_key: ${UPSTREAM_KEY}`,
+        `    model_info: ${JSON.stringify(PRICES)}`,
         '  - model_name: gem',
         '    litellm_params:',
         '      model: gemini/gemini-2.5-flash',
         `      api_base: "${fake.url}"`,
         `      api_key: ${UPSTREAM_KEY}`,
+        `    model_info: ${JSON.stringify(PRICES)}`,
         '  - model_name: az',
         '    litellm_params:',
         '      model: azure/prod-chat',
@@ -160,12 +263,14 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         `      api_base: "${fake.url}"`,
         '      vertex_project: e2e-proj',
         `      vertex_credentials: '${vertexCreds()}'`,
+        `    model_info: ${JSON.stringify(PRICES)}`,
         '  - model_name: vclaude',
         '    litellm_params:',
         '      model: vertex_ai/claude-sonnet-4-5@20250929',
         `      api_base: "${fake.url}"`,
         '      vertex_project: e2e-proj',
         `      vertex_credentials: '${vertexCreds()}'`,
+        `    model_info: ${JSON.stringify(PRICES)}`,
         '  - model_name: br',
         '    litellm_params:',
         '      model: bedrock/anthropic.claude-3-haiku-20240307-v1:0',
@@ -173,6 +278,7 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         '      aws_access_key_id: AKIAIOSFODNN7EXAMPLE',
         '      aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
         '      aws_region_name: us-east-1',
+        `    model_info: ${JSON.stringify(PRICES)}`,
         'general_settings:',
         `  master_key: ${MASTER_KEY}`,
         '',
@@ -193,7 +299,7 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  for (const { route, provider, upstream } of ROUTES) {
+  for (const { route, provider, usage, cost, upstream } of ROUTES) {
     test(`openai SDK streams a tool call round trip via ${provider} (${route})`, async () => {
       const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
       const first = await collect(
@@ -236,14 +342,10 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
       assertOneUsage(second, 'answer turn');
       assert.equal(second.tools.length, 0, 'no tool call in the answer');
       assert.ok(second.text.includes(TOOL_RESULT), `the answer quotes the tool result: ${JSON.stringify(second.text)}`);
-      if (upstream) {
-        const last = await (await fetch(`${fake.url}/_fake/native/last`)).json();
-        assert.equal(last.path, upstream.path, "the provider's own API was called");
-        const [name, ok] = upstream.header;
-        assert.ok(ok(last.header[name]?.[0] ?? ''), `upstream ${name}: ${last.header[name]}`);
-      }
+      await assertUpstream(upstream);
 
-      // Each streamed request reaches the spend log once, with the provider and its tokens.
+      // Each streamed request reaches the spend log once, with the provider, the tokens the
+      // recording reports (in the stream and in the log, each against the figures above) and its cost.
       const ids = [[...first.ids][0], [...second.ids][0]];
       const rows = await waitSpend(ids);
       assert.equal(rows.length, 2, `spend rows for ${ids}: ${JSON.stringify(rows.map(responseId))}`);
@@ -251,16 +353,15 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
         assert.equal(row.custom_llm_provider, provider, `custom_llm_provider of ${row.request_id}`);
         assert.equal(row.model_group, route);
         assert.equal(row.status, 'success');
-        assert.ok(row.prompt_tokens > 0 && row.completion_tokens > 0, `tokens of ${row.request_id}: ${row.prompt_tokens}/${row.completion_tokens}`);
-        const usage = responseId(row) === ids[0] ? first.usageChunks[0].usage : second.usageChunks[0].usage;
-        assert.equal(row.prompt_tokens, usage.prompt_tokens, 'logged prompt_tokens match the stream');
-        assert.equal(row.completion_tokens, usage.completion_tokens, 'logged completion_tokens match the stream');
-        if (provider === 'azure') assert.ok(row.spend > 0, `the deployment is priced as its base_model: spend ${row.spend}`);
+        const turn = responseId(row) === ids[0] ? 'tool' : 'text';
+        const streamed = (turn === 'tool' ? first : second).usageChunks[0].usage;
+        assertUsage(streamed, row, usage[turn], `${route} ${turn} turn`);
+        assert.ok(Math.abs(row.spend - cost[turn]) < 1e-12, `${route} ${turn} turn: spend ${row.spend}, want ${cost[turn]}`);
       }
     });
   }
 
-  for (const { route, provider } of ROUTES.filter((r) => r.route === 'oa' || r.route === 'claude')) {
+  for (const { route, provider, upstream } of ROUTES.filter((r) => r.route === 'oa' || r.route === 'claude')) {
     test(`@anthropic-ai/sdk streams a tool round trip through /v1/messages to ${provider} (${route})`, async () => {
       const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
       const stream = anthropic.messages.stream({ model: route, max_tokens: 512, tools: [anthropicTool], messages });
@@ -293,6 +394,7 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
       assert.ok(text.includes(TOOL_RESULT), `the answer quotes the tool result: ${JSON.stringify(answer.content)}`);
       assert.equal(answer.content.filter((b) => b.type === 'tool_use').length, 0);
       assert.ok(answer.usage.output_tokens > 0, `usage ${JSON.stringify(answer.usage)}`);
+      await assertUpstream(upstream);
     });
 
     test(`@anthropic-ai/sdk messages.create (not streamed) to ${provider} (${route})`, async () => {
@@ -318,6 +420,7 @@ describe('native providers through clawgate serve', { timeout: 180000 }, () => {
       });
       assert.equal(plain.stop_reason, 'end_turn');
       assert.ok(plain.content.some((b) => b.type === 'text' && b.text.length > 0), JSON.stringify(plain.content));
+      await assertUpstream(upstream);
     });
   }
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds clawgate and the fake upstream, installs the e2e suite's npm packages when needed, and
-# runs the suite: the real openai SDK and LiteLLM guide curl commands against `clawgate serve` (e2e/*.test.mjs).
+# runs the suite: the real openai SDK and LiteLLM guide curl commands against `clawgate serve` (e2e/*.test.mjs),
+# then the real OpenClaw, then every suite against a bare forwarding proxy, where each must fail.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,3 +23,7 @@ CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
 
 # The real OpenClaw (Node 24 and openclaw from npm, cached in ~/.cache/clawgate-e2e) against the same binaries.
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash "$root/e2e/openclaw/run.sh"
+
+# The control: each suite again, against a bare forwarding proxy in place of the gateway; every
+# suite must fail there (e2e/run-passthrough.sh prints how many tests did).
+CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash "$root/e2e/run-passthrough.sh"

@@ -131,10 +131,20 @@ general_settings: {master_key: ` + masterKey + `}
 
 const simpleChat = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`
 
+// renamedModel names the route differently from the upstream model, so a gateway that forwards
+// the client's model name unchanged sends "claw-fast" upstream and fails the body comparisons.
+const renamedModel = `
+model_list:
+  - model_name: claw-fast
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "{{A}}", api_key: sk-upstream}
+    model_info: {id: dep-a}
+general_settings: {master_key: ` + masterKey + `}
+`
+
 func TestPassThroughNonStreamed(t *testing.T) {
 	up := newUpstream(t, reply{file: "chat_completion.json", header: map[string]string{"x-ratelimit-remaining-requests": "99"}})
-	g := newGateway(t, oneModel, up)
-	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"temperature":0.2,"x_custom":{"keep":[1,2,{"a":null}]},"reasoning_effort":"low"}`
+	g := newGateway(t, renamedModel, up)
+	body := `{"model":"claw-fast","messages":[{"role":"user","content":"hi"}],"temperature":0.2,"x_custom":{"keep":[1,2,{"a":null}]},"reasoning_effort":"low"}`
 	resp := g.chat(body)
 	got := readAll(t, resp.Body)
 	if resp.StatusCode != 200 {
@@ -143,8 +153,8 @@ func TestPassThroughNonStreamed(t *testing.T) {
 	if want := readTestdata(t, "chat_completion.json"); !bytes.Equal(got, want) {
 		t.Errorf("response body changed on the way:\n got %s\nwant %s", got, want)
 	}
-	// The upstream got the same body, byte for byte, but for the model.
-	want := strings.Replace(body, `"model":"gpt-4o-mini"`, `"model":"gpt-4o-mini"`, 1)
+	// The upstream got the same body, byte for byte, but for the model: the route's upstream id.
+	want := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"temperature":0.2,"x_custom":{"keep":[1,2,{"a":null}]},"reasoning_effort":"low"}`
 	if string(up.body(0)) != want {
 		t.Errorf("upstream body = %s, want %s", up.body(0), want)
 	}
@@ -153,7 +163,7 @@ func TestPassThroughNonStreamed(t *testing.T) {
 	}
 	h := resp.Header
 	for k, v := range map[string]string{
-		"x-litellm-model-id": "dep-a", "x-litellm-model-group": "gpt-4o-mini", "x-litellm-model-api-base": up.URL(),
+		"x-litellm-model-id": "dep-a", "x-litellm-model-group": "claw-fast", "x-litellm-model-api-base": up.URL(),
 		"x-litellm-attempted-retries": "0", "x-litellm-attempted-fallbacks": "0", "x-ratelimit-remaining-requests": "99",
 	} {
 		if h.Get(k) != v {
@@ -175,7 +185,7 @@ func TestPassThroughNonStreamed(t *testing.T) {
 	}
 	u := recs[0]
 	if u.PromptTokens != 19 || u.CompletionTokens != 10 || !u.UsageKnown || u.ResponseID != "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT" ||
-		u.ModelID != "dep-a" || u.ModelGroup != "gpt-4o-mini" || u.Status != 200 || u.Stream {
+		u.ModelID != "dep-a" || u.ModelGroup != "claw-fast" || u.Model != "gpt-4o-mini" || u.Status != 200 || u.Stream {
 		t.Errorf("usage = %+v", u)
 	}
 }

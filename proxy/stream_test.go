@@ -74,16 +74,16 @@ func TestStreamUsageInjectedAndHidden(t *testing.T) {
 		wantUsage  bool
 		wantUpBody string
 	}{
-		{"client asked", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`, true,
+		{"client asked", `{"model":"claw-fast","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`, true,
 			`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`},
-		{"client did not ask", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`, false,
+		{"client did not ask", `{"model":"claw-fast","stream":true,"messages":[{"role":"user","content":"hi"}]}`, false,
 			`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}`},
-		{"client said false", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}]}`, false,
+		{"client said false", `{"model":"claw-fast","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}]}`, false,
 			`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true,"x":1},"messages":[{"role":"user","content":"hi"}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newUpstream(t, reply{file: "stream_usage.sse"})
-			g := newGateway(t, oneModel, up)
+			g := newGateway(t, renamedModel, up)
 			resp := g.chat(tc.body)
 			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 				t.Fatalf("status %d, content-type %q", resp.StatusCode, resp.Header.Get("Content-Type"))

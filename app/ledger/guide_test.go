@@ -138,7 +138,9 @@ func TestGuideCommands(t *testing.T) {
 	if md["user_api_key_alias"] != "openclaw" || md["status"] != "success" || md["response_id"] != completion.ID {
 		t.Errorf("metadata: %v", md)
 	}
-	if b, _ := json.Marshal(md["usage_object"]); !strings.Contains(string(b), `"cache_read_input_tokens":0`) {
+	// The fake upstream reports 6 cached prompt tokens and 4 reasoning tokens.
+	if b, _ := json.Marshal(md["usage_object"]); !strings.Contains(string(b), `"cache_read_input_tokens":6`) ||
+		!strings.Contains(string(b), `"reasoning_tokens":4`) {
 		t.Errorf("usage_object: %s", b)
 	}
 }

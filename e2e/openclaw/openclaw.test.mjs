@@ -12,12 +12,21 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, writeFile, stat, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { requireBin, freePort, start, stop, waitHealthy } from '../harness.mjs';
+import { requireBin, freePort, start, stop, serveGateway } from '../harness.mjs';
 
 const MASTER_KEY = 'sk-master-e2e-openclaw';
 const UPSTREAM_KEY = 'sk-upstream-openclaw';
 // The fake upstream's recorded text answer (internal/fakeupstream/testdata/chat_completion.json).
 const HELLO = 'Hello! How can I assist you today?';
+// OpenClaw's model names (the gateway's routes) and the upstream model ids behind them differ,
+// so a gateway that forwards OpenClaw's model name unchanged fails; both ids are in the price table.
+const UPSTREAM = { 'mock-a': 'gpt-4o-mini', 'mock-b': 'gpt-4.1-mini' };
+// Every answer is the text recording: 19 prompt tokens (6 cached) and 10 completion tokens, so a
+// request costs 13 × input + 6 × cached + 10 × output at the upstream model's table prices.
+const REQUEST_COST = {
+  'mock-a': 8.4e-6, // gpt-4o-mini: 13×0.15e-6 + 6×0.075e-6 + 10×0.6e-6
+  'mock-b': 21.8e-6, // gpt-4.1-mini: 13×0.4e-6 + 6×0.1e-6 + 10×1.6e-6
+};
 // A user's own line in their config: whatever edits the file must keep it.
 const USER_COMMENT = '// my own note: keep this line';
 
@@ -210,7 +219,7 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     const deployment = (name) => [
       `  - model_name: ${name}`,
       '    litellm_params:',
-      `      model: openai/${name}`,
+      `      model: openai/${UPSTREAM[name]}`,
       `      api_base: "${fake.url}/v1"`,
       `      api_key: ${UPSTREAM_KEY}`,
       '      extra_headers:',
@@ -220,16 +229,9 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
       configYAML,
       ['model_list:', ...deployment('mock-a'), ...deployment('mock-b'), 'general_settings:', `  master_key: ${MASTER_KEY}`, ''].join('\n'),
     );
-    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') };
-    delete env.LITELLM_MASTER_KEY;
-    gateway = await start(
-      'clawgate',
-      clawgateBin,
-      ['serve', '--config', configYAML, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir],
-      { env },
-    );
-    assert.equal(gateway.url, base, `clawgate announced ${gateway.url}, expected ${base}`);
-    await waitHealthy(`${base}/health/liveliness`);
+    // The gateway's HOME is dir (OpenClaw's is dir/home) and its data dir/data (= dataDir).
+    // Under E2E_PASSTHROUGH the forwarding proxy sends x-fake-mode itself, as extra_headers would.
+    ({ gateway } = await serveGateway(dir, configYAML, port, { passthroughHeaders: { 'x-fake-mode': 'text' } }));
 
     // The user's OpenClaw config before Clawgate touches it: hand-written JSON5 with a comment,
     // a gateway block as onboarding writes it, and no litellm provider yet.
@@ -302,12 +304,13 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     assert.equal(last.header.Authorization?.[0], `Bearer ${UPSTREAM_KEY}`);
     assert.equal(last.header['X-Fake-Mode']?.[0], 'text', 'extra_headers did not reach the upstream');
     const body = last.body;
-    assert.equal(body.model, 'mock-a');
+    assert.equal(body.model, UPSTREAM['mock-a'], "the upstream got mock-a's upstream model id");
     assert.equal(body.stream, true);
     assert.deepEqual(body.stream_options, { include_usage: true });
     assert.equal(body.tool_choice, 'auto');
     // connect synced mock-a with a maxTokens; OpenClaw asks for exactly that (it fits the window).
-    const synced = /id: "mock-a"[^}]*?maxTokens: (\d+)/s.exec(await readFile(openclawConfig(), 'utf8'));
+    // mock-a's entry runs to the next id; a priced model has a cost object before maxTokens.
+    const synced = /id: "mock-a"(?:(?!id: ")[\s\S])*?maxTokens: (\d+)/.exec(await readFile(openclawConfig(), 'utf8'));
     assert.ok(synced, 'connect wrote no maxTokens for mock-a');
     assert.equal(body.max_completion_tokens, Number(synced[1]), 'OpenClaw asks for the synced output budget');
     assert.equal(body.messages[0].role, 'system');
@@ -319,6 +322,7 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     const rows = await waitSpend(last.requests - before);
     assert.equal(rows.length, last.requests - before, JSON.stringify(rows.map((r) => r.request_id)));
     assert.deepEqual([...new Set(rows.map((r) => r.model_group))], ['mock-a'], JSON.stringify(rows.map((r) => r.model_group)));
+    assert.deepEqual([...new Set(rows.map((r) => r.model))], [UPSTREAM['mock-a']], JSON.stringify(rows.map((r) => r.model)));
     assert.ok(rows.every((r) => r.status === 'success'), JSON.stringify(rows.map((r) => r.status)));
   });
 
@@ -336,7 +340,7 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     assert.equal(out.final, HELLO);
     assert.equal(out.model, 'mock-b');
     const last = await upstreamLast();
-    assert.equal(last.body.model, 'mock-b');
+    assert.equal(last.body.model, UPSTREAM['mock-b'], "the upstream got mock-b's upstream model id");
     const sent = last.requests - before;
     assert.ok(sent > 0, 'the second turn sent nothing upstream');
 
@@ -349,7 +353,11 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     assert.deepEqual(order, ['mock-a', 'mock-b'], `model groups in time order: ${JSON.stringify(groups)}`);
     for (const row of rows) {
       assert.equal(row.status, 'success');
-      assert.ok(row.total_tokens > 0, `row without usage: ${JSON.stringify(row)}`);
+      assert.equal(row.model, UPSTREAM[row.model_group], `row ${row.request_id}: upstream model`);
+      assert.equal(row.prompt_tokens, 19, `row ${row.request_id}: prompt_tokens`);
+      assert.equal(row.completion_tokens, 10, `row ${row.request_id}: completion_tokens`);
+      const want = REQUEST_COST[row.model_group];
+      assert.ok(Math.abs(row.spend - want) < 1e-12, `row ${row.request_id} (${row.model_group}) costs ${row.spend}, want ${want}`);
     }
   });
 });

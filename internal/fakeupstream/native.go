@@ -30,7 +30,9 @@ import (
 //	GET  /_fake/native/last                              the last native request, for e2e tests
 //
 // Answers replay recorded transcripts (testdata/native, copied from the provider packages'
-// testdata, which follow each provider's documented examples) with the request's model, fresh
+// testdata, which follow each provider's documented examples, with usage figures changed so that
+// prompt, completion, cache read, cache write and thinking tokens all differ: a gateway that
+// swaps or drops one shows in the e2e suite) with the request's model, fresh
 // ids, and the tool and arguments fitted to the request. The choice is the OpenAI fake's: tools
 // offered and no tool result in the last turn gets a call to the first tool; a tool result in
 // the last turn gets text quoting it; anything else gets the recorded text. "x-fake-mode: text"
