@@ -92,7 +92,10 @@ func percent(spend, limit float64) string {
 }
 
 func dollars(v float64) string {
-	if v != 0 && v < 0.01 {
+	switch {
+	case v != 0 && v < 0.0001:
+		return "$" + strconv.FormatFloat(v, 'g', 2, 64)
+	case v != 0 && v < 0.01:
 		return "$" + strconv.FormatFloat(v, 'f', 4, 64)
 	}
 	return "$" + strconv.FormatFloat(v, 'f', 2, 64)
@@ -140,8 +143,11 @@ func (a *App) refreshBudgets(ctx context.Context) {
 	}
 	now := time.Now()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
-	// Rows still queued for the writer count at its next flush (a second or so): the line may
-	// lag by that much, which is not worth a flush per spend event.
+	// Queued rows first, so today's spend agrees with the budgets' (this runs at most every
+	// budgetThrottle, so the writer still batches).
+	if err := led.Flush(ctx); err != nil {
+		a.log.Warn("flush usage for the tray", "err", err)
+	}
 	today, err := led.Store().TotalSpend(ctx, day)
 	if err != nil {
 		a.log.Warn("read today's spend for the tray", "err", err)

@@ -271,15 +271,8 @@ func budgetCells(b app.Budget, now time.Time) [len(budgetColumns)]string {
 			resets += " (every " + b.Duration + ")"
 		}
 	}
-	state := "ok"
-	switch {
-	case b.Blocked:
-		state = "blocked"
-	case b.Expires != nil && !b.Expires.After(now):
-		state = "expired"
-	case b.MaxBudget != nil && b.Spend >= *b.MaxBudget:
-		state = "over budget: requests refused"
-	case b.SoftBudget != nil && b.Spend >= *b.SoftBudget:
+	state := string(b.State(now))
+	if state == "soft" && b.SoftBudget != nil {
 		state = "past its soft budget " + usd(*b.SoftBudget)
 	}
 	name := b.Name

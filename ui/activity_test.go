@@ -69,7 +69,12 @@ func TestBudgetCells(t *testing.T) {
 		{"no limit", app.Budget{Name: "sk-...abcd", Spend: 0.004},
 			[6]string{"sk-...abcd", "$0.004000", "none", "–", "never", "ok"}},
 		{"over", app.Budget{Name: "openclaw", Spend: 1.02, MaxBudget: f(1)},
-			[6]string{"openclaw", "$1.0200", "$1.0000", "102%", "never", "over budget: requests refused"}},
+			[6]string{"openclaw", "$1.0200", "$1.0000", "102%", "never", "refusing"}},
+		// Refusal starts below 100% when requests in flight hold the rest: the gate's own rule.
+		{"refusing below 100%", app.Budget{Name: "openclaw", Spend: 0.95, Reserved: 0.05, MaxBudget: f(1)},
+			[6]string{"openclaw", "$0.9500", "$1.0000", "95%", "never", "refusing"}},
+		{"over 80%", app.Budget{Name: "openclaw", Spend: 0.85, Reserved: 0.1, MaxBudget: f(1), SoftBudget: f(0.5)},
+			[6]string{"openclaw", "$0.8500", "$1.0000", "85%", "never", "over 80%"}},
 		{"soft", app.Budget{Name: "ci", Spend: 0.6, MaxBudget: f(1), SoftBudget: f(0.5)},
 			[6]string{"ci", "$0.6000", "$1.0000", "60%", "never", "past its soft budget $0.5000"}},
 		{"blocked wins", app.Budget{Name: "old", Spend: 2, MaxBudget: f(1), Blocked: true},
@@ -184,7 +189,7 @@ func TestRequestsWindow(t *testing.T) {
 	capture(t, g.reqs, "requests-window.png")
 
 	// The Budgets tab, from the same read; the tray's Budgets… item opens the window on it.
-	if len(g.reqs.brows) != 3 || g.reqs.brows[1][5] != "past its soft budget $4.0000" {
+	if len(g.reqs.brows) != 3 || g.reqs.brows[1][5] != "over 80%" {
 		t.Errorf("budget rows %q", g.reqs.brows)
 	}
 	menuItem(t, menu, "Budgets…").Action()

@@ -71,10 +71,17 @@ func (s iconState) String() string {
 	return fmt.Sprintf("iconState(%d)", int(s))
 }
 
-// iconFor maps the app state to a tray icon. Budget states (warn, blocked) come with budget events.
+// iconFor maps the app state to a tray icon: blocked while a budget refuses requests; warn near
+// a budget's limit, with a route that has no price, or with a config edit that was not applied.
 func iconFor(s app.Status) iconState {
 	switch s.State {
 	case app.StateRunning:
+		switch {
+		case s.Budget.Level == app.BudgetRefusing:
+			return iconBlocked
+		case s.Budget.Level == app.BudgetWarn || s.Err != nil || len(s.Unpriced) > 0:
+			return iconWarn
+		}
 		return iconOK
 	case app.StateError:
 		return iconError
@@ -82,11 +89,19 @@ func iconFor(s app.Status) iconState {
 	return iconPaused
 }
 
-// statusLine is the one-line summary at the top of the menu and the window.
+// statusLine is the one-line summary at the top of the menu and the window. While the gateway
+// runs it says first what stops requests (a budget that refuses), then what needs a look.
 func statusLine(s app.Status) string {
 	switch s.State {
 	case app.StateRunning:
-		if s.Addr == "" {
+		switch {
+		case len(s.Budget.Refusing) > 0:
+			return "Budget spent, refusing requests: " + strings.Join(s.Budget.Refusing, ", ")
+		case s.Err != nil:
+			return capitalize(s.Err.Error())
+		case len(s.Unpriced) > 0:
+			return fmt.Sprintf("%d route(s) without a price: see Routes…", len(s.Unpriced))
+		case s.Addr == "":
 			return "Gateway running"
 		}
 		return "Gateway running on " + s.Addr
@@ -94,6 +109,13 @@ func statusLine(s app.Status) string {
 		return "Error: " + errorText(s)
 	}
 	return "Gateway stopped"
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 var portInText = regexp.MustCompile(`\bport (\d+)\b`)
@@ -127,8 +149,11 @@ func menuModel(s app.Status) []item {
 	if len(models) == 0 {
 		models = append(models, item{Label: "No models configured", Disabled: true})
 	}
-	return []item{
-		{Label: truncate(statusLine(s)), Disabled: true},
+	top := []item{{Label: truncate(statusLine(s)), Disabled: true}}
+	if s.Budget.Line != "" {
+		top = append(top, item{Label: truncate(s.Budget.Line), Disabled: true})
+	}
+	return append(top, []item{
 		{Label: "Models", Children: models},
 		{Label: "OpenClaw", Children: openClawItems(s)},
 		{Separator: true},
@@ -140,7 +165,7 @@ func menuModel(s app.Status) []item {
 		{Label: "Routes…", Action: actShowRoutes},
 		{Separator: true},
 		{Label: "Quit", Action: actQuit},
-	}
+	}...)
 }
 
 // openClawItems is the OpenClaw submenu: Connect until the user connected, then a line saying what

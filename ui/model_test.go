@@ -27,11 +27,47 @@ func TestStatusLine(t *testing.T) {
 		{"other error", app.Status{State: app.StateError, Err: errors.New("config.yaml line 3: bad model")},
 			"Error: config.yaml line 3: bad model"},
 		{"error without err", app.Status{State: app.StateError}, "Error: gateway failed"},
+		{"budget refusing", app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000", Err: errors.New("x"),
+			Budget: app.BudgetSummary{Level: app.BudgetRefusing, Refusing: []string{"openclaw", "ci"}}},
+			"Budget spent, refusing requests: openclaw, ci"},
+		{"reload refused", app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000",
+			Err: errors.New("config not reloaded, the previous one stays in force: line 3")},
+			"Config not reloaded, the previous one stays in force: line 3"},
+		{"unpriced", app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000", Unpriced: []string{"a", "b"}},
+			"2 route(s) without a price: see Routes…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := statusLine(tt.s); got != tt.want {
 				t.Errorf("statusLine() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIconForBudgetsAndWarnings(t *testing.T) {
+	running := app.Status{State: app.StateRunning}
+	tests := []struct {
+		name string
+		edit func(*app.Status)
+		want iconState
+	}{
+		{"all well", func(*app.Status) {}, iconOK},
+		{"a budget refuses", func(s *app.Status) { s.Budget.Level = app.BudgetRefusing }, iconBlocked},
+		{"refusing beats warnings", func(s *app.Status) {
+			s.Budget.Level, s.Err, s.Unpriced = app.BudgetRefusing, errors.New("x"), []string{"r"}
+		}, iconBlocked},
+		{"a budget near its limit", func(s *app.Status) { s.Budget.Level = app.BudgetWarn }, iconWarn},
+		{"a config edit not applied", func(s *app.Status) { s.Err = errors.New("x") }, iconWarn},
+		{"an unpriced route", func(s *app.Status) { s.Unpriced = []string{"r"} }, iconWarn},
+		{"gateway failed wins", func(s *app.Status) { s.State, s.Budget.Level = app.StateError, app.BudgetRefusing }, iconError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := running
+			tt.edit(&s)
+			if got := iconFor(s); got != tt.want {
+				t.Errorf("iconFor = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -120,6 +156,28 @@ func TestMenuModel(t *testing.T) {
 				"---",
 				"Copy base URL (disabled)",
 				"Open config folder (disabled)",
+				"Show status…",
+				"Requests…",
+				"Budgets…",
+				"Routes…",
+				"---",
+				"Quit",
+			},
+		},
+		{
+			name: "a budget refusing, with the spend line",
+			s: app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000", ConfigPath: "/c.yaml", Budget: app.BudgetSummary{
+				Level: app.BudgetRefusing, Refusing: []string{"openclaw"}, Line: "Today $1.84 · openclaw 100% of $1.00, resets Dec 8"}},
+			want: []string{
+				"Budget spent, refusing requests: openclaw (disabled)",
+				"Today $1.84 · openclaw 100% of $1.00, resets Dec 8 (disabled)",
+				"Models",
+				"Models > No models configured (disabled)",
+				"OpenClaw",
+				"OpenClaw > Connect OpenClaw",
+				"---",
+				"Copy base URL",
+				"Open config folder",
 				"Show status…",
 				"Requests…",
 				"Budgets…",
