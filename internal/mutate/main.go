@@ -37,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mutate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		list     = fs.String("list", "internal/mutate/mutations.txt", "the mutation list, relative to the module root")
+		list     = fs.String("list", "internal/mutate/mutations.txt", "the mutation list (a relative path is from the module root)")
 		only     = fs.String("only", "", "run only the mutations whose name matches this regexp")
 		jobs     = fs.Int("j", 1, "mutations tested at once")
 		timeout  = fs.Duration("timeout", 5*time.Minute, "go test -timeout for each run (a mutation that hangs the tests counts as caught)")
@@ -53,7 +53,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mutate:", err)
 		return 2
 	}
-	muts, err := loadList(filepath.Join(root, filepath.FromSlash(*list)))
+	listPath := filepath.FromSlash(*list)
+	if !filepath.IsAbs(listPath) {
+		listPath = filepath.Join(root, listPath)
+	}
+	muts, err := loadList(listPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "mutate:", err)
 		return 2
