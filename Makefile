@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate clean
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -63,6 +63,10 @@ e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any
 
 tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
 	scripts/tray-smoke.sh
+
+# MUTATE="-only relay -j 2" passes flags to internal/mutate.
+mutate: ## break money and routing code on purpose (internal/mutate/mutations.txt); fails if the tests still pass
+	GO=$(GO) $(GO) run ./internal/mutate $(MUTATE)
 
 bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate
 	$(GO) run ./internal/bench

@@ -265,6 +265,12 @@ func TestMaxCost(t *testing.T) {
 	if got := MaxCost(p, 210000, 100); !approx(got, 1.57725) {
 		t.Fatalf("MaxCost over tier = %v", got)
 	}
+	// A reasoning price above the output price is what each output token may cost:
+	// 100 × 1e-6 + 10 × 5e-6 = 0.0001 + 0.00005
+	r := Price{}.With(map[string]any{"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6, "output_cost_per_reasoning_token": 5e-6})
+	if got := MaxCost(r, 100, 10); !approx(got, 0.00015) {
+		t.Fatalf("MaxCost with a dearer reasoning price = %v, want 0.00015", got)
+	}
 }
 
 // TestMaxCostBoundsCost: for every model, any usage within the reserved prompt and output costs
