@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke fuzz bench package icons clean
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -60,6 +60,11 @@ e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the g
 
 tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
 	scripts/tray-smoke.sh
+
+# Time per fuzz target; CI runs a few seconds each. MIN_EXECS and FUZZ_ONLY pass through (see the script).
+FUZZTIME ?= 10s
+fuzz: ## run each fuzz target alone for FUZZTIME (10s); fails on a crash or a target that stalls (scripts/fuzz.sh)
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate
 	$(GO) run ./internal/bench

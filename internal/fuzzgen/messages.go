@@ -1,5 +1,7 @@
 package fuzzgen
 
+import "strconv"
+
 // MessagesBody writes an Anthropic Messages request from the fuzzer's bytes: the blocks, tools,
 // tool choices and thinking settings ToChat reads, with known values mostly and anything now and
 // then (see fuzzgen). Random bytes are almost never such a body: 98.5% of them stopped at
@@ -7,11 +9,16 @@ package fuzzgen
 func (g *Gen) MessagesBody(models ...string) string {
 	s, e := g.TextOf, g.EnumOf
 	msgs := Arr(append([]string{messagesMessage(g, s, e, "user")}, g.List(3, func() string {
-		return messagesMessage(g, s, e, g.Enum("assistant", "user", "assistant", "user", "system"))
+		return messagesMessage(g, s, e, g.Enum("assistant", "user"))
 	})...)...)
 	model := Quote(g.Enum(models...))
 	rest := g.Fields(
-		O("max_tokens", g.Integer),
+		O("max_tokens", func() string {
+			if g.Chance(16) {
+				return g.Integer()
+			}
+			return strconv.Itoa(1 + int(g.Byte())*64)
+		}),
 		F("system", func() string {
 			if g.Bool() {
 				return s("You are terse.", "")()
@@ -29,7 +36,7 @@ func (g *Gen) MessagesBody(models ...string) string {
 				if g.Chance(8) { // a server tool
 					return g.Fields(O("type", e("web_search_20250305", "bash_20250124", "text_editor_20250124")), O("name", s("web_search", "bash")))
 				}
-				return g.Fields(O("name", s("f", "g", "")), F("description", s("d")),
+				return g.Fields(O("name", s("f", "g")), F("description", s("d")),
 					O("input_schema", func() string { return g.Schema(2) }),
 					F("cache_control", func() string { return Obj("type", `"ephemeral"`) }))
 			})...)
@@ -52,7 +59,11 @@ func messagesMessage(g *Gen, s, e func(...string) func() string, role string) st
 	case 0, 1, 2:
 		content = s("hi", "")()
 	case 7:
-		content = "null"
+		if g.Chance(4) {
+			content = "null"
+		} else {
+			content = s("ok")()
+		}
 	default:
 		types := []string{"text", "image", "document", "tool_result", "text"}
 		if role == "assistant" {
@@ -68,12 +79,30 @@ func messagesMessage(g *Gen, s, e func(...string) func() string, role string) st
 // messagesBlock writes a content block of type typ, with the fields that type needs most of the time.
 func messagesBlock(g *Gen, s, e func(...string) func() string, typ string, depth int) string {
 	var fields []Field
+	// A source of the kind its block takes, with the fields that kind needs.
 	source := func() string {
-		return g.Fields(O("type", e("base64", "url", "text", "content", "file")),
-			O("media_type", s("image/png", "application/pdf", "text/plain", "image/gif")),
-			O("data", s("iVBORw0KGgo=", "JVBERi0=", "plain text", "!!")),
-			F("url", s("https://e.example/a.png")),
-			F("content", func() string { return Arr(messagesBlock(g, s, e, "text", 0)) }))
+		kinds := []string{"base64", "url", "base64"}
+		if typ == "document" {
+			kinds = []string{"base64", "text", "url", "content"}
+		}
+		kind := g.Enum(kinds...)
+		media, data := "image/png", "iVBORw0KGgo="
+		switch {
+		case kind == "text":
+			media, data = "text/plain", "plain text"
+		case typ == "document":
+			media, data = "application/pdf", "JVBERi0="
+		}
+		fields := []Field{F("media_type", s(media, "image/gif", "")), F("data", s(data, "!!"))}
+		switch kind {
+		case "base64", "text":
+			fields = []Field{O("media_type", s(media, "image/gif", "")), O("data", s(data, "!!"))}
+		case "url":
+			fields = append(fields, O("url", s("https://e.example/a.png", "")))
+		case "content":
+			fields = append(fields, O("content", func() string { return Arr(messagesBlock(g, s, e, "text", 0)) }))
+		}
+		return Prepend(`"type":`+Quote(kind), g.Fields(fields...))
 	}
 	switch typ {
 	case "text":
