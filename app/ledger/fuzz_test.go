@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/internal/fakeupstream"
+	"github.com/clawgate/clawgate/internal/fuzzstat"
 	"github.com/clawgate/clawgate/proxy"
 	"github.com/clawgate/clawgate/proxy/config"
 )
@@ -58,6 +59,7 @@ func FuzzAdmin(f *testing.F) {
 			req.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
+			fuzzstat.Reach(w.Code < 300)
 			if w.Code >= 500 || !json.Valid(w.Body.Bytes()) {
 				t.Fatalf("%s %s?%s %s: %d %s", method, path, query, body, w.Code, w.Body.Bytes())
 			}
