@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -67,6 +67,11 @@ tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screensho
 # MUTATE="-only relay -j 2" passes flags to internal/mutate.
 mutate: ## break money and routing code on purpose (internal/mutate/mutations.txt); fails if the tests still pass
 	GO=$(GO) $(GO) run ./internal/mutate $(MUTATE)
+
+# Time per fuzz target; CI runs a few seconds each. MIN_EXECS and FUZZ_ONLY pass through (see the script).
+FUZZTIME ?= 10s
+fuzz: ## run each fuzz target alone for FUZZTIME (10s); fails on a crash or a target that stalls (scripts/fuzz.sh)
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate
 	$(GO) run ./internal/bench

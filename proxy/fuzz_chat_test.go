@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/clawgate/clawgate/internal/fakeupstream"
+	"github.com/clawgate/clawgate/internal/fuzzgen"
+	"github.com/clawgate/clawgate/internal/fuzzstat"
 	"github.com/clawgate/clawgate/proxy/config"
 )
 
@@ -32,17 +34,19 @@ general_settings: {master_key: `+masterKey+`}
 	return s.Handler()
 }
 
-// FuzzChat sends arbitrary bodies to /v1/chat/completions in front of the fake upstream: never a
-// 500 or a panic; an error is the JSON envelope; a stream ends with [DONE].
+// FuzzChat sends chat bodies to /v1/chat/completions in front of the fake upstream: never a 500
+// or a panic; an error is the JSON envelope; a stream ends with [DONE]. The bodies are written
+// from the fuzzer's bytes (fuzzgen.ChatBody), mostly for the model m that the gateway serves, so
+// that most of them go all the way upstream and back; now and then one is cut short or garbled.
 func FuzzChat(f *testing.F) {
 	h := fuzzGateway(f)
-	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
-	f.Add([]byte(`{"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1},"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}`))
-	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"tool","content":null}],"max_tokens":-1,"n":3}`))
-	f.Add([]byte(`{"model":"nope","messages":[1]}`))
-	f.Add([]byte(`{"model":"m","messages":[{}],"user":{"a":1}}  `))
-	f.Fuzz(func(t *testing.T, body []byte) {
+	for _, s := range []string{"", "\x01\x01\x01\x01\x02\x01\x01\x01", "\x05\x01\x03\x01\x01\x07\x03\x01\x01\x01\x01\x01\x01\x01\x01\x01"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		body := []byte(fuzzgen.New(data).ChatBody("m", "m", "m", "nope"))
 		w, out := post(t, h, "/v1/chat/completions", body, "Authorization", "Bearer "+masterKey)
+		fuzzstat.Reach(w.Code == http.StatusOK)
 		switch {
 		case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
 			if !bytes.HasSuffix(out, []byte("data: [DONE]\n\n")) {
@@ -56,15 +60,16 @@ func FuzzChat(f *testing.F) {
 
 // FuzzMessagesAPI does the same through /v1/messages, Anthropic's API in front of the chat
 // handler: never a 500 or a panic; errors in Anthropic's envelope; a stream ends with message_stop
-// or an error event.
+// or an error event. The bodies come from fuzzgen.MessagesBody.
 func FuzzMessagesAPI(f *testing.F) {
 	h := fuzzGateway(f)
-	f.Add([]byte(`{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`))
-	f.Add([]byte(`{"model":"m","max_tokens":64,"stream":true,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"tools":[{"name":"f","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}`))
-	f.Add([]byte(`{"model":"m","max_tokens":0,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"x"}}]}]}]}`))
-	f.Add([]byte(`{"model":"m","thinking":{"type":"enabled","budget_tokens":-5},"messages":[]}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
+	for _, s := range []string{"", "\x03\x03\x01\x01\x01", "\x04\x00\x02\x01\x01\x01\x01\x03\x01\x01\x01\x01\x01"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		body := []byte(fuzzgen.New(data).MessagesBody("m", "m", "m", "nope"))
 		w, out := post(t, h, "/v1/messages", body, "x-api-key", masterKey, "anthropic-version", "2023-06-01")
+		fuzzstat.Reach(w.Code == http.StatusOK)
 		switch {
 		case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
 			if !bytes.Contains(out, []byte("event: message_stop")) && !bytes.Contains(out, []byte("event: error")) {

@@ -1,12 +1,15 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clawgate/clawgate/internal/fuzzstat"
 )
 
 func TestUpstreamBody(t *testing.T) {
@@ -47,6 +50,9 @@ func TestUpstreamBody(t *testing.T) {
 	}
 }
 
+// FuzzParseChat holds the scanning parser to the decoder on any body, and the upstream body it
+// writes to its promise: JSON, with the model the router chose (not the client's), usage asked for
+// on a stream, and every other member as the client sent it.
 func FuzzParseChat(f *testing.F) {
 	f.Add([]byte(`{"model":"a","stream":true,"messages":[{"role":"user","content":"hi"}]}`), "m")
 	f.Add([]byte(`{"messages":[1],"stream_options":{"x":1},"stream":true}`), "p")
@@ -57,6 +63,7 @@ func FuzzParseChat(f *testing.F) {
 	f.Add([]byte(`{"model":"a","messages":[],"stream":"yes"}`), "")
 	f.Add([]byte(`{"model":"a","messages":{},"stream_options":[1]}`), "")
 	f.Add([]byte(`[{"model":"a"}]`), "")
+	f.Add([]byte(`{"model":"a","messages":[1],"model":"b","x":{"model":"c"}}`), "d\xff")
 	f.Fuzz(func(t *testing.T, body []byte, model string) {
 		req, err := parseChat(body, "p")
 		// The scanning parser and the decoder agree on every body.
@@ -64,7 +71,7 @@ func FuzzParseChat(f *testing.F) {
 		if (err == nil) != (derr == nil) || (json.Valid(body) && err != nil && err.Error() != derr.Error()) {
 			t.Fatalf("parseChat error %v, decoder %v, body %s", err, derr, body)
 		}
-		if err != nil {
+		if !fuzzstat.Reach(err == nil) {
 			return
 		}
 		a, b := *req, *dreq
@@ -73,15 +80,42 @@ func FuzzParseChat(f *testing.F) {
 			t.Fatalf("parseChat %+v, decoder %+v, body %s", *req, *dreq, body)
 		}
 		out := req.upstreamBody(model)
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(out, &m); err != nil {
+		var got, sent map[string]json.RawMessage
+		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("upstream body invalid: %s (%v) from %s", out, err, body)
 		}
-		var got string
-		if json.Unmarshal(m["model"], &got) != nil {
-			t.Fatalf("model lost: %s", out)
+		var gotModel string
+		// json.Marshal writes each invalid UTF-8 byte as U+FFFD, as converting to runes does.
+		if json.Unmarshal(got["model"], &gotModel) != nil || gotModel != string([]rune(model)) {
+			t.Fatalf("model %q did not reach the upstream body: %s", model, out)
+		}
+		if req.Stream {
+			var so struct {
+				IncludeUsage bool `json:"include_usage"`
+			}
+			if json.Unmarshal(got["stream_options"], &so) != nil || !so.IncludeUsage {
+				t.Fatalf("a stream without usage asked for: %s from %s", out, body)
+			}
+		}
+		if json.Unmarshal(body, &sent) != nil {
+			t.Fatalf("parsed a body that does not decode: %s", body)
+		}
+		for k, v := range sent {
+			if k != "model" && k != "stream_options" && !bytes.Equal(got[k], v) {
+				t.Fatalf("member %q changed from %s to %s", k, v, got[k])
+			}
+		}
+		if len(got) != len(sent)+boolInt(sent["model"] == nil)+boolInt(req.Stream && sent["stream_options"] == nil) {
+			t.Fatalf("members added or lost: %s from %s", out, body)
 		}
 	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestCompletionMeta(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clawgate/clawgate/proxy/provider"
 )
@@ -343,11 +344,13 @@ func withCost(dst, usage []byte, cost float64) []byte {
 }
 
 // jsonString decodes a JSON string value, cheaply when it has no escapes ("" if not a string).
+// Invalid UTF-8 takes the slow path too, where encoding/json turns each bad byte into U+FFFD: the
+// model name read here must be the one the decoder reads (FuzzParseChat found "\x89" kept raw).
 func jsonString(v []byte) string {
 	if len(v) < 2 || v[0] != '"' {
 		return ""
 	}
-	if bytes.IndexByte(v, '\\') < 0 {
+	if bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
 		return string(v[1 : len(v)-1])
 	}
 	var s string

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/clawgate/clawgate/internal/fuzzgen"
+	"github.com/clawgate/clawgate/internal/fuzzstat"
 	"github.com/clawgate/clawgate/proxy/provider/anthropic"
 )
 
@@ -19,16 +21,21 @@ func seed(f *testing.F, dir string, add func([]byte)) {
 	}
 }
 
-// FuzzToChat sends arbitrary client bodies through /v1/messages' translation, and what it makes
-// on through the anthropic provider's (the path of an anthropic route): no panic, and what comes
-// out of a successful translation is JSON.
+// FuzzToChat sends client bodies through /v1/messages' translation, and what it makes on through
+// the anthropic provider's (the path of an anthropic route): no panic, and what comes out of a
+// successful translation is JSON. fuzzgen.MessagesBody writes the body from the fuzzer's bytes: fed the
+// recorded requests as bytes, 98.5% of the mutants stopped at json.Unmarshal (the golden tests
+// run the recorded requests themselves).
 func FuzzToChat(f *testing.F) {
-	seed(f, "requests", func(b []byte) { f.Add(b, false); f.Add(b, true) })
-	f.Add([]byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":""}}]}]}`), false)
-	f.Fuzz(func(t *testing.T, body []byte, plain bool) {
+	for _, s := range []string{"", "\x03\x03\x01\x01\x01", "\x04\x00\x02\x01\x01\x01\x01\x03\x01\x01\x01\x01\x01", "\x05\x02\x01\x01\x00\x01\x01\x01\x03\x01\x01"} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, plain bool) {
+		body := []byte(fuzzgen.New(data).MessagesBody("claude-sonnet-4-5", "m", ""))
 		_, _ = CountTokens(body)
 		chat, _, err := ToChat(body, Options{Plain: plain})
-		if err != nil {
+		if !fuzzstat.Reach(err == nil) {
 			return
 		}
 		if !json.Valid(chat) {
@@ -45,7 +52,7 @@ func FuzzFromChatCompletion(f *testing.F) {
 	f.Add([]byte(`{"choices":[{"message":{"tool_calls":[{"id":"","function":{"name":"","arguments":"{"}}]},"finish_reason":"tool_calls"}]}`))
 	f.Fuzz(func(t *testing.T, resp []byte) {
 		out, err := FromChatCompletion(resp, Info{Model: "m"})
-		if err == nil && !json.Valid(out) {
+		if fuzzstat.Reach(err == nil) && !json.Valid(out) {
 			t.Fatalf("FromChatCompletion(%s) = %s: not JSON", resp, out)
 		}
 	})

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clawgate/clawgate/internal/fuzzgen"
+	"github.com/clawgate/clawgate/internal/fuzzstat"
 	"github.com/clawgate/clawgate/proxy/provider"
 )
 
@@ -108,19 +110,18 @@ func Names(t testing.TB, dir, suffix string) []string {
 	return out
 }
 
-// FuzzFromChat fuzzes a provider's translation of client chat bodies, seeded with the package's
-// testdata/requests/*.openai.json: no panic, and a translated request encodes to JSON.
+// FuzzFromChat fuzzes a provider's translation of client chat bodies: no panic, and a translated
+// request encodes to JSON. fuzzgen.ChatBody writes the bodies from the fuzzer's bytes: fed the recorded
+// requests as bytes, 96% of the mutants stopped at json.Unmarshal (the golden tests run the
+// recorded requests themselves).
 func FuzzFromChat[R any](f *testing.F, translate func(body []byte) (R, error)) {
-	paths, _ := filepath.Glob(filepath.Join("testdata", "requests", "*.openai.json"))
-	for _, p := range paths {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(b)
-		}
+	for _, s := range []string{"", "\x01\x01\x01\x01\x02\x01\x01\x01", "\x05\x01\x03\x01\x01\x07\x03\x01\x01\x01\x01\x01\x01\x01\x01\x01"} {
+		f.Add([]byte(s))
 	}
-	f.Add([]byte(`{"messages":[{"role":"tool","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}],"tools":[{"type":"function","function":{"name":"","parameters":{"$ref":"#"}}}]}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		body := []byte(fuzzgen.New(data).ChatBody("gpt-4o", "claude-sonnet-4-5", "gemini-2.5-flash", ""))
 		req, err := translate(body)
-		if err != nil {
+		if !fuzzstat.Reach(err == nil) {
 			return
 		}
 		if out, err := json.Marshal(req); err != nil || !json.Valid(out) {
