@@ -29,7 +29,7 @@ func TestKeySpendsItsBudgetThen429(t *testing.T) {
 	r := e.chat(key, exactChat)
 	er := r.errOf(t, 429)
 	if er.Type != "budget_exceeded" || !strings.HasPrefix(er.Message, "Budget has been exceeded! Key=openclaw (sk-...") ||
-		!strings.Contains(er.Message, "Current cost: 0.029296875, Max budget: 0.029296875") {
+		!strings.Contains(er.Message, "Current cost: 0.03277587890625, Max budget: 0.03277587890625") {
 		t.Errorf("refusal: %+v", er)
 	}
 	d := er.Details
@@ -118,13 +118,18 @@ func TestResetWhileStopped(t *testing.T) {
 // Changing budget_duration starts a new window: the old spend is not carried into it, not even
 // after a restart recomputes spend from the logs.
 func TestDurationChangeDropsStaleSpend(t *testing.T) {
-	e := newEnv(t)
+	// The ledger's clock, not the wall clock, decides the new window: reading both made this test
+	// fail when midnight before a Monday (UTC) fell between them. It follows real time (the
+	// gateway stamps the logs with it) but stands still between the change and the check.
+	clk := newClock(time.Now().UTC())
+	e := newEnv(t, withClock(clk))
 	key, token := e.generate(fmt.Sprintf(`{"max_budget": %v, "budget_duration": "30d"}`, 2*callCost))
 	for range 2 {
 		e.chat(key, exactChat)
 	}
 	e.chat(key, exactChat).errOf(t, 429)
 	e.flush()
+	clk.Set(time.Now().UTC()) // after the logged calls: the new window starts here
 	r := e.master("POST", "/key/update", `{"key": "`+key+`", "budget_duration": "weekly"}`)
 	if r.status != 200 {
 		t.Fatalf("update: %d %s", r.status, r.body)
@@ -132,7 +137,7 @@ func TestDurationChangeDropsStaleSpend(t *testing.T) {
 	if m := r.obj(t); m["spend"] != 0.0 || m["budget_duration"] != "weekly" {
 		t.Errorf("update answer: spend %v, budget_duration %v", m["spend"], m["budget_duration"])
 	}
-	now := time.Now().UTC()
+	now := clk.Now()
 	until := (8 - int(now.Weekday())) % 7
 	if until == 0 {
 		until = 7
@@ -250,7 +255,7 @@ func TestGlobalBudget(t *testing.T) {
 	e.chat(masterKey, exactChat)
 	er := e.chat(key, exactChat).errOf(t, 429)
 	if er.Type != "budget_exceeded" || er.Details["budget"] != "global" ||
-		!strings.HasPrefix(er.Message, "Budget has been exceeded! Current cost: 0.01953125, Max budget: 0.01953125") {
+		!strings.HasPrefix(er.Message, "Budget has been exceeded! Current cost: 0.0218505859375, Max budget: 0.0218505859375") {
 		t.Errorf("global refusal: %+v", er)
 	}
 	e.chat(masterKey, exactChat).errOf(t, 429)
