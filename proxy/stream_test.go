@@ -214,11 +214,12 @@ func TestStreamTruncatedEndsWell(t *testing.T) {
 
 // TestStreamConnectionsReused: a finished stream's upstream connection goes back to the pool.
 // net/http cancels the request's context when the handler returns; if that reached the upstream
-// call before its body was drained, every stream would cost a new connection. The upstream here
-// ends its body a little after [DONE], as a busy server may, so that the drain comes after the
-// handler returned; the clients pause between requests, so that the drain is over by the next.
+// call before its body was drained, the transport would close the connection, and every stream
+// would cost a new one. The upstream here ends its body only once a client has read its whole
+// answer (so the drain comes after the handler returned), as a busy server may end it late.
 func TestStreamConnectionsReused(t *testing.T) {
-	up := newUpstream(t).always(reply{file: "stream_usage.sse", hold: 2 * time.Millisecond})
+	end := make(chan struct{})
+	up := newUpstream(t).always(reply{file: "stream_usage.sse", end: end})
 	g := newGateway(t, oneModel, up)
 	const clients, each = 2, 15
 	var wg sync.WaitGroup
@@ -228,18 +229,29 @@ func TestStreamConnectionsReused(t *testing.T) {
 				resp := g.do("POST", "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 				b, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				// The answer ended, so the gateway's handler returned: only now may an upstream body end.
+				end <- struct{}{}
 				if err != nil || !bytes.HasSuffix(b, []byte("data: [DONE]\n\n")) {
 					t.Errorf("stream: %v, %q", err, b)
 					return
 				}
-				time.Sleep(20 * time.Millisecond)
 			}
 		})
 	}
 	wg.Wait()
-	// One connection per client, and some slack for a slow machine; one per stream without reuse.
-	if n, most := up.conns.Load(), int32(clients*each/3); n > most {
-		t.Errorf("%d upstream connections for %d streams from %d clients, want at most %d", n, clients*each, clients, most)
+	deadline := time.Now().Add(10 * time.Second)
+	for up.served.Load() < clients*each {
+		if time.Now().After(deadline) {
+			t.Fatalf("the upstream finished %d of %d streams", up.served.Load(), clients*each)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A connection in the pool stays open (the transport keeps up to 256 idle); one whose drain
+	// was cancelled is closed. How many are opened depends on whether a drain beats the next
+	// request, which is scheduling: it is only reported.
+	t.Logf("%d upstream connections for %d streams from %d clients", up.conns.Load(), clients*each, clients)
+	if n := up.closed.Load(); n > 0 {
+		t.Errorf("%d upstream connections closed after %d streams, want none: a finished stream's connection must go back to the pool", n, clients*each)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // reply is one scripted upstream answer, replayed from a recorded file under testdata/openai.
@@ -23,8 +22,9 @@ type reply struct {
 	header map[string]string
 	// gate, when set, is waited on after each SSE event, so a test can prove events are relayed one by one.
 	gate chan struct{}
-	// hold delays the end of a streamed body (the chunked terminator) after the last event.
-	hold time.Duration
+	// end, when set, holds the end of a streamed body (the chunked terminator) after the last
+	// event until it receives a value.
+	end chan struct{}
 }
 
 // upstream is an httptest OpenAI-compatible server that replays recorded payloads in order.
@@ -37,6 +37,8 @@ type upstream struct {
 	bodies  [][]byte
 	headers []http.Header
 	conns   atomic.Int32 // connections accepted
+	closed  atomic.Int32 // connections closed
+	served  atomic.Int32 // requests answered to the end
 }
 
 func newUpstream(t *testing.T, script ...reply) *upstream {
@@ -44,8 +46,11 @@ func newUpstream(t *testing.T, script ...reply) *upstream {
 	u := &upstream{t: t, script: script}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	u.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			u.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			u.closed.Add(1)
 		}
 	}
 	u.srv.Start()
@@ -70,6 +75,7 @@ func (u *upstream) body(i int) []byte {
 }
 
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
+	defer u.served.Add(1)
 	b, _ := io.ReadAll(r.Body)
 	u.mu.Lock()
 	u.bodies = append(u.bodies, b)
@@ -108,7 +114,9 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 				<-rep.gate
 			}
 		}
-		time.Sleep(rep.hold)
+		if rep.end != nil {
+			<-rep.end
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
