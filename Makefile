@@ -78,7 +78,7 @@ package: ## release binary in dist/, plus a .tar.gz with icon and .desktop file 
 	fi
 
 icons: ## redraw the PNGs in assets/ (scripts/genicons)
-	$(GO) run scripts/genicons/main.go
+	$(GO) run ./scripts/genicons
 
 clean: ## remove bin/ and dist/
 	rm -rf bin dist
