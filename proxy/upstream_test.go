@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // reply is one scripted upstream answer, replayed from a recorded file under testdata/openai.
@@ -22,9 +23,8 @@ type reply struct {
 	header map[string]string
 	// gate, when set, is waited on after each SSE event, so a test can prove events are relayed one by one.
 	gate chan struct{}
-	// end, when set, holds the end of a streamed body (the chunked terminator) after the last
-	// event until it receives a value.
-	end chan struct{}
+	// hold delays the end of a streamed body (the chunked terminator) after the last event.
+	hold time.Duration
 }
 
 // upstream is an httptest OpenAI-compatible server that replays recorded payloads in order.
@@ -114,9 +114,7 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 				<-rep.gate
 			}
 		}
-		if rep.end != nil {
-			<-rep.end
-		}
+		time.Sleep(rep.hold)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
