@@ -72,9 +72,16 @@ func crashChild(dir, key string) {
 	}
 	// The child watches its own database and says which answered requests it has seen committed:
 	// those must survive the kill, however late the scheduler ran the writer.
-	answeredIDs := make(chan string, 4096)
+	// A row is keyed by the upstream's response id or by the gateway's call id (the
+	// x-litellm-call-id header), depending on the store's version: look for either.
+	type ids struct{ response, call string }
+	answeredIDs := make(chan ids, 4096)
+	stored := func(id string) bool {
+		_, err := l.Store().GetSpendLog(context.Background(), id)
+		return id != "" && err == nil
+	}
 	go func() {
-		var waiting []string
+		var waiting []ids
 		for {
 			select {
 			case id := <-answeredIDs:
@@ -84,8 +91,8 @@ func crashChild(dir, key string) {
 			}
 			left := waiting[:0]
 			for _, id := range waiting {
-				if _, err := l.Store().GetSpendLog(context.Background(), id); err == nil {
-					say("disk %s\n", id)
+				if stored(id.response) || stored(id.call) {
+					say("disk %s\n", id.response)
 				} else {
 					left = append(left, id)
 				}
@@ -113,7 +120,7 @@ func crashChild(dir, key string) {
 				}
 				// The upstream's usage, priced by the gateway, as the client sees it.
 				say("ok %s %s\n", body.ID, resp.Header.Get("x-litellm-response-cost"))
-				answeredIDs <- body.ID
+				answeredIDs <- ids{body.ID, resp.Header.Get("x-litellm-call-id")}
 			}
 		}()
 	}

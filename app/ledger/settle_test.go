@@ -80,8 +80,7 @@ func TestSpendIsTheRealCostOfTheCalls(t *testing.T) {
 		if r := e.chat(key, body); r.status != 200 {
 			t.Fatalf("call %d: %d %s", i, r.status, r.body)
 		}
-		// 19 prompt tokens at 2^-14 and 10 completion tokens at 2^-10 a call, exact in binary.
-		want := float64(i+1) * (19.0/16384 + 10.0/1024)
+		want := float64(i+1) * callCost // exact in binary, see helpers_test.go
 		spend, held, _ := e.l.bl.Spend(token)
 		if spend != want || held != 0 {
 			t.Errorf("after call %d: key spend %v, reserved %v; want %v, nothing reserved", i, spend, held, want)
@@ -90,7 +89,7 @@ func TestSpendIsTheRealCostOfTheCalls(t *testing.T) {
 			t.Errorf("after call %d: global spend %v, reserved %v; want %v", i, g, gheld, want)
 		}
 	}
-	want := 4 * (19.0/16384 + 10.0/1024)
+	want := 4 * callCost
 	if got := e.info(key)["spend"]; got != want {
 		t.Errorf("/key/info spend %v, want %v", got, want)
 	}
@@ -100,7 +99,7 @@ func TestSpendIsTheRealCostOfTheCalls(t *testing.T) {
 		t.Fatalf("%d rows, %v", total, err)
 	}
 	for _, r := range rows {
-		if r.Spend != 19.0/16384+10.0/1024 || r.PromptTokens != 19 || r.CompletionTokens != 10 {
+		if r.Spend != callCost || r.PromptTokens != 19 || r.CompletionTokens != 10 {
 			t.Errorf("row %s: spend %v for %d+%d tokens", r.RequestID, r.Spend, r.PromptTokens, r.CompletionTokens)
 		}
 	}
