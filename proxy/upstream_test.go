@@ -37,6 +37,8 @@ type upstream struct {
 	bodies  [][]byte
 	headers []http.Header
 	conns   atomic.Int32 // connections accepted
+	closed  atomic.Int32 // connections closed
+	served  atomic.Int32 // requests answered to the end
 }
 
 func newUpstream(t *testing.T, script ...reply) *upstream {
@@ -44,8 +46,11 @@ func newUpstream(t *testing.T, script ...reply) *upstream {
 	u := &upstream{t: t, script: script}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(u.serve))
 	u.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			u.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			u.closed.Add(1)
 		}
 	}
 	u.srv.Start()
@@ -70,6 +75,7 @@ func (u *upstream) body(i int) []byte {
 }
 
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
+	defer u.served.Add(1)
 	b, _ := io.ReadAll(r.Body)
 	u.mu.Lock()
 	u.bodies = append(u.bodies, b)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # gopkgs.sh lists the module's packages in one of two groups, for make test:
 #   race  packages that do not link Fyne's driver: tested with -race, no display needed
-#   fyne  packages that do (ui, main): tested without -race (a -race build recompiles go-gl's C for
-#         minutes) inside scripts/with-session.sh
+#   fyne  packages that do (ui, main): tested inside scripts/with-session.sh, with the GLFW driver
+#         without -race (a -race build recompiles go-gl's C for minutes), then with -race -tags ci
 # A package whose tests import Fyne counts as a Fyne package too. Fails if go list fails or a group
 # comes out empty, so a broken tree never turns into "no packages to test".
 set -euo pipefail

@@ -123,13 +123,18 @@ func TestResetWhileStopped(t *testing.T) {
 // Changing budget_duration starts a new window: the old spend is not carried into it, not even
 // after a restart recomputes spend from the logs.
 func TestDurationChangeDropsStaleSpend(t *testing.T) {
-	e := newEnv(t)
+	// The ledger's clock, not the wall clock, decides the new window: reading both made this test
+	// fail when midnight before a Monday (UTC) fell between them. It follows real time (the
+	// gateway stamps the logs with it) but stands still between the change and the check.
+	clk := newClock(time.Now().UTC())
+	e := newEnv(t, withClock(clk))
 	key, token := e.generate(fmt.Sprintf(`{"max_budget": %v, "budget_duration": "30d"}`, 2*callCost))
 	for range 2 {
 		e.chat(key, exactChat)
 	}
 	e.chat(key, exactChat).errOf(t, 429)
 	e.flush()
+	clk.Set(time.Now().UTC()) // after the logged calls: the new window starts here
 	r := e.master("POST", "/key/update", `{"key": "`+key+`", "budget_duration": "weekly"}`)
 	if r.status != 200 {
 		t.Fatalf("update: %d %s", r.status, r.body)
@@ -137,7 +142,7 @@ func TestDurationChangeDropsStaleSpend(t *testing.T) {
 	if m := r.obj(t); m["spend"] != 0.0 || m["budget_duration"] != "weekly" {
 		t.Errorf("update answer: spend %v, budget_duration %v", m["spend"], m["budget_duration"])
 	}
-	now := time.Now().UTC()
+	now := clk.Now()
 	until := (8 - int(now.Weekday())) % 7
 	if until == 0 {
 		until = 7
@@ -312,9 +317,10 @@ func TestGlobalWindowChange(t *testing.T) {
 // at the limit, each admitted request is logged once, and memory, the key and the logs agree.
 func TestConcurrentRequestsAgainstABudget(t *testing.T) {
 	e := newEnv(t, withUpstreamDelay(time.Millisecond))
-	limit := 10 * callCost
+	const outCost = 10.0 / 1024 // exact-out: output only, so the reservation equals the cost
+	limit := 10 * outCost
 	key, token := e.generate(fmt.Sprintf(`{"max_budget": %v}`, limit))
-	body := `{"model":"exact","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	body := `{"model":"exact-out","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

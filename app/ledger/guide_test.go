@@ -48,7 +48,10 @@ func rawCurl(t *testing.T, addr, method, path string, headers []string, body str
 
 // The three commands of LiteLLM's guide for OpenClaw users, sent as curl sends them.
 func TestGuideCommands(t *testing.T) {
-	e := newEnv(t)
+	// The ledger's clock is held still, so that the expected budget_reset_at below cannot fall in
+	// another month than the ledger's (the wall clock read twice could straddle a month's end).
+	clk := newClock(time.Now().UTC())
+	e := newEnv(t, withClock(clk))
 	addr := strings.TrimPrefix(e.srv.URL, "http://")
 
 	// curl -X POST "http://localhost:4000/key/generate" -H "Authorization: Bearer $LITELLM_MASTER_KEY" \
@@ -65,7 +68,7 @@ func TestGuideCommands(t *testing.T) {
 	if !strings.HasPrefix(key, "sk-") || len(key) != 25 || strings.ContainsAny(key[3:], "+/=") {
 		t.Errorf("key %q: want sk- and 22 url-safe characters", key)
 	}
-	now := time.Now().UTC()
+	now := clk.Now()
 	firstOfNext := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 	want := map[string]any{
 		"key_alias": "openclaw", "max_budget": 50.0, "budget_duration": "monthly", "spend": 0.0,

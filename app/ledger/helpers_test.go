@@ -19,13 +19,21 @@ import (
 
 const masterKey = "sk-master-0123456789abcdef"
 
-// The "exact" model is priced so that costs are exact binary fractions: no input cost and
-// 2^-10 USD per output token. The fake upstream always reports 19 prompt and 10 completion
-// tokens, so a call costs 10×2^-10 = 0.009765625 USD, and with max_tokens 10 its expected cost
-// (what the gate reserves) is the same amount.
+// The "exact" model is priced so that costs are exact binary fractions: 2^-14 USD per input
+// token and 2^-10 per output token. The fake upstream reports 19 prompt and 10 completion
+// tokens, so a call costs 19×2^-14 + 10×2^-10 = 179/16384 = 0.01092529296875 USD, and a swap of
+// the two counts would cost 10×2^-14 + 19×2^-10 instead.
+//
+// What the gate reserves is deliberately NOT the cost, so that a ledger charging the reservation
+// instead of the real usage shows. exactChat asks for max_tokens 4: whatever rule computes the
+// reservation (it never counts more output than max_tokens), it holds a prompt estimate plus at
+// most 4 output tokens, well under half the real cost. That keeps the budget tests' call counts
+// independent of the reservation rule: with spend below the limit, a call always fits.
+// roomyChat asks for max_tokens 4000 and reserves far more than it costs.
 const (
-	callCost  = 10.0 / 1024
-	exactChat = `{"model":"exact","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	callCost  = 13.0/16384 + 10.0/1024
+	exactChat = `{"model":"exact","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}`
+	roomyChat = `{"model":"exact","max_tokens":4000,"messages":[{"role":"user","content":"hi"}]}`
 )
 
 const testConfig = `
@@ -33,6 +41,9 @@ model_list:
   - model_name: gpt-4o-mini
     litellm_params: {model: openai/gpt-4o-mini, api_base: "{{UP}}", api_key: sk-upstream}
   - model_name: exact
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "{{UP}}", api_key: sk-upstream}
+    model_info: {input_cost_per_token: 0.00006103515625, output_cost_per_token: 0.0009765625, cache_read_input_token_cost: 0, cache_creation_input_token_cost: 0}
+  - model_name: exact-out
     litellm_params: {model: openai/gpt-4o-mini, api_base: "{{UP}}", api_key: sk-upstream}
     model_info: {input_cost_per_token: 0, output_cost_per_token: 0.0009765625, cache_read_input_token_cost: 0, cache_creation_input_token_cost: 0}
   - model_name: tail
@@ -51,7 +62,7 @@ model_list:
       api_base: "{{UP}}"
       api_key: sk-upstream
       extra_headers: {x-fake-id: chatcmpl-same}
-    model_info: {input_cost_per_token: 0, output_cost_per_token: 0.0009765625, cache_read_input_token_cost: 0, cache_creation_input_token_cost: 0}
+    model_info: {input_cost_per_token: 0.00006103515625, output_cost_per_token: 0.0009765625, cache_read_input_token_cost: 0, cache_creation_input_token_cost: 0}
   - model_name: broken
     litellm_params:
       model: openai/gpt-4o-mini

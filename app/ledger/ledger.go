@@ -125,11 +125,16 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 		st.Close()
 		return nil, err
 	}
-	l.w = st.NewWriter(store.WriterOptions{FlushInterval: o.FlushInterval,
-		OnError: func(err error) { l.log.Warn("ledger: spend log writer", "err", err) }})
+	l.w = st.NewWriter(l.writerOptions(o))
 	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
 	return l, nil
+}
+
+// writerOptions sets up the spend log writer: o.FlushInterval is what a crash can lose.
+func (l *Ledger) writerOptions(o Options) store.WriterOptions {
+	return store.WriterOptions{FlushInterval: o.FlushInterval,
+		OnError: func(err error) { l.log.Warn("ledger: spend log writer", "err", err) }}
 }
 
 // Close stops the ledger: it writes every queued usage row (retrying until ctx ends), sends

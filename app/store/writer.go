@@ -53,6 +53,7 @@ type Writer struct {
 	maxPending int
 	onError    func(error)
 	minBackoff time.Duration
+	newTimer   func() flushTimer // tests swap it to see each wait and fire it themselves
 
 	// runCtx bounds the writes run makes; Close cancels it when its own ctx ends.
 	runCtx    context.Context
@@ -96,7 +97,7 @@ func newWriter(o WriterOptions, insert func(context.Context, []SpendLog) error) 
 	return &Writer{
 		runCtx: runCtx, cancelRun: cancel,
 		insert: insert, interval: o.FlushInterval, maxBatch: o.MaxBatch, maxPending: o.MaxPending,
-		onError: o.OnError, minBackoff: minBackoff,
+		onError: o.OnError, minBackoff: minBackoff, newTimer: newRealTimer,
 		ch: make(chan SpendLog, o.Buffer), closing: make(chan struct{}), flushReq: make(chan chan error),
 		stop: make(chan context.Context, 1), done: make(chan struct{}),
 	}
@@ -178,11 +179,10 @@ func (w *Writer) run() {
 	defer close(w.done)
 	var (
 		pending []SpendLog
-		timer   = time.NewTimer(time.Hour)
+		timer   = w.newTimer()
 		armed   bool
 		backoff time.Duration // > 0 while writes fail
 	)
-	timer.Stop()
 	defer timer.Stop()
 	arm := func(d time.Duration) {
 		if !armed {
@@ -218,7 +218,7 @@ func (w *Writer) run() {
 			} else {
 				arm(w.interval)
 			}
-		case <-timer.C:
+		case <-timer.C():
 			armed = false
 			flush()
 		case reply := <-w.flushReq:
@@ -231,6 +231,26 @@ func (w *Writer) run() {
 		}
 	}
 }
+
+// flushTimer is the one timer the Writer waits on, for FlushInterval or a retry's backoff.
+type flushTimer interface {
+	C() <-chan time.Time
+	Reset(d time.Duration)
+	Stop()
+}
+
+type realTimer struct{ t *time.Timer }
+
+// newRealTimer returns a stopped time.Timer (since Go 1.23, Stop and Reset leave no stale tick).
+func newRealTimer() flushTimer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return realTimer{t}
+}
+
+func (r realTimer) C() <-chan time.Time   { return r.t.C }
+func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
+func (r realTimer) Stop()                 { r.t.Stop() }
 
 // final writes what is left at Close, retrying until ctx ends.
 func (w *Writer) final(ctx context.Context, pending []SpendLog, backoff time.Duration) error {

@@ -1,7 +1,5 @@
-//go:build ignore
-
 // Command genicons draws Clawgate's app icon and tray icons into assets/.
-// Run from the repository root: go run scripts/genicons/main.go
+// Run from the repository root: go run ./scripts/genicons (or make icons).
 //
 // The mark is three claw scratches; the tray icons put it (or a state glyph) on a coloured disc so
 // the state reads at 16-22 px: green ok, amber warn, red blocked (scratches behind a gate bar),
@@ -159,17 +157,29 @@ var (
 func main() {
 	dir := flag.String("out", "assets", "output folder")
 	flag.Parse()
+	for _, ic := range icons() {
+		path := filepath.Join(*dir, ic.name)
+		if err := write(path, render(ic.size, ic.layers)); err != nil {
+			fmt.Fprintln(os.Stderr, "genicons:", err)
+			os.Exit(1)
+		}
+		fmt.Println("wrote", path)
+	}
+}
 
+// icon is one PNG of assets/: its file name, its size in pixels and what is drawn on it.
+type icon struct {
+	name   string
+	size   int
+	layers []layer
+}
+
+func icons() []icon {
 	ring := disc(vec{}, 0.96)
 	bar := func(x float64) shape { return roundRect(vec{x, 0}, vec{0.11, 0.42}, 0.06) }
 	bang := union(roundRect(vec{0, -0.16}, vec{0.11, 0.40}, 0.09), disc(vec{0, 0.50}, 0.125))
 	gate := roundRect(vec{0, 0}, vec{0.78, 0.10}, 0.06)
-
-	icons := []struct {
-		name   string
-		size   int
-		layers []layer
-	}{
+	return []icon{
 		{"icon.png", 256, []layer{
 			{roundRect(vec{}, vec{0.94, 0.94}, 0.36), ink},
 			{disc(vec{}, 0.70), teal},
@@ -185,14 +195,6 @@ func main() {
 		}},
 		{"tray-paused.png", 64, []layer{{ring, grey}, {union(bar(-0.24), bar(0.24)), white}}},
 		{"tray-error.png", 64, []layer{{ring, red}, {bang, white}}},
-	}
-	for _, ic := range icons {
-		path := filepath.Join(*dir, ic.name)
-		if err := write(path, render(ic.size, ic.layers)); err != nil {
-			fmt.Fprintln(os.Stderr, "genicons:", err)
-			os.Exit(1)
-		}
-		fmt.Println("wrote", path)
 	}
 }
 
