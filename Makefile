@@ -36,10 +36,13 @@ build: ## build bin/clawgate
 run: deps-build build ## install what is missing, build, and start the tray app (ARGS="--port 4001" passes flags)
 	./bin/clawgate $(ARGS)
 
-test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb, e2e with the openai SDK, tray smoke test
+# make mutate is not part of it: it takes ~15 minutes on two cores (run it before touching money or routing
+# code); `go test ./internal/mutate` (in test-race) checks that every mutation still applies to the code.
+test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb (also -race), fuzzers 3 s each, e2e (npm clients, OpenClaw, the pass-through control), tray smoke test
 	$(MAKE) vet
 	$(MAKE) test-race
 	$(MAKE) test-ui
+	$(MAKE) fuzz FUZZTIME=3s
 	$(MAKE) e2e
 	$(MAKE) tray-smoke
 
