@@ -20,13 +20,19 @@ const UPSTREAM_KEY = 'sk-upstream-openclaw';
 const HELLO = 'Hello! How can I assist you today?';
 // OpenClaw's model names (the gateway's routes) and the upstream model ids behind them differ,
 // so a gateway that forwards OpenClaw's model name unchanged fails; both ids are in the price table.
-const UPSTREAM = { 'mock-a': 'gpt-4o-mini', 'mock-b': 'gpt-4.1-mini' };
+const UPSTREAM = { 'mock-a': 'gpt-4o-mini', 'mock-b': 'gpt-4.1-mini', 'mock-paid': 'gpt-4o-mini' };
 // Every answer is the text recording: 19 prompt tokens (6 cached) and 10 completion tokens, so a
 // request costs 13 × input + 6 × cached + 10 × output at the upstream model's table prices.
 const REQUEST_COST = {
   'mock-a': 8.4e-6, // gpt-4o-mini: 13×0.15e-6 + 6×0.075e-6 + 10×0.6e-6
   'mock-b': 21.8e-6, // gpt-4.1-mini: 13×0.4e-6 + 6×0.1e-6 + 10×1.6e-6
+  // A route priced by model_info so that one request costs what an agent's turn really does:
+  // no input price, $0.04 per output token × 10 tokens = $0.40 a request.
+  'mock-paid': 0.4,
 };
+// OpenClaw's key gets a $1 daily budget for the budget test: three $0.40 turns are served (the
+// third starts at $0.80 spent, below the limit, and ends at $1.20), the fourth is refused.
+const DAILY_BUDGET = 1;
 // A user's own line in their config: whatever edits the file must keep it.
 const USER_COMMENT = '// my own note: keep this line';
 
@@ -216,7 +222,7 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
     configYAML = path.join(dir, 'config.yaml');
     // x-fake-mode: text, because OpenClaw offers tools on every request and ends each tool round
     // with a user message; the fake would call a tool each time and the turn would never end.
-    const deployment = (name) => [
+    const deployment = (name, info = []) => [
       `  - model_name: ${name}`,
       '    litellm_params:',
       `      model: openai/${UPSTREAM[name]}`,
@@ -224,10 +230,12 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
       `      api_key: ${UPSTREAM_KEY}`,
       '      extra_headers:',
       '        x-fake-mode: text',
+      ...info,
     ];
+    const paid = ['    model_info: {input_cost_per_token: 0, output_cost_per_token: 0.04, cache_read_input_token_cost: 0}'];
     await writeFile(
       configYAML,
-      ['model_list:', ...deployment('mock-a'), ...deployment('mock-b'), 'general_settings:', `  master_key: ${MASTER_KEY}`, ''].join('\n'),
+      ['model_list:', ...deployment('mock-a'), ...deployment('mock-b'), ...deployment('mock-paid', paid), 'general_settings:', `  master_key: ${MASTER_KEY}`, ''].join('\n'),
     );
     // The gateway's HOME is dir (OpenClaw's is dir/home) and its data dir/data (= dataDir).
     // Under E2E_PASSTHROUGH the forwarding proxy sends x-fake-mode itself, as extra_headers would.
@@ -359,5 +367,64 @@ describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => 
       const want = REQUEST_COST[row.model_group];
       assert.ok(Math.abs(row.spend - want) < 1e-12, `row ${row.request_id} (${row.model_group}) costs ${row.spend}, want ${want}`);
     }
+  });
+
+  // The product's promise: put OpenClaw behind a budget and forget it. Turns are served until the
+  // budget is spent; the next turn is refused after ONE request (the refusal's words end
+  // OpenClaw's retries), OpenClaw shows the gateway's message, and the refusal is in the spend log.
+  test('a daily budget on OpenClaw\'s key: turns until it is spent, then one refused request', async () => {
+    await clawgateOpenclaw(['use', 'mock-paid']);
+    const key = await gatewayKey();
+    const upd = await fetch(`${base}/key/update`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key, max_budget: DAILY_BUDGET, budget_duration: 'daily', spend: 0 }),
+    });
+    assert.equal(upd.status, 200, `POST /key/update: ${await upd.text()}`);
+    const info = async () => (await (await fetch(`${base}/key/info?key=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()).info;
+    const startSpend = (await info()).spend;
+    assert.equal(startSpend, 0, 'the key starts the window with nothing spent');
+
+    // Turns are served while the key's spend is below the limit; each request costs $0.40.
+    let r;
+    let out;
+    let before;
+    let refusedRowsBefore;
+    let served = 0;
+    for (let i = 1; i <= 6; i++) {
+      const spentBefore = (await info()).spend;
+      before = (await upstreamLast()).requests;
+      refusedRowsBefore = (await spendRows(`&api_key=${encodeURIComponent(key)}`)).filter((x) => x.status === 'failure').length;
+      r = await openclaw(`agent exec (turn ${i})`, ['agent', 'exec', `Say PONG ${i}`, '--cwd', work, '--json'], 180000);
+      out = lastJSON(r.stdout);
+      if (spentBefore >= DAILY_BUDGET) break; // this turn must be the refused one
+      assert.equal(out?.ok, true, `turn ${i} with $${spentBefore} of $${DAILY_BUDGET} spent was refused: ${describeRun(r)}`);
+      assert.equal(out.model, 'mock-paid');
+      served++;
+    }
+    const spent = (await info()).spend;
+    assert.ok(served >= 1 && spent >= DAILY_BUDGET && spent < DAILY_BUDGET + REQUEST_COST['mock-paid'] + 1e-9,
+      `${served} turns served, key spend ${spent}: refusal must start once spend reaches $${DAILY_BUDGET}, and not before`);
+    assert.equal((await upstreamLast()).requests, before, 'the refused turn reached the upstream');
+    const said = JSON.stringify(out ?? {}) + r.stdout + r.stderr;
+    assert.ok(out?.ok !== true, `the turn over budget succeeded: ${describeRun(r)}`);
+    assert.match(said, /usage limit/, `OpenClaw does not show the gateway's budget message: ${describeRun(r)}`);
+    assert.match(said, /daily budget of \$1\.00/, `the message names the window and the limit: ${describeRun(r)}`);
+
+    // One refusal row for this turn, counting one request: OpenClaw did not retry.
+    const rows = await waitSpend(1, `&api_key=${encodeURIComponent(key)}`);
+    let refused = rows.filter((x) => x.status === 'failure');
+    // Identical refusals are folded for 5 s before their row is written.
+    const deadline = Date.now() + 15000;
+    while (refused.length <= refusedRowsBefore && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 200));
+      refused = (await spendRows(`&api_key=${encodeURIComponent(key)}`)).filter((x) => x.status === 'failure');
+    }
+    assert.equal(refused.length, refusedRowsBefore + 1, `refusal rows: ${JSON.stringify(refused)}`);
+    const row = refused[refused.length - 1];
+    assert.equal(row.model_group, 'mock-paid');
+    assert.match(JSON.stringify(row), /usage limit/, 'the row says why');
+    const count = row.metadata?.count ?? 1;
+    assert.equal(count, 1, `OpenClaw retried the refused request: ${JSON.stringify(row)}`);
   });
 });
