@@ -32,10 +32,7 @@ func (d direct) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		// The same shape as http.Client's errors: `Post "https://host/path": dial tcp: ...`.
 		m := req.Method
-		// The URL reaches clients in error messages: no userinfo, and no query, which can hold a key.
-		shown := *req.URL
-		shown.User, shown.RawQuery, shown.ForceQuery = nil, "", false
-		return nil, &url.Error{Op: m[:1] + strings.ToLower(m[1:]), URL: shown.String(), Err: err}
+		return nil, &url.Error{Op: m[:1] + strings.ToLower(m[1:]), URL: shownURL(req.URL), Err: err}
 	}
 	return resp, nil
 }
