@@ -58,9 +58,14 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCountTokens serves /v1/messages/count_tokens with a local estimate.
+//
+// A key's model list and its request limits hold here as on every call: it is admitted by the
+// gate with no cost (a spent budget refuses it like any request) and settled with no usage, so it
+// takes a request from the key's rpm and writes no spend row.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	if _, err := s.authenticate(r, st); err != nil {
+	p, err := s.authenticate(r, st)
+	if err != nil {
 		writeAnthropicError(w, http.StatusUnauthorized, "invalid x-api-key")
 		return
 	}
@@ -75,6 +80,20 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 		Model string `json:"model"`
 	}
 	_ = json.Unmarshal(body, &head)
+	if group, _ := st.router.Lookup(head.Model); !modelAllowed(p.Models, head.Model, group) {
+		writeAnthropicError(w, http.StatusForbidden, notAllowed(p.Models, head.Model))
+		return
+	}
+	if s.gate != nil {
+		adm, err := s.gate.Admit(r.Context(), p, head.Model, 0, 0)
+		if err != nil {
+			aw := &anthropicWriter{w: w, header: http.Header{}}
+			writeHTTPError(aw, err)
+			aw.finish()
+			return
+		}
+		defer adm.Done(nil)
+	}
 	if s.anthropicGroup(st, head.Model) {
 		if out, err := s.countUpstream(r.Context(), st, head.Model, body); err != nil {
 			status, b := messages.ErrorFrom(err)

@@ -56,7 +56,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start,
 		RequestBody: body, n: req.N}
 	if !modelAllowed(p.Models, req.Model, group) {
-		msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. Tried to access %s.", p.Models, req.Model)
+		msg := notAllowed(p.Models, req.Model)
 		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
 		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeAuth, msg
 		s.record(&u) // logged as a failure, like every refusal
@@ -413,6 +413,11 @@ func sizeString(n int64) string {
 }
 
 // modelAllowed checks a key's model list: exact names, "provider/*" style patterns, "*".
+// notAllowed is LiteLLM's message for a model outside a key's list.
+func notAllowed(models []string, requested string) string {
+	return fmt.Sprintf("key not allowed to access model. This key can only access models=%v. Tried to access %s.", models, requested)
+}
+
 func modelAllowed(models []string, requested, group string) bool {
 	if len(models) == 0 {
 		return true

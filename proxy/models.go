@@ -94,7 +94,7 @@ func modelInfo(d *route.Deployment) map[string]any {
 	}
 	params["model"] = c.Params.Model
 	if c.Params.APIBase != "" {
-		params["api_base"] = c.Params.APIBase
+		params["api_base"] = route.ShownBase(c.Params.APIBase)
 	}
 	if c.Params.Timeout > 0 {
 		params["timeout"] = c.Params.Timeout.Seconds()

@@ -60,11 +60,18 @@ func (l *Ledger) ServeAdmin(w http.ResponseWriter, r *http.Request, p *proxy.Pri
 				ok, name = true, "/key/{key}/regenerate"
 			}
 		}
+		// /spend/logs/ui/{request_id}: one row with its stored request and response.
+		if id, found := strings.CutPrefix(path, "/spend/logs/ui/"); found && id != "" && !strings.Contains(id, "/") {
+			rt = route{http.MethodGet, true, func(l *Ledger, w http.ResponseWriter, r *http.Request, p *proxy.Principal) {
+				l.spendLog(w, r, id)
+			}}
+			ok, name = true, "/spend/logs/ui/{request_id}"
+		}
 	}
 	if !ok {
 		proxy.WriteError(w, http.StatusNotFound, typeNotFound,
 			fmt.Sprintf("%s %s is not a management route Clawgate serves. It serves /key/generate, /key/info, /key/update, "+
-				"/key/delete, /key/list, /key/regenerate, /key/block, /key/unblock, /spend/logs, /spend/logs/ui, "+
+				"/key/delete, /key/list, /key/regenerate, /key/block, /key/unblock, /spend/logs, /spend/logs/ui, /spend/logs/ui/{request_id}, "+
 				"/global/spend and /user/daily/activity.", r.Method, r.URL.Path), 0, nil)
 		return
 	}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
@@ -113,7 +114,8 @@ func (l *Ledger) spendLogs(w http.ResponseWriter, r *http.Request, _ *proxy.Prin
 			return
 		}
 	}
-	sq := store.SpendQuery{RequestID: q.Get("request_id"), UserID: q.Get("user_id")}
+	// A lookup by request_id is one call (or a few): its stored messages and response come with it.
+	sq := store.SpendQuery{RequestID: q.Get("request_id"), UserID: q.Get("user_id"), IncludeBodies: q.Get("request_id") != ""}
 	if k := q.Get("api_key"); k != "" {
 		sq.APIKey = tokenOf(k)
 	}
@@ -203,6 +205,21 @@ func (l *Ledger) spendSummary(w http.ResponseWriter, r *http.Request, sq store.S
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// spendLog serves GET /spend/logs/ui/{request_id}: the row with its stored messages and response
+// ({} when store_prompts_in_spend_logs was off), found by the call id or the upstream's id.
+func (l *Ledger) spendLog(w http.ResponseWriter, r *http.Request, id string) {
+	rows, _, err := l.st.QuerySpendLogs(r.Context(), store.SpendQuery{RequestID: id, PageSize: 1, IncludeBodies: true})
+	if err != nil {
+		serverError(w, err)
+		return
+	}
+	if len(rows) == 0 {
+		proxy.WriteError(w, http.StatusNotFound, typeNotFound, fmt.Sprintf("No spend log with request_id %q.", id), 0, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, toRow(rows[0]))
 }
 
 // uiTime is the /spend/logs/ui date format (UTC).

@@ -120,7 +120,7 @@ func (p *parser) params(sec entry) (Params, paramCosts, error) {
 				return out, costs, err
 			}
 		case "api_base":
-			if out.APIBase, _, err = p.text(e.v, e.path); err != nil {
+			if out.APIBase, _, err = p.apiBase(e.v, e.path); err != nil {
 				return out, costs, err
 			}
 		case "api_key":
@@ -292,7 +292,7 @@ func (p *parser) credentials(sec entry) (map[string]credential, error) {
 					case "api_key":
 						c.apiKey, c.apiKeyEnv, c.hasKey, err = p.textEnv(ve.v, ve.path, true)
 					case "api_base":
-						c.apiBase, c.hasBase, err = p.text(ve.v, ve.path)
+						c.apiBase, c.hasBase, err = p.apiBase(ve.v, ve.path)
 					default:
 						var x any
 						if x, err = p.value(ve.v, ve.path); err == nil {

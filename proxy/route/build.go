@@ -74,7 +74,7 @@ func Build(cfg *config.Config, f Factory) ([]*Deployment, error) {
 			Group:        e.ModelName,
 			ProviderName: prov,
 			Model:        model,
-			APIBase:      e.Params.APIBase,
+			APIBase:      ShownBase(e.Params.APIBase),
 			Config:       e,
 			Provider:     p,
 		})

@@ -16,7 +16,9 @@ type Deployment struct {
 	// ProviderName is the prefix of litellm_params.model ("openai", "anthropic", ...).
 	ProviderName string
 	// Model is the upstream model id without the provider prefix; may hold '*' for wildcards.
-	Model   string
+	Model string
+	// APIBase is api_base as shown outside the process (ShownBase: no userinfo, no query); the
+	// provider calls Config.Params.APIBase.
 	APIBase string
 	Config  config.Deployment
 	// Provider sends the calls.

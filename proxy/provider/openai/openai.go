@@ -71,8 +71,13 @@ var (
 // deployment does not stop a config from loading.
 func New(opts Options) *Provider {
 	p := &Provider{timeout: opts.Timeout, authKey: "Authorization", token: opts.Token}
-	if base := strings.TrimRight(strings.TrimSpace(opts.APIBase), "/"); base != "" {
-		p.url = base + "/chat/completions"
+	if base := strings.TrimSpace(opts.APIBase); base != "" {
+		// A query in api_base (?api-key=..., as some OpenAI-compatible servers take) stays after the path.
+		base, query, _ := strings.Cut(base, "?")
+		p.url = strings.TrimRight(base, "/") + "/chat/completions"
+		if query != "" {
+			p.url += "?" + query
+		}
 	}
 	if opts.APIKey != "" {
 		p.auth = []string{"Bearer " + opts.APIKey}

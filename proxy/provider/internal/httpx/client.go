@@ -32,7 +32,7 @@ func (d direct) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		// The same shape as http.Client's errors: `Post "https://host/path": dial tcp: ...`.
 		m := req.Method
-		return nil, &url.Error{Op: m[:1] + strings.ToLower(m[1:]), URL: req.URL.Redacted(), Err: err}
+		return nil, &url.Error{Op: m[:1] + strings.ToLower(m[1:]), URL: shownURL(req.URL), Err: err}
 	}
 	return resp, nil
 }

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,14 @@ const (
 	MaxRetryAfter = 24 * time.Hour
 )
 
+// shownURL is u as error messages show it to clients: no userinfo, and no query or fragment,
+// where api_base keys (?key=, ?api-key=) travel.
+func shownURL(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = nil, "", false, "", ""
+	return c.String()
+}
+
 // StatusError reads a non-2xx answer into a *provider.Error and closes the body. Redirects and
 // stray 1xx/2xx statuses become a 502 starting with prefix (the provider's "name: ", or "") and
 // ending with what to check (hint, e.g. "check api_base"); real error statuses go to decode,
@@ -41,7 +50,11 @@ func StatusError(resp *http.Response, prefix, hint string, decode func(status in
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		msg := prefix + "upstream redirected (" + resp.Status + ")"
 		if loc := resp.Header.Get("Location"); loc != "" {
-			msg += " to " + loc
+			if u, err := url.Parse(loc); err == nil {
+				msg += " to " + shownURL(u)
+			} else {
+				msg += " to an address that does not parse" // and may hold a password: not shown
+			}
 		}
 		return &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: Truncate(msg+"; "+hint, MaxMessage)}
 	}

@@ -81,6 +81,10 @@ func TestStatusError(t *testing.T) {
 		wantMessage string
 	}{
 		{"redirect", http.StatusFound, "https://elsewhere/", http.StatusBadGateway, "p: upstream redirected (302 Found) to https://elsewhere/; check it"},
+		// A redirect (http to https, say) keeps the api_base's query; its key must not reach the client.
+		{"redirect with credentials", http.StatusMovedPermanently, "https://u:SECRET@elsewhere/v1/chat/completions?api-key=SECRET#x", http.StatusBadGateway,
+			"p: upstream redirected (301 Moved Permanently) to https://elsewhere/v1/chat/completions; check it"},
+		{"unparseable redirect", http.StatusFound, "https://u:SECRET@elsewhere/%zz?key=SECRET", http.StatusBadGateway, "p: upstream redirected (302 Found) to an address that does not parse; check it"},
 		{"error", http.StatusTeapot, "", http.StatusTeapot, "body"},
 	}
 	for _, tt := range tests {
