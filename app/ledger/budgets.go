@@ -109,7 +109,7 @@ type KeyEdit struct {
 
 // EditKey changes the key with this token as /key/update would, with the same checks.
 func (l *Ledger) EditKey(ctx context.Context, token string, ed KeyEdit) error {
-	q := keyRequest{MaxBudget: ed.MaxBudget, BudgetDuration: ed.BudgetDuration, Blocked: ed.Blocked}
+	q := KeyRequest{MaxBudget: ed.MaxBudget, BudgetDuration: ed.BudgetDuration, Blocked: ed.Blocked}
 	v, msg := q.validate()
 	if msg != "" {
 		return errors.New(msg)

@@ -15,10 +15,10 @@ import (
 	"github.com/clawgate/clawgate/proxy"
 )
 
-// keyRequest is the part of LiteLLM's GenerateKeyRequest / UpdateKeyRequest that Clawgate acts
+// KeyRequest is the part of LiteLLM's GenerateKeyRequest / UpdateKeyRequest that Clawgate acts
 // on. Absent and null fields are nil: /key/update changes only what is set. Every other field a
 // client sends is echoed back by /key/generate, as LiteLLM does.
-type keyRequest struct {
+type KeyRequest struct {
 	Key                 *string        `json:"key"`
 	KeyAlias            *string        `json:"key_alias"`
 	Duration            *string        `json:"duration"`
@@ -36,14 +36,14 @@ type keyRequest struct {
 	NewKey              *string        `json:"new_key"` // /key/regenerate
 }
 
-// parsed holds the validated durations of a keyRequest (nil: none, or not sent).
+// parsed holds the validated durations of a KeyRequest (nil: none, or not sent).
 type parsed struct {
 	budgetDur *budget.Duration
 	expiry    *budget.Duration
 }
 
 // validate checks every field and returns a 400 message, or "".
-func (q *keyRequest) validate() (parsed, string) {
+func (q *KeyRequest) validate() (parsed, string) {
 	var p parsed
 	if q.BudgetDuration != nil {
 		d, err := budget.ParseOptionalDuration(*q.BudgetDuration)
@@ -184,12 +184,8 @@ func nonNilMap(m map[string]any) map[string]any {
 	return m
 }
 
-// update applies q to the key in e: in the store first (so a refused alias changes nothing),
-// then in memory and in the budget ledger. It returns the key as stored.
-func (l *Ledger) update(ctx context.Context, e *entry, q *keyRequest, v parsed) (store.Key, error) {
-	old := l.snapshot(e)
-	k := old
-	now := l.now()
+// apply sets on k the plain fields of q that are set (durations and spend are the caller's).
+func (q *KeyRequest) apply(k *store.Key) {
 	if q.KeyAlias != nil {
 		k.KeyAlias = strings.TrimSpace(*q.KeyAlias)
 	}
@@ -220,6 +216,15 @@ func (l *Ledger) update(ctx context.Context, e *entry, q *keyRequest, v parsed) 
 	if q.Blocked != nil {
 		k.Blocked = *q.Blocked
 	}
+}
+
+// update applies q to the key in e: in the store first (so a refused alias changes nothing),
+// then in memory and in the budget ledger. It returns the key as stored.
+func (l *Ledger) update(ctx context.Context, e *entry, q *KeyRequest, v parsed) (store.Key, error) {
+	old := l.snapshot(e)
+	k := old
+	now := l.now()
+	q.apply(&k)
 	if q.Duration != nil {
 		k.Expires = nil
 		if v.expiry != nil {
