@@ -44,6 +44,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
 		return
 	}
+	req.Model = p.resolve(req.Model) // before the lookup: an alias routes, and is checked, as its group
 	group, ok := st.router.Lookup(req.Model)
 	if !ok {
 		s.writeUnknownModel(w, st, req.Model)
@@ -57,8 +58,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		RequestBody: body, n: req.N}
 	if !modelAllowed(p.Models, req.Model, group) {
 		msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. Tried to access %s.", p.Models, req.Model)
-		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
-		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeAuth, msg
+		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeModelDenied, msg).withParam("model"), 0)
+		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeModelDenied, msg
 		s.record(&u) // logged as a failure, like every refusal
 		return
 	}
@@ -224,7 +225,7 @@ func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err err
 	if errors.As(err, &refused) {
 		if refused.Err == nil {
 			msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. %s", u.Principal.Models, refused.Error())
-			writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
+			writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeModelDenied, msg).withParam("model"), 0)
 			u.Status, u.Error = http.StatusForbidden, msg
 			s.record(u)
 			return

@@ -71,8 +71,18 @@ type Principal struct {
 	// KeyHash is the SHA-256 hex of the key used ("" when auth is off).
 	KeyHash  string
 	KeyAlias string
-	// Models limits what the key may call (empty = all).
+	// Models limits what the key may call (empty = all), checked against the group an alias resolves to.
 	Models []string
+	// Aliases maps a model name the key sends to the model group it means (LiteLLM's key aliases).
+	Aliases map[string]string
+}
+
+// resolve turns a key's model alias into the model group it stands for; other names pass.
+func (p *Principal) resolve(model string) string {
+	if g, ok := p.Aliases[model]; ok && g != "" {
+		return g
+	}
+	return model
 }
 
 // KeySource authenticates keys other than the master key (the ledger's virtual keys). It returns

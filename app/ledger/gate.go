@@ -38,7 +38,7 @@ func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal
 		l.refuseKey(k, err)
 		return nil, err
 	}
-	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models)}, nil
+	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models), Aliases: k.Aliases}, nil
 }
 
 // usable refuses a blocked or expired key.

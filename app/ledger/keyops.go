@@ -50,7 +50,7 @@ func (l *Ledger) GenerateKey(ctx context.Context, q KeyRequest) (string, store.K
 		key = *q.Key
 	}
 	k := store.Key{Token: proxy.HashKey(key), KeyName: keyName(key), Models: []string{}, Metadata: map[string]any{},
-		CreatedAt: now, UpdatedAt: now}
+		Aliases: map[string]string{}, CreatedAt: now, UpdatedAt: now}
 	q.apply(&k)
 	if q.Spend != nil {
 		k.Spend = *q.Spend

@@ -61,20 +61,24 @@ func (l *Ledger) keyInfo(w http.ResponseWriter, r *http.Request, p *proxy.Princi
 	if param != "" {
 		token, shown = tokenOf(param), param
 	}
-	if !p.Master && (token != p.KeyHash || p.KeyHash == "") {
-		proxy.WriteError(w, http.StatusForbidden, typeAuth, "A virtual key may only read its own /key/info: leave out ?key= or use the master key.", 0, nil)
-		return
-	}
 	if token == "" || (p.Master && param == "") {
 		notFound(w, "The master key is not a virtual key: pass ?key=<key or hash> to read a virtual key's info.")
 		return
 	}
+	// A key that does not exist is a 404 to anyone, as LiteLLM answers; another key that does
+	// exist is none of a virtual key's business.
 	k, err := l.KeyInfo(r.Context(), token)
 	if err != nil {
 		writeOpError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"key": shown, "info": l.keyObject(k)})
+	if !p.Master && token != p.KeyHash {
+		proxy.WriteError(w, http.StatusForbidden, typeAuth, "A virtual key may only read its own /key/info: leave out ?key= or use the master key.", 0, nil)
+		return
+	}
+	info := l.keyObject(k)
+	delete(info, "token") // LiteLLM's /key/info never shows the key's hash
+	writeJSON(w, http.StatusOK, map[string]any{"key": shown, "info": info})
 }
 
 // keyUpdate serves POST /key/update: only the fields sent (and not null) change.
