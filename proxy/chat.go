@@ -33,6 +33,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthError(w, err)
 		return
 	}
+	setKeyHeaders(h, p)
 	body, err := readBody(w, r, st.maxBody)
 	if err != nil {
 		status, msg := bodyError(err, st.maxBody)
@@ -302,6 +303,19 @@ func (u *Usage) fill(res route.Result) {
 	}
 }
 
+// setKeyHeaders sets the version and, for a virtual key, its spend before this request and its
+// max budget, as LiteLLM does (a header it has no value for is left out).
+func setKeyHeaders(h http.Header, p *Principal) {
+	h[hdrVersion] = []string{Version}
+	if p.KeyHash == "" || p.Master {
+		return
+	}
+	h[hdrKeySpend] = []string{strconv.FormatFloat(p.Spend, 'f', -1, 64)}
+	if p.MaxBudget != nil {
+		h[hdrKeyMaxBudget] = []string{strconv.FormatFloat(*p.MaxBudget, 'f', -1, 64)}
+	}
+}
+
 func setRouteHeaders(h http.Header, res route.Result) {
 	// One backing array for the values, and canonical keys set directly: this runs on every call.
 	v := make([]string, 0, 5)
@@ -324,15 +338,18 @@ func setRouteHeaders(h http.Header, res route.Result) {
 
 // The x-litellm-* response headers, in net/http's canonical form.
 const (
-	hdrCallID    = "X-Litellm-Call-Id"
-	hdrModelID   = "X-Litellm-Model-Id"
-	hdrAPIBase   = "X-Litellm-Model-Api-Base"
-	hdrGroup     = "X-Litellm-Model-Group"
-	hdrRetries   = "X-Litellm-Attempted-Retries"
-	hdrFallbacks = "X-Litellm-Attempted-Fallbacks"
-	hdrDuration  = "X-Litellm-Response-Duration-Ms"
-	hdrOverhead  = "X-Litellm-Overhead-Duration-Ms"
-	hdrCost      = "X-Litellm-Response-Cost"
+	hdrCallID       = "X-Litellm-Call-Id"
+	hdrModelID      = "X-Litellm-Model-Id"
+	hdrAPIBase      = "X-Litellm-Model-Api-Base"
+	hdrGroup        = "X-Litellm-Model-Group"
+	hdrRetries      = "X-Litellm-Attempted-Retries"
+	hdrFallbacks    = "X-Litellm-Attempted-Fallbacks"
+	hdrDuration     = "X-Litellm-Response-Duration-Ms"
+	hdrOverhead     = "X-Litellm-Overhead-Duration-Ms"
+	hdrCost         = "X-Litellm-Response-Cost"
+	hdrVersion      = "X-Litellm-Version"
+	hdrKeySpend     = "X-Litellm-Key-Spend"
+	hdrKeyMaxBudget = "X-Litellm-Key-Max-Budget"
 )
 
 // Constant header values, shared: net/http only reads them.

@@ -1,9 +1,13 @@
 package ledger
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawgate/clawgate/proxy"
 )
 
 // LiteLLM's own proxy tests, as they found Clawgate: key aliases, /key/info and /key/update.
@@ -64,5 +68,57 @@ func TestKeyInfoConformance(t *testing.T) {
 	}
 	if got := e.info(token)["updated_at"]; got != clk.Now().UTC().Format(time.RFC3339) {
 		t.Errorf("/key/info updated_at after the update: %v, want %s", got, clk.Now().UTC().Format(time.RFC3339))
+	}
+}
+
+// x-litellm-key-spend is the key's spend before the request, x-litellm-key-max-budget its
+// limit, x-litellm-version the build's.
+func TestKeyResponseHeaders(t *testing.T) {
+	e := newEnv(t)
+	key, _ := e.generate(`{"max_budget": 5}`)
+	r := e.chat(key, exactChat)
+	if r.status != 200 || r.header.Get("X-Litellm-Key-Spend") != "0" || r.header.Get("X-Litellm-Key-Max-Budget") != "5" ||
+		r.header.Get("X-Litellm-Version") != proxy.Version {
+		t.Fatalf("first call: %d headers %v", r.status, r.header)
+	}
+	cost, err := strconv.ParseFloat(r.header.Get("X-Litellm-Response-Cost"), 64)
+	if err != nil || cost <= 0 {
+		t.Fatalf("response cost %q", r.header.Get("X-Litellm-Response-Cost"))
+	}
+	r = e.chat(key, exactChat)
+	if got, _ := strconv.ParseFloat(r.header.Get("X-Litellm-Key-Spend"), 64); !near(got, cost) {
+		t.Errorf("second call: x-litellm-key-spend %q, want the first call's cost %v", r.header.Get("X-Litellm-Key-Spend"), cost)
+	}
+	unlimited, _ := e.generate(`{}`)
+	if r := e.chat(unlimited, exactChat); r.header.Get("X-Litellm-Key-Max-Budget") != "" || r.header.Get("X-Litellm-Key-Spend") != "0" {
+		t.Errorf("a key without a budget: %v", r.header)
+	}
+}
+
+// /health/readiness says the database is connected; metadata.tags become the row's request_tags.
+func TestReadinessAndRequestTags(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("GET", "/health/readiness", "", "")
+	if r.status != 200 || r.obj(t)["db"] != "connected" {
+		t.Errorf("/health/readiness: %d %s", r.status, r.body)
+	}
+	key, token := e.generate(`{}`)
+	tagged := strings.Replace(exactChat, `"max_tokens":10,`, `"max_tokens":10,"metadata":{"tags":["openclaw","nightly"]},`, 1)
+	if r := e.chat(key, tagged); r.status != 200 {
+		t.Fatalf("tagged chat: %d %s", r.status, r.body)
+	}
+	e.chat(key, exactChat)
+	e.flush()
+	var rows []struct {
+		RequestTags []string `json:"request_tags"`
+	}
+	e.master("GET", "/spend/logs?api_key="+token, "").json(t, &rows)
+	got := []string{}
+	for _, row := range rows {
+		got = append(got, strings.Join(row.RequestTags, "+"))
+	}
+	slices.Sort(got)
+	if strings.Join(got, ",") != ",openclaw+nightly" {
+		t.Errorf("request_tags of the two rows: %q", got)
 	}
 }
