@@ -103,7 +103,7 @@ func TestReadinessAndRequestTags(t *testing.T) {
 		t.Errorf("/health/readiness: %d %s", r.status, r.body)
 	}
 	key, token := e.generate(`{}`)
-	tagged := strings.Replace(exactChat, `"max_tokens":10,`, `"max_tokens":10,"metadata":{"tags":["openclaw","nightly"]},`, 1)
+	tagged := `{"model":"exact","max_tokens":4,"metadata":{"tags":["openclaw","nightly"]},"messages":[{"role":"user","content":"hi"}]}`
 	if r := e.chat(key, tagged); r.status != 200 {
 		t.Fatalf("tagged chat: %d %s", r.status, r.body)
 	}
