@@ -1,20 +1,18 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/clawgate/clawgate/app/ledger"
 	"github.com/clawgate/clawgate/app/openclaw"
+	"github.com/clawgate/clawgate/app/store"
 )
 
 // settingOpenClaw is the store setting that opts in to editing OpenClaw's config: set by
@@ -205,47 +203,48 @@ func (a *App) editOpenClaw(ctx context.Context, op func(*openclaw.Doc) ([]string
 	return lines, nil
 }
 
-// keyWorks reports whether the gateway accepts key (the master key or a live virtual key).
+// keyWorks reports whether the gateway accepts key: the master key, or a live virtual key. With
+// no master key the gateway accepts anything, and no key is worth keeping.
 func (a *App) keyWorks(ctx context.Context, key string) bool {
-	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/models", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	rec := httptest.NewRecorder()
-	a.srv.Handler().ServeHTTP(rec, req)
-	return rec.Code == http.StatusOK && a.srv.HasMasterKey()
+	if !a.srv.HasMasterKey() {
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(key), []byte(a.MasterKey())) == 1 {
+		return true
+	}
+	l := a.led()
+	if l == nil {
+		return false
+	}
+	_, err := l.Authenticate(ctx, key)
+	return err == nil
 }
 
 // mintOpenClawKey returns a new virtual key with alias "openclaw", regenerating the existing one
-// (whose secret is not kept) if the alias is taken. It goes through the gateway's own /key/* API.
+// (whose secret is not kept) if the alias is taken.
 func (a *App) mintOpenClawKey(ctx context.Context) (string, error) {
-	call := func(method, path string, body any) (int, []byte) {
-		b, _ := json.Marshal(body)
-		req := httptest.NewRequestWithContext(ctx, method, path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+a.MasterKey())
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		a.srv.Handler().ServeHTTP(rec, req)
-		return rec.Code, rec.Body.Bytes()
+	l := a.led()
+	if l == nil {
+		return "", errors.New("Clawgate is stopping: connect again after it starts")
 	}
-	var out struct {
-		Key string `json:"key"`
-	}
-	code, body := call(http.MethodPost, "/key/generate", map[string]any{"key_alias": "openclaw", "metadata": map[string]any{"created_by": "clawgate openclaw connect"}})
-	if code == http.StatusBadRequest && bytes.Contains(body, []byte("alias")) {
-		code, body = call(http.MethodGet, "/key/list?key_alias=openclaw&return_full_object=true", nil)
-		var list struct {
-			Keys []struct {
-				Token string `json:"token"`
-			} `json:"keys"`
+	alias := "openclaw"
+	key, _, err := l.GenerateKey(ctx, ledger.KeyRequest{KeyAlias: &alias,
+		Metadata: map[string]any{"created_by": "clawgate openclaw connect"}})
+	if errors.Is(err, store.ErrAliasTaken) {
+		var keys []store.Key
+		keys, err = l.KeysByAlias(ctx, alias)
+		if err == nil && len(keys) == 0 {
+			err = errors.New("it was deleted meanwhile")
 		}
-		if code != http.StatusOK || json.Unmarshal(body, &list) != nil || len(list.Keys) == 0 {
-			return "", fmt.Errorf("find the key with alias openclaw: %d %s", code, body)
+		if err != nil {
+			return "", fmt.Errorf("find the key with alias openclaw: %w", err)
 		}
-		code, body = call(http.MethodPost, "/key/"+list.Keys[0].Token+"/regenerate", map[string]any{})
+		key, _, err = l.RegenerateKey(ctx, keys[0].Token, ledger.KeyRequest{})
 	}
-	if code != http.StatusOK || json.Unmarshal(body, &out) != nil || out.Key == "" {
-		return "", fmt.Errorf("mint a key for OpenClaw: %d %s", code, body)
+	if err != nil {
+		return "", fmt.Errorf("mint a key for OpenClaw: %w", err)
 	}
-	return out.Key, nil
+	return key, nil
 }
 
 // dotenvValue reads NAME=value from a dotenv file ("" when absent).

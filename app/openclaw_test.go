@@ -55,6 +55,22 @@ func TestOpenClawConnectUseSync(t *testing.T) {
 	if env2, _ := os.ReadFile(filepath.Join(home, ".openclaw", ".env")); string(env2) != string(env) {
 		t.Errorf("a second connect replaced a working key: %q", env2)
 	}
+	// With the key lost, connecting again regenerates the key with alias openclaw: the old
+	// secret stops working, the new one works, and only the master key or a live key counts.
+	if err := os.Remove(filepath.Join(home, ".openclaw", ".env")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.OpenClawConnect(ctx); err != nil {
+		t.Fatalf("connect after the .env was lost: %v", err)
+	}
+	env3, _ := os.ReadFile(filepath.Join(home, ".openclaw", ".env"))
+	key3 := strings.TrimSpace(strings.TrimPrefix(string(env3), "LITELLM_API_KEY="))
+	if key3 == key || !a.keyWorks(ctx, key3) || a.keyWorks(ctx, key) {
+		t.Errorf("regenerated key %q (old %q): new works %v, old works %v", key3, key, a.keyWorks(ctx, key3), a.keyWorks(ctx, key))
+	}
+	if !a.keyWorks(ctx, a.MasterKey()) || a.keyWorks(ctx, "sk-not-a-key-0123456789") {
+		t.Error("keyWorks: the master key must work and an unknown key must not")
+	}
 
 	if _, err := a.OpenClawUse(ctx, "nope"); err == nil || !strings.Contains(err.Error(), "a, b") {
 		t.Errorf("use of an unknown model: %v", err)

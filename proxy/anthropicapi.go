@@ -41,6 +41,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		Model string `json:"model"`
 	}
 	_ = json.Unmarshal(body, &head)
+	head.Model = p.resolve(head.Model)
 	chat, info, err := messages.ToChat(body, messages.Options{Plain: !s.anthropicGroup(st, head.Model)})
 	if err != nil {
 		status, b := messages.ErrorFrom(err)

@@ -33,6 +33,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthError(w, err)
 		return
 	}
+	setKeyHeaders(h, p)
 	body, err := readBody(w, r, st.maxBody)
 	if err != nil {
 		status, msg := bodyError(err, st.maxBody)
@@ -44,6 +45,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
 		return
 	}
+	req.Model = p.resolve(req.Model) // before the lookup: an alias routes, and is checked, as its group
 	group, ok := st.router.Lookup(req.Model)
 	if !ok {
 		s.writeUnknownModel(w, st, req.Model)
@@ -57,8 +59,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		RequestBody: body, n: req.N}
 	if !modelAllowed(p.Models, req.Model, group) {
 		msg := notAllowed(p.Models, req.Model)
-		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
-		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeAuth, msg
+		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeModelDenied, msg).withParam("model"), 0)
+		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeModelDenied, msg
 		s.record(&u) // logged as a failure, like every refusal
 		return
 	}
@@ -224,7 +226,7 @@ func (s *Server) writeRouteError(w http.ResponseWriter, r *http.Request, err err
 	if errors.As(err, &refused) {
 		if refused.Err == nil {
 			msg := fmt.Sprintf("key not allowed to access model. This key can only access models=%v. %s", u.Principal.Models, refused.Error())
-			writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeAuth, msg).withParam("model"), 0)
+			writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeModelDenied, msg).withParam("model"), 0)
 			u.Status, u.Error = http.StatusForbidden, msg
 			s.record(u)
 			return
@@ -301,6 +303,19 @@ func (u *Usage) fill(res route.Result) {
 	}
 }
 
+// setKeyHeaders sets the version and, for a virtual key, its spend before this request and its
+// max budget, as LiteLLM does (a header it has no value for is left out).
+func setKeyHeaders(h http.Header, p *Principal) {
+	h[hdrVersion] = []string{Version}
+	if p.KeyHash == "" || p.Master {
+		return
+	}
+	h[hdrKeySpend] = []string{strconv.FormatFloat(p.Spend, 'f', -1, 64)}
+	if p.MaxBudget != nil {
+		h[hdrKeyMaxBudget] = []string{strconv.FormatFloat(*p.MaxBudget, 'f', -1, 64)}
+	}
+}
+
 func setRouteHeaders(h http.Header, res route.Result) {
 	// One backing array for the values, and canonical keys set directly: this runs on every call.
 	v := make([]string, 0, 5)
@@ -323,15 +338,18 @@ func setRouteHeaders(h http.Header, res route.Result) {
 
 // The x-litellm-* response headers, in net/http's canonical form.
 const (
-	hdrCallID    = "X-Litellm-Call-Id"
-	hdrModelID   = "X-Litellm-Model-Id"
-	hdrAPIBase   = "X-Litellm-Model-Api-Base"
-	hdrGroup     = "X-Litellm-Model-Group"
-	hdrRetries   = "X-Litellm-Attempted-Retries"
-	hdrFallbacks = "X-Litellm-Attempted-Fallbacks"
-	hdrDuration  = "X-Litellm-Response-Duration-Ms"
-	hdrOverhead  = "X-Litellm-Overhead-Duration-Ms"
-	hdrCost      = "X-Litellm-Response-Cost"
+	hdrCallID       = "X-Litellm-Call-Id"
+	hdrModelID      = "X-Litellm-Model-Id"
+	hdrAPIBase      = "X-Litellm-Model-Api-Base"
+	hdrGroup        = "X-Litellm-Model-Group"
+	hdrRetries      = "X-Litellm-Attempted-Retries"
+	hdrFallbacks    = "X-Litellm-Attempted-Fallbacks"
+	hdrDuration     = "X-Litellm-Response-Duration-Ms"
+	hdrOverhead     = "X-Litellm-Overhead-Duration-Ms"
+	hdrCost         = "X-Litellm-Response-Cost"
+	hdrVersion      = "X-Litellm-Version"
+	hdrKeySpend     = "X-Litellm-Key-Spend"
+	hdrKeyMaxBudget = "X-Litellm-Key-Max-Budget"
 )
 
 // Constant header values, shared: net/http only reads them.

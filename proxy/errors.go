@@ -26,6 +26,7 @@ type envelope struct {
 const (
 	typeInvalidRequest = "invalid_request_error"
 	typeAuth           = "auth_error"
+	typeModelDenied    = "key_model_access_denied" // LiteLLM's type for a model outside the key's list
 	typeRateLimit      = "rate_limit_error"
 	typeServer         = "internal_server_error"
 	typeNotFound       = "not_found_error"

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Version is reported by /health/readiness; main sets it.
+// Version is reported by /health/readiness and the x-litellm-version header; main sets it.
 var Version = "dev"
 
 // handleLiveliness answers LiteLLM's liveness probe: the JSON string "I'm alive!".
@@ -17,9 +17,13 @@ func (s *Server) handleLiveliness(w http.ResponseWriter, r *http.Request) {
 // handleReadiness answers LiteLLM's readiness probe.
 func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
+	db := "Not connected"
+	if d, ok := s.keys.(Database); ok && d.PingDB(r.Context()) == nil {
+		db = "connected"
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status":            "connected",
-		"db":                "Not connected",
+		"db":                db,
 		"cache":             nil,
 		"litellm_version":   Version,
 		"success_callbacks": []string{},

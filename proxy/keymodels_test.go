@@ -92,3 +92,45 @@ func TestFallbackHonoursKeyModels(t *testing.T) {
 		})
 	}
 }
+
+// aliasKeys is a KeySource whose one key has model aliases and a model list.
+type aliasKeys struct{ key string }
+
+func (k aliasKeys) Authenticate(_ context.Context, key string) (*Principal, error) {
+	if key != k.key {
+		return nil, ErrInvalidKey
+	}
+	return &Principal{KeyHash: HashKey(key), Models: []string{"a-fail"},
+		Aliases: map[string]string{"fast": "a-fail", "pricey": "expensive"}}, nil
+}
+
+// A key's alias routes to its group, and the key's model list is checked against that group,
+// on the Chat Completions and the Messages API alike; a refusal has LiteLLM's type.
+func TestKeyAliasesAndModelAccess(t *testing.T) {
+	const key = "sk-aliased-0123456789"
+	a := newUpstream(t).always(reply{file: "chat_completion.json"})
+	b := newUpstream(t).always(reply{file: "chat_completion.json"})
+	g := newKeyedGateway(t, failThenExpensive, aliasKeys{key: key}, a, b)
+	auth := []string{"Authorization", "Bearer " + key}
+
+	resp := g.chat(`{"model":"fast","messages":[{"role":"user","content":"hi"}]}`, auth...)
+	readAll(t, resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("x-litellm-model-group") != "a-fail" || a.calls() != 1 {
+		t.Fatalf("model=fast: status %d group %q, a-fail calls %d", resp.StatusCode, resp.Header.Get("x-litellm-model-group"), a.calls())
+	}
+	for _, model := range []string{"pricey", "expensive"} {
+		resp = g.chat(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`, auth...)
+		if e := errorOf(t, resp); resp.StatusCode != 403 || e.Type != "key_model_access_denied" {
+			t.Errorf("model=%s: status %d type %q", model, resp.StatusCode, e.Type)
+		}
+	}
+	msg := `{"model":"pricey","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	resp = g.do("POST", "/v1/messages", msg, auth...)
+	if body := readAll(t, resp.Body); resp.StatusCode != 403 || b.calls() != 0 {
+		t.Errorf("Messages API, model=pricey: status %d, expensive calls %d: %s", resp.StatusCode, b.calls(), body)
+	}
+	resp = g.do("POST", "/v1/messages", strings.Replace(msg, "pricey", "fast", 1), auth...)
+	if body := readAll(t, resp.Body); resp.StatusCode != 200 || a.calls() != 2 {
+		t.Errorf("Messages API, model=fast: status %d: %s", resp.StatusCode, body)
+	}
+}

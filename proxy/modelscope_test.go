@@ -94,7 +94,7 @@ func TestKeyModelsRefuseOtherModels(t *testing.T) {
 				return
 			}
 			e := errorOf(t, resp)
-			if resp.StatusCode != 403 || e.Type != typeAuth || e.Param == nil || *e.Param != "model" ||
+			if resp.StatusCode != 403 || e.Type != typeModelDenied || e.Param == nil || *e.Param != "model" ||
 				!strings.Contains(e.Message, "key not allowed to access model") || !strings.Contains(e.Message, tt.model) {
 				t.Errorf("status %d, error %+v; want 403 naming the model", resp.StatusCode, e)
 			}

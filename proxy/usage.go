@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/route"
@@ -58,6 +60,23 @@ type Usage struct {
 	adm Admission         // settled once, when the usage is recorded
 }
 
+// RequestTags returns the request's metadata.tags (LiteLLM's request_tags), nil when it sent none.
+// Bodies without "tags" anywhere, nearly all, are not decoded.
+func (u *Usage) RequestTags() []string {
+	if !bytes.Contains(u.RequestBody, []byte(`"tags"`)) {
+		return nil
+	}
+	var b struct {
+		Metadata struct {
+			Tags []string `json:"tags"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(u.RequestBody, &b) != nil {
+		return nil // tags that are not a list of strings are not tags
+	}
+	return b.Metadata.Tags
+}
+
 // UsageSink receives one Usage per request. Record must not block: the gateway calls it on the
 // request path.
 type UsageSink interface {
@@ -71,12 +90,32 @@ type Principal struct {
 	// KeyHash is the SHA-256 hex of the key used ("" when auth is off).
 	KeyHash  string
 	KeyAlias string
-	// Models limits what the key may call (empty = all).
+	// Models limits what the key may call (empty = all), checked against the group an alias resolves to.
 	Models []string
+	// Aliases maps a model name the key sends to the model group it means (LiteLLM's key aliases).
+	Aliases map[string]string
+	// Spend is the key's spend when the request came (its budget window's), MaxBudget its limit
+	// (nil: none): the x-litellm-key-spend and x-litellm-key-max-budget headers.
+	Spend     float64
+	MaxBudget *float64
+}
+
+// resolve turns a key's model alias into the model group it stands for; other names pass.
+func (p *Principal) resolve(model string) string {
+	if g, ok := p.Aliases[model]; ok && g != "" {
+		return g
+	}
+	return model
 }
 
 // KeySource authenticates keys other than the master key (the ledger's virtual keys). It returns
 // ErrInvalidKey for keys it does not know.
 type KeySource interface {
 	Authenticate(ctx context.Context, key string) (*Principal, error)
+}
+
+// Database is what a KeySource that keeps its keys in a database also implements: /health/readiness
+// reports the database as connected while PingDB succeeds.
+type Database interface {
+	PingDB(ctx context.Context) error
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy"
@@ -70,9 +72,8 @@ func (l *Ledger) ServeAdmin(w http.ResponseWriter, r *http.Request, p *proxy.Pri
 	}
 	if !ok {
 		proxy.WriteError(w, http.StatusNotFound, typeNotFound,
-			fmt.Sprintf("%s %s is not a management route Clawgate serves. It serves /key/generate, /key/info, /key/update, "+
-				"/key/delete, /key/list, /key/regenerate, /key/block, /key/unblock, /spend/logs, /spend/logs/ui, /spend/logs/ui/{request_id}, "+
-				"/global/spend and /user/daily/activity.", r.Method, r.URL.Path), 0, nil)
+			fmt.Sprintf("%s %s is not a management route Clawgate serves. It serves %s, /key/{key}/regenerate and /spend/logs/ui/{request_id}.",
+				r.Method, r.URL.Path, strings.Join(slices.Sorted(maps.Keys(routes)), ", ")), 0, nil)
 		return
 	}
 	if p == nil {

@@ -292,9 +292,9 @@ func TestRefusalsAreLogged(t *testing.T) {
 		got[kind] = fmt.Sprintf("%s|%s|%v|%d|%t", r.ModelGroup, r.KeyAlias, r.Metadata["status_code"], metaCount(r), r.Error != "")
 	}
 	want := map[string]string{
-		"auth_error":       "gpt-4o-mini|scoped|403|1|true",
-		"rate_limit_error": "exact|scoped|429|1|true",
-		"key_blocked":      "|scoped|401|2|true",
+		"key_model_access_denied": "gpt-4o-mini|scoped|403|1|true",
+		"rate_limit_error":        "exact|scoped|429|1|true",
+		"key_blocked":             "|scoped|401|2|true",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("refusal rows\n got %v\nwant %v", got, want)

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -109,15 +108,6 @@ type KeyEdit struct {
 
 // EditKey changes the key with this token as /key/update would, with the same checks.
 func (l *Ledger) EditKey(ctx context.Context, token string, ed KeyEdit) error {
-	q := keyRequest{MaxBudget: ed.MaxBudget, BudgetDuration: ed.BudgetDuration, Blocked: ed.Blocked}
-	v, msg := q.validate()
-	if msg != "" {
-		return errors.New(msg)
-	}
-	e, err := l.entryFor(ctx, token)
-	if err != nil {
-		return fmt.Errorf("key: %w", err)
-	}
-	_, err = l.update(ctx, e, &q, v)
+	_, err := l.UpdateKey(ctx, token, KeyRequest{MaxBudget: ed.MaxBudget, BudgetDuration: ed.BudgetDuration, Blocked: ed.Blocked})
 	return err
 }

@@ -38,8 +38,13 @@ func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal
 		l.refuseKey(k, err)
 		return nil, err
 	}
-	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models)}, nil
+	spend, _, _ := l.bl.Spend(k.Token)
+	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models), Aliases: k.Aliases,
+		Spend: spend, MaxBudget: k.MaxBudget}, nil
 }
+
+// PingDB implements proxy.Database: the keys' database answers.
+func (l *Ledger) PingDB(ctx context.Context) error { return l.st.Ping(ctx) }
 
 // usable refuses a blocked or expired key.
 func (l *Ledger) usable(k store.Key) error {
@@ -219,6 +224,9 @@ func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 		Model: u.Model, ModelGroup: u.ModelGroup, ModelID: u.ModelID, Provider: u.Provider, APIBase: u.APIBase,
 		EndUser: u.User, Status: store.StatusSuccess, Error: u.Error, Fallbacks: u.Fallbacks, Retries: u.Retries,
 		Metadata: map[string]any{"call_id": u.CallID, "status_code": u.Status, "stream": u.Stream},
+	}
+	if tags := u.RequestTags(); len(tags) > 0 {
+		row.Metadata["tags"] = tags
 	}
 	if u.Error != "" || u.Status >= 400 {
 		row.Status = store.StatusFailure

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -15,35 +16,36 @@ import (
 	"github.com/clawgate/clawgate/proxy"
 )
 
-// keyRequest is the part of LiteLLM's GenerateKeyRequest / UpdateKeyRequest that Clawgate acts
+// KeyRequest is the part of LiteLLM's GenerateKeyRequest / UpdateKeyRequest that Clawgate acts
 // on. Absent and null fields are nil: /key/update changes only what is set. Every other field a
 // client sends is echoed back by /key/generate, as LiteLLM does.
-type keyRequest struct {
-	Key                 *string        `json:"key"`
-	KeyAlias            *string        `json:"key_alias"`
-	Duration            *string        `json:"duration"`
-	Models              *[]string      `json:"models"`
-	MaxBudget           *float64       `json:"max_budget"`
-	SoftBudget          *float64       `json:"soft_budget"`
-	BudgetDuration      *string        `json:"budget_duration"`
-	Metadata            map[string]any `json:"metadata"`
-	TPMLimit            *int64         `json:"tpm_limit"`
-	RPMLimit            *int64         `json:"rpm_limit"`
-	MaxParallelRequests *int64         `json:"max_parallel_requests"`
-	Spend               *float64       `json:"spend"`
-	UserID              *string        `json:"user_id"`
-	Blocked             *bool          `json:"blocked"`
-	NewKey              *string        `json:"new_key"` // /key/regenerate
+type KeyRequest struct {
+	Key                 *string           `json:"key"`
+	KeyAlias            *string           `json:"key_alias"`
+	Duration            *string           `json:"duration"`
+	Models              *[]string         `json:"models"`
+	MaxBudget           *float64          `json:"max_budget"`
+	SoftBudget          *float64          `json:"soft_budget"`
+	BudgetDuration      *string           `json:"budget_duration"`
+	Metadata            map[string]any    `json:"metadata"`
+	Aliases             map[string]string `json:"aliases"` // model alias -> model group
+	TPMLimit            *int64            `json:"tpm_limit"`
+	RPMLimit            *int64            `json:"rpm_limit"`
+	MaxParallelRequests *int64            `json:"max_parallel_requests"`
+	Spend               *float64          `json:"spend"`
+	UserID              *string           `json:"user_id"`
+	Blocked             *bool             `json:"blocked"`
+	NewKey              *string           `json:"new_key"` // /key/regenerate
 }
 
-// parsed holds the validated durations of a keyRequest (nil: none, or not sent).
+// parsed holds the validated durations of a KeyRequest (nil: none, or not sent).
 type parsed struct {
 	budgetDur *budget.Duration
 	expiry    *budget.Duration
 }
 
 // validate checks every field and returns a 400 message, or "".
-func (q *keyRequest) validate() (parsed, string) {
+func (q *KeyRequest) validate() (parsed, string) {
 	var p parsed
 	if q.BudgetDuration != nil {
 		d, err := budget.ParseOptionalDuration(*q.BudgetDuration)
@@ -74,6 +76,11 @@ func (q *keyRequest) validate() (parsed, string) {
 			if strings.TrimSpace(m) == "" {
 				return p, "models must not hold empty names."
 			}
+		}
+	}
+	for a, g := range q.Aliases {
+		if strings.TrimSpace(a) == "" || strings.TrimSpace(g) == "" {
+			return p, fmt.Sprintf(`aliases maps a model name to a model group, both non-empty: got %q: %q.`, a, g)
 		}
 	}
 	return p, ""
@@ -137,7 +144,7 @@ func (l *Ledger) keyObject(k store.Key) map[string]any {
 		"budget_reset_at":        timeJSON(resetAt),
 		"expires":                timeJSON(k.Expires),
 		"models":                 nonNilStrings(k.Models),
-		"aliases":                map[string]any{},
+		"aliases":                nonNilAliases(k.Aliases),
 		"config":                 map[string]any{},
 		"permissions":            map[string]any{},
 		"metadata":               nonNilMap(k.Metadata),
@@ -177,6 +184,13 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
+func nonNilAliases(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
 func nonNilMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
@@ -184,12 +198,8 @@ func nonNilMap(m map[string]any) map[string]any {
 	return m
 }
 
-// update applies q to the key in e: in the store first (so a refused alias changes nothing),
-// then in memory and in the budget ledger. It returns the key as stored.
-func (l *Ledger) update(ctx context.Context, e *entry, q *keyRequest, v parsed) (store.Key, error) {
-	old := l.snapshot(e)
-	k := old
-	now := l.now()
+// apply sets on k the plain fields of q that are set (durations and spend are the caller's).
+func (q *KeyRequest) apply(k *store.Key) {
 	if q.KeyAlias != nil {
 		k.KeyAlias = strings.TrimSpace(*q.KeyAlias)
 	}
@@ -198,6 +208,9 @@ func (l *Ledger) update(ctx context.Context, e *entry, q *keyRequest, v parsed) 
 	}
 	if q.Metadata != nil {
 		k.Metadata = q.Metadata
+	}
+	if q.Aliases != nil {
+		k.Aliases = maps.Clone(q.Aliases)
 	}
 	if q.MaxBudget != nil {
 		k.MaxBudget = q.MaxBudget
@@ -220,6 +233,16 @@ func (l *Ledger) update(ctx context.Context, e *entry, q *keyRequest, v parsed) 
 	if q.Blocked != nil {
 		k.Blocked = *q.Blocked
 	}
+}
+
+// update applies q to the key in e: in the store first (so a refused alias changes nothing),
+// then in memory and in the budget ledger. It returns the key as stored.
+func (l *Ledger) update(ctx context.Context, e *entry, q *KeyRequest, v parsed) (store.Key, error) {
+	old := l.snapshot(e)
+	k := old
+	now := l.now()
+	k.UpdatedAt = now
+	q.apply(&k)
 	if q.Duration != nil {
 		k.Expires = nil
 		if v.expiry != nil {

@@ -1,93 +1,45 @@
 package ledger
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/clawgate/clawgate/app/budget"
 	"github.com/clawgate/clawgate/app/store"
 	"github.com/clawgate/clawgate/proxy"
 )
 
+// The /key/* handlers decode the request, call the key operation (keyops.go) and encode its answer.
+
+// writeOpError answers a key operation's error: an OpError with its status, anything else 500.
+func writeOpError(w http.ResponseWriter, err error) {
+	var op *OpError
+	if errors.As(err, &op) {
+		proxy.WriteError(w, op.Status, op.Type, op.Msg, 0, op.Extra)
+		return
+	}
+	serverError(w, err)
+}
+
 // keyGenerate serves POST /key/generate: a new virtual key, shown once, stored as its SHA-256.
 func (l *Ledger) keyGenerate(w http.ResponseWriter, r *http.Request, p *proxy.Principal) {
-	var q keyRequest
+	var q KeyRequest
 	raw, err := readBody(r, &q)
 	if err != nil {
 		badRequest(w, "%v", err)
 		return
 	}
-	if q.Key != nil && !strings.HasPrefix(*q.Key, "sk-") {
-		badRequest(w, "Invalid key: a virtual key must start with 'sk-'.")
+	key, k, err := l.GenerateKey(r.Context(), q)
+	if err != nil {
+		writeOpError(w, err)
 		return
 	}
-	v, msg := q.validate()
-	if msg != "" {
-		badRequest(w, "%s", msg)
-		return
-	}
-	now := l.now()
-	key := newKey()
-	if q.Key != nil {
-		key = *q.Key
-	}
-	k := store.Key{Token: proxy.HashKey(key), KeyName: keyName(key), Models: []string{}, Metadata: map[string]any{},
-		MaxBudget: q.MaxBudget, SoftBudget: q.SoftBudget, TPMLimit: q.TPMLimit, RPMLimit: q.RPMLimit,
-		MaxParallelRequests: q.MaxParallelRequests, CreatedAt: now, UpdatedAt: now}
-	if q.KeyAlias != nil {
-		k.KeyAlias = strings.TrimSpace(*q.KeyAlias)
-	}
-	if q.Models != nil {
-		k.Models = slices.Clone(*q.Models)
-	}
-	if q.Metadata != nil {
-		k.Metadata = q.Metadata
-	}
-	if q.Spend != nil {
-		k.Spend = *q.Spend
-	}
-	if q.UserID != nil {
-		k.UserID = *q.UserID
-	}
-	if q.Blocked != nil {
-		k.Blocked = *q.Blocked
-	}
-	if v.budgetDur != nil {
-		k.BudgetDuration = strings.TrimSpace(*q.BudgetDuration)
-		reset := budget.NextReset(*v.budgetDur, now, l.loc)
-		k.BudgetResetAt = &reset
-	}
-	if v.expiry != nil {
-		exp := addDuration(*v.expiry, now)
-		k.Expires = &exp
-	}
-	if err := l.st.CreateKey(r.Context(), k); err != nil {
-		switch {
-		case errors.Is(err, store.ErrAliasTaken):
-			badRequest(w, "Key with alias '%s' already exists. Unique key aliases across all keys are required.", k.KeyAlias)
-		case errors.Is(err, store.ErrKeyExists):
-			badRequest(w, "This key already exists: choose another value for key, or leave it out to have one generated.")
-		default:
-			serverError(w, fmt.Errorf("could not create the key: %w", err))
-		}
-		return
-	}
-	e := &entry{k: k}
-	l.mu.Lock()
-	l.keys[k.Token] = e
-	l.mu.Unlock()
-	l.bl.SetBudget(k.Token, k.MaxBudget, k.Spend, k.BudgetResetAt, v.budgetDur)
-	l.alert.Forget(k.Token)
-
 	// GenerateKeyResponse: the request echoed, with the key and what was made of it.
 	out := raw
-	for f, val := range l.keyObject(l.snapshot(e)) {
+	for f, val := range l.keyObject(k) {
 		if _, sent := out[f]; !sent || f == "spend" || f == "budget_reset_at" || f == "expires" || f == "token" {
 			out[f] = val
 		}
@@ -101,21 +53,6 @@ func (l *Ledger) keyGenerate(w http.ResponseWriter, r *http.Request, p *proxy.Pr
 	writeJSON(w, http.StatusOK, out)
 }
 
-// lookupKey resolves a key or hash that a request names, answering 404 (and returning nil) when
-// there is no such key.
-func (l *Ledger) lookupKey(w http.ResponseWriter, ctx context.Context, keyOrHash string) *entry {
-	e, err := l.entryFor(ctx, tokenOf(keyOrHash))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		notFound(w, fmt.Sprintf("Key not found: %s. Pass the key (sk-...) or its hash (token).", mask(keyOrHash)))
-		return nil
-	case err != nil:
-		serverError(w, fmt.Errorf("could not look up the key: %w", err))
-		return nil
-	}
-	return e
-}
-
 // keyInfo serves GET /key/info?key=<key or hash>; without key, the caller's own key.
 func (l *Ledger) keyInfo(w http.ResponseWriter, r *http.Request, p *proxy.Principal) {
 	param := strings.TrimSpace(r.URL.Query().Get("key"))
@@ -124,64 +61,48 @@ func (l *Ledger) keyInfo(w http.ResponseWriter, r *http.Request, p *proxy.Princi
 	if param != "" {
 		token, shown = tokenOf(param), param
 	}
-	if !p.Master && (token != p.KeyHash || p.KeyHash == "") {
-		proxy.WriteError(w, http.StatusForbidden, typeAuth, "A virtual key may only read its own /key/info: leave out ?key= or use the master key.", 0, nil)
-		return
-	}
 	if token == "" || (p.Master && param == "") {
 		notFound(w, "The master key is not a virtual key: pass ?key=<key or hash> to read a virtual key's info.")
 		return
 	}
-	e := l.lookupKey(w, r.Context(), token)
-	if e == nil {
+	// A key that does not exist is a 404 to anyone, as LiteLLM answers; another key that does
+	// exist is none of a virtual key's business.
+	k, err := l.KeyInfo(r.Context(), token)
+	if err != nil {
+		writeOpError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"key": shown, "info": l.keyObject(l.snapshot(e))})
+	if !p.Master && token != p.KeyHash {
+		proxy.WriteError(w, http.StatusForbidden, typeAuth, "A virtual key may only read its own /key/info: leave out ?key= or use the master key.", 0, nil)
+		return
+	}
+	info := l.keyObject(k)
+	delete(info, "token") // LiteLLM's /key/info never shows the key's hash
+	writeJSON(w, http.StatusOK, map[string]any{"key": shown, "info": info})
 }
 
 // keyUpdate serves POST /key/update: only the fields sent (and not null) change.
 func (l *Ledger) keyUpdate(w http.ResponseWriter, r *http.Request, _ *proxy.Principal) {
-	var q keyRequest
+	var q KeyRequest
 	if _, err := readBody(r, &q); err != nil {
 		badRequest(w, "%v", err)
 		return
 	}
-	if q.Key == nil || strings.TrimSpace(*q.Key) == "" {
-		badRequest(w, "key is required: the key (sk-...) or its hash (token) to update.")
-		return
+	name := ""
+	if q.Key != nil {
+		name = *q.Key
 	}
-	v, msg := q.validate()
-	if msg != "" {
-		badRequest(w, "%s", msg)
-		return
-	}
-	e := l.lookupKey(w, r.Context(), *q.Key)
-	if e == nil {
-		return
-	}
-	k, err := l.update(r.Context(), e, &q, v)
+	k, err := l.UpdateKey(r.Context(), name, q)
 	if err != nil {
-		l.updateError(w, err)
+		writeOpError(w, err)
 		return
 	}
 	out := l.keyObject(k)
-	out["key"] = *q.Key
+	out["key"] = name
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (l *Ledger) updateError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, store.ErrAliasTaken):
-		badRequest(w, "Key with alias already exists (%v). Unique key aliases across all keys are required.", err)
-	case errors.Is(err, store.ErrNotFound):
-		notFound(w, "Key not found: it was deleted meanwhile.")
-	default:
-		serverError(w, fmt.Errorf("could not update the key: %w", err))
-	}
-}
-
-// keyDelete serves POST /key/delete with {"keys": [...]} or {"key_aliases": [...]}. Nothing is
-// deleted unless every key named exists.
+// keyDelete serves POST /key/delete with {"keys": [...]} or {"key_aliases": [...]}.
 func (l *Ledger) keyDelete(w http.ResponseWriter, r *http.Request, _ *proxy.Principal) {
 	var q struct {
 		Keys       []string `json:"keys"`
@@ -191,43 +112,9 @@ func (l *Ledger) keyDelete(w http.ResponseWriter, r *http.Request, _ *proxy.Prin
 		badRequest(w, "%v", err)
 		return
 	}
-	if len(q.Keys) == 0 && len(q.KeyAliases) == 0 {
-		badRequest(w, `Name the keys to delete: {"keys": ["sk-..." or hashes]} or {"key_aliases": ["..."]}.`)
+	if err := l.DeleteKeys(r.Context(), q.Keys, q.KeyAliases); err != nil {
+		writeOpError(w, err)
 		return
-	}
-	ctx := r.Context()
-	var tokens, missing []string
-	for _, k := range q.Keys {
-		if _, err := l.entryFor(ctx, tokenOf(k)); err != nil {
-			missing = append(missing, mask(k))
-			continue
-		}
-		tokens = append(tokens, tokenOf(k))
-	}
-	for _, a := range q.KeyAliases {
-		k, err := l.st.GetKeyByAlias(ctx, a)
-		if err != nil {
-			missing = append(missing, a)
-			continue
-		}
-		tokens = append(tokens, k.Token)
-	}
-	if len(missing) > 0 {
-		proxy.WriteError(w, http.StatusNotFound, typeNotFound,
-			fmt.Sprintf("Keys not found: %s. Nothing was deleted.", strings.Join(missing, ", ")), 0,
-			map[string]any{"not_found": missing})
-		return
-	}
-	if _, err := l.st.DeleteKeys(ctx, tokens); err != nil {
-		serverError(w, fmt.Errorf("could not delete the keys: %w", err))
-		return
-	}
-	for _, t := range tokens {
-		l.mu.Lock()
-		delete(l.keys, t)
-		l.mu.Unlock()
-		l.bl.Remove(t)
-		l.alert.Forget(t)
 	}
 	deleted := q.Keys
 	if len(deleted) == 0 {
@@ -299,75 +186,25 @@ func (l *Ledger) keyRegenerate(w http.ResponseWriter, r *http.Request, _ *proxy.
 	l.regenerate(w, r, "")
 }
 
-// regenerate gives a key a new secret (LiteLLM's /key/{key}/regenerate): the old one stops
-// working at once (no grace_period), the key keeps its budget, spend and logs. Any other
-// generate field sent is applied as an update.
+// regenerate serves LiteLLM's /key/{key}/regenerate (pathKey) and /key/regenerate (key in the body).
 func (l *Ledger) regenerate(w http.ResponseWriter, r *http.Request, pathKey string) {
-	var q keyRequest
+	var q KeyRequest
 	if _, err := readBody(r, &q); err != nil {
 		badRequest(w, "%v", err)
 		return
 	}
 	name := pathKey
-	if name == "" {
-		if q.Key == nil || strings.TrimSpace(*q.Key) == "" {
-			badRequest(w, "key is required: the key (sk-...) or its hash (token) to regenerate.")
-			return
-		}
+	if name == "" && q.Key != nil {
 		name = *q.Key
 	}
-	q.Key = nil
-	if q.NewKey != nil && !strings.HasPrefix(*q.NewKey, "sk-") {
-		badRequest(w, "Invalid new_key: a virtual key must start with 'sk-'.")
-		return
-	}
-	v, msg := q.validate()
-	if msg != "" {
-		badRequest(w, "%s", msg)
-		return
-	}
-	ctx := r.Context()
-	e := l.lookupKey(w, ctx, name)
-	if e == nil {
-		return
-	}
-	key := newKey()
-	if q.NewKey != nil {
-		key = *q.NewKey
-	}
-	old := l.snapshot(e)
-	tok := proxy.HashKey(key)
-	// Queued rows go to disk under the old token first, so the store moves them with the key.
-	if err := l.w.Flush(ctx); err != nil {
-		serverError(w, fmt.Errorf("could not regenerate the key: %w", err))
-		return
-	}
-	if err := l.st.RegenerateKey(ctx, old.Token, tok, keyName(key)); err != nil {
-		if errors.Is(err, store.ErrKeyExists) {
-			badRequest(w, "new_key is already a key: choose another value, or leave it out to have one generated.")
-			return
-		}
-		l.updateError(w, err)
-		return
-	}
-	spend, _, resetAt := l.bl.Spend(old.Token)
-	l.mu.Lock()
-	delete(l.keys, old.Token)
-	e.k.Token, e.k.KeyName = tok, keyName(key)
-	l.keys[tok] = e
-	l.mu.Unlock()
-	d, _ := budget.ParseOptionalDuration(old.BudgetDuration)
-	l.bl.SetBudget(tok, old.MaxBudget, spend, resetAt, d)
-	l.bl.Remove(old.Token)
-	l.alert.Forget(old.Token)
-	k, err := l.update(ctx, e, &q, v)
+	key, k, err := l.RegenerateKey(r.Context(), name, q)
 	if err != nil {
-		l.updateError(w, err)
+		writeOpError(w, err)
 		return
 	}
 	out := l.keyObject(k)
 	out["key"] = key
-	out["token_id"] = tok
+	out["token_id"] = k.Token
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -388,17 +225,9 @@ func (l *Ledger) setBlocked(w http.ResponseWriter, r *http.Request, blocked bool
 		badRequest(w, "%v", err)
 		return
 	}
-	if strings.TrimSpace(q.Key) == "" {
-		badRequest(w, "key is required: the key (sk-...) or its hash (token).")
-		return
-	}
-	e := l.lookupKey(w, r.Context(), q.Key)
-	if e == nil {
-		return
-	}
-	k, err := l.update(r.Context(), e, &keyRequest{Blocked: &blocked}, parsed{})
+	k, err := l.SetKeyBlocked(r.Context(), q.Key, blocked)
 	if err != nil {
-		l.updateError(w, err)
+		writeOpError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, l.keyObject(k))

@@ -53,8 +53,9 @@ func toRow(s store.SpendLog) logRow {
 		TotalTokens: s.TotalTokens, PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens,
 		StartTime: s.StartTime.UTC(), EndTime: s.EndTime.UTC(), RequestDurationMS: s.EndTime.Sub(s.StartTime).Milliseconds(),
 		Model: s.Model, ModelID: s.ModelID, ModelGroup: s.ModelGroup, CustomLLMProvider: s.Provider, APIBase: s.APIBase,
-		User: s.User, EndUser: s.EndUser, CacheHit: "False", RequestTags: []string{}, Status: s.Status,
+		User: s.User, EndUser: s.EndUser, CacheHit: "False", Status: s.Status,
 		Messages: map[string]any{}, Response: map[string]any{}, ProxyServerRequest: map[string]any{}}
+	r.RequestTags = tagsOf(s.Metadata["tags"])
 	if s.CompletionStartTime != nil {
 		t := s.CompletionStartTime.UTC()
 		r.CompletionStartTime = &t
@@ -97,6 +98,22 @@ func toRow(s store.SpendLog) logRow {
 	}
 	r.Metadata = md
 	return r
+}
+
+// tagsOf reads the request tags a row's metadata holds ([]any once read back from the store).
+func tagsOf(v any) []string {
+	out := []string{}
+	switch t := v.(type) {
+	case []string:
+		out = append(out, t...)
+	case []any:
+		for _, x := range t {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // spendLogs serves GET /spend/logs as LiteLLM does. With start_date and end_date (YYYY-MM-DD)

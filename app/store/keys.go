@@ -28,8 +28,9 @@ type Key struct {
 	BudgetDuration      string
 	BudgetResetAt       *time.Time
 	Expires             *time.Time
-	Models              []string       // never nil when read back
-	Metadata            map[string]any // never nil when read back; JSON numbers come back as float64
+	Models              []string          // never nil when read back
+	Metadata            map[string]any    // never nil when read back; JSON numbers come back as float64
+	Aliases             map[string]string // model alias -> model group; never nil when read back
 	TPMLimit            *int64
 	RPMLimit            *int64
 	MaxParallelRequests *int64
@@ -42,7 +43,7 @@ type Key struct {
 
 const keyCols = `token, key_name, key_alias, spend, spend_since, max_budget, soft_budget, budget_duration,
 	budget_reset_at, expires, models, metadata, tpm_limit, rpm_limit, max_parallel_requests, blocked,
-	user_id, created_at, updated_at, last_active`
+	user_id, created_at, updated_at, last_active, aliases`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -52,12 +53,12 @@ func scanKey(r rowScanner) (Key, error) {
 		alias                       sql.NullString
 		since, resetAt, exp, active sql.NullInt64
 		maxB, softB                 sql.NullFloat64
-		models, meta                string
+		models, meta, aliases       string
 		tpm, rpm, par               sql.NullInt64
 		created, updated            int64
 	)
 	if err := r.Scan(&k.Token, &k.KeyName, &alias, &k.Spend, &since, &maxB, &softB, &k.BudgetDuration,
-		&resetAt, &exp, &models, &meta, &tpm, &rpm, &par, &k.Blocked, &k.UserID, &created, &updated, &active); err != nil {
+		&resetAt, &exp, &models, &meta, &tpm, &rpm, &par, &k.Blocked, &k.UserID, &created, &updated, &active, &aliases); err != nil {
 		return Key{}, err
 	}
 	k.KeyAlias = alias.String
@@ -78,7 +79,22 @@ func scanKey(r rowScanner) (Key, error) {
 	if k.Metadata == nil {
 		k.Metadata = map[string]any{}
 	}
+	if err := json.Unmarshal([]byte(aliases), &k.Aliases); err != nil {
+		return Key{}, fmt.Errorf("key %s: aliases: %w", k.Token, err)
+	}
+	if k.Aliases == nil {
+		k.Aliases = map[string]string{}
+	}
 	return k, nil
+}
+
+// aliasesJSON is k.Aliases as stored: a JSON object, {} when none.
+func aliasesJSON(k Key) string {
+	if len(k.Aliases) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(k.Aliases) // a map of strings always encodes
+	return string(b)
 }
 
 func keyJSON(k Key) (models, meta string, err error) {
@@ -123,11 +139,11 @@ func (s *Store) CreateKey(ctx context.Context, k Key) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO keys (`+keyCols+`)
-			VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.Token, k.KeyName, nullString(k.KeyAlias), k.Spend, nullFloat(k.MaxBudget), nullFloat(k.SoftBudget),
 			k.BudgetDuration, nullMicros(k.BudgetResetAt), nullMicros(k.Expires), models, meta,
 			nullInt(k.TPMLimit), nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID,
-			micros(k.CreatedAt), micros(k.UpdatedAt), nullMicros(k.LastActive))
+			micros(k.CreatedAt), micros(k.UpdatedAt), nullMicros(k.LastActive), aliasesJSON(k))
 		if isUnique(err) {
 			return ErrKeyExists
 		}
@@ -194,11 +210,11 @@ func (s *Store) UpdateKey(ctx context.Context, k Key) error {
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE keys SET key_name = ?, key_alias = ?, max_budget = ?,
 			soft_budget = ?, budget_duration = ?, budget_reset_at = ?, expires = ?, models = ?, metadata = ?,
-			tpm_limit = ?, rpm_limit = ?, max_parallel_requests = ?, blocked = ?, user_id = ?, updated_at = ?
-			WHERE token = ?`,
+			tpm_limit = ?, rpm_limit = ?, max_parallel_requests = ?, blocked = ?, user_id = ?, updated_at = ?,
+			aliases = ? WHERE token = ?`,
 			k.KeyName, nullString(k.KeyAlias), nullFloat(k.MaxBudget), nullFloat(k.SoftBudget), k.BudgetDuration,
 			nullMicros(k.BudgetResetAt), nullMicros(k.Expires), models, meta, nullInt(k.TPMLimit),
-			nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID, micros(k.UpdatedAt), k.Token)
+			nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID, micros(k.UpdatedAt), aliasesJSON(k), k.Token)
 		if isUnique(err) {
 			return fmt.Errorf("%w: %q", ErrAliasTaken, k.KeyAlias)
 		}

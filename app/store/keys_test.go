@@ -26,6 +26,7 @@ func fullKey() Key {
 		Expires:             ptr(t0.Add(30 * 24 * time.Hour)),
 		Models:              []string{"claude-*", "gpt-4o"},
 		Metadata:            map[string]any{"tags": []any{"openclaw", "laptop"}, "disable_fallbacks": true, "n": 3.5, "nested": map[string]any{"a": "b"}},
+		Aliases:             map[string]string{"fast": "gpt-4o-mini"},
 		TPMLimit:            ptr(int64(100000)),
 		RPMLimit:            ptr(int64(60)),
 		MaxParallelRequests: ptr(int64(4)),
@@ -46,9 +47,9 @@ func TestKeyRoundTrip(t *testing.T) {
 	}{
 		{"every field", fullKey(), fullKey()},
 		{"bare", Key{Token: "bare", CreatedAt: t0}, Key{Token: "bare", CreatedAt: t0, UpdatedAt: t0,
-			Models: []string{}, Metadata: map[string]any{}}},
-		{"empty JSON fields", Key{Token: "empty", Models: []string{}, Metadata: map[string]any{}, CreatedAt: t0, UpdatedAt: t0},
-			Key{Token: "empty", CreatedAt: t0, UpdatedAt: t0, Models: []string{}, Metadata: map[string]any{}}},
+			Models: []string{}, Metadata: map[string]any{}, Aliases: map[string]string{}}},
+		{"empty JSON fields", Key{Token: "empty", Models: []string{}, Metadata: map[string]any{}, Aliases: map[string]string{}, CreatedAt: t0, UpdatedAt: t0},
+			Key{Token: "empty", CreatedAt: t0, UpdatedAt: t0, Models: []string{}, Metadata: map[string]any{}, Aliases: map[string]string{}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := openTest(t)

@@ -91,6 +91,8 @@ UPDATE OR IGNORE spend_logs
 	WHERE json_type(metadata, '$.call_id') = 'text' AND json_extract(metadata, '$.call_id') NOT IN ('', request_id);
 CREATE INDEX spend_logs_response ON spend_logs(response_id);
 `,
+	// Version 3: a key's model aliases (LiteLLM's "aliases": {"alias": "model group"}), a JSON object.
+	`ALTER TABLE keys ADD COLUMN aliases TEXT NOT NULL DEFAULT '{}';`,
 }
 
 // SchemaVersion is the schema version this binary writes.

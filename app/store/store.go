@@ -96,6 +96,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// Ping reports whether the database answers (for /health/readiness).
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
