@@ -162,6 +162,8 @@ expect_line() {
 }
 expect_line "icon 64x64 #1f9d55" # the green "ok" icon
 expect_line "Gateway running on 127.0.0.1:$port (disabled)"
+expect_line "Today \$0.00 (disabled)" # the spend line
+expect_line "tooltip Clawgate: Gateway running on 127.0.0.1:$port | Today \$0.00"
 expect_line "Models"
 expect_line "OpenClaw"
 expect_line "OpenClaw > Connect OpenClaw"

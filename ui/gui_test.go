@@ -362,6 +362,51 @@ func TestEventsUpdateTrayAndWindow(t *testing.T) {
 	receive(t, tr.icons, "icon after recovery")
 }
 
+// A budget that refuses reaches the tray: the blocked icon, the status line naming it, the spend
+// line under it, and the hover text, each set once per change.
+func TestTrayShowsRefusingBudget(t *testing.T) {
+	a := test.NewTempApp(t)
+	tr := &tipTray{fakeTray: newFakeTray(), tips: make(chan string, 10)}
+	svc := newFakeService(running)
+	g := newGUI(a, tr, svc, Options{})
+	receive(t, tr.menus, "first menu")
+	receive(t, tr.icons, "first icon")
+	if tip := receive(t, tr.tips, "first tooltip"); tip != "Clawgate: Gateway running on 127.0.0.1:4000" {
+		t.Errorf("tooltip %q", tip)
+	}
+	g.start()
+	defer g.stop()
+
+	refusing := running
+	refusing.Budget = app.BudgetSummary{Level: app.BudgetRefusing, Refusing: []string{"openclaw"},
+		Line: "Today $1.84 · openclaw 100% of $1.00, resets Dec 8"}
+	svc.events <- app.Event{Kind: app.EventStatus, Status: refusing}
+	m := receive(t, tr.menus, "menu after the event")
+	if got := []string{m.Items[0].Label, m.Items[1].Label}; got[0] != "Budget spent, refusing requests: openclaw" || got[1] != refusing.Budget.Line {
+		t.Errorf("first menu items %q", got)
+	}
+	if icon := receive(t, tr.icons, "icon after the event"); icon != trayResource(iconBlocked) {
+		t.Errorf("icon %s, want the blocked icon", icon.Name())
+	}
+	if tip := receive(t, tr.tips, "tooltip after the event"); tip != "Clawgate: Budget spent, refusing requests: openclaw\n"+refusing.Budget.Line {
+		t.Errorf("tooltip %q", tip)
+	}
+	fyne.DoAndWait(func() { g.apply(refusing) })
+	select {
+	case tip := <-tr.tips:
+		t.Errorf("tooltip set again for an unchanged status: %q", tip)
+	default:
+	}
+}
+
+// tipTray is a fake tray that also takes a tooltip, as the real one does.
+type tipTray struct {
+	*fakeTray
+	tips chan string
+}
+
+func (f *tipTray) SetTooltip(s string) { f.tips <- s }
+
 // TestIdentityMatchesFyneApp keeps the constants that plain go builds use in step with FyneApp.toml,
 // which fyne package reads.
 func TestIdentityMatchesFyneApp(t *testing.T) {

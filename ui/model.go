@@ -111,6 +111,15 @@ func statusLine(s app.Status) string {
 	return "Gateway stopped"
 }
 
+// tooltip is the tray icon's hover text: the status line and the spend line.
+func tooltip(s app.Status) string {
+	tip := appName + ": " + statusLine(s)
+	if s.Budget.Line != "" {
+		tip += "\n" + s.Budget.Line
+	}
+	return tip
+}
+
 func capitalize(s string) string {
 	if s == "" {
 		return s

@@ -16,6 +16,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
 
 	"github.com/clawgate/clawgate/app"
 )
@@ -68,7 +69,7 @@ func Run(svc Service, opts Options) error {
 
 	var t tray
 	if d, ok := a.(desktop.App); ok && withTray {
-		t = d
+		t = systemTray{d}
 	}
 	g := newGUI(a, t, svc, opts)
 	g.start()
@@ -105,6 +106,17 @@ type tray interface {
 	SetSystemTrayIcon(icon fyne.Resource)
 }
 
+// tooltipTray is a tray that can show a tooltip.
+type tooltipTray interface {
+	SetTooltip(text string)
+}
+
+// systemTray is Fyne's tray with a tooltip: desktop.App has none, so it is set on the tray item
+// through fyne.io/systray, which Fyne's tray runs on (hosts that show tooltips show it on hover).
+type systemTray struct{ desktop.App }
+
+func (systemTray) SetTooltip(text string) { systray.SetTooltip(text) }
+
 // gui ties the app service to the tray and the status window. Its fields are only touched on the
 // Fyne goroutine; events arrive on another goroutine and are handed over through fyne.Do.
 type gui struct {
@@ -119,6 +131,7 @@ type gui struct {
 	menu     []item    // last model sent to the tray, to skip identical rebuilds
 	icon     iconState // last icon sent to the tray
 	iconSent bool
+	tip      string // the tooltip last set
 
 	events     <-chan app.Event
 	cancel     func() // ends the subscription
@@ -213,6 +226,12 @@ func (g *gui) apply(s app.Status) {
 	if ic := iconFor(s); !g.iconSent || ic != g.icon {
 		g.icon, g.iconSent = ic, true
 		g.tray.SetSystemTrayIcon(trayResource(ic))
+	}
+	if tt, ok := g.tray.(tooltipTray); ok {
+		if tip := tooltip(s); tip != g.tip {
+			g.tip = tip
+			tt.SetTooltip(tip)
+		}
 	}
 }
 

@@ -2,9 +2,10 @@
 
 // Command traycheck stands in for a desktop's tray host so the tray smoke test can see what a user
 // would see. It owns org.kde.StatusNotifierWatcher on the session bus, waits for an app to register
-// its StatusNotifierItem, and prints the item's menu (read over com.canonical.dbusmenu) and icon:
+// its StatusNotifierItem, and prints the item's icon, tooltip and menu (read over com.canonical.dbusmenu):
 //
 //	icon 64x64 #1f9d55
+//	tooltip Clawgate: Gateway running on 127.0.0.1:4000 | Today $0.00
 //	Gateway running on 127.0.0.1:4000 (disabled)
 //	Models
 //	Models > gpt-4o (disabled)
@@ -135,6 +136,11 @@ func run(timeout time.Duration, clicks []string) error {
 		return err
 	}
 	fmt.Println("icon " + icon)
+	tip, err := tooltipTitle(obj)
+	if err != nil {
+		return err
+	}
+	fmt.Println("tooltip " + strings.ReplaceAll(tip, "\n", " | "))
 	for _, line := range render(cur, "") {
 		fmt.Println(line)
 	}
@@ -289,6 +295,27 @@ func find(es []entry, label string) (int32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// tooltipTitle reads the item's ToolTip property (icon name, icon pixmaps, title, description) and
+// returns its title, the text a tray host shows on hover.
+func tooltipTitle(obj dbus.BusObject) (string, error) {
+	v, err := obj.GetProperty(itemIface + ".ToolTip")
+	if err != nil {
+		return "", fmt.Errorf("item ToolTip property: %w", err)
+	}
+	var tip struct {
+		Name   string
+		Pixmap []struct {
+			W, H int32
+			Data []byte
+		}
+		Title, Description string
+	}
+	if err := dbus.Store([]any{v.Value()}, &tip); err != nil {
+		return "", fmt.Errorf("decode ToolTip: %w", err)
+	}
+	return tip.Title, nil
 }
 
 // iconSummary reads IconPixmap (ARGB32, network byte order) and reports the largest pixmap's size and
