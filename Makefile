@@ -42,7 +42,7 @@ test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb (also -ra
 	$(MAKE) vet
 	$(MAKE) test-race
 	$(MAKE) test-ui
-	$(MAKE) fuzz FUZZTIME=3s
+	$(MAKE) fuzz FUZZTIME=3s MIN_EXECS=1000
 	$(MAKE) e2e
 	$(MAKE) tray-smoke
 
