@@ -69,6 +69,9 @@ type run struct {
 	overshootShare float64
 }
 
+// maxTurns bounds a load: a $10 budget takes about 550 of these turns.
+const maxTurns = 5500
+
 func loadBudget(t *testing.T, workers int, limit float64) run {
 	t.Helper()
 	e := newEnv(t, withUpstream(&agentUpstream{}))
@@ -103,6 +106,14 @@ func loadBudget(t *testing.T, workers int, limit float64) run {
 						t.Errorf("stream not finished: %s", b)
 					}
 					res.served++
+					// About 550 turns spend the budget: ten times that means spend is not counted.
+					if res.served > maxTurns {
+						if res.served == maxTurns+1 {
+							t.Errorf("%d turns served and the $%v budget never refused one: spend is not being counted", res.served, limit)
+						}
+						mu.Unlock()
+						return
+					}
 					mu.Unlock()
 					continue
 				case 429:
