@@ -148,7 +148,7 @@ func (a *App) refreshBudgets(ctx context.Context) {
 	if err := led.Flush(ctx); err != nil {
 		a.log.Warn("flush usage for the tray", "err", err)
 	}
-	today, err := led.Store().TotalSpend(ctx, day)
+	today, err := led.SpendSince(ctx, day)
 	if err != nil {
 		a.log.Warn("read today's spend for the tray", "err", err)
 		return

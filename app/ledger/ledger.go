@@ -163,6 +163,12 @@ func (l *Ledger) Close(ctx context.Context) error {
 // Store is the database, for the app's own queries (summaries for the tray).
 func (l *Ledger) Store() *store.Store { return l.st }
 
+// SpendSince is what every request logged since t cost, in USD (rows still queued excepted: Flush
+// first for a figure that includes them).
+func (l *Ledger) SpendSince(ctx context.Context, t time.Time) (float64, error) {
+	return l.st.TotalSpend(ctx, t)
+}
+
 // Flush writes every usage row queued so far, refusals still being counted included.
 func (l *Ledger) Flush(ctx context.Context) error {
 	l.refused.flush()
