@@ -58,13 +58,10 @@ test-race: ## go test -race on every package that does not link Fyne's driver (i
 # The Fyne packages run twice. Once as built for real (the GLFW driver), without -race: a -race build
 # recompiles go-gl's C (6-8 min on an idle core; 55 min cold on the shared 2-core dev machine). Then
 # under -race with -tags ci, Fyne's software driver: no go-gl, and the tests, which use fyne/test,
-# are the same. TestRequestsWindow* and TestBudgetEditing stay out of the race run: fyne/test runs
-# fyne.Do inline on the calling goroutine, so those windows' background refreshes race with the
-# tests' own reads of the widgets (hundreds of reports; issue 16).
+# are the same.
 test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus and a Secret Service, then -race
 	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test $$pkgs
-	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci \
-		-skip '^(TestRequestsWindow|TestRequestsWindowEmpty|TestBudgetEditing)$$' $$pkgs
+	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci $$pkgs
 
 e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
 	bash e2e/run.sh

@@ -145,7 +145,7 @@ func (rw *activityWindow) show(tab int) {
 				if rw.closed.Load() {
 					return // the app is shutting down
 				}
-				fyne.Do(func() {
+				onUI(func() {
 					if !rw.closed.Load() && rw.visible {
 						rw.refresh()
 					}
@@ -173,7 +173,7 @@ func (rw *activityWindow) refresh() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		act, err := rw.fetch(ctx, requestsShown)
 		cancel()
-		fyne.Do(func() {
+		onUI(func() {
 			rw.loading.Store(false)
 			if !rw.closed.Load() {
 				rw.showActivity(act, err)

@@ -151,6 +151,7 @@ func sampleActivity() app.Activity {
 
 func TestRequestsWindow(t *testing.T) {
 	a := test.NewTempApp(t)
+	uiQueue(t)
 	svc := newFakeService(running)
 	svc.activity = sampleActivity()
 	tray := newFakeTray()
@@ -233,22 +234,67 @@ func TestRequestsWindow(t *testing.T) {
 
 func TestRequestsWindowEmpty(t *testing.T) {
 	a := test.NewTempApp(t)
+	uiQueue(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
 	g.reqs.show(tabRequests)
 	defer g.reqs.hide()
 	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.reqs.summary.Text, "No requests yet") })
 }
 
-// waitFor polls cond. The test driver runs fyne.Do callbacks inline on the calling goroutine, so
-// the window's state is read here between the reads that update it.
+// uiQueue makes the test goroutine the Fyne goroutine: what the package hands to onUI is queued
+// and run by waitFor (and pump), between the test's own reads of the widgets. Without it fyne/test
+// would run those callbacks inline on the background goroutines that send them, racing the test.
+func uiQueue(t *testing.T) {
+	t.Helper()
+	q := make(chan func(), 1024)
+	prev := onUI
+	onUI = func(f func()) { q <- f }
+	uiPending = q
+	t.Cleanup(func() {
+		onUI, uiPending = prev, nil
+		for { // what is still queued runs now, as Fyne would have run it
+			select {
+			case f := <-q:
+				f()
+			default:
+				return
+			}
+		}
+	})
+}
+
+// uiPending is the queue uiQueue installed; nil when callbacks run inline.
+var uiPending chan func()
+
+// pump runs what is queued for the Fyne goroutine, if a queue is installed.
+func pump() {
+	for {
+		select {
+		case f := <-uiPending:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// waitFor runs queued UI callbacks and checks cond until it holds, both on the test goroutine.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
+	for pump(); !cond(); pump() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		if uiPending == nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		select {
+		case f := <-uiPending:
+			f()
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
@@ -273,6 +319,7 @@ func capture(t *testing.T, rw *activityWindow, name string) {
 
 func TestBudgetEditing(t *testing.T) {
 	a := test.NewTempApp(t)
+	uiQueue(t)
 	svc := newFakeService(running)
 	svc.activity = sampleActivity()
 	g := newGUI(a, newFakeTray(), svc, Options{})

@@ -95,7 +95,7 @@ func (be *budgetEditor) apply(done string, ed app.KeyEdit) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := be.edit(ctx, token, ed)
 		cancel()
-		fyne.Do(func() {
+		onUI(func() {
 			if be.rw.closed.Load() {
 				return
 			}

@@ -106,6 +106,12 @@ type tray interface {
 	SetSystemTrayIcon(icon fyne.Resource)
 }
 
+// onUI hands f to the Fyne goroutine: every background goroutine in this package touches widgets
+// only through it. It is fyne.Do; tests that read widgets while background reads land swap it for a
+// queue they run on their own goroutine (fyne/test runs fyne.Do inline on the calling goroutine,
+// which would race with the test's reads).
+var onUI = fyne.Do
+
 // tooltipTray is a tray that can show a tooltip.
 type tooltipTray interface {
 	SetTooltip(text string)
@@ -176,13 +182,13 @@ func (g *gui) start() {
 	go func() {
 		defer close(finished)
 		coalesce(g.events, done, refreshEvery, func(s app.Status) {
-			fyne.Do(func() {
+			onUI(func() {
 				if !g.stopped.Load() {
 					g.apply(s)
 				}
 			})
 		}, func(al app.Alert) {
-			fyne.Do(func() {
+			onUI(func() {
 				if !g.stopped.Load() {
 					g.notify(al)
 				}
@@ -308,7 +314,7 @@ func (g *gui) background(call func() error, okTitle, okText, failTitle string) {
 		defer g.jobs.Done()
 		err := call()
 		s := g.svc.Status()
-		fyne.Do(func() {
+		onUI(func() {
 			if g.stopped.Load() {
 				return
 			}
