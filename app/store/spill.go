@@ -14,10 +14,16 @@ import (
 const SpillSuffix = ".spill"
 
 // appendSpill adds rows to the spill file at path as JSON lines and syncs it, so a row counted as
-// spilled is on disk. On error the file may end in a torn line; readSpill skips such lines.
+// spilled is on disk. On error it truncates the file to where it was; should even that fail (or
+// the process die mid-write) the file ends in a torn line, which readSpill skips.
 func appendSpill(path string, rows []SpendLog) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
 		return err
 	}
 	bw := bufio.NewWriter(f)
@@ -32,6 +38,11 @@ func appendSpill(path string, rows []SpendLog) error {
 	}
 	if err == nil {
 		err = f.Sync()
+	}
+	if err != nil {
+		// The rows stay in memory: cut what part of them was written, so that a later replay
+		// does not count them twice.
+		f.Truncate(fi.Size())
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
