@@ -76,6 +76,9 @@ type Status struct {
 	Addr string
 	// Err is the last start or config error, human-readable.
 	Err error
+	// StoreErr is why usage cannot be recorded now (the data folder's disk is full, say), nil
+	// while it can: read live from the ledger, so the tray shows a warning while it is set.
+	StoreErr error
 	// Models are the public model names served, in config order.
 	Models     []string
 	ConfigPath string
@@ -426,6 +429,9 @@ func (a *App) Status() Status {
 	s := a.status
 	s.Models = append([]string(nil), s.Models...)
 	s.Requests = a.counts.n.Load()
+	if a.ledger != nil {
+		s.StoreErr = a.ledger.StoreErr()
+	}
 	return s
 }
 

@@ -17,12 +17,20 @@ func (s *Server) handleLiveliness(w http.ResponseWriter, r *http.Request) {
 // handleReadiness answers LiteLLM's readiness probe.
 func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	db := "Not connected"
-	if d, ok := s.keys.(Database); ok && d.PingDB(r.Context()) == nil {
-		db = "connected"
+	db, status, code := "Not connected", "connected", http.StatusOK
+	var reason any
+	if d, ok := s.keys.(Database); ok {
+		// A database that answers but cannot take the spend logs (a full disk) is not ready:
+		// usage would go unrecorded, so the probe fails and says why.
+		if err := d.PingDB(r.Context()); err != nil {
+			status, code, reason = "unhealthy", http.StatusServiceUnavailable, err.Error()
+		} else {
+			db = "connected"
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"status":            "connected",
+	writeJSON(w, code, map[string]any{
+		"status":            status,
+		"error":             reason,
 		"db":                db,
 		"cache":             nil,
 		"litellm_version":   Version,

@@ -43,8 +43,16 @@ func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal
 		Spend: spend, MaxBudget: k.MaxBudget}, nil
 }
 
-// PingDB implements proxy.Database: the keys' database answers.
-func (l *Ledger) PingDB(ctx context.Context) error { return l.st.Ping(ctx) }
+// PingDB implements proxy.Database: the keys' database answers and takes the spend logs.
+func (l *Ledger) PingDB(ctx context.Context) error {
+	if err := l.w.Err(); err != nil {
+		return err
+	}
+	return l.st.Ping(ctx)
+}
+
+// StoreErr is why usage cannot be recorded now (nil while it can), for the tray's status.
+func (l *Ledger) StoreErr() error { return l.w.Err() }
 
 // usable refuses a blocked or expired key.
 func (l *Ledger) usable(k store.Key) error {
@@ -103,6 +111,9 @@ func (e *authError) HTTPStatus() (int, string, time.Duration, map[string]any) {
 // master key's included. The master key has no key budget or limits. A budget refuses only
 // when its spend plus what requests in flight hold has reached its limit.
 func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, expectedCost float64, estTokens int64) (proxy.Admission, error) {
+	if err := l.unrecordable(); err != nil {
+		return nil, err
+	}
 	a := &admission{l: l}
 	ids := []string{GlobalBudget}
 	if p != nil && !p.Master && p.KeyHash != "" {
@@ -135,6 +146,27 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, ex
 	}
 	a.res = res
 	return a, nil
+}
+
+// unrecordable refuses every request, the master key's included, once spend logs cannot be
+// written and no more rows can be kept (in memory or in the spill file). A budgeted request served
+// now would spend unmetered; an unbudgeted one would have to hold its handler until the store
+// takes its row, or lose the row: refusing says so instead, and no spend goes unrecorded.
+func (l *Ledger) unrecordable() error {
+	err := l.w.Err()
+	if !errors.Is(err, store.ErrSpendLogFull) {
+		return nil
+	}
+	return &storeFull{"Spend log cannot be written (" + err.Error() + "): requests are refused until it can. Free disk space in the data folder."}
+}
+
+// storeFull is the 503 for budgeted traffic while usage cannot be recorded.
+type storeFull struct{ msg string }
+
+func (e *storeFull) Error() string { return e.msg }
+
+func (e *storeFull) HTTPStatus() (int, string, time.Duration, map[string]any) {
+	return http.StatusServiceUnavailable, "spend_log_unavailable", 30 * time.Second, nil
 }
 
 // admission is one admitted request.

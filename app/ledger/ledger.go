@@ -48,6 +48,10 @@ type Options struct {
 	FlushInterval time.Duration
 	// HTTPClient posts webhook alerts (default: a client with a 10 s timeout).
 	HTTPClient *http.Client
+	// MaxPendingLogs is how many usage rows are held in memory while the database refuses
+	// writes (default 10,000); beyond it they go to a spill file beside the database, and when
+	// even that fails, requests are refused.
+	MaxPendingLogs int
 }
 
 // Ledger implements proxy.KeySource, proxy.Gate, proxy.UsageSink and proxy.Admin.
@@ -133,8 +137,14 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 
 // writerOptions sets up the spend log writer: o.FlushInterval is what a crash can lose.
 func (l *Ledger) writerOptions(o Options) store.WriterOptions {
-	return store.WriterOptions{FlushInterval: o.FlushInterval,
-		OnError: func(err error) { l.log.Warn("ledger: spend log writer", "err", err) }}
+	if o.MaxPendingLogs <= 0 {
+		o.MaxPendingLogs = 10_000
+	}
+	return store.WriterOptions{FlushInterval: o.FlushInterval, MaxPending: o.MaxPendingLogs,
+		MaxBatch:  min(512, o.MaxPendingLogs),
+		SpillPath: store.Path(o.DataDir) + store.SpillSuffix,
+		OnError:   func(err error) { l.log.Warn("ledger: spend log writer", "err", err) },
+		OnRecover: func() { l.log.Info("ledger: spend logs are being written again") }}
 }
 
 // Close stops the ledger: it writes every queued usage row (retrying until ctx ends), sends
@@ -147,6 +157,8 @@ func (l *Ledger) Close(ctx context.Context) error {
 		var errs []error
 		l.refused.flush()
 		if err := l.w.Close(ctx); err != nil {
+			// The rows could be neither written nor spilled: the log keeps how many and what they cost.
+			l.log.Error("ledger: usage not recorded at close", "err", err)
 			errs = append(errs, err)
 		}
 		l.hooks.close(ctx)

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,10 +27,21 @@ type WriterOptions struct {
 	// MaxPending is how many rows the Writer holds while writes keep failing (default 64*MaxBatch);
 	// beyond that Add blocks until a write succeeds, rather than drop rows or grow without end.
 	MaxPending int
-	// OnError hears about every failed write (the rows are kept and retried) and every row that had
-	// to be repaired. Default: slog.Default().Warn. It runs on the Writer's goroutine: keep it short.
+	// OnError hears about the first failed write of each episode of failures (the rows are kept and
+	// retried; Err reports the episode until a write succeeds), rows spilled or lost, and every row
+	// that had to be repaired. Default: slog.Default().Warn. It runs on the Writer's goroutine: keep
+	// it short.
 	OnError func(error)
+	// OnRecover hears that writes succeed again after an episode of failures (default: nothing).
+	OnRecover func()
+	// SpillPath, when set, is a file that takes the rows once MaxPending wait while writes fail,
+	// and the rows left at Close; they are written back at the next successful write or start.
+	SpillPath string
 }
+
+// ErrSpendLogFull is in Err when writes fail, MaxPending rows wait and none can be spilled: more
+// usage cannot be recorded.
+var ErrSpendLogFull = errors.New("store: spend log cannot be written and its buffer is full")
 
 // Backoff between retries of a failed write.
 const (
@@ -54,6 +67,12 @@ type Writer struct {
 	onError    func(error)
 	minBackoff time.Duration
 	newTimer   func() flushTimer // tests swap it to see each wait and fire it themselves
+	onRecover  func()
+	spillPath  string
+	spilled    bool // run's: the spill file may hold rows
+
+	failure atomic.Pointer[error] // the current episode's error, nil while writes succeed
+	full    atomic.Bool           // MaxPending rows wait and the spill file refused them
 
 	// runCtx bounds the writes run makes; Close cancels it when its own ctx ends.
 	runCtx    context.Context
@@ -72,6 +91,7 @@ type Writer struct {
 // NewWriter starts a Writer on s. Close it before closing s.
 func (s *Store) NewWriter(opts WriterOptions) *Writer {
 	w := newWriter(opts, s.InsertSpendLogs)
+	w.spilled = opts.SpillPath != ""
 	go w.run()
 	return w
 }
@@ -97,7 +117,7 @@ func newWriter(o WriterOptions, insert func(context.Context, []SpendLog) error) 
 	return &Writer{
 		runCtx: runCtx, cancelRun: cancel,
 		insert: insert, interval: o.FlushInterval, maxBatch: o.MaxBatch, maxPending: o.MaxPending,
-		onError: o.OnError, minBackoff: minBackoff, newTimer: newRealTimer,
+		onError: o.OnError, onRecover: o.OnRecover, spillPath: o.SpillPath, minBackoff: minBackoff, newTimer: newRealTimer,
 		ch: make(chan SpendLog, o.Buffer), closing: make(chan struct{}), flushReq: make(chan chan error),
 		stop: make(chan context.Context, 1), done: make(chan struct{}),
 	}
@@ -194,15 +214,29 @@ func (w *Writer) run() {
 		timer.Stop()
 		armed = false
 		var err error
-		pending, err = w.write(w.runCtx, pending)
+		if pending, err = w.write(w.runCtx, pending); err == nil {
+			err = w.replaySpill(w.runCtx)
+		}
 		if err != nil {
+			if backoff == 0 {
+				w.onError(fmt.Errorf("store: spend logs cannot be written, %d kept to retry: %w", len(pending), err))
+			}
+			w.failure.Store(&err)
 			backoff = min(max(2*backoff, w.minBackoff), maxBackoff)
-			w.onError(fmt.Errorf("store: writing %d spend logs (retry in %v): %w", len(pending), backoff, err))
+			pending = w.spillIfFull(pending)
 			arm(backoff)
 			return err
 		}
+		if backoff > 0 && w.onRecover != nil {
+			w.onRecover()
+		}
 		backoff = 0
+		w.failure.Store(nil)
+		w.full.Store(false)
 		return nil
+	}
+	if w.spilled {
+		flush() // rows a previous run spilled
 	}
 	for {
 		recv := w.ch
@@ -215,6 +249,9 @@ func (w *Writer) run() {
 			pending = append(pending, l)
 			if backoff == 0 && len(pending) >= w.maxBatch {
 				flush()
+			} else if backoff > 0 && len(pending) >= w.maxPending {
+				pending = w.spillIfFull(pending)
+				arm(w.interval)
 			} else {
 				arm(w.interval)
 			}
@@ -252,23 +289,109 @@ func (r realTimer) C() <-chan time.Time   { return r.t.C }
 func (r realTimer) Reset(d time.Duration) { r.t.Reset(d) }
 func (r realTimer) Stop()                 { r.t.Stop() }
 
-// final writes what is left at Close, retrying until ctx ends.
+// final writes what is left at Close, retrying until ctx ends; then it spills what is left, and
+// if even that fails, the error says how many rows and dollars were not recorded.
 func (w *Writer) final(ctx context.Context, pending []SpendLog, backoff time.Duration) error {
 	for {
 		var err error
 		if pending, err = w.write(ctx, pending); err == nil {
-			return nil
+			if err = w.replaySpill(ctx); err == nil {
+				return nil
+			}
+		}
+		if backoff == 0 {
+			w.onError(fmt.Errorf("store: writing %d spend logs at close: %w", len(pending), err))
 		}
 		backoff = min(max(2*backoff, w.minBackoff), maxBackoff)
-		w.onError(fmt.Errorf("store: writing %d spend logs at close (retry in %v): %w", len(pending), backoff, err))
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("store: writer closed with %d spend logs not written: %w", len(pending), err)
+			if len(pending) == 0 {
+				return nil // only spilled rows are left, and they stay in the spill file
+			}
+			if w.spill(pending) == nil {
+				return nil
+			}
+			return fmt.Errorf("store: writer closed with %d spend logs ($%.6f) not written: %w", len(pending), sumSpend(pending), err)
 		case <-t.C:
 		}
 	}
+}
+
+// Err is nil while spend logs are being written. While writes fail it is the cause, wrapped in
+// ErrSpendLogFull once no more rows can be kept.
+func (w *Writer) Err() error {
+	p := w.failure.Load()
+	if p == nil {
+		return nil
+	}
+	if w.full.Load() {
+		return fmt.Errorf("%w: %w", ErrSpendLogFull, *p)
+	}
+	return fmt.Errorf("store: spend logs cannot be written: %w", *p)
+}
+
+// spillIfFull moves pending to the spill file once it holds MaxPending rows; if it cannot, the
+// Writer is Full until a write succeeds.
+func (w *Writer) spillIfFull(pending []SpendLog) []SpendLog {
+	if len(pending) < w.maxPending {
+		return pending
+	}
+	if err := w.spill(pending); err != nil {
+		if !w.full.Swap(true) {
+			w.onError(fmt.Errorf("%w: %d rows ($%.6f) held in memory: %w", ErrSpendLogFull, len(pending), sumSpend(pending), err))
+		}
+		return pending
+	}
+	clear(pending)
+	return pending[:0]
+}
+
+// spill appends rows to the spill file.
+func (w *Writer) spill(rows []SpendLog) error {
+	if w.spillPath == "" {
+		return errors.New("store: no spill file")
+	}
+	if err := appendSpill(w.spillPath, rows); err != nil {
+		return fmt.Errorf("store: spilling %d spend logs to %s: %w", len(rows), w.spillPath, err)
+	}
+	w.spilled = true
+	w.onError(fmt.Errorf("store: %d spend logs ($%.6f) spilled to %s, written back when the database accepts writes", len(rows), sumSpend(rows), w.spillPath))
+	return nil
+}
+
+// replaySpill writes the spill file's rows into the database, then removes the file.
+func (w *Writer) replaySpill(ctx context.Context) error {
+	if !w.spilled {
+		return nil
+	}
+	rows, bad, err := readSpill(w.spillPath)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		w.repair(&rows[i])
+	}
+	if _, err := w.write(ctx, rows); err != nil {
+		return err
+	}
+	if err := os.Remove(w.spillPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	w.spilled = false
+	if bad > 0 {
+		w.onError(fmt.Errorf("store: %d torn lines in %s skipped", bad, w.spillPath))
+	}
+	return nil
+}
+
+func sumSpend(rows []SpendLog) float64 {
+	var t float64
+	for _, r := range rows {
+		t += r.Spend
+	}
+	return t
 }
 
 // drain moves every row already queued into pending, without waiting for more.
