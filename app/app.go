@@ -156,6 +156,8 @@ type App struct {
 	budgetKick  chan struct{}
 	stopBudgets chan struct{}
 	budgetsDone sync.WaitGroup
+	// storeFailing is whether the spend log could not be written at the last budget re-read.
+	storeFailing bool
 
 	// priceURL is the general_settings.price_map_url in force; stopPrices ends its refresh loop
 	// (see prices.go), nil when none runs; priceMu guards both.

@@ -154,9 +154,10 @@ func (a *App) refreshBudgets(ctx context.Context) {
 		return
 	}
 	sum := summarize(bs, today, now)
+	storeFailing := led.StoreErr() != nil // Status reads it live; the tray learns of a change here
 	a.mu.Lock()
-	changed := !reflect.DeepEqual(a.status.Budget, sum)
-	a.status.Budget = sum
+	changed := !reflect.DeepEqual(a.status.Budget, sum) || storeFailing != a.storeFailing
+	a.status.Budget, a.storeFailing = sum, storeFailing
 	a.mu.Unlock()
 	if changed {
 		a.publish()

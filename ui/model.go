@@ -79,7 +79,7 @@ func iconFor(s app.Status) iconState {
 		switch {
 		case s.Budget.Level == app.BudgetRefusing:
 			return iconBlocked
-		case s.Budget.Level == app.BudgetWarn || s.Err != nil || len(s.Unpriced) > 0:
+		case s.Budget.Level == app.BudgetWarn || s.Err != nil || s.StoreErr != nil || len(s.Unpriced) > 0:
 			return iconWarn
 		}
 		return iconOK
@@ -97,6 +97,8 @@ func statusLine(s app.Status) string {
 		switch {
 		case len(s.Budget.Refusing) > 0:
 			return "Budget spent, refusing requests: " + strings.Join(s.Budget.Refusing, ", ")
+		case s.StoreErr != nil:
+			return "Usage not recorded: " + s.StoreErr.Error()
 		case s.Err != nil:
 			return capitalize(s.Err.Error())
 		case len(s.Unpriced) > 0:

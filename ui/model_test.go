@@ -33,6 +33,9 @@ func TestStatusLine(t *testing.T) {
 		{"reload refused", app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000",
 			Err: errors.New("config not reloaded, the previous one stays in force: line 3")},
 			"Config not reloaded, the previous one stays in force: line 3"},
+		{"spend log failing", app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000", Err: errors.New("x"),
+			StoreErr: errors.New("write spend logs: database or disk is full")},
+			"Usage not recorded: write spend logs: database or disk is full"},
 		{"unpriced", app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000", Unpriced: []string{"a", "b"}},
 			"2 route(s) without a price: see Routes…"},
 	}
@@ -59,6 +62,7 @@ func TestIconForBudgetsAndWarnings(t *testing.T) {
 		}, iconBlocked},
 		{"a budget near its limit", func(s *app.Status) { s.Budget.Level = app.BudgetWarn }, iconWarn},
 		{"a config edit not applied", func(s *app.Status) { s.Err = errors.New("x") }, iconWarn},
+		{"the spend log cannot be written", func(s *app.Status) { s.StoreErr = errors.New("disk full") }, iconWarn},
 		{"an unpriced route", func(s *app.Status) { s.Unpriced = []string{"r"} }, iconWarn},
 		{"gateway failed wins", func(s *app.Status) { s.State, s.Budget.Level = app.StateError, app.BudgetRefusing }, iconError},
 	}
