@@ -2,11 +2,8 @@ package proxy
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/clawgate/clawgate/proxy/config"
 )
 
 // modelListKeys is a KeySource with one virtual key limited to some models.
@@ -25,21 +22,7 @@ func (k modelListKeys) Authenticate(_ context.Context, key string) (*Principal, 
 // newKeyedGateway is newGateway with a KeySource.
 func newKeyedGateway(t *testing.T, yaml string, keys KeySource, ups ...*upstream) *gateway {
 	t.Helper()
-	for i, u := range ups {
-		yaml = strings.ReplaceAll(yaml, "{{"+string(rune('A'+i))+"}}", u.URL())
-	}
-	cfg, _, err := config.Parse([]byte(yaml), "config.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	sk := &sink{}
-	s, err := New(Options{Config: cfg, Usage: sk, Keys: keys})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return &gateway{t: t, srv: hs, gw: s, sink: sk}
+	return newGatewayWith(t, yaml, Options{Keys: keys}, ups...)
 }
 
 const failThenExpensive = `

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/clawgate/clawgate/proxy/config"
 )
 
 // keySource is a KeySource over a fixed set of virtual keys.
@@ -36,11 +34,6 @@ general_settings: {master_key: ` + masterKey + `}
 // newKeyGateway serves keyModelsConfig with virtual keys named after what they may call.
 func newKeyGateway(t *testing.T, up *upstream) *httptest.Server {
 	t.Helper()
-	cfg, _, err := config.Parse([]byte(strings.ReplaceAll(keyModelsConfig, "{{A}}", up.URL())), "config.yaml",
-		func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	keys := keySource{
 		"sk-fast":      {KeyHash: "h-fast", Models: []string{"fast"}},
 		"sk-openai":    {KeyHash: "h-openai", Models: []string{"openai/*"}},
@@ -49,13 +42,7 @@ func newKeyGateway(t *testing.T, up *upstream) *httptest.Server {
 		"sk-all-proxy": {KeyHash: "h-all-proxy", Models: []string{"all-proxy-models"}},
 		"sk-unlimited": {KeyHash: "h-unlimited"},
 	}
-	s, err := New(Options{Config: cfg, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return hs
+	return newGatewayWith(t, keyModelsConfig, Options{Keys: keys}, up).srv
 }
 
 // TestKeyModelsRefuseOtherModels: a key's models list decides what it may call, before anything
