@@ -13,10 +13,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/config"
+	"github.com/clawgate/clawgate/proxy/responses"
 	"github.com/clawgate/clawgate/proxy/route"
 )
 
@@ -71,6 +73,10 @@ type Server struct {
 
 	// drain bounds the reading of a stream whose client left (zero: the defaults; tests shrink it).
 	drain drainLimits
+
+	// respStore keeps stored Responses API responses (responsesapi.go), made on first use.
+	respOnce  sync.Once
+	respStore *responses.Store
 }
 
 // state is everything derived from one config; swapped atomically on reload.
@@ -190,6 +196,12 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("POST /openai/deployments/{model}/chat/completions", s.handleChat)
 	m.HandleFunc("POST /engines/{model}/chat/completions", s.handleChat)
+	for _, p := range []string{"/v1/responses", "/responses", "/openai/v1/responses"} {
+		m.HandleFunc("POST "+p, s.handleResponses)
+		m.HandleFunc("GET "+p+"/{id}", s.handleResponseGet)
+		m.HandleFunc("DELETE "+p+"/{id}", s.handleResponseGet)
+		m.HandleFunc("GET "+p+"/{id}/{items}", s.handleResponseGet)
+	}
 	for _, p := range []string{"/v1/messages", "/anthropic/v1/messages"} {
 		m.HandleFunc("POST "+p, s.handleMessages)
 		m.HandleFunc("POST "+p+"/count_tokens", s.handleCountTokens)

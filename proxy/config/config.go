@@ -76,6 +76,9 @@ type GeneralSettings struct {
 	MasterKey string
 	// MaxRequestSizeMB limits request bodies (0 = default).
 	MaxRequestSizeMB float64
+	// ResponsesStoreTTL is how long a stored Responses API response is kept for
+	// previous_response_id and GET (0 = the default, 24 h).
+	ResponsesStoreTTL time.Duration
 	// Extra keeps every other key.
 	Extra map[string]any
 }

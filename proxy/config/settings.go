@@ -137,6 +137,10 @@ func (p *parser) generalSettings(sec entry, g *GeneralSettings) error {
 			if g.MaxRequestSizeMB, _, err = p.number(e.v, e.path); err != nil {
 				return err
 			}
+		case "responses_store_ttl":
+			if g.ResponsesStoreTTL, _, err = p.seconds(e.v, e.path); err != nil {
+				return err
+			}
 		default:
 			switch {
 			case ledgerGeneral[e.key], appGeneral[e.key]:
