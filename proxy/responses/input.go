@@ -70,7 +70,7 @@ type item struct {
 type chatMessage struct {
 	Role       string          `json:"role"`
 	Content    json.RawMessage `json:"content"`
-	ToolCalls  []wire.ToolCall      `json:"tool_calls,omitempty"`
+	ToolCalls  []wire.ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string          `json:"tool_call_id,omitempty"`
 }
 

@@ -155,7 +155,7 @@ func (a *answer) assistant() json.RawMessage {
 	m := struct {
 		Role           string          `json:"role"`
 		Content        *string         `json:"content"`
-		ToolCalls      []wire.ToolCall      `json:"tool_calls,omitempty"`
+		ToolCalls      []wire.ToolCall `json:"tool_calls,omitempty"`
 		ThinkingBlocks json.RawMessage `json:"thinking_blocks,omitempty"`
 	}{Role: "assistant", ThinkingBlocks: a.thinking}
 	if a.text.Len() > 0 || len(a.calls) == 0 {
