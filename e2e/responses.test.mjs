@@ -1,8 +1,9 @@
 // Outside-in tests of the Responses API (POST /v1/responses) with the real clients that default
 // to it: the Vercel AI SDK's openai(model) (and, beside it, openai.chat(model), which calls chat
 // completions) and the OpenAI Agents SDK for JS. Each runs plain, streamed and a tool round trip
-// through an OpenAI route and an Anthropic route of `clawgate serve`, against the fake upstream's
-// recorded answers; the usage each client reads back is the recording's, turned into its terms.
+// through an OpenAI route (the Responses API passed through to the fake's /v1/responses) and an
+// Anthropic route (translated to chat, then to Messages), against the fake upstream's recorded
+// answers; the usage each client reads back is the recording's, turned into its terms.
 // Run with e2e/run.sh, which builds both binaries.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,9 @@ const ROUTES = [
     route: 'oa',
     text: { input: 19, output: 10 },
     tool: { input: 68, output: 15 },
-    upstream: { last: '/_fake/last', model: 'gpt-4o-mini' },
+    // Passed through to OpenAI's own Responses API; chat completions stay chat completions.
+    upstream: { last: '/_fake/native/last', path: '/v1/responses', model: 'gpt-4o-mini' },
+    chatUpstream: { last: '/_fake/last', model: 'gpt-4o-mini' },
   },
   {
     route: 'claude',
@@ -103,8 +106,9 @@ describe('Responses API clients through clawgate serve', { timeout: 180000 }, ()
       },
     });
 
-  for (const { route, text, tool: toolUsage, upstream } of ROUTES) {
+  for (const { route, text, tool: toolUsage, upstream: responsesUpstream, chatUpstream } of ROUTES) {
     for (const api of ['responses', 'chat']) {
+      const upstream = api === 'chat' ? (chatUpstream ?? responsesUpstream) : responsesUpstream;
       const model = () => (api === 'responses' ? provider(route) : provider.chat(route));
 
       test(`AI SDK ${api}: generateText via ${route}`, async () => {
@@ -168,6 +172,7 @@ describe('Responses API clients through clawgate serve', { timeout: 180000 }, ()
     }
 
     test(`OpenAI Agents SDK (Responses) runs a tool via ${route}`, async () => {
+      const upstream = responsesUpstream;
       let called = 0;
       const getWeather = agentTool({
         name: 'get_weather',

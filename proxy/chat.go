@@ -40,7 +40,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, newAPIError(status, typeInvalidRequest, msg), 0)
 		return
 	}
-	req, err := parseChat(body, r.PathValue("model"))
+	req, err := chatRequestOf(r, body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
 		return
@@ -106,7 +106,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		}
 		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
 		pr := &provider.Request{Body: req.upstreamBody(model), Model: model, Stream: req.Stream}
-		out, err := d.Provider.Chat(actx, pr)
+		out, err := callUpstream(actx, d, pr, req)
 		if err == nil && req.Stream {
 			// Read the first event before committing, so a stream that fails at once can still be retried.
 			first, err = out.Stream.Next()

@@ -25,6 +25,9 @@ type chatRequest struct {
 	openBrace   int  // offset just past the top-level opening brace
 	closeBrace  int  // offset of the top-level closing brace
 	hasMessages bool
+	// responses marks a Responses API body passed through to a deployment that serves that API
+	// (responsesapi.go): sent to its /responses endpoint, streamed back as Responses events.
+	responses bool
 }
 
 type span struct{ start, end int }
@@ -42,6 +45,16 @@ func parseChat(body []byte, pathModel string) (*chatRequest, error) {
 	if !json.Valid(body) {
 		return parseChatDecoder(body, pathModel)
 	}
+	req, err := scanObject(body)
+	if err != nil {
+		return nil, err
+	}
+	return req.check(pathModel)
+}
+
+// scanObject is parseChat's walk over a valid body's top-level members, without the chat rules:
+// the Responses API's pass-through reads its body (model, stream, user) the same way.
+func scanObject(body []byte) (*chatRequest, error) {
 	req := &chatRequest{body: body}
 	i := skipSpace(body, 0)
 	if body[i] != '{' {
@@ -54,7 +67,7 @@ func parseChat(body []byte, pathModel string) (*chatRequest, error) {
 		switch body[i] {
 		case '}':
 			req.closeBrace = i
-			return req.check(pathModel)
+			return req, nil
 		case ',':
 			i = skipSpace(body, i+1)
 		}

@@ -43,8 +43,16 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	}
 	store := s.responseStore(st)
 	var history []json.RawMessage
-	if id := req.PreviousResponseID; id != "" {
-		e, ok := store.Get(id)
+	id := req.PreviousResponseID
+	stored, kept := store.Get(id)
+	// OpenAI and Azure routes get the request as it is, unless it continues a conversation kept
+	// here (made on a translated route), which only this gateway knows.
+	if !kept && responsesNative(st, p.resolve(req.Model)) {
+		s.passThrough(w, r, p, body, req.MaxOutputTokens)
+		return
+	}
+	if id != "" {
+		e, ok := stored, kept
 		if !ok || !owns(p, e.Owner) {
 			writeResponsesError(w, &provider.Error{Status: http.StatusBadRequest, Param: "previous_response_id",
 				Message: "Previous response with id '" + id + "' not found. Responses are kept by this gateway, in memory, for general_settings.responses_store_ttl (24 h by default) and only when made with store: true; resend the conversation as input."})

@@ -11,6 +11,16 @@ import (
 	"testing"
 )
 
+// compatModel is an OpenAI-compatible route that is not OpenAI's: Responses requests to it are
+// translated to chat (OpenAI and Azure routes get them passed through, responsesnative_test.go).
+const compatModel = `
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params: {model: hosted_vllm/gpt-4o-mini, api_base: "{{A}}", api_key: sk-upstream}
+    model_info: {id: dep-a, input_cost_per_token: 1.5e-7, output_cost_per_token: 6e-7}
+general_settings: {master_key: ` + masterKey + `}
+`
+
 // respObject is the part of a response object the tests read.
 type respObject struct {
 	ID     string `json:"id"`
@@ -66,7 +76,7 @@ func upstreamMessages(t *testing.T, up *upstream, i int) []map[string]any {
 // turns go upstream, the old instructions do not), listed by input_items, and deleted.
 func TestResponsesConversation(t *testing.T) {
 	up := newUpstream(t).always(reply{file: "chat_completion.json"})
-	g := newGateway(t, oneModel, up)
+	g := newGateway(t, compatModel, up)
 	first := decodeResp(t, g.do("POST", "/v1/responses", `{"model":"gpt-4o-mini","instructions":"Be brief.","input":"hi"}`))
 	if !strings.HasPrefix(first.ID, "resp_") || first.Object != "response" || first.Status != "completed" {
 		t.Fatalf("first: %+v", first)
@@ -154,7 +164,7 @@ func sseTypes(t *testing.T, resp *http.Response) (types []string, data []map[str
 // order, ending in response.completed with the usage; the usage record is the chat path's.
 func TestResponsesStreamedToolCall(t *testing.T) {
 	up := newUpstream(t).always(reply{file: "stream_tool_call.sse"})
-	g := newGateway(t, oneModel, up)
+	g := newGateway(t, compatModel, up)
 	resp := g.do("POST", "/v1/responses", `{"model":"gpt-4o-mini","stream":true,"input":"weather in Paris?",
 		"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"location":{"type":"string"}}}}]}`)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
@@ -207,7 +217,7 @@ func TestResponsesRefusals(t *testing.T) {
 	const scoped = "sk-scoped-0123456789"
 	up := newUpstream(t).always(reply{file: "chat_completion.json"})
 	gate := &fakeGate{}
-	g := newGatewayWith(t, oneModel, Options{Gate: gate, Keys: modelListKeys{key: scoped, models: []string{"other"}}}, up)
+	g := newGatewayWith(t, compatModel, Options{Gate: gate, Keys: modelListKeys{key: scoped, models: []string{"other"}}}, up)
 
 	resp := g.do("POST", "/v1/responses", `{"model":"gpt-4o-mini","input":"hi"}`, "Authorization", "Bearer "+scoped)
 	if e := errorOf(t, resp); resp.StatusCode != 403 || e.Type != typeModelDenied {
@@ -245,7 +255,7 @@ func TestResponsesStreamHangUp(t *testing.T) {
 	for _, k := range []int{0, 1, 3, 5} { // events read before hanging up: created, in_progress, added, ...
 		t.Run(fmt.Sprintf("after %d events", k), func(t *testing.T) {
 			up, gate, done := gatedSSE(t, transcript)
-			g := newGateway(t, strings.ReplaceAll(gatedOpenAI, "{{UP}}", up.URL))
+			g := newGateway(t, strings.ReplaceAll(compatModel, "{{A}}", up.URL+"/v1"))
 			noticed := make(chan struct{})
 			g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				context.AfterFunc(r.Context(), func() { close(noticed) })

@@ -21,6 +21,8 @@ import (
 type usageFields struct {
 	PromptTokens        int `json:"prompt_tokens"`
 	CompletionTokens    int `json:"completion_tokens"`
+	InputTokens         int `json:"input_tokens"`  // the Responses API's names
+	OutputTokens        int `json:"output_tokens"` // for the same figures
 	PromptTokensDetails *struct {
 		CachedTokens int `json:"cached_tokens"`
 	} `json:"prompt_tokens_details"`
@@ -44,7 +46,7 @@ func (u *Usage) setUsage(raw json.RawMessage) {
 		return
 	}
 	u.UsageKnown = true
-	u.PromptTokens, u.CompletionTokens = f.PromptTokens, f.CompletionTokens
+	u.PromptTokens, u.CompletionTokens = max(f.PromptTokens, f.InputTokens), max(f.CompletionTokens, f.OutputTokens)
 	u.CachedTokens = f.CacheReadInputTokens
 	if d := f.PromptTokensDetails; d != nil && d.CachedTokens > u.CachedTokens {
 		u.CachedTokens = d.CachedTokens
@@ -57,7 +59,7 @@ func (u *Usage) setUsage(raw json.RawMessage) {
 
 // usageKeys are the integer fields setUsage reads; their names are unique within a usage object.
 var usageKeys = [...]string{`"prompt_tokens"`, `"completion_tokens"`, `"cached_tokens"`, `"cache_read_input_tokens"`,
-	`"cache_creation_input_tokens"`, `"reasoning_tokens"`}
+	`"cache_creation_input_tokens"`, `"reasoning_tokens"`, `"input_tokens"`, `"output_tokens"`}
 
 // setUsageFast reads the usage figures by scanning for their keys, which is several times cheaper
 // than decoding (this runs once or twice per request). It reports false, having set nothing, when
@@ -79,7 +81,7 @@ func (u *Usage) setUsageFast(raw []byte) bool {
 		n[i] = x
 	}
 	u.UsageKnown = true
-	u.PromptTokens, u.CompletionTokens = n[0], n[1]
+	u.PromptTokens, u.CompletionTokens = max(n[0], n[6]), max(n[1], n[7]) // chat's names, or the Responses API's
 	u.CachedTokens = max(n[2], n[3])
 	u.CacheCreationTokens, u.ReasoningTokens = n[4], n[5]
 	return true
@@ -98,7 +100,9 @@ type streamState struct {
 	sawChoices  bool // a chunk with choices went by
 	scratch     []byte
 	u           *Usage
-	text        int // bytes of generated text seen, for the estimate of a stream cut short
+	text        int  // bytes of generated text seen, for the estimate of a stream cut short
+	responses   bool // Responses API events, passed through (responsesapi.go)
+	events      int  // events forwarded, for a Responses error event's sequence_number
 }
 
 var nullUsage = []byte(`,"usage":null`)
@@ -149,7 +153,7 @@ func (s *Server) relay(client context.Context, w http.ResponseWriter, req *chatR
 	rc := http.NewResponseController(w)
 	u.Status = http.StatusOK
 
-	ss := &streamState{wantUsage: req.IncludeUsage, u: u}
+	ss := &streamState{wantUsage: req.IncludeUsage, u: u, responses: req.responses}
 	var buffered provider.Buffered
 	if b, ok := resp.Stream.(provider.Buffered); ok {
 		buffered = b
@@ -157,6 +161,11 @@ func (s *Server) relay(client context.Context, w http.ResponseWriter, req *chatR
 	// write sends one event; it flushes unless the upstream's next event is already in memory, in
 	// which case that event's write will flush both (no event ever waits on an upstream read).
 	write := func(payload []byte) error {
+		if ss.responses {
+			if _, err := w.Write(eventLine(payload)); err != nil {
+				return err
+			}
+		}
 		if _, err := w.Write(dataPrefix); err != nil {
 			return err
 		}
@@ -240,7 +249,16 @@ func (s *Server) relay(client context.Context, w http.ResponseWriter, req *chatR
 		if e.Type == "" {
 			e.Type = typeForStatus(status)
 		}
-		_ = write(errorEvent(e))
+		if ss.responses {
+			_ = write(responsesErrorEvent(e, ss.events))
+		} else {
+			_ = write(errorEvent(e))
+		}
+	}
+	if ss.responses { // a Responses stream has no finish chunk, usage chunk or [DONE]
+		_ = rc.Flush()
+		s.finishUsage(u, ss, kept)
+		return
 	}
 	if !ss.finished {
 		reason := "stop"
@@ -281,6 +299,9 @@ func (s *Server) finishUsage(u *Usage, ss *streamState, kept []byte) {
 // when it must (the first one, for id/model, and those carrying usage); the rest are scanned as
 // bytes. The usage chunk a client asked for gets the request's cost added, as "usage.cost".
 func (ss *streamState) inspect(p []byte) ([]byte, bool) {
+	if ss.responses {
+		return ss.inspectResponses(p)
+	}
 	if !ss.firstParsed {
 		// Top-level scalars, read by scanning (see valueAfterKey) rather than decoding the chunk.
 		// Azure opens with a chunk whose id, model and created are empty: read them from the next.

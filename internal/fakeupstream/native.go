@@ -25,6 +25,7 @@ import (
 //	POST /model/{modelId}/converse                       Bedrock Converse
 //	POST /model/{modelId}/converse-stream                Bedrock ConverseStream (AWS event stream)
 //	POST /openai/deployments/{name}/chat/completions     Azure OpenAI (api-key, ?api-version=)
+//	POST /v1/responses, /openai/v1/responses             OpenAI's Responses API (and Azure's), JSON or SSE
 //	POST /v1/projects/{p}/locations/{l}/publishers/...   Vertex AI: Gemini and Claude (bearer token)
 //	POST /token                                          Google's OAuth2 token endpoint, for Vertex
 //	GET  /_fake/native/last                              the last native request, for e2e tests
@@ -91,6 +92,10 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(last)
+	case path == "/v1/responses" || path == "/openai/v1/responses":
+		if body, ok := n.read(w, r, openaiError); ok {
+			n.responses(w, r, body)
+		}
 	case path == "/v1/messages":
 		if body, ok := n.read(w, r, anthropicError); ok {
 			n.anthropic(w, r, body)

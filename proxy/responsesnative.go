@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/route"
+)
+
+// The Responses API passed through: on a route whose every deployment is OpenAI or Azure, a
+// /v1/responses body goes to the deployment's own /responses endpoint with only "model" spliced
+// in, through handleChat as a chat body would (auth, budgets, key model limits, retries, usage),
+// and its answer comes back as it was sent, metered from the Responses usage shape. Built-in
+// tools, reasoning items and previous_response_id then work as OpenAI serves them.
+
+// chatRequestKey carries a request already read by an outer handler (the Responses pass-through).
+type chatRequestKey struct{}
+
+// chatRequestOf is the request handleChat serves: the one an outer handler read, else the body's.
+func chatRequestOf(r *http.Request, body []byte) (*chatRequest, error) {
+	if req, ok := r.Context().Value(chatRequestKey{}).(*chatRequest); ok {
+		return req, nil
+	}
+	return parseChat(body, r.PathValue("model"))
+}
+
+// responder is a provider that serves the Responses API itself (openai.Provider).
+type responder interface {
+	Responses(ctx context.Context, req *provider.Request) (*provider.Response, error)
+}
+
+// callUpstream makes one attempt: a chat completion, or for a pass-through a Responses call,
+// which a deployment reached by a fallback may not serve (a 400 the router does not retry).
+func callUpstream(ctx context.Context, d *route.Deployment, pr *provider.Request, req *chatRequest) (*provider.Response, error) {
+	if !req.responses {
+		return d.Provider.Chat(ctx, pr)
+	}
+	if rp, ok := d.Provider.(responder); ok && nativeResponses(d) {
+		return rp.Responses(ctx, pr)
+	}
+	return nil, &provider.Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "model",
+		Message: fmt.Sprintf("deployment %s (%s) cannot serve a Responses API request passed through to OpenAI; a fallback to it is not possible for this request", d.ID, d.ProviderName)}
+}
+
+// nativeResponses reports whether d serves the Responses API itself.
+func nativeResponses(d *route.Deployment) bool {
+	return d.ProviderName == "openai" || d.ProviderName == "azure"
+}
+
+// responsesNative reports whether every deployment of model's group serves the Responses API.
+func responsesNative(st *state, model string) bool {
+	group, ok := st.router.Lookup(model)
+	if !ok {
+		return false
+	}
+	seen := false
+	for _, d := range st.deps {
+		if d.Group == group {
+			if _, ok := d.Provider.(responder); !ok || !nativeResponses(d) {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen
+}
+
+// passThroughRequest reads a Responses body for handleChat. Usage is always in a Responses
+// stream's last event, so nothing is added to the body but the model.
+func passThroughRequest(body []byte, maxOutput *int) (*chatRequest, error) {
+	req, err := scanObject(body)
+	if err != nil {
+		return nil, err
+	}
+	req.responses, req.IncludeUsage = true, true
+	if maxOutput != nil {
+		req.MaxTokens = *maxOutput
+	}
+	return req, nil
+}
+
+// eventLine is the "event:" line of a Responses event: its type.
+func eventLine(payload []byte) []byte {
+	typ := eventType(payload)
+	if typ == "" {
+		typ = "message"
+	}
+	return []byte("event: " + typ + "\n")
+}
+
+var typeFirst = []byte(`{"type":"`)
+
+// eventType is a Responses event's top-level type. OpenAI writes it first, where it is read
+// without decoding; an upstream that does not is decoded (items inside have types too).
+func eventType(p []byte) string {
+	if bytes.HasPrefix(p, typeFirst) {
+		if v, ok := valueAfterKey(p, `"type"`, false); ok {
+			return jsonString(v)
+		}
+	}
+	var ev struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(p, &ev)
+	return ev.Type
+}
+
+// inspectResponses follows a passed-through Responses stream: the response id from its first
+// event, the usage from its terminal one. Every event is forwarded as it came.
+func (ss *streamState) inspectResponses(p []byte) ([]byte, bool) {
+	ss.events++
+	if !ss.firstParsed {
+		if v, ok := valueAfterKey(p, `"id"`, false); ok {
+			ss.id, ss.firstParsed = jsonString(v), true
+		}
+	}
+	switch eventType(p) {
+	case "response.completed", "response.incomplete", "response.failed":
+		ss.finished = true
+		if usage, ok := valueAfterKey(p, `"usage"`, true); ok && len(usage) > 0 && usage[0] == '{' {
+			ss.usageRaw = append(ss.usageRaw[:0], usage...)
+		}
+	}
+	return p, true
+}
+
+// responsesErrorEvent is the Responses API's error event, for a stream that broke.
+func responsesErrorEvent(e apiError, seq int) []byte {
+	b, _ := json.Marshal(map[string]any{"type": "error", "code": e.Type, "message": e.Message, "param": e.Param, "sequence_number": seq})
+	return b
+}
+
+// passThrough serves a Responses request on a route that speaks the API itself.
+func (s *Server) passThrough(w http.ResponseWriter, r *http.Request, p *Principal, body []byte, maxOutput *int) {
+	req, err := passThroughRequest(body, maxOutput)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
+		return
+	}
+	ctx := context.WithValue(r.Context(), callTypeKey{}, "aresponses")
+	ctx = context.WithValue(context.WithValue(ctx, principalKey{}, p), chatRequestKey{}, req)
+	r2 := r.Clone(ctx)
+	r2.ContentLength = int64(len(body)) // read again by handleChat, for the estimate and stored prompts
+	r2.Body = readCloser{bytes.NewReader(body)}
+	s.handleChat(w, r2)
+}
