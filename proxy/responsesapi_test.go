@@ -254,59 +254,66 @@ func TestResponsesStreamHangUp(t *testing.T) {
 	transcript := readTestdata(t, "stream_usage.sse")
 	for _, k := range []int{0, 1, 3, 5} { // events read before hanging up: created, in_progress, added, ...
 		t.Run(fmt.Sprintf("after %d events", k), func(t *testing.T) {
-			up, gate, done := gatedSSE(t, transcript)
-			g := newGateway(t, strings.ReplaceAll(compatModel, "{{A}}", up.URL+"/v1"))
-			noticed := make(chan struct{})
-			g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				context.AfterFunc(r.Context(), func() { close(noticed) })
-				g.gw.Handler().ServeHTTP(w, r)
-			}))
-			t.Cleanup(g.srv.Close)
-			resp := g.do("POST", "/v1/responses", `{"model":"gpt-4o-mini","stream":true,"input":"hi"}`)
-			if resp.StatusCode != 200 {
-				t.Fatalf("status %d", resp.StatusCode)
-			}
-			// Read k events, releasing upstream events only while the reader waits for more: one
-			// upstream chunk may make several events, or none.
-			got := make(chan error, 1)
-			go func() {
-				br := bufio.NewReader(resp.Body)
-				for i := 0; i < k; {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						got <- err
-						return
-					}
-					if strings.HasPrefix(line, "data: ") {
-						i++
-					}
-				}
-				got <- nil
-			}()
-			for waiting := true; waiting; {
-				select {
-				case err := <-got:
-					if err != nil {
-						t.Fatalf("reading %d events: %v", k, err)
-					}
-					waiting = false
-				case gate <- struct{}{}:
-				}
-			}
-			resp.Body.Close()
-			<-noticed
-			for {
-				select {
-				case gate <- struct{}{}:
-					continue
-				case <-done:
-				}
-				break
-			}
-			rec := waitRecord(t, g)
+			rec := hangUpResponses(t, strings.ReplaceAll(compatModel, "{{A}}", "{{UP}}/v1"), "gpt-4o-mini", transcript, k)
 			if rec.PromptTokens != 9 || rec.CompletionTokens != 2 || !(rec.Cost > 0) || rec.CallType != "aresponses" {
 				t.Errorf("hung up after %d events: metered %d+%d tokens, $%g, %s (%s)", k, rec.PromptTokens, rec.CompletionTokens, rec.Cost, rec.CallType, rec.Error)
 			}
 		})
 	}
+}
+
+// hangUpResponses makes one streamed /v1/responses call to model through an upstream replaying
+// transcript one event at a time (yaml's {{UP}} is its URL), reads k events, releasing upstream
+// events only while it waits (one may make several events, or none), hangs up, lets the upstream
+// run to its end, and returns the call's usage record.
+func hangUpResponses(t *testing.T, yaml, model string, transcript []byte, k int) Usage {
+	t.Helper()
+	up, gate, done := gatedSSE(t, transcript)
+	g := newGateway(t, strings.ReplaceAll(yaml, "{{UP}}", up.URL))
+	noticed := make(chan struct{}) // closed once the gateway knows its client left
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		context.AfterFunc(r.Context(), func() { close(noticed) })
+		g.gw.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(g.srv.Close)
+	resp := g.do("POST", "/v1/responses", `{"model":"`+model+`","stream":true,"input":"hi"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := make(chan error, 1)
+	go func() {
+		br := bufio.NewReader(resp.Body)
+		for i := 0; i < k; {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				got <- err
+				return
+			}
+			if strings.HasPrefix(line, "data: ") {
+				i++
+			}
+		}
+		got <- nil
+	}()
+	for waiting := true; waiting; {
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatalf("reading %d events: %v", k, err)
+			}
+			waiting = false
+		case gate <- struct{}{}:
+		}
+	}
+	resp.Body.Close()
+	<-noticed
+	for {
+		select {
+		case gate <- struct{}{}:
+			continue
+		case <-done:
+		}
+		break
+	}
+	return waitRecord(t, g)
 }

@@ -1,10 +1,7 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -123,49 +120,7 @@ func TestResponsesPassThroughRefusals(t *testing.T) {
 func TestResponsesPassThroughHangUp(t *testing.T) {
 	transcript := readTestdata(t, "responses_stream.sse")
 	for _, k := range []int{0, 1, 4, 8} {
-		up, gate, done := gatedSSE(t, transcript)
-		g := newGateway(t, strings.ReplaceAll(nativeRoutes, "{{UP}}", up.URL))
-		noticed := make(chan struct{})
-		g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			context.AfterFunc(r.Context(), func() { close(noticed) })
-			g.gw.Handler().ServeHTTP(w, r)
-		}))
-		t.Cleanup(g.srv.Close)
-		resp := g.do("POST", "/v1/responses", `{"model":"fast","stream":true,"input":"hi"}`)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
-		br := bufio.NewReader(resp.Body)
-		for i := 0; i < k; i++ {
-			if i > 0 {
-				gate <- struct{}{} // one upstream event per event read
-			}
-			// An event is its "event:" line, its "data:" line and a blank line.
-			var lines [3]string
-			for j := range lines {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					t.Fatalf("event %d: %v", i, err)
-				}
-				lines[j] = line
-			}
-			var ev struct{ Type string }
-			data, _ := strings.CutPrefix(lines[1], "data: ")
-			if json.Unmarshal([]byte(data), &ev) != nil || lines[0] != "event: "+ev.Type+"\n" || lines[2] != "\n" {
-				t.Fatalf("event %d: %q", i, lines)
-			}
-		}
-		resp.Body.Close()
-		<-noticed
-		for {
-			select {
-			case gate <- struct{}{}:
-				continue
-			case <-done:
-			}
-			break
-		}
-		rec := waitRecord(t, g)
+		rec := hangUpResponses(t, nativeRoutes, "fast", transcript, k)
 		if rec.PromptTokens != 37 || rec.CompletionTokens != 11 || rec.CallType != "aresponses" {
 			t.Errorf("hung up after %d events: metered %d+%d tokens (%s)", k, rec.PromptTokens, rec.CompletionTokens, rec.Error)
 		}
