@@ -55,7 +55,7 @@ func readFile(t *testing.T, name string) []byte {
 // TestToChatGolden: each request becomes the chat body in its .chat.json golden, or the 400 in
 // its .error.txt golden (message and parameter).
 func TestToChatGolden(t *testing.T) {
-	for _, name := range []string{"text", "tools", "builtin", "badrole", "reference"} {
+	for _, name := range []string{"text", "tools", "builtin", "badrole", "reference", "namespace"} {
 		t.Run(name, func(t *testing.T) {
 			req, err := Parse(readFile(t, name+".request.json"))
 			if err != nil {
@@ -142,5 +142,28 @@ func TestStreamGolden(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNamespaceCall: a call to a tool that came inside a namespace names the namespace again.
+func TestNamespaceCall(t *testing.T) {
+	req, _ := Parse(readFile(t, "namespace.request.json"))
+	_, info, err := ToChat(req, nil, nil, "resp_test", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sw := NewStreamWriter(&out, info)
+	for _, ev := range strings.Split(string(readFile(t, "tool_call.chunks.sse")), "\n\n") {
+		if data, ok := strings.CutPrefix(strings.TrimSpace(ev), "data: "); ok && data != "[DONE]" {
+			_ = sw.Chunk([]byte(data))
+		}
+	}
+	_ = sw.Close(nil)
+	var item struct {
+		Name, Namespace string
+	}
+	if err := json.Unmarshal(sw.Result().Output[0], &item); err != nil || item.Name != "get_weather" || item.Namespace != "agents" {
+		t.Errorf("call item %s: %+v %v", sw.Result().Output[0], item, err)
 	}
 }

@@ -72,6 +72,9 @@ type Info struct {
 	Req       *Request
 	// Input is the request's input as items with ids, for GET .../input_items.
 	Input []json.RawMessage
+	// Namespaces maps the name of a function tool sent inside a namespace to the namespace, so
+	// that a call to it names its namespace again.
+	Namespaces map[string]string
 	// History is the conversation in chat messages, this request's input included and the
 	// instructions left out (they are not carried over to the next response).
 	History []json.RawMessage
@@ -115,7 +118,8 @@ func ToChat(r *Request, history []json.RawMessage, lookup Lookup, id string, cre
 		out.ReasoningEffort = r.Reasoning.Effort
 	}
 	var err error
-	if out.Tools, err = tools(r.Tools); err != nil {
+	info.Namespaces = map[string]string{}
+	if out.Tools, err = tools(r.Tools, info.Namespaces, ""); err != nil {
 		return nil, info, err
 	}
 	if out.ToolChoice, err = toolChoice(r.ToolChoice); err != nil {
@@ -158,21 +162,34 @@ var builtIn = map[string]bool{"web_search": true, "web_search_preview": true, "w
 	"file_search": true, "computer_use_preview": true, "computer_use": true, "code_interpreter": true,
 	"image_generation": true, "mcp": true, "local_shell": true, "shell": true, "apply_patch": true}
 
-func tools(in []json.RawMessage) ([]json.RawMessage, error) {
+// tools turns function tools into chat's; a namespace's function tools (a group Codex sends) join
+// them under their own names, and namespaces records which group each came from.
+func tools(in []json.RawMessage, namespaces map[string]string, ns string) ([]json.RawMessage, error) {
 	var out []json.RawMessage
 	for i, raw := range in {
 		var t struct {
-			Type        string          `json:"type"`
-			Name        string          `json:"name"`
-			Description string          `json:"description,omitempty"`
-			Parameters  json.RawMessage `json:"parameters,omitempty"`
-			Strict      *bool           `json:"strict,omitempty"`
+			Type        string            `json:"type"`
+			Name        string            `json:"name"`
+			Description string            `json:"description,omitempty"`
+			Parameters  json.RawMessage   `json:"parameters,omitempty"`
+			Strict      *bool             `json:"strict,omitempty"`
+			Tools       []json.RawMessage `json:"tools"`
 		}
 		if err := json.Unmarshal(raw, &t); err != nil {
 			return nil, badRequest(fmt.Sprintf("tools[%d]", i), "tools[%d] is not a tool object: %v", i, err)
 		}
 		switch {
+		case t.Type == "namespace" && ns == "":
+			inner, err := tools(t.Tools, namespaces, t.Name)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inner...)
+			continue
 		case t.Type == "function":
+			if ns != "" {
+				namespaces[t.Name] = ns
+			}
 		case builtIn[t.Type] || strings.HasPrefix(t.Type, "web_search"):
 			return nil, badRequest(fmt.Sprintf("tools[%d].type", i),
 				"tools[%d]: the built-in tool %q runs only at OpenAI; this route is translated to chat completions, which support function tools only", i, t.Type)

@@ -89,6 +89,8 @@ type answer struct {
 	// thinking is the upstream's thinking_blocks (Claude routes), kept in the stored conversation
 	// so a follow-up by previous_response_id sends them back as the provider requires.
 	thinking json.RawMessage
+	// namespaces is Info.Namespaces.
+	namespaces map[string]string
 }
 
 type call struct {
@@ -130,8 +132,12 @@ func (a *answer) callItem(i int, status string) json.RawMessage {
 	if status != "completed" {
 		args = ""
 	}
-	b, _ := wire.Marshal(map[string]any{"type": "function_call", "id": a.callID(i), "call_id": c.id, "name": c.name,
-		"arguments": args, "status": status})
+	item := map[string]any{"type": "function_call", "id": a.callID(i), "call_id": c.id, "name": c.name,
+		"arguments": args, "status": status}
+	if ns := a.namespaces[c.name]; ns != "" {
+		item["namespace"] = ns
+	}
+	b, _ := wire.Marshal(item)
 	return b
 }
 
@@ -256,7 +262,7 @@ func FromChatCompletion(body []byte, info Info) (Result, error) {
 	if err := json.Unmarshal(body, &c); err != nil {
 		return Result{}, &provider.Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream answered with an unreadable chat completion: " + err.Error()}
 	}
-	a := &answer{respID: info.ID, model: c.Model}
+	a := &answer{respID: info.ID, model: c.Model, namespaces: info.Namespaces}
 	if len(c.Choices) > 0 {
 		ch := c.Choices[0]
 		m := ch.Message

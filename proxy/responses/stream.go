@@ -33,7 +33,7 @@ type StreamWriter struct {
 
 // NewStreamWriter returns a writer of info's response to w.
 func NewStreamWriter(w io.Writer, info Info) *StreamWriter {
-	return &StreamWriter{w: w, info: info, a: answer{respID: info.ID}}
+	return &StreamWriter{w: w, info: info, a: answer{respID: info.ID, namespaces: info.Namespaces}}
 }
 
 type chunk struct {
