@@ -7,7 +7,10 @@
 // Run with e2e/run.sh, which builds both binaries.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -46,7 +49,7 @@ const weatherSchema = {
   additionalProperties: false,
 };
 
-describe('Responses API clients through clawgate serve', { timeout: 180000 }, () => {
+describe('Responses API clients through clawgate serve', { timeout: 400000 }, () => {
   let dir;
   let fake;
   let gateway;
@@ -198,6 +201,53 @@ describe('Responses API clients through clawgate serve', { timeout: 180000 }, ()
     });
   }
 
+  // OpenAI's Codex CLI (the native binary in @openai/codex) with a custom provider at the
+  // gateway: `codex exec` runs one turn in which the model (the fake) calls Codex's shell tool,
+  // Codex runs it and sends its output back, and the answer quotes it. Its sandbox is off
+  // (danger-full-access) so that it runs wherever CI does; the command is the fake's "Paris".
+  // Codex offers its built-in web_search tool unless told not to, and translated routes refuse
+  // built-in tools, so web_search is disabled, as a user of a non-OpenAI route must.
+  for (const { route, upstream } of ROUTES) {
+    test(`Codex CLI (codex exec) runs a tool via ${route}`, async () => {
+      const codex = fileURLToPath(new URL('./node_modules/.bin/codex', import.meta.url));
+      const home = path.join(dir, `codex-${route}`);
+      const work = path.join(home, 'work');
+      await mkdir(work, { recursive: true });
+      await writeFile(
+        path.join(home, 'config.toml'),
+        [
+          `model = "${route}"`,
+          'model_provider = "clawgate"',
+          'web_search = "disabled"',
+          '[model_providers.clawgate]',
+          'name = "Clawgate"',
+          `base_url = "${base}/v1"`,
+          'env_key = "CLAWGATE_KEY"',
+          'wire_api = "responses"',
+          '',
+        ].join('\n'),
+      );
+      const env = { PATH: process.env.PATH, HOME: home, CODEX_HOME: home, CLAWGATE_KEY: MASTER_KEY };
+      // stdin closed: codex exec reads more prompt from a stdin that stays open.
+      const run = promisify(execFile)(
+        codex,
+        ['exec', '--skip-git-repo-check', '--sandbox', 'danger-full-access', 'What is the weather in Paris?'],
+        { cwd: work, env, timeout: 120000 },
+      );
+      run.child.stdin.end();
+      let out;
+      try {
+        out = await run;
+      } catch (err) {
+        throw new Error(`codex exec failed (${err.code ?? err.signal}): ${err.message}\nstdout: ${err.stdout}\nstderr: ${err.stderr}`);
+      }
+      assert.match(out.stderr, /provider: clawgate/, `codex used the gateway: ${out.stderr}`);
+      assert.match(out.stderr, /\nexec\n/, `codex ran a tool: ${out.stderr}`);
+      assert.match(out.stdout, /The tool returned: [\s\S]*Process exited with code/, `the answer quotes the tool's output: ${out.stdout}`);
+      await assertUpstream(upstream);
+    });
+  }
+
   // Every Responses call is metered like a chat call, under its own call type: the spend log has
   // them for both routes, with the tokens the clients read.
   test('the spend log holds the Responses calls of each route', async () => {
@@ -207,13 +257,14 @@ describe('Responses API clients through clawgate serve', { timeout: 180000 }, ()
       const res = await fetch(`${base}/spend/logs?summarize=false`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
       assert.equal(res.status, 200);
       rows = (await res.json()).filter((r) => r.call_type === 'aresponses');
-      // Per route: 2 plain calls, 2 tool round trips of 2 calls, 1 agent run of 2 calls.
-      if (rows.length >= 16) break;
+      // Per route: 2 plain calls, 2 tool round trips of 2 calls, 1 agent run of 2 calls, and
+      // Codex's turn of 2 calls.
+      if (rows.length >= 20) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     for (const { route, text } of ROUTES) {
       const mine = rows.filter((r) => r.model_group === route);
-      assert.equal(mine.length, 8, `${route}: aresponses rows ${mine.length}`);
+      assert.equal(mine.length, 10, `${route}: aresponses rows ${mine.length}`);
       assert.ok(mine.every((r) => r.status === 'success'));
       assert.ok(mine.some((r) => r.prompt_tokens === text.input && r.completion_tokens === text.output), `${route}: a text turn's tokens`);
     }
