@@ -150,8 +150,9 @@ func TestParseFull(t *testing.T) {
 			RetryAfter:   1500 * time.Millisecond,
 		},
 		General: GeneralSettings{
-			MasterKey:        "sk-master",
-			MaxRequestSizeMB: 12.5,
+			MasterKey:         "sk-master",
+			MaxRequestSizeMB:  12.5,
+			ResponsesStoreTTL: time.Hour,
 			Extra: map[string]any{
 				"database_url": "postgresql://u:p@localhost/db",
 				"alerting":     []any{"slack"},
@@ -183,7 +184,7 @@ func TestParseFull(t *testing.T) {
 		"full.yaml:15: unknown key x-common (ignored)",
 		"full.yaml:79: litellm_settings.cache_params is not supported by Clawgate yet (ignored)",
 		"full.yaml:90: router_settings.routing_strategy is not supported by Clawgate yet (ignored)",
-		"full.yaml:95: general_settings.database_url is not supported by Clawgate yet (ignored)",
+		"full.yaml:96: general_settings.database_url is not supported by Clawgate yet (ignored)",
 	}
 	if got := warningStrings(warnings); !reflect.DeepEqual(got, wantWarnings) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, wantWarnings)
@@ -445,6 +446,7 @@ func TestParseErrors(t *testing.T) {
 		// general_settings and credential_list.
 		{"master_key from an unset variable", "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n", "config.yaml:2: general_settings.master_key: environment variable LITELLM_MASTER_KEY is not set (referenced as os.environ/LITELLM_MASTER_KEY)"},
 		{"max_request_size_mb a word", "general_settings:\n  max_request_size_mb: big\n", `config.yaml:2: general_settings.max_request_size_mb: want a number, got "big"`},
+		{"responses_store_ttl a word", "general_settings:\n  responses_store_ttl: long\n", `config.yaml:2: general_settings.responses_store_ttl: want a number, got "long"`},
 		{"credential_list not a list", "credential_list: {a: b}\n", "config.yaml:1: credential_list: want a list of credentials, got a mapping"},
 		{"credential without name", "credential_list:\n  - credential_values: {api_key: x}\n", "config.yaml:2: credential_list[0].credential_name: required"},
 		{"credential values a list", "credential_list:\n  - credential_name: c\n    credential_values: [a]\n", "config.yaml:3: credential_list[0].credential_values: want a mapping, got a list"},
