@@ -47,13 +47,13 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	stored, kept := store.Get(id)
 	// OpenAI and Azure routes get the request as it is, unless it continues a conversation kept
 	// here (made on a translated route), which only this gateway knows.
-	if !kept && responsesNative(st, p.resolve(req.Model)) {
-		s.passThrough(w, r, p, body, req.MaxOutputTokens)
+	if (!kept || stored.Upstream != "") && responsesNative(st, p.resolve(req.Model)) {
+		s.passThrough(w, r, p, body, req.MaxOutputTokens, req.Stored())
 		return
 	}
 	if id != "" {
 		e, ok := stored, kept
-		if !ok || !owns(p, e.Owner) {
+		if !ok || !owns(p, e.Owner) || e.Upstream != "" {
 			writeResponsesError(w, &provider.Error{Status: http.StatusBadRequest, Param: "previous_response_id",
 				Message: "Previous response with id '" + id + "' not found. Responses are kept by this gateway, in memory, for general_settings.responses_store_ttl (24 h by default) and only when made with store: true; resend the conversation as input."})
 			return
@@ -118,6 +118,10 @@ func (s *Server) handleResponseGet(w http.ResponseWriter, r *http.Request) {
 	if !ok || !owns(p, e.Owner) {
 		writeError(w, http.StatusNotFound, newAPIError(http.StatusNotFound, typeInvalidRequest,
 			"Response with id '"+id+"' not found.").withParam("response_id"), 0)
+		return
+	}
+	if e.Upstream != "" {
+		s.forwardStored(w, r, st, id, e.Upstream)
 		return
 	}
 	var out []byte

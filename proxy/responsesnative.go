@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/responses"
 	"github.com/clawgate/clawgate/proxy/route"
 )
 
@@ -135,7 +136,7 @@ func responsesErrorEvent(e apiError, seq int) []byte {
 }
 
 // passThrough serves a Responses request on a route that speaks the API itself.
-func (s *Server) passThrough(w http.ResponseWriter, r *http.Request, p *Principal, body []byte, maxOutput *int) {
+func (s *Server) passThrough(w http.ResponseWriter, r *http.Request, p *Principal, body []byte, maxOutput *int, stored bool) {
 	req, err := passThroughRequest(body, maxOutput)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
@@ -146,5 +147,90 @@ func (s *Server) passThrough(w http.ResponseWriter, r *http.Request, p *Principa
 	r2 := r.Clone(ctx)
 	r2.ContentLength = int64(len(body)) // read again by handleChat, for the estimate and stored prompts
 	r2.Body = readCloser{bytes.NewReader(body)}
-	s.handleChat(w, r2)
+	sn := &idSniffer{ResponseWriter: w}
+	s.handleChat(sn, r2)
+	// A response OpenAI keeps is remembered with the deployment that keeps it, for GET and DELETE.
+	if id := sn.id(); id != "" && stored {
+		owner := p.KeyHash
+		if p.Master {
+			owner = ""
+		}
+		s.responseStore(s.state.Load()).Put(id, responses.Entry{Owner: owner, Upstream: w.Header().Get(hdrModelID)})
+	}
+}
+
+// idSniffer passes a pass-through's answer on as it is, keeping its first bytes, where the
+// response id is (the body's first member, or the first event's response's).
+type idSniffer struct {
+	http.ResponseWriter
+	status int
+	head   []byte
+}
+
+func (s *idSniffer) WriteHeader(status int) {
+	if s.status == 0 {
+		s.status = status
+	}
+	s.ResponseWriter.WriteHeader(status)
+}
+
+func (s *idSniffer) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if len(s.head) < 1024 {
+		s.head = append(s.head, p[:min(len(p), 1024-len(s.head))]...)
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes, deadlines).
+func (s *idSniffer) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *idSniffer) id() string {
+	if s.status != http.StatusOK {
+		return ""
+	}
+	v, ok := valueAfterKey(s.head, `"id"`, false)
+	if !ok || !bytes.HasPrefix(v, []byte(`"resp_`)) {
+		return ""
+	}
+	return jsonString(v)
+}
+
+// storedResponder is a provider that can read and delete the responses it keeps (openai.Provider).
+type storedResponder interface {
+	StoredResponse(ctx context.Context, method, rest, query string) ([]byte, error)
+}
+
+// forwardStored answers GET or DELETE on a response kept upstream by the deployment that made it.
+func (s *Server) forwardStored(w http.ResponseWriter, r *http.Request, st *state, id, depID string) {
+	for _, d := range st.deps {
+		sr, ok := d.Provider.(storedResponder)
+		if d.ID != depID || !ok {
+			continue
+		}
+		rest, query := id, ""
+		if r.PathValue("items") != "" {
+			rest, query = id+"/"+r.PathValue("items"), r.URL.RawQuery
+		}
+		out, err := sr.StoredResponse(r.Context(), r.Method, rest, query)
+		if err != nil {
+			pe := provider.AsError(err)
+			e := newAPIError(pe.Status, pe.Type, pe.Message)
+			if e.Type == "" {
+				e.Type = typeForStatus(pe.Status)
+			}
+			writeError(w, pe.Status, e, 0)
+			return
+		}
+		if r.Method == http.MethodDelete {
+			s.responseStore(st).Delete(id)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+		return
+	}
+	writeError(w, http.StatusNotFound, newAPIError(http.StatusNotFound, typeInvalidRequest,
+		"Response with id '"+id+"' was kept by a deployment that is no longer configured.").withParam("response_id"), 0)
 }

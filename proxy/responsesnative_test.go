@@ -25,6 +25,15 @@ func newResponsesUpstream(t *testing.T) *responsesUpstream {
 		u.mu.Lock()
 		u.paths, u.bodies = append(u.paths, r.URL.Path), append(u.bodies, b)
 		u.mu.Unlock()
+		switch r.Method {
+		case http.MethodGet:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(readTestdata(t, "responses.json"))
+			return
+		case http.MethodDelete:
+			_, _ = w.Write([]byte(`{"id":"` + strings.TrimPrefix(r.URL.Path[strings.LastIndex(r.URL.Path, "/"):], "/") + `","object":"response","deleted":true}`))
+			return
+		}
 		if bytes.Contains(b, []byte(`"stream":true`)) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			_, _ = w.Write(readTestdata(t, "responses_stream.sse"))
@@ -77,6 +86,22 @@ func TestResponsesPassThrough(t *testing.T) {
 				r.ResponseID != "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b" || r.Model != tt.model || string(r.RequestBody) != sent {
 				t.Errorf("usage record: %+v", r)
 			}
+
+			// OpenAI keeps it: GET and DELETE go to the deployment that made it, for its key only.
+			const id = "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b"
+			if resp := g.do("GET", "/v1/responses/"+id, ""); resp.StatusCode != 200 || !bytes.Equal(readAll(t, resp.Body), readTestdata(t, "responses.json")) {
+				t.Errorf("GET of a kept response: %d", resp.StatusCode)
+			}
+			if resp := g.do("DELETE", "/v1/responses/"+id, ""); resp.StatusCode != 200 || !strings.Contains(string(readAll(t, resp.Body)), `"deleted":true`) {
+				t.Errorf("DELETE of a kept response: %d", resp.StatusCode)
+			}
+			if got := strings.Join(up.paths[1:3], " "); got != tt.path+"/"+id+" "+tt.path+"/"+id {
+				t.Errorf("GET and DELETE reached %s", got)
+			}
+			if resp := g.do("GET", "/v1/responses/"+id, ""); resp.StatusCode != 404 {
+				t.Errorf("GET after DELETE: %d", resp.StatusCode)
+			}
+			up.paths, up.bodies = up.paths[:1], up.bodies[:1]
 
 			resp = g.do("POST", "/responses", `{"model":"`+tt.route+`","input":"hi","stream":true}`)
 			got = readAll(t, resp.Body)

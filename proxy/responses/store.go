@@ -26,8 +26,11 @@ type Entry struct {
 	// without instructions: what a request naming it as previous_response_id continues.
 	Conversation []json.RawMessage
 	Output       []json.RawMessage
-	expires      time.Time
-	size         int64
+	// Upstream, for a response passed through to OpenAI or Azure, is the id of the deployment
+	// that keeps it; the entry then holds nothing else, and GET and DELETE go there.
+	Upstream string
+	expires  time.Time
+	size     int64
 }
 
 // Store keeps stored responses in memory, each for the TTL, at most maxEntries of them and

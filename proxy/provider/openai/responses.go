@@ -2,9 +2,11 @@ package openai
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 // Responses sends req, a Responses API body, to the deployment's /responses endpoint, with the
@@ -33,4 +35,41 @@ func responsesURL(chat string) string {
 		path += "?" + query
 	}
 	return path
+}
+
+// StoredResponse calls GET or DELETE on a response OpenAI keeps ({id}, or {id}/input_items with
+// query), for the gateway to answer GET and DELETE /v1/responses/{id} on pass-through routes. A
+// non-2xx answer is a *provider.Error; a 2xx body is returned as it came.
+func (p *Provider) StoredResponse(ctx context.Context, method, rest, query string) ([]byte, error) {
+	base := responsesURL(p.url)
+	if base == "" {
+		return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: "openai: api_base is not set for this deployment"}
+	}
+	path, q, _ := strings.Cut(base, "?")
+	u := path + "/" + rest
+	if q != "" && query != "" {
+		u += "?" + q + "&" + query
+	} else if q+query != "" {
+		u += "?" + q + query
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "openai: bad response id: " + err.Error(), Err: err}
+	}
+	hreq.Header = p.header(&provider.Request{})
+	delete(hreq.Header, "Content-Type")
+	if p.token != nil {
+		if err := httpx.Bearer(ctx, hreq.Header, p.token); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := p.client.Do(hreq)
+	if err != nil {
+		return nil, failure(ctx, "sending request", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, statusError(resp)
+	}
+	defer resp.Body.Close()
+	return httpx.ReadBody(resp, "", maxBody)
 }
