@@ -64,6 +64,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 		owner, item, ok := store.Item(id)
 		return item, ok && owns(p, owner)
 	}
+	req.Plain = !s.anthropicGroup(st, p.resolve(req.Model))
 	chat, info, err := responses.ToChat(req, history, lookup, newResponseID(), time.Now().Unix())
 	if err != nil {
 		writeResponsesError(w, err)

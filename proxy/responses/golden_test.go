@@ -55,7 +55,7 @@ func readFile(t *testing.T, name string) []byte {
 // TestToChatGolden: each request becomes the chat body in its .chat.json golden, or the 400 in
 // its .error.txt golden (message and parameter).
 func TestToChatGolden(t *testing.T) {
-	for _, name := range []string{"text", "tools", "builtin", "badrole", "reference", "namespace"} {
+	for _, name := range []string{"text", "tools", "builtin", "badrole", "reference", "namespace", "thinking"} {
 		t.Run(name, func(t *testing.T) {
 			req, err := Parse(readFile(t, name+".request.json"))
 			if err != nil {
@@ -103,7 +103,7 @@ func TestStreamGolden(t *testing.T) {
 	for _, tt := range []struct {
 		name, chunks string
 		cut          int // chunks fed before an error; 0 feeds all and closes cleanly
-	}{{"tool_call", "tool_call", 0}, {"thinking", "thinking", 0}, {"broken", "thinking", 3}} {
+	}{{"tool_call", "tool_call", 0}, {"thinking", "thinking", 0}, {"broken", "thinking", 3}, {"claude", "claude", 0}} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := Parse([]byte(`{"model":"m","stream":true,"input":"hi"}`))
 			_, info, _ := ToChat(req, nil, nil, "resp_test", 1700000000)
@@ -165,5 +165,37 @@ func TestNamespaceCall(t *testing.T) {
 	}
 	if err := json.Unmarshal(sw.Result().Output[0], &item); err != nil || item.Name != "get_weather" || item.Namespace != "agents" {
 		t.Errorf("call item %s: %+v %v", sw.Result().Output[0], item, err)
+	}
+}
+
+// TestThinkingRoundTrip: Claude's signed thinking leaves in the reasoning item's
+// encrypted_content and comes back, from that item, as the thinking_blocks of the assistant turn
+// (and is left out for a route that does not read it).
+func TestThinkingRoundTrip(t *testing.T) {
+	req, _ := Parse([]byte(`{"model":"m","stream":true,"input":"hi"}`))
+	_, info, _ := ToChat(req, nil, nil, "resp_test", 1)
+	var out bytes.Buffer
+	sw := NewStreamWriter(&out, info)
+	for _, ev := range strings.Split(string(readFile(t, "claude.chunks.sse")), "\n\n") {
+		if data, ok := strings.CutPrefix(strings.TrimSpace(ev), "data: "); ok {
+			_ = sw.Chunk([]byte(data))
+		}
+	}
+	_ = sw.Close(nil)
+	res := sw.Result()
+	items, _ := json.Marshal(append(res.Output, json.RawMessage(`{"type":"function_call_output","call_id":"toolu_1","output":"Sunny"}`)))
+	next, _ := Parse([]byte(`{"model":"m","input":` + string(items) + `}`))
+	chat, _, err := ToChat(next, nil, nil, "resp_next", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"thinking_blocks":[{"type":"thinking","thinking":"hm","signature":"sig=="}]`
+	if !strings.Contains(string(chat), want) || !strings.Contains(string(res.Assistant), want) {
+		t.Errorf("thinking lost:\nchat %s\nstored %s", chat, res.Assistant)
+	}
+	next.Plain = true
+	chat, _, _ = ToChat(next, []json.RawMessage{res.Assistant}, nil, "resp_next", 2) // the stored turn too
+	if strings.Contains(string(chat), "thinking_blocks") {
+		t.Errorf("plain route got thinking_blocks: %s", chat)
 	}
 }

@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -65,6 +66,8 @@ type item struct {
 	Name      string          `json:"name"`
 	Arguments string          `json:"arguments"`
 	Output    json.RawMessage `json:"output"`
+	// EncryptedContent is a reasoning item's.
+	EncryptedContent string `json:"encrypted_content"`
 }
 
 type chatMessage struct {
@@ -72,13 +75,23 @@ type chatMessage struct {
 	Content    json.RawMessage `json:"content"`
 	ToolCalls  []wire.ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string          `json:"tool_call_id,omitempty"`
+	// ThinkingBlocks is LiteLLM's field for Claude's signed thinking, which the Claude providers
+	// send back; it comes from a reasoning item's encrypted_content (see answer.reasoningItem).
+	ThinkingBlocks json.RawMessage `json:"thinking_blocks,omitempty"`
 }
 
 // toMessages turns input items into chat messages. Consecutive function calls join the assistant
-// message before them, as chat completions carry them; reasoning items have no chat form and are
-// left out (the provider's reasoning is not sent back on translated routes).
+// message before them, as chat completions carry them; a reasoning item's signed thinking joins
+// the assistant turn after it, and its summary, which has no chat form, is left out.
 func toMessages(items []json.RawMessage, lookup Lookup) ([]json.RawMessage, error) {
 	var msgs []*chatMessage
+	var thinking json.RawMessage // from a reasoning item, for the assistant turn that follows it
+	assistant := func(m *chatMessage) *chatMessage {
+		if thinking != nil {
+			m.ThinkingBlocks, thinking = thinking, nil
+		}
+		return m
+	}
 	for i, raw := range items {
 		var it item
 		if err := json.Unmarshal(raw, &it); err != nil {
@@ -103,6 +116,9 @@ func toMessages(items []json.RawMessage, lookup Lookup) ([]json.RawMessage, erro
 			if err != nil {
 				return nil, err
 			}
+			if m.Role == "assistant" {
+				m = assistant(m)
+			}
 			msgs = append(msgs, m)
 		case "function_call":
 			tc := wire.ToolCall{ID: it.CallID, Type: "function"}
@@ -113,7 +129,7 @@ func toMessages(items []json.RawMessage, lookup Lookup) ([]json.RawMessage, erro
 			if n := len(msgs); n > 0 && msgs[n-1].Role == "assistant" {
 				msgs[n-1].ToolCalls = append(msgs[n-1].ToolCalls, tc)
 			} else {
-				msgs = append(msgs, &chatMessage{Role: "assistant", Content: json.RawMessage("null"), ToolCalls: []wire.ToolCall{tc}})
+				msgs = append(msgs, assistant(&chatMessage{Role: "assistant", Content: json.RawMessage("null"), ToolCalls: []wire.ToolCall{tc}}))
 			}
 		case "function_call_output":
 			content, err := outputContent(it.Output, i)
@@ -122,6 +138,11 @@ func toMessages(items []json.RawMessage, lookup Lookup) ([]json.RawMessage, erro
 			}
 			msgs = append(msgs, &chatMessage{Role: "tool", ToolCallID: it.CallID, Content: content})
 		case "reasoning":
+			// Only the gateway's own encrypted_content (signed thinking blocks) has a chat form;
+			// summaries, and OpenAI's encrypted reasoning, are left out.
+			if b, err := base64.StdEncoding.DecodeString(it.EncryptedContent); err == nil && json.Valid(b) && len(b) > 0 && b[0] == '[' {
+				thinking = b
+			}
 		default:
 			return nil, badRequest(fmt.Sprintf("input[%d].type", i), "input[%d]: item type %q is not supported on this route (messages, function calls and their outputs only)", i, it.Type)
 		}

@@ -41,6 +41,10 @@ type Request struct {
 	Metadata   json.RawMessage `json:"metadata"`
 	Background bool            `json:"background"`
 	Truncation string          `json:"truncation"`
+
+	// Plain, set by the caller, leaves out LiteLLM's thinking_blocks, which only the Claude
+	// providers read: OpenAI-compatible servers refuse fields they do not know.
+	Plain bool `json:"-"`
 }
 
 // Stored reports whether the response is to be kept: store defaults to true in the API.
@@ -150,6 +154,9 @@ func ToChat(r *Request, history []json.RawMessage, lookup Lookup, id string, cre
 		}
 	}
 	out.Messages = append(out.Messages, info.History...)
+	if r.Plain {
+		out.Messages = withoutThinking(out.Messages)
+	}
 	if len(out.Messages) == 0 {
 		return nil, info, badRequest("input", "input must not be empty")
 	}
@@ -297,4 +304,23 @@ func compact(raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	return buf.Bytes()
+}
+
+// withoutThinking returns msgs with thinking_blocks removed (copies where there were any).
+func withoutThinking(msgs []json.RawMessage) []json.RawMessage {
+	out := make([]json.RawMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+		if !bytes.Contains(m, []byte(`"thinking_blocks"`)) {
+			continue
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(m, &fields) == nil {
+			delete(fields, "thinking_blocks")
+			if b, err := wire.Marshal(fields); err == nil {
+				out[i] = b
+			}
+		}
+	}
+	return out
 }

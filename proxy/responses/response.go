@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -109,7 +110,13 @@ func (a *answer) reasoningItem(status string) json.RawMessage {
 	if a.reasoning.Len() > 0 && status == "completed" {
 		summary = append(summary, map[string]string{"type": "summary_text", "text": a.reasoning.String()})
 	}
-	b, _ := wire.Marshal(map[string]any{"type": "reasoning", "id": a.reasoningID(), "summary": summary})
+	item := map[string]any{"type": "reasoning", "id": a.reasoningID(), "summary": summary}
+	if len(a.thinking) > 0 && status == "completed" {
+		// The provider's signed thinking, which it wants back beside a tool call's result: a
+		// stateless client returns it in this item, and ToChat puts it back in the assistant turn.
+		item["encrypted_content"] = base64.StdEncoding.EncodeToString(a.thinking)
+	}
+	b, _ := wire.Marshal(item)
 	return b
 }
 
@@ -144,7 +151,7 @@ func (a *answer) callItem(i int, status string) json.RawMessage {
 // items are the output items, in the order the model produced them: reasoning, text, calls.
 func (a *answer) items() []json.RawMessage {
 	out := []json.RawMessage{}
-	if a.reasoning.Len() > 0 {
+	if a.reasoning.Len() > 0 || len(a.thinking) > 0 {
 		out = append(out, a.reasoningItem("completed"))
 	}
 	if a.text.Len() > 0 {

@@ -26,6 +26,7 @@ type StreamWriter struct {
 	open     string
 	openCall int
 	indexes  []int             // the chat tool_calls index of each call
+	thinking []json.RawMessage // thinking blocks seen, for the reasoning item and the stored turn
 	output   []json.RawMessage // items done, in order
 	result   Result
 	closed   bool
@@ -43,7 +44,9 @@ type chunk struct {
 			Content          *string `json:"content"`
 			ReasoningContent *string `json:"reasoning_content"`
 			Refusal          *string `json:"refusal"`
-			ToolCalls        []struct {
+			// ThinkingBlocks carries each whole signed block once (Claude routes).
+			ThinkingBlocks []json.RawMessage `json:"thinking_blocks"`
+			ToolCalls      []struct {
 				Index    int    `json:"index"`
 				ID       string `json:"id"`
 				Function struct {
@@ -96,6 +99,13 @@ func (s *StreamWriter) Chunk(data []byte) error {
 		s.a.reasoning.WriteString(*d.ReasoningContent)
 		s.event("response.reasoning_summary_text.delta", "item_id", s.a.reasoningID(), "output_index", len(s.output),
 			"summary_index", 0, "delta", *d.ReasoningContent)
+	}
+	s.thinking = append(s.thinking, d.ThinkingBlocks...)
+	if len(d.ThinkingBlocks) > 0 && s.open != "reasoning" && s.a.reasoning.Len() == 0 {
+		// Redacted thinking has no text: its item opens with the block.
+		s.closeOpen()
+		s.open = "reasoning"
+		s.event("response.output_item.added", "output_index", len(s.output), "item", s.a.reasoningItem("in_progress"))
 	}
 	text := d.Content
 	if text == nil {
@@ -151,7 +161,14 @@ func (s *StreamWriter) closeOpen() {
 	case "":
 		return
 	case "reasoning":
+		if len(s.thinking) > 0 {
+			s.a.thinking, _ = json.Marshal(s.thinking)
+		}
 		text := s.a.reasoning.String()
+		if text == "" { // redacted thinking only: no summary part was opened
+			item = s.a.reasoningItem("completed")
+			break
+		}
 		s.event("response.reasoning_summary_text.done", "item_id", s.a.reasoningID(), "output_index", idx, "summary_index", 0, "text", text)
 		s.event("response.reasoning_summary_part.done", "item_id", s.a.reasoningID(), "output_index", idx, "summary_index", 0,
 			"part", map[string]string{"type": "summary_text", "text": text})
@@ -195,6 +212,9 @@ func (s *StreamWriter) Close(err error) error {
 		s.result = Result{Response: resp, Output: s.output}
 		s.event("response.failed", "response", json.RawMessage(resp))
 		return s.err
+	}
+	if len(s.thinking) > 0 && s.a.thinking == nil { // blocks that came after the reasoning item closed
+		s.a.thinking, _ = json.Marshal(s.thinking)
 	}
 	status, incomplete := s.a.status()
 	resp := s.info.object(status, s.output, incomplete, nil, s.a.usage)
