@@ -151,3 +151,45 @@ func TestResponsesPassThroughHangUp(t *testing.T) {
 		}
 	}
 }
+
+// TestResponsesPassThroughFallback: a pass-through whose OpenAI deployment fails may fall back
+// to another OpenAI route, but not to a route that cannot take a Responses body: that attempt is
+// refused with a 400 that says why, and never reaches that route's upstream.
+func TestResponsesPassThroughFallback(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":{"message":"boom","type":"server_error"}}`))
+	}))
+	t.Cleanup(failing.Close)
+	good := newResponsesUpstream(t)
+	chat := newUpstream(t).always(reply{file: "chat_completion.json"})
+	yaml := `
+model_list:
+  - model_name: fast
+    litellm_params: {model: openai/gpt-4.1, api_base: "` + failing.URL + `/v1", api_key: k}
+  - model_name: backup
+    litellm_params: {model: openai/gpt-4.1-mini, api_base: "` + good.srv.URL + `/v1", api_key: k}
+  - model_name: local
+    litellm_params: {model: hosted_vllm/llama, api_base: "{{A}}"}
+router_settings:
+  num_retries: 0
+  fallbacks: [{"fast": ["backup"]}]
+general_settings: {master_key: ` + masterKey + `}
+`
+	g := newGateway(t, yaml, chat)
+	resp := g.do("POST", "/v1/responses", `{"model":"fast","input":"hi"}`)
+	if body := readAll(t, resp.Body); resp.StatusCode != 200 || len(good.paths) != 1 || good.paths[0] != "/v1/responses" {
+		t.Fatalf("fallback to another OpenAI route: %d %s, upstream saw %v", resp.StatusCode, body, good.paths)
+	}
+
+	g = newGateway(t, strings.Replace(yaml, `{"fast": ["backup"]}`, `{"fast": ["local"]}`, 1), chat)
+	resp = g.do("POST", "/v1/responses", `{"model":"fast","input":"hi"}`)
+	e := errorOf(t, resp)
+	if resp.StatusCode != 400 || !strings.Contains(e.Message, "cannot serve a Responses API request") {
+		t.Errorf("fallback to a chat-only route: %d %+v", resp.StatusCode, e)
+	}
+	if chat.calls() != 0 {
+		t.Errorf("the chat-only route was sent a Responses body")
+	}
+}
