@@ -171,6 +171,7 @@ describe('Responses API clients through clawgate serve', { timeout: 400000 }, ()
         assert.ok(res.text.includes(TOOL_RESULT), `the answer quotes the tool result: ${res.text}`);
         assert.equal(res.totalUsage.inputTokens, toolUsage.input + text.input);
         assert.equal(res.totalUsage.outputTokens, toolUsage.output + text.output);
+        await assertUpstream(upstream);
       });
     }
 
@@ -265,7 +266,8 @@ describe('Responses API clients through clawgate serve', { timeout: 400000 }, ()
     for (const { route, text } of ROUTES) {
       const mine = rows.filter((r) => r.model_group === route);
       assert.equal(mine.length, 10, `${route}: aresponses rows ${mine.length}`);
-      assert.ok(mine.every((r) => r.status === 'success'));
+      const failed = mine.filter((r) => r.status !== 'success');
+      assert.equal(failed.length, 0, `${route}: rows not a success: ${JSON.stringify(failed.map((r) => [r.status, r.metadata?.error_information ?? r.metadata]))}`);
       assert.ok(mine.some((r) => r.prompt_tokens === text.input && r.completion_tokens === text.output), `${route}: a text turn's tokens`);
     }
   });

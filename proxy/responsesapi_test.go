@@ -254,7 +254,7 @@ func TestResponsesStreamHangUp(t *testing.T) {
 	transcript := readTestdata(t, "stream_usage.sse")
 	for _, k := range []int{0, 1, 3, 5} { // events read before hanging up: created, in_progress, added, ...
 		t.Run(fmt.Sprintf("after %d events", k), func(t *testing.T) {
-			rec := hangUpResponses(t, strings.ReplaceAll(compatModel, "{{A}}", "{{UP}}/v1"), "gpt-4o-mini", transcript, k)
+			rec := hangUpResponses(t, strings.ReplaceAll(compatModel, "{{A}}", "{{UP}}/v1"), "gpt-4o-mini", transcript, k, false)
 			if rec.PromptTokens != 9 || rec.CompletionTokens != 2 || !(rec.Cost > 0) || rec.CallType != "aresponses" {
 				t.Errorf("hung up after %d events: metered %d+%d tokens, $%g, %s (%s)", k, rec.PromptTokens, rec.CompletionTokens, rec.Cost, rec.CallType, rec.Error)
 			}
@@ -266,7 +266,10 @@ func TestResponsesStreamHangUp(t *testing.T) {
 // transcript one event at a time (yaml's {{UP}} is its URL), reads k events, releasing upstream
 // events only while it waits (one may make several events, or none), hangs up, lets the upstream
 // run to its end, and returns the call's usage record.
-func hangUpResponses(t *testing.T, yaml, model string, transcript []byte, k int) Usage {
+//
+// oneToOne, for a transcript whose every event makes one client event, releases exactly one
+// upstream event per event read instead, so the upstream is never ahead of the client.
+func hangUpResponses(t *testing.T, yaml, model string, transcript []byte, k int, oneToOne bool) Usage {
 	t.Helper()
 	up, gate, done := gatedSSE(t, transcript)
 	g := newGateway(t, strings.ReplaceAll(yaml, "{{UP}}", up.URL))
@@ -291,11 +294,20 @@ func hangUpResponses(t *testing.T, yaml, model string, transcript []byte, k int)
 			}
 			if strings.HasPrefix(line, "data: ") {
 				i++
+				if oneToOne && i < k {
+					gate <- struct{}{} // the upstream sends its next event
+				}
 			}
 		}
 		got <- nil
 	}()
 	for waiting := true; waiting; {
+		if oneToOne {
+			if err := <-got; err != nil {
+				t.Fatalf("reading %d events: %v", k, err)
+			}
+			break
+		}
 		select {
 		case err := <-got:
 			if err != nil {

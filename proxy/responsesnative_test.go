@@ -144,8 +144,14 @@ func TestResponsesPassThroughRefusals(t *testing.T) {
 // the usage in the stream's last event, as on chat.
 func TestResponsesPassThroughHangUp(t *testing.T) {
 	transcript := readTestdata(t, "responses_stream.sse")
-	for _, k := range []int{0, 1, 4, 8} {
-		rec := hangUpResponses(t, nativeRoutes, "fast", transcript, k)
+	events := bytes.Count(transcript, []byte("\ndata: "))
+	for _, k := range []int{0, 1, 4, 8, events} {
+		rec := hangUpResponses(t, nativeRoutes, "fast", transcript, k, true)
+		// A client that read the terminal event got the whole answer, even if it left before the
+		// upstream's body ended: a success, not a cut stream.
+		if k == events && (rec.Status != http.StatusOK || rec.Error != "") {
+			t.Errorf("client left after the last event: status %d, error %q", rec.Status, rec.Error)
+		}
 		if rec.PromptTokens != 37 || rec.CompletionTokens != 11 || rec.CallType != "aresponses" {
 			t.Errorf("hung up after %d events: metered %d+%d tokens (%s)", k, rec.PromptTokens, rec.CompletionTokens, rec.Error)
 		}

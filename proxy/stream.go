@@ -218,7 +218,9 @@ func (s *Server) relay(client context.Context, w http.ResponseWriter, req *chatR
 	}
 
 	clean := errors.Is(err, io.EOF) || (errors.Is(err, io.ErrUnexpectedEOF) && ss.finished)
-	if gone == "" && client.Err() != nil {
+	// A Responses stream ends with its terminal event, after which a client may hang up before
+	// this check: that call was delivered whole.
+	if gone == "" && client.Err() != nil && !(ss.responses && ss.finished && clean) {
 		gone = "it closed the connection"
 	}
 	if gone != "" {
