@@ -92,10 +92,6 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(last)
-	case path == "/v1/responses" || path == "/openai/v1/responses":
-		if body, ok := n.read(w, r, openaiError); ok {
-			n.responses(w, r, body)
-		}
 	case path == "/v1/messages":
 		if body, ok := n.read(w, r, anthropicError); ok {
 			n.anthropic(w, r, body)
@@ -117,6 +113,10 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/model/"):
 		if body, ok := n.read(w, r, bedrockError); ok {
 			n.bedrock(w, r, body)
+		}
+	case path == "/v1/responses" || path == "/openai/v1/responses":
+		if body, ok := n.read(w, r, openaiError); ok {
+			n.responses(w, r, body)
 		}
 	case n.Next != nil:
 		n.Next.ServeHTTP(w, r)
