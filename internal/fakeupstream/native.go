@@ -43,6 +43,9 @@ type Native struct {
 	Key string
 	// Next serves every other path (the OpenAI fake).
 	Next http.Handler
+	// Cache, when set, bills Anthropic and Bedrock input as their prompt cache does (see
+	// PromptCache) instead of replaying the recorded usage figures.
+	Cache *PromptCache
 
 	prefix   string
 	seq      atomic.Uint64
