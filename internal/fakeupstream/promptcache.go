@@ -92,6 +92,7 @@ func (c *PromptCache) count(model string, blocks []block) (cacheUsage, error) {
 	hashes := make([][32]byte, len(blocks))
 	cum := make([]int, len(blocks))
 	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", model) // caches are per model
 	total := 0
 	for i, b := range blocks {
 		fmt.Fprintf(h, "%d:", len(b.key))
