@@ -18,6 +18,7 @@ func TestPromptCachingRoutes(t *testing.T) {
 	native.Key, native.Cache = "sk-ant", fakeupstream.NewPromptCache()
 	up := httptest.NewServer(native)
 	t.Cleanup(up.Close)
+	creds := `{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"1//rt","token_uri":"` + up.URL + `/token"}`
 	g := newGateway(t, `model_list:
   - model_name: claude
     litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: "`+up.URL+`", api_key: sk-ant}
@@ -29,30 +30,33 @@ func TestPromptCachingRoutes(t *testing.T) {
       api_base: "`+up.URL+`"
       api_key: sk-ant
       cache_control_injection_points: [{location: message, role: system}]
+  - model_name: claude-vertex
+    litellm_params: {model: "vertex_ai/claude-sonnet-4-5@20250929", api_base: "`+up.URL+`", vertex_project: p, vertex_location: global, vertex_credentials: '`+creds+`'}
 `)
 	system := strings.Repeat("Answer in one short sentence and cite the file you read. ", 200) // ~2.9k tokens
 	body := func(group, user string) string {
 		return fmt.Sprintf(`{"model":%q,"messages":[{"role":"system","content":%q},{"role":"user","content":%q}]}`, group, system, user)
 	}
-	for _, group := range []string{"claude", "claude-off", "claude-points"} {
+	for _, group := range []string{"claude", "claude-off", "claude-points", "claude-vertex"} {
 		for _, q := range []string{"first question", "second question"} {
 			if resp := g.chat(body(group, q)); resp.StatusCode != 200 {
 				t.Fatalf("%s: status %d: %s", group, resp.StatusCode, readAll(t, resp.Body))
 			}
 		}
 	}
-	// Default: system and last turn; off: none; the injection point alone: the system message.
-	if got, want := fmt.Sprint(native.Cache.Breakpoints()), "[2 2 0 0 1 1]"; got != want {
+	// Default: system and last turn; off: none; the injection point alone: the system message;
+	// Claude on Vertex AI: the default.
+	if got, want := fmt.Sprint(native.Cache.Breakpoints()), "[2 2 0 0 1 1 2 2]"; got != want {
 		t.Errorf("breakpoints per request %s, want %s", got, want)
 	}
 	recs := g.sink.all()
-	if len(recs) != 6 {
-		t.Fatalf("%d usage records, want 6", len(recs))
+	if len(recs) != 8 {
+		t.Fatalf("%d usage records, want 8", len(recs))
 	}
 	for i, r := range recs {
 		// A caching route's second call reads the system prompt back; so does the injection
 		// route's first, from the entry the default route wrote (one cache per model upstream).
-		cached := i == 1 || i == 4 || i == 5
+		cached := i == 1 || i == 4 || i == 5 || i == 7
 		if (r.CachedTokens > 0) != cached {
 			t.Errorf("request %d (%s): %d cache reads, want reads: %v", i, r.ModelGroup, r.CachedTokens, cached)
 		}

@@ -33,6 +33,7 @@ func TestApply(t *testing.T) {
 		{"tool_loop", "tool_loop", Plan{}, 4},                                 // ... and the end of the previous call
 		{"client_system", "client_system", Plan{}, 3},                         // the client's system mark stands
 		{"client_three", "client_three", Plan{}, 1},                           // one slot left: the last turn
+		{"client_parts", "client_parts", Plan{}, 1},                           // three marked parts: only the system prompt
 		{"client_full", "client_full", Plan{}, 0},                             // four client marks: nothing added
 		{"plain_user", "plain_user", Plan{}, 1},                               // no system, no tools
 		{"long_chat", "long_chat", Plan{}, 4},                                 // default on a chat without tool calls
