@@ -103,3 +103,28 @@ func TestClaudeRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheableModels(t *testing.T) {
+	yes, no := true, false
+	for _, c := range []struct {
+		prefix, model string
+		info          *bool // model_info.supports_prompt_caching
+		want          bool
+	}{
+		{"anthropic", "claude-sonnet-4-5", nil, true},
+		{"bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", nil, true},
+		{"bedrock", "anthropic.claude-3-haiku-20240307-v1:0", nil, false}, // no prompt cache on Bedrock
+		{"bedrock", "anthropic.claude-3-haiku-20240307-v1:0", &yes, true}, // model_info wins
+		{"anthropic", "claude-sonnet-4-5", &no, false},
+		{"vertex_ai", "claude-sonnet-4-5@20250929", nil, true},
+		{"anthropic", "claude-from-next-year", nil, true}, // unknown: a current model
+	} {
+		d := config.Deployment{}
+		if c.info != nil {
+			d.Info.Extra = map[string]any{"supports_prompt_caching": *c.info}
+		}
+		if got := cacheable(d, c.prefix, c.model); got != c.want {
+			t.Errorf("cacheable(%s/%s, model_info %v) = %v, want %v", c.prefix, c.model, c.info, got, c.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy/config"
+	"github.com/clawgate/clawgate/proxy/pricing"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/anthropic"
 	"github.com/clawgate/clawgate/proxy/provider/bedrock"
@@ -28,7 +29,22 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 	if err != nil {
 		return nil, fmt.Errorf("model_list entry %q: %w", d.ModelName, err)
 	}
+	if len(plan.Points) == 0 && !cacheable(d, prefix, model) {
+		plan.Off = true // the default only; injection points the user wrote are sent as written
+	}
 	return promptcache.Wrap(p, plan), nil
+}
+
+// cacheable reports whether a Claude model takes breakpoints: model_info.supports_prompt_caching
+// when set, else the price table's flag. Older Claude models on Bedrock (Claude 3 Haiku, Sonnet
+// and Opus, Claude 2) have no prompt cache, and Bedrock refuses a cachePoint sent to them. A
+// model the table does not know is taken to be a current one, which has.
+func cacheable(d config.Deployment, prefix, model string) bool {
+	if v, ok := d.Info.Extra["supports_prompt_caching"].(bool); ok {
+		return v
+	}
+	p, known := pricing.Lookup(prefix, model)
+	return !known || (p.SupportsPromptCaching != nil && *p.SupportsPromptCaching)
 }
 
 // claude reports whether a deployment's requests reach a Claude model through a provider whose
