@@ -44,6 +44,14 @@ func Apply(body []byte, plan Plan) ([]byte, int) {
 		targets = r.fromPoints(plan.Points, free)
 	} else {
 		targets = r.defaults(free)
+		// Anthropic refuses a 5-minute breakpoint before a 1-hour one: ours ahead of the
+		// client's last 1-hour mark live an hour too.
+		last := r.last1h()
+		for i := range targets {
+			if r.position(targets[i]) < last {
+				targets[i].control = hour
+			}
+		}
 	}
 	if len(targets) == 0 {
 		return body, 0
@@ -83,29 +91,32 @@ func (r *request) decode(body []byte) bool {
 	return true
 }
 
-// marks counts the breakpoints a client placed on one message: on the message and on its parts.
-func marks(m map[string]json.RawMessage) int {
-	n := 0
+// controls returns the cache_control objects a client placed on one message: on the message
+// and on its parts.
+func controls(m map[string]json.RawMessage) []json.RawMessage {
+	var out []json.RawMessage
 	if !wire.IsNull(m["cache_control"]) {
-		n++
+		out = append(out, m["cache_control"])
 	}
 	content := bytes.TrimSpace(m["content"])
 	if len(content) == 0 || content[0] != '[' {
-		return n
+		return out
 	}
 	var parts []struct {
 		CacheControl json.RawMessage `json:"cache_control"`
 	}
 	if json.Unmarshal(content, &parts) != nil {
-		return n
+		return out
 	}
 	for _, p := range parts {
 		if !wire.IsNull(p.CacheControl) {
-			n++
+			out = append(out, p.CacheControl)
 		}
 	}
-	return n
+	return out
 }
+
+func marks(m map[string]json.RawMessage) int { return len(controls(m)) }
 
 func (r *request) toolMarks() int {
 	n := 0
@@ -123,6 +134,46 @@ func (r *request) existing() int {
 		n += marks(m)
 	}
 	return n
+}
+
+// hour is the cache_control of Anthropic's 1-hour cache.
+var hour = json.RawMessage(`{"type":"ephemeral","ttl":"1h"}`)
+
+func isHour(cc json.RawMessage) bool {
+	var c struct {
+		TTL string `json:"ttl"`
+	}
+	return json.Unmarshal(cc, &c) == nil && c.TTL == "1h"
+}
+
+// position orders breakpoints as Anthropic reads the prompt: tools, then the system messages
+// (lifted to the top), then the other messages.
+func (r *request) position(t target) int {
+	switch {
+	case t.tool:
+		return t.i
+	case isSystem(r.role(t.i)):
+		return len(r.tools) + t.i
+	}
+	return len(r.tools) + len(r.msgs) + t.i
+}
+
+// last1h is the position of the client's last 1-hour breakpoint, -1 when it placed none.
+func (r *request) last1h() int {
+	last := -1
+	for i, t := range r.tools {
+		if cc := t["cache_control"]; !wire.IsNull(cc) && isHour(cc) {
+			last = max(last, r.position(target{tool: true, i: i}))
+		}
+	}
+	for i, m := range r.msgs {
+		for _, cc := range controls(m) {
+			if isHour(cc) {
+				last = max(last, r.position(target{i: i}))
+			}
+		}
+	}
+	return last
 }
 
 func (r *request) role(i int) string {

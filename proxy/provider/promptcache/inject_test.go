@@ -82,6 +82,29 @@ func checkTranslated(t *testing.T, body []byte, want int) {
 	if n := bytes.Count(b, []byte(`"cache_control"`)); n != want {
 		t.Errorf("Anthropic request has %d cache_control blocks, want %d:\n%s", n, want, b)
 	}
+	// In prompt order (tools, system, messages) no 1-hour breakpoint may follow a 5-minute one.
+	var ccs []json.RawMessage
+	for _, tl := range mr.Tools {
+		ccs = append(ccs, tl.CacheControl)
+	}
+	for _, blk := range mr.System {
+		ccs = append(ccs, blk.CacheControl)
+	}
+	for _, m := range mr.Messages {
+		for _, blk := range m.Content {
+			ccs = append(ccs, blk.CacheControl)
+		}
+	}
+	short := false
+	for _, cc := range ccs {
+		switch {
+		case len(cc) == 0:
+		case isHour(cc) && short:
+			t.Errorf("a 1-hour breakpoint follows a 5-minute one, which Anthropic refuses:\n%s", b)
+		case !isHour(cc):
+			short = true
+		}
+	}
 	cr, err := bedrock.FromChat(body, "anthropic.claude-sonnet-4-5-20250929-v1:0", 0)
 	if err != nil {
 		t.Fatalf("bedrock.FromChat: %v", err)
