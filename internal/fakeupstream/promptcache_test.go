@@ -1,6 +1,10 @@
 package fakeupstream
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -88,5 +92,44 @@ func TestPromptCacheBlocks(t *testing.T) {
 			marks[2] != want[2] || marks[3] != want[3] || marks[4] != want[4] {
 			t.Errorf("%s: markers %v, want %v", name, marks, want)
 		}
+	}
+}
+
+// TestNativePromptCache drives the Messages API with the cache on: the usage reports the write,
+// then the read, and /_fake/native/cache lists the breakpoints each request carried.
+func TestNativePromptCache(t *testing.T) {
+	n := NewNative(nil)
+	n.Key, n.Cache = "k", NewPromptCache()
+	srv := httptest.NewServer(n)
+	defer srv.Close()
+	system := strings.Repeat("Rules for the assistant. ", 400) // ~2.5k tokens
+	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"system":[{"type":"text","text":"` + system + `","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`
+	var got []map[string]float64
+	for range 2 {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("x-api-key", "k")
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ Usage map[string]float64 }
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		got = append(got, m.Usage)
+	}
+	if got[0]["cache_creation_input_tokens"] < 2000 || got[0]["cache_read_input_tokens"] != 0 ||
+		got[1]["cache_read_input_tokens"] != got[0]["cache_creation_input_tokens"] || got[1]["cache_creation_input_tokens"] != 0 ||
+		got[0]["input_tokens"] != got[1]["input_tokens"] || got[0]["input_tokens"] == 0 {
+		t.Errorf("usage of the two calls: %v", got)
+	}
+	resp, err := http.Get(srv.URL + "/_fake/native/cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != `{"breakpoints":[1,1]}`+"\n" {
+		t.Errorf("/_fake/native/cache = %s", b)
 	}
 }
