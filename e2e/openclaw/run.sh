@@ -20,4 +20,4 @@ export OPENCLAW_DIR="$(sed -n 's/^OPENCLAW_DIR=//p' <<<"$paths")"
 export NODE24_BIN="$(sed -n 's/^NODE24_BIN=//p' <<<"$paths")"
 
 cd "$root"
-node --test --test-reporter=spec e2e/openclaw/openclaw.test.mjs
+node --test --test-reporter=spec e2e/openclaw/openclaw.test.mjs e2e/openclaw/caching.test.mjs
