@@ -183,7 +183,7 @@ type App struct {
 	// inForce is the config last applied, for re-applying it when the keyring unlocks.
 	inForce         *config.Config
 	inForceSettings ledger.Settings
-	keyringErr      error // set by pickMaster, copied into the status by apply
+	keyringErr      error      // set by pickMaster, copied into the status by apply
 	reloadMu        sync.Mutex // one reload at a time: the watcher and the tray's Retry both reload
 
 	// priceURL is the general_settings.price_map_url in force; stopPrices ends its refresh loop
