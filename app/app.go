@@ -28,9 +28,11 @@ type Options struct {
 	ConfigPath string
 	// DataDir holds the database and logs (default: $CLAWGATE_DATA_DIR, else <user config dir>/clawgate).
 	DataDir string
-	// Host and Port to listen on (default 127.0.0.1:4000).
-	Host string
-	Port int
+	// Host and Port to listen on (default 127.0.0.1:4000). FreePort asks the OS for a free port
+	// instead (Port is then ignored); Status().Addr says which.
+	Host     string
+	Port     int
+	FreePort bool
 	// Model, when set, serves that one model with no config file (like `litellm --model X`).
 	Model  string
 	Logger *slog.Logger
@@ -332,7 +334,11 @@ func (a *App) Start(ctx context.Context) error {
 
 // serve listens and starts what runs beside the gateway (prices, budgets, OpenClaw's watcher).
 func (a *App) serve(ctx context.Context) error {
-	addr := net.JoinHostPort(a.opts.Host, strconv.Itoa(a.opts.Port))
+	port := a.opts.Port
+	if a.opts.FreePort {
+		port = 0
+	}
+	addr := net.JoinHostPort(a.opts.Host, strconv.Itoa(port))
 	if !isLoopback(a.opts.Host) && !a.srv.HasMasterKey() {
 		err := fmt.Errorf("%w: refusing to listen on %s with no master key; set general_settings.master_key or LITELLM_MASTER_KEY, or use --host 127.0.0.1", ErrNeedMasterKey, addr)
 		a.setErr(err)
@@ -542,6 +548,10 @@ func configPath(p string) (string, error) {
 	}
 	return filepath.Join(dir, "clawgate", "config.yaml"), nil
 }
+
+// DataDir resolves the data folder as New does: p, else $CLAWGATE_DATA_DIR, else
+// <user config dir>/clawgate.
+func DataDir(p string) (string, error) { return dataDir(p) }
 
 func dataDir(p string) (string, error) {
 	if p == "" {

@@ -59,14 +59,17 @@ func (s Status) Problems() []Problem {
 			p.Title = "Config change not applied: the previous config stays in force"
 		}
 		add(p)
-	} else if s.State == StateError && s.Err != nil {
-		add(Problem{ID: "start:" + s.Err.Error(), Severity: SevError, Title: "Gateway not running", Detail: s.Err.Error()})
-	} else if s.State == StateRunning && s.Err != nil {
-		add(Problem{ID: "err:" + s.Err.Error(), Severity: SevWarning, Title: capitalizeFirst(s.Err.Error()), Detail: s.Err.Error()})
+	} else if s.State == StateError {
+		msg := "the gateway failed"
+		if s.Err != nil {
+			msg = s.Err.Error()
+		}
+		add(Problem{ID: "start:" + msg, Severity: SevError, Title: "Gateway not running", Detail: msg})
 	}
-	if len(s.Budget.Refusing) > 0 {
+	refusing := s.Budget.Level == BudgetRefusing || len(s.Budget.Refusing) > 0
+	if refusing {
 		add(Problem{ID: "budget:refusing:" + strings.Join(s.Budget.Refusing, ","), Severity: SevBlocked,
-			Title:  "Budget spent, refusing requests: " + strings.Join(s.Budget.Refusing, ", "),
+			Title:  strings.TrimSuffix("Budget spent, refusing requests: "+strings.Join(s.Budget.Refusing, ", "), ": "),
 			Detail: "Raise the limit in Budgets, or wait for the reset."})
 	}
 	if s.KeyringErr != nil {
@@ -77,6 +80,9 @@ func (s Status) Problems() []Problem {
 	if s.StoreErr != nil {
 		add(Problem{ID: "store", Severity: SevWarning, Title: "Usage not recorded: " + s.StoreErr.Error(), Detail: s.StoreErr.Error()})
 	}
+	if s.ConfigErr == nil && s.State == StateRunning && s.Err != nil {
+		add(Problem{ID: "err:" + s.Err.Error(), Severity: SevWarning, Title: capitalizeFirst(s.Err.Error()), Detail: s.Err.Error()})
+	}
 	for _, k := range s.KeyProblems {
 		add(Problem{ID: "key:" + k, Severity: SevWarning, Title: "Route key missing: " + k, Detail: k})
 	}
@@ -84,9 +90,9 @@ func (s Status) Problems() []Problem {
 		add(Problem{ID: "unpriced", Severity: SevWarning, Title: fmt.Sprintf("%d route(s) without a price: see Routes…", len(s.Unpriced)),
 			Detail: strings.Join(s.Unpriced, "\n")})
 	}
-	if len(s.Budget.Refusing) == 0 && len(s.Budget.Warn) > 0 {
+	if !refusing && (s.Budget.Level == BudgetWarn || len(s.Budget.Warn) > 0) {
 		add(Problem{ID: "budget:warn:" + strings.Join(s.Budget.Warn, ","), Severity: SevWarning,
-			Title: "Budget near its limit: " + strings.Join(s.Budget.Warn, ", "), Detail: s.Budget.Line})
+			Title: strings.TrimSuffix("Budget near its limit: "+strings.Join(s.Budget.Warn, ", "), ": "), Detail: s.Budget.Line})
 	}
 	if s.OpenClaw.Connected && s.OpenClaw.Err != "" {
 		add(Problem{ID: "openclaw:" + s.OpenClaw.Err, Severity: SevWarning, Title: "OpenClaw: " + s.OpenClaw.Err, Detail: s.OpenClaw.Path})
