@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"github.com/clawgate/clawgate/app"
 	"github.com/clawgate/clawgate/app/instance"
 	"github.com/clawgate/clawgate/app/logfile"
+	"github.com/clawgate/clawgate/internal/quietinit"
 	"github.com/clawgate/clawgate/proxy"
 	"github.com/clawgate/clawgate/ui"
 )
@@ -41,6 +43,8 @@ Run 'clawgate <command> --help' for a command's flags.
 `
 
 func main() {
+	quietinit.Restore()
+	log.SetOutput(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -50,5 +53,35 @@ func TestReadSecret(t *testing.T) {
 	}
 	if _, err := readSecret(strings.NewReader("\n")); err == nil || !strings.Contains(err.Error(), "no secret") {
 		t.Errorf("empty input: %v", err)
+	}
+}
+
+// A read-only command leaves the data folder as it found it: no database, no example config.
+func TestMasterKeyTouchesNothing(t *testing.T) {
+	t.Setenv("LITELLM_MASTER_KEY", "sk-from-env")
+	dir := t.TempDir()
+	data, cfg := filepath.Join(dir, "data"), filepath.Join(dir, "config", "config.yaml")
+	var out, errb bytes.Buffer
+	if code := run([]string{"master-key", "--data-dir", data, "--config", cfg}, &out, &errb); code != 0 || out.String() != "sk-from-env\n" {
+		t.Fatalf("code %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	for _, p := range []string{data, cfg} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("master-key created %s (%v)", p, err)
+		}
+	}
+	// The config's own key wins, and a broken config is an error, not a key.
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	os.WriteFile(cfg, []byte("general_settings: {master_key: sk-from-config}\n"), 0o600)
+	out.Reset()
+	if code := run([]string{"master-key", "--data-dir", data, "--config", cfg}, &out, &errb); code != 0 || out.String() != "sk-from-config\n" {
+		t.Fatalf("code %d, stdout %q", code, out.String())
+	}
+	os.WriteFile(cfg, []byte("model_list: [\n"), 0o600)
+	if code := run([]string{"master-key", "--data-dir", data, "--config", cfg}, &out, &errb); code != 1 {
+		t.Errorf("broken config: code %d", code)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("master-key created the data folder")
 	}
 }
