@@ -69,7 +69,7 @@ e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the g
 e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any suite passes (make e2e runs it too)
 	bash e2e/run-passthrough.sh
 
-tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
+tray-smoke: ## the real tray app under Xvfb with a real tray host and dunst: icon states, notifications, windows by X11 title, second launch, idle CPU, broken config
 	scripts/tray-smoke.sh
 
 # MUTATE="-only relay -j 2" passes flags to internal/mutate.

@@ -84,8 +84,13 @@ func Run(svc Service, opts Options) error {
 	if host != nil {
 		g.noTrayHost(host)
 	}
+	ig := newIdleGate(g.anyWindowOpen)
+	queue := onUI
+	onUI = func(f func()) { queue(f); ig.nudge() }
 	g.start()
+	go ig.run()
 	a.Run()
+	ig.close()
 	g.stop()
 	if opts.OnQuit != nil {
 		opts.OnQuit()
@@ -246,6 +251,9 @@ func (g *gui) start() {
 		<-finished
 	}
 }
+
+// anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
+func (g *gui) anyWindowOpen() bool { return g.win.visible || g.prob.visible || g.reqs.visible }
 
 func (g *gui) stop() {
 	g.stopped.Store(true)
