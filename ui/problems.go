@@ -51,9 +51,9 @@ func newProblemsWindow(g *gui) *problemsWindow {
 		widget.NewLabelWithStyle("Log", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), pw.logPath), nil, nil, nil,
 		container.NewVScroll(pw.log))
 	split := container.NewVSplit(container.NewVScroll(top), bottom)
-	split.Offset = 0.55
+	split.Offset = 0.6
 	pw.w.SetContent(container.NewPadded(split))
-	pw.w.Resize(fyne.NewSize(760, 600))
+	pw.w.Resize(fyne.NewSize(800, 660))
 	pw.w.SetCloseIntercept(pw.hide)
 	return pw
 }
@@ -99,12 +99,7 @@ func (pw *problemsWindow) update(s app.Status) {
 func (pw *problemsWindow) card(p app.Problem) fyne.CanvasObject {
 	title := widget.NewLabelWithStyle(p.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	title.Wrapping = fyne.TextWrapWord
-	switch p.Severity {
-	case app.SevError, app.SevBlocked:
-		title.Importance = widget.DangerImportance
-	default:
-		title.Importance = widget.WarningImportance
-	}
+	title.Importance = problemImportance(p)
 	box := container.NewVBox(title)
 	if loc := location(p); loc != "" {
 		l := widget.NewLabelWithStyle(loc, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
@@ -123,6 +118,14 @@ func (pw *problemsWindow) card(p app.Problem) fyne.CanvasObject {
 	}
 	box.Add(widget.NewSeparator())
 	return box
+}
+
+// problemImportance colours a problem's title: red for what stops or refuses requests, amber else.
+func problemImportance(p app.Problem) widget.Importance {
+	if p.Severity >= app.SevBlocked {
+		return widget.DangerImportance
+	}
+	return widget.WarningImportance
 }
 
 // location is "File: path, line N, key K" for a config problem, "" otherwise.

@@ -86,10 +86,12 @@ func (sw *statusWindow) update(s app.Status) {
 	sw.icon.Refresh()
 
 	sw.state.SetText(statusLine(s))
-	switch s.State {
-	case app.StateRunning:
+	switch {
+	case len(s.Problems()) > 0: // the line names the worst problem: never green
+		sw.state.Importance = problemImportance(s.Problems()[0])
+	case s.State == app.StateRunning:
 		sw.state.Importance = widget.SuccessImportance
-	case app.StateError:
+	case s.State == app.StateError:
 		sw.state.Importance = widget.DangerImportance
 	default:
 		sw.state.Importance = widget.MediumImportance
