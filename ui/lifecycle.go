@@ -108,3 +108,19 @@ func (g *gui) confirmQuit() {
 
 // errNoWatcher says the session bus has no tray host.
 var errNoWatcher = errors.New("no org.kde.StatusNotifierWatcher on the session bus")
+
+// loginSwitch is the service's "Start at login" (*app.App has it).
+type loginSwitch interface {
+	StartAtLogin() bool
+	SetStartAtLogin(on bool) error
+}
+
+// toggleLogin flips "Start at login"; the menu shows the state read back from the desktop.
+func (g *gui) toggleLogin() {
+	on := !g.login.StartAtLogin()
+	title := "Clawgate will start at login"
+	if !on {
+		title = "Clawgate will not start at login"
+	}
+	g.background(func() error { return g.login.SetStartAtLogin(on) }, title, "", "Start at login not changed")
+}

@@ -275,3 +275,50 @@ func TestNoTrayHostKeepsAWindowAndAsksBeforeQuitting(t *testing.T) {
 		t.Error("Quit did not stop the app")
 	}
 }
+
+// loginService is a fakeService with a start-at-login switch.
+type loginService struct {
+	*fakeService
+	on bool
+}
+
+func (l *loginService) StartAtLogin() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.on
+}
+
+func (l *loginService) SetStartAtLogin(on bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = on
+	return nil
+}
+
+func TestStartAtLoginToggles(t *testing.T) {
+	a := test.NewTempApp(t)
+	tr := newFakeTray()
+	svc := &loginService{fakeService: newFakeService(running)}
+	var n notes
+	g := newGUI(a, tr, svc, Options{Notify: n.notify})
+	it := menuItem(t, receive(t, tr.menus, "tray menu"), "Start at login")
+	if it.Checked {
+		t.Fatal("checked while off")
+	}
+	it.Action()
+	g.jobs.Wait()
+	if !svc.StartAtLogin() || !menuItem(t, receive(t, tr.menus, "menu after the click"), "Start at login").Checked {
+		t.Fatal("not switched on, or the menu does not show it")
+	}
+	if got := n.titles(); fmt.Sprint(got) != "[Clawgate will start at login]" {
+		t.Errorf("notifications %q", got)
+	}
+	// A service without the switch gets no item.
+	tr2 := newFakeTray()
+	newGUI(test.NewTempApp(t), tr2, newFakeService(running), Options{})
+	for _, it := range receive(t, tr2.menus, "menu").Items {
+		if it.Label == "Start at login" {
+			t.Error("Start at login offered by a service that cannot")
+		}
+	}
+}

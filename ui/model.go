@@ -33,6 +33,7 @@ const (
 	actConnectOpenClaw
 	actUseOpenClaw // Arg is the model
 	actShowProblems
+	actStartAtLogin
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -164,12 +165,20 @@ func errorText(s app.Status) string {
 func baseURL(s app.Status) string { return s.BaseURL() }
 
 // menuModel is the tray menu for a status. Quit is the last item so Fyne does not add its own.
-func menuModel(s app.Status) []item { return menuFor(s, "") }
+func menuModel(s app.Status) []item { return menuFor(s, menuExtras{}) }
 
-// menuFor is menuModel with the model OpenClaw used before the last switch from the tray (""
-// when none), offered as "Back to" it. The first line names the worst problem and opens the
+// menuExtras is what the tray menu shows besides the status.
+type menuExtras struct {
+	// previous is the model OpenClaw used before the last switch from the tray ("" when none),
+	// offered as "Back to" it.
+	previous string
+	// login, when set, is whether Clawgate starts at login: a "Start at login" item toggles it.
+	login *bool
+}
+
+// menuFor is menuModel with the extras. The first line names the worst problem and opens the
 // Problems view; with none it only says what the gateway does.
-func menuFor(s app.Status, previous string) []item {
+func menuFor(s app.Status, x menuExtras) []item {
 	models := make([]item, 0, len(s.Models))
 	for _, m := range s.Models {
 		models = append(models, item{Label: truncate(m), Disabled: true})
@@ -188,9 +197,9 @@ func menuFor(s app.Status, previous string) []item {
 	if m := currentModel(s); m != "" {
 		ocTitle = truncate("OpenClaw: " + m)
 	}
-	return append(top, []item{
+	items := append(top, []item{
 		{Label: "Models", Children: models},
-		{Label: ocTitle, Children: openClawItems(s, previous)},
+		{Label: ocTitle, Children: openClawItems(s, x.previous)},
 		{Separator: true},
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
 		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
@@ -199,9 +208,11 @@ func menuFor(s app.Status, previous string) []item {
 		{Label: "Budgets…", Action: actShowBudgets},
 		{Label: "Routes…", Action: actShowRoutes},
 		{Label: "Problems and log…", Action: actShowProblems},
-		{Separator: true},
-		{Label: "Quit", Action: actQuit},
 	}...)
+	if x.login != nil {
+		items = append(items, item{Label: "Start at login", Action: actStartAtLogin, Checked: *x.login})
+	}
+	return append(items, item{Separator: true}, item{Label: "Quit", Action: actQuit})
 }
 
 // openClawItems is the OpenClaw submenu: Connect until the user connected, then a line saying what

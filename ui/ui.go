@@ -159,6 +159,8 @@ type gui struct {
 	keyringAck bool
 	// quit ends the app (fyne.App.Quit; tests record it).
 	quit func()
+	// login is the service's start-at-login switch, nil when it has none.
+	login loginSwitch
 	// previous is the model OpenClaw used before the last switch from the tray ("Back to" it).
 	previous string
 
@@ -180,6 +182,7 @@ type gui struct {
 
 func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g := &gui{a: a, tray: t, svc: svc, opts: opts, quit: a.Quit}
+	g.login, _ = svc.(loginSwitch)
 	g.win = newStatusWindow(a, windowActions{
 		copyURL:     g.copyURL,
 		copySnippet: g.copySnippet,
@@ -290,7 +293,12 @@ func (g *gui) apply(s app.Status) {
 	if g.tray == nil {
 		return
 	}
-	if m := menuFor(s, g.previous); !equalItems(m, g.menu) {
+	x := menuExtras{previous: g.previous}
+	if g.login != nil {
+		on := g.login.StartAtLogin()
+		x.login = &on
+	}
+	if m := menuFor(s, x); !equalItems(m, g.menu) {
 		g.menu = m
 		g.tray.SetSystemTrayMenu(g.fyneMenu(m))
 	}
@@ -347,6 +355,8 @@ func (g *gui) handler(it item) func() {
 		return func() { g.reqs.show(tabRoutes) }
 	case actShowProblems:
 		return g.prob.show
+	case actStartAtLogin:
+		return g.toggleLogin
 	case actQuit:
 		return g.a.Quit
 	case actConnectOpenClaw:
