@@ -322,3 +322,74 @@ func TestStartAtLoginToggles(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenFolderFallbackOffersThePath(t *testing.T) {
+	a := test.NewTempApp(t)
+	g := newGUI(a, newFakeTray(), newFakeService(running), Options{OpenFolder: func(string) error { return errors.New("xdg-open cannot open folders") }})
+	g.openFolder()
+	if !g.win.visible || !contains(overlayLabels(g.win.w), "/home/u/.config/clawgate") {
+		t.Fatalf("no path shown: %q", overlayLabels(g.win.w))
+	}
+	test.Tap(overlayButton(t, g.win.w, "Copy path"))
+	if got := a.Clipboard().Content(); got != "/home/u/.config/clawgate" {
+		t.Errorf("clipboard %q", got)
+	}
+}
+
+func TestBackToPreviousModelAndTooltip(t *testing.T) {
+	s := running
+	s.OpenClaw = app.OpenClawState{Connected: true, Primary: "litellm/claude-sonnet"}
+	s.Budget.Line = "Today $1.84"
+	if got := tooltip(s); got != "Clawgate: Gateway running on 127.0.0.1:4000\nToday $1.84\nModel: claude-sonnet" {
+		t.Errorf("tooltip %q", got)
+	}
+	m := menuFor(s, menuExtras{previous: "gpt-4o"})
+	var oc item
+	for _, it := range m {
+		if strings.HasPrefix(it.Label, "OpenClaw") {
+			oc = it
+		}
+	}
+	if oc.Label != "OpenClaw: claude-sonnet" {
+		t.Fatalf("submenu title %q", oc.Label)
+	}
+	last := oc.Children[len(oc.Children)-1]
+	if last.Label != "Back to gpt-4o" || last.Action != actUseOpenClaw || last.Arg != "gpt-4o" {
+		t.Errorf("last OpenClaw item %+v", last)
+	}
+	// No way back to the model in use, or to one no longer served.
+	for _, prev := range []string{"claude-sonnet", "gone-model"} {
+		for _, it := range menuFor(s, menuExtras{previous: prev}) {
+			for _, c := range it.Children {
+				if strings.HasPrefix(c.Label, "Back to") {
+					t.Errorf("previous %q: offered %q", prev, c.Label)
+				}
+			}
+		}
+	}
+}
+
+func TestSwitchRemembersThePreviousModel(t *testing.T) {
+	a := test.NewTempApp(t)
+	tr := newFakeTray()
+	s := running
+	s.OpenClaw = app.OpenClawState{Connected: true, Primary: "litellm/gpt-4o"}
+	svc := newFakeService(s)
+	g := newGUI(a, tr, svc, Options{Notify: func(string, string) {}})
+	receive(t, tr.menus, "first menu")
+	g.useOpenClaw("claude-sonnet")
+	g.jobs.Wait()
+	if g.previous != "gpt-4o" {
+		t.Fatalf("previous = %q", g.previous)
+	}
+	var sub *fyne.Menu
+	for len(tr.menus) > 0 {
+		sub = openClawMenu(t, <-tr.menus)
+	}
+	back := menuItem(t, sub, "Back to gpt-4o")
+	back.Action()
+	g.jobs.Wait()
+	if got := svc.called(); fmt.Sprint(got) != "[use claude-sonnet use gpt-4o]" {
+		t.Errorf("calls %q", got)
+	}
+}
