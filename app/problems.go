@@ -84,7 +84,7 @@ func (s Status) Problems() []Problem {
 		add(Problem{ID: "err:" + s.Err.Error(), Severity: SevWarning, Title: capitalizeFirst(s.Err.Error()), Detail: s.Err.Error()})
 	}
 	for _, k := range s.KeyProblems {
-		add(Problem{ID: "key:" + k, Severity: SevWarning, Title: "Route key missing: " + k, Detail: k})
+		add(Problem{ID: "key:" + k, Severity: SevWarning, Title: "No API key for route " + routeName(k), Detail: k})
 	}
 	if len(s.Unpriced) > 0 {
 		add(Problem{ID: "unpriced", Severity: SevWarning, Title: fmt.Sprintf("%d route(s) without a price: see Routes…", len(s.Unpriced)),
@@ -111,4 +111,16 @@ func capitalizeFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// routeName is the model name in a key problem ("model_list[0] (gpt-4o).api_key: ..." names
+// gpt-4o), else the problem's key path.
+func routeName(problem string) string {
+	if _, rest, ok := strings.Cut(problem, " ("); ok {
+		if name, _, ok := strings.Cut(rest, ")"); ok {
+			return name
+		}
+	}
+	path, _, _ := strings.Cut(problem, ": ")
+	return path
 }

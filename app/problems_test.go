@@ -99,13 +99,24 @@ func TestUnresolvedRouteKeys(t *testing.T) {
 		titles = append(titles, p.Title)
 	}
 	got := strings.Join(titles, "\n")
-	for _, want := range []string{"model_list[0] (a).api_key: keychain/missing", "clawgate keys set missing", "CLAWGATE_TEST_UNSET_KEY is not set"} {
+	for _, want := range []string{"No API key for route a", "No API key for route b"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems miss %q:\n%s", want, got)
 		}
 	}
 	if len(titles) != 2 {
 		t.Errorf("want 2 problems, got %q", titles)
+	}
+	// The details say what is missing and how to fix it.
+	var details []string
+	for _, p := range st.Problems() {
+		details = append(details, p.Detail)
+	}
+	for _, want := range []string{"model_list[0] (a).api_key: keychain/missing", "clawgate keys set missing",
+		"model_list[1] (b).api_key: environment variable CLAWGATE_TEST_UNSET_KEY is not set"} {
+		if !strings.Contains(strings.Join(details, "\n"), want) {
+			t.Errorf("details miss %q: %q", want, details)
+		}
 	}
 }
 

@@ -71,8 +71,15 @@ func (a *App) resolve(cfg *config.Config, warns []config.Warning) ([]string, err
 	}
 	var probs []string
 	for _, w := range warns {
+		var i int
 		if strings.HasSuffix(w.Key, ".api_key") && strings.Contains(w.Message, "environment variable") {
-			probs = append(probs, w.Message)
+			// "model_list[1].litellm_params.api_key: ..." becomes "model_list[1] (name).api_key: ...",
+			// the shape of the keychain errors, so the tray can name the route.
+			msg := w.Message
+			if _, err := fmt.Sscanf(w.Key, "model_list[%d]", &i); err == nil && i < len(cfg.ModelList) {
+				msg = fmt.Sprintf("model_list[%d] (%s).api_key%s", i, cfg.ModelList[i].ModelName, strings.TrimPrefix(msg, w.Key))
+			}
+			probs = append(probs, msg)
 		}
 	}
 	for _, e := range routeErrs {

@@ -169,10 +169,10 @@ func TestUnresolvedKeyIsNamed(t *testing.T) {
 	if icon := receive(t, tr.icons, "tray icon"); icon != trayResource(iconWarn) {
 		t.Errorf("icon %s, want warn", icon.Name())
 	}
-	if first := receive(t, tr.menus, "tray menu").Items[0]; !strings.HasPrefix(first.Label, "Route key missing: model_list[0] (gpt-4o)") {
+	if first := receive(t, tr.menus, "tray menu").Items[0]; first.Label != "No API key for route gpt-4o" {
 		t.Errorf("first menu line %q", first.Label)
 	}
-	if got := n.titles(); len(got) != 1 || !strings.HasPrefix(got[0], "Route key missing") {
+	if got := n.titles(); fmt.Sprint(got) != "[No API key for route gpt-4o]" {
 		t.Errorf("notifications %q", got)
 	}
 	g.prob.show()

@@ -48,6 +48,7 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 	sw.icon.FillMode = canvas.ImageFillContain
 	sw.icon.SetMinSize(fyne.NewSquareSize(32))
 	sw.state.TextStyle.Bold = true
+	sw.state.Truncation = fyne.TextTruncateEllipsis
 	sw.models.Wrapping = fyne.TextWrapWord
 	sw.config.Wrapping = fyne.TextWrapBreak
 	// Selectable so they can be copied by hand too; the snippet is a monospace label rather than a
@@ -66,7 +67,7 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 		widget.NewLabel("Config"), sw.config,
 	)
 	content := container.NewVBox(
-		container.NewHBox(sw.icon, sw.state),
+		container.NewBorder(nil, nil, sw.icon, nil, sw.state), // a long problem is cut, not a wider window
 		form,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Point OpenClaw at it", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
