@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clawgate/clawgate/internal/quietinit"
 )
 
 func TestCommandLine(t *testing.T) {
@@ -83,5 +86,27 @@ func TestMasterKeyTouchesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("master-key created the data folder")
+	}
+}
+
+// initLog is where the standard logger wrote before main would have run: quietinit must have
+// initialised before the log package, pointing os.Stderr (which log takes as its output when it
+// initialises) at the null device, so that Fyne's lang init ("Error parsing user locale C" under
+// LANG=C) reaches no terminal.
+var initLog = log.Writer()
+
+func TestMain(m *testing.M) {
+	// What main does first; the tests then see the real stderr.
+	quietinit.Restore()
+	log.SetOutput(os.Stderr)
+	os.Exit(m.Run())
+}
+
+func TestFyneInitNoiseGoesNowhere(t *testing.T) {
+	if f, ok := initLog.(*os.File); !ok || f.Name() != os.DevNull {
+		t.Fatalf("log wrote to %v during init, not %s: Fyne's locale noise reaches the terminal", initLog, os.DevNull)
+	}
+	if os.Stderr.Name() != "/dev/stderr" {
+		t.Errorf("os.Stderr is %s after Restore", os.Stderr.Name())
 	}
 }
