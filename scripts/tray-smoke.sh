@@ -280,6 +280,11 @@ HOME="$tmp/home" "$bin" "${app_args[@]}" >"$tmp/second.log" 2>&1 || second_rc=$?
 grep -q "already running" "$tmp/second.log" || fail "the second launch did not say it handed over: $(cat "$tmp/second.log")"
 wait_window Clawgate "${shot%.png}-second.png"
 echo "tray-smoke: a second launch exited 0 and the first showed its window"
+key=$(HOME="$tmp/home" "$bin" master-key --config "$cfg" --data-dir "$tmp/data" 2>"$tmp/cli.err") ||
+	fail "clawgate master-key failed beside the tray app: $(cat "$tmp/cli.err")"
+[[ "$key" == sk-* ]] || fail "clawgate master-key printed '$key' beside the tray app"
+HOME="$tmp/home" "$bin" version >/dev/null || fail "clawgate version failed beside the tray app"
+echo "tray-smoke: the CLI works beside the running tray app"
 
 [ ! -e "$tmp/home/.openclaw/openclaw.json" ] || fail "OpenClaw's config was written before connecting"
 tray -click "Connect OpenClaw" -click "OpenClaw > gpt-4o-mini" -click Quit
