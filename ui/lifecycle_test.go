@@ -239,6 +239,12 @@ func TestKeyringLockedAsksToUnlockOrSetAKey(t *testing.T) {
 	if g.prob.visible {
 		t.Error("window came back after the user chose loopback-only")
 	}
+	// Nor at the next launch (same preferences): told by notification only.
+	var n2 notes
+	g2 := newGUI(a, newFakeTray(), &lifeService{fakeService: newFakeService(s)}, Options{Notify: n2.notify})
+	if g2.prob.visible || len(n2.titles()) != 1 {
+		t.Errorf("next launch: window %v, notifications %q", g2.prob.visible, n2.titles())
+	}
 }
 
 func TestNoTrayHostKeepsAWindowAndAsksBeforeQuitting(t *testing.T) {

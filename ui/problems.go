@@ -25,6 +25,9 @@ type lifecycle interface {
 	SetMasterKey(key string) error
 }
 
+// prefKeyringAck is the preference set by "Keep running loopback-only".
+const prefKeyringAck = "keyring.loopbackOnlyAccepted"
+
 // logLines is how much of the log the Problems view shows.
 const logLines = 200
 
@@ -160,7 +163,12 @@ func (pw *problemsWindow) buttons(p app.Problem) []fyne.CanvasObject {
 				pw.g.run(lc.RetryKeyring, "Keyring unlocked", "The master key is in force.", "Keyring still locked", pw.w)
 			}),
 			widget.NewButtonWithIcon("Set a master key…", theme.AccountIcon(), func() { pw.askMasterKey(lc) }),
-			widget.NewButton("Keep running loopback-only", func() { pw.g.keyringAck = true; pw.hide() }),
+			widget.NewButton("Keep running loopback-only", func() {
+				// Remembered across launches: a machine with no keyring would otherwise ask every time.
+				pw.g.keyringAck = true
+				pw.g.a.Preferences().SetBool(prefKeyringAck, true)
+				pw.hide()
+			}),
 		}
 	}
 	return nil

@@ -183,6 +183,7 @@ type gui struct {
 func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g := &gui{a: a, tray: t, svc: svc, opts: opts, quit: a.Quit}
 	g.login, _ = svc.(loginSwitch)
+	g.keyringAck = a.Preferences().Bool(prefKeyringAck)
 	g.win = newStatusWindow(a, windowActions{
 		copyURL:     g.copyURL,
 		copySnippet: g.copySnippet,
