@@ -48,6 +48,7 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 	sw.icon.FillMode = canvas.ImageFillContain
 	sw.icon.SetMinSize(fyne.NewSquareSize(32))
 	sw.state.TextStyle.Bold = true
+	sw.state.Truncation = fyne.TextTruncateEllipsis
 	sw.models.Wrapping = fyne.TextWrapWord
 	sw.config.Wrapping = fyne.TextWrapBreak
 	// Selectable so they can be copied by hand too; the snippet is a monospace label rather than a
@@ -66,7 +67,7 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 		widget.NewLabel("Config"), sw.config,
 	)
 	content := container.NewVBox(
-		container.NewHBox(sw.icon, sw.state),
+		container.NewBorder(nil, nil, sw.icon, nil, sw.state), // a long problem is cut, not a wider window
 		form,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Point OpenClaw at it", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -86,10 +87,12 @@ func (sw *statusWindow) update(s app.Status) {
 	sw.icon.Refresh()
 
 	sw.state.SetText(statusLine(s))
-	switch s.State {
-	case app.StateRunning:
+	switch {
+	case len(s.Problems()) > 0: // the line names the worst problem: never green
+		sw.state.Importance = problemImportance(s.Problems()[0])
+	case s.State == app.StateRunning:
 		sw.state.Importance = widget.SuccessImportance
-	case app.StateError:
+	case s.State == app.StateError:
 		sw.state.Importance = widget.DangerImportance
 	default:
 		sw.state.Importance = widget.MediumImportance
