@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Every write to a key, through any of the store's writers, appends the tokens it touched to
+// key_changes, in order; reads change nothing; pruning keeps seq counting.
+func TestKeyChanges(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	k := fullKey()
+	k.KeyAlias = ""
+	other := Key{Token: "other", KeyName: "sk-...othr"}
+	steps := []struct {
+		name  string
+		write func() error
+		want  []string // tokens appended
+	}{
+		{"create", func() error { return s.CreateKey(ctx, k) }, []string{k.Token}},
+		{"create another", func() error { return s.CreateKey(ctx, other) }, []string{"other"}},
+		{"read", func() error { _, err := s.GetKey(ctx, k.Token); return err }, nil},
+		{"update", func() error { k.Blocked = false; return s.UpdateKey(ctx, k) }, []string{k.Token}},
+		{"spend log", func() error {
+			return s.InsertSpendLogs(ctx, []SpendLog{{RequestID: "r1", APIKey: k.Token, Spend: 0.5, StartTime: t0, EndTime: t0, Status: StatusSuccess}})
+		}, []string{k.Token}},
+		{"set spend", func() error { return s.SetKeySpend(ctx, k.Token, 0) }, []string{k.Token}},
+		{"reset spend", func() error { _, err := s.ResetKeySpend(ctx, k.Token, t0, nil); return err }, []string{k.Token}},
+		{"regenerate", func() error { return s.RegenerateKey(ctx, k.Token, "new", "sk-...new0") }, []string{k.Token, "new"}},
+		{"delete", func() error { _, err := s.DeleteKeys(ctx, []string{"new", "other"}); return err }, []string{"new", "other"}},
+		{"delete nothing", func() error { _, err := s.DeleteKeys(ctx, []string{"absent"}); return err }, nil},
+	}
+	seq, err := s.LastKeyChange(ctx)
+	if err != nil || seq != 0 {
+		t.Fatalf("LastKeyChange on a new store = %d, %v", seq, err)
+	}
+	for _, st := range steps {
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := s.KeyChanges(ctx, seq, 100)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		var tokens []string
+		for i, c := range got {
+			if c.Seq != seq+int64(i)+1 {
+				t.Errorf("%s: seq %d, want %d", st.name, c.Seq, seq+int64(i)+1)
+			}
+			tokens = append(tokens, c.Token)
+		}
+		if !slices.Equal(tokens, st.want) {
+			t.Errorf("%s: changes %q, want %q", st.name, tokens, st.want)
+		}
+		if len(got) > 0 {
+			seq = got[len(got)-1].Seq
+		}
+		if last, err := s.LastKeyChange(ctx); err != nil || last != seq {
+			t.Errorf("%s: LastKeyChange = %d, %v; want %d", st.name, last, err, seq)
+		}
+	}
+	if got, err := s.KeyChanges(ctx, 0, 3); err != nil || len(got) != 3 || got[0].Seq != 1 {
+		t.Errorf("KeyChanges limit 3 = %v, %v", got, err)
+	}
+	n, err := s.PruneKeyChanges(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != seq-1 {
+		t.Fatalf("PruneKeyChanges = %d, %v; want %d (all but the latest)", n, err, seq-1)
+	}
+	// A reader that had not seen them finds a gap before the latest.
+	if got, err := s.KeyChanges(ctx, 0, 10); err != nil || len(got) != 1 || got[0].Seq != seq {
+		t.Errorf("after pruning: %v, %v; want only the change at %d", got, err, seq)
+	}
+	if err := s.CreateKey(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	// The next change follows on: a reader that was up to date sees no gap.
+	if got, err := s.KeyChanges(ctx, seq, 10); err != nil || len(got) != 1 || got[0].Seq != seq+1 {
+		t.Errorf("after pruning: %v, %v; want one change at %d", got, err, seq+1)
+	}
+}
