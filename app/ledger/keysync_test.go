@@ -94,22 +94,36 @@ func TestKeyChangesFromAnotherLedger(t *testing.T) {
 	})
 	t.Run("regenerated", func(t *testing.T) {
 		key, _ := e.generate(`{"max_budget": 5}`)
-		seenWithin(t, "key admitted", e.answers(key, 200))
-		e.flush() // see the doc of keysync.go: a row written after another process regenerated the key keeps the old token
+		// Until the change is seen, the old secret is still served: count every call answered.
+		answered := 0
+		answers := func(key string, status int) func() bool {
+			return func() bool {
+				got := e.chat(key, exactChat).status
+				if got == 200 {
+					answered++
+				}
+				return got == status
+			}
+		}
+		seenWithin(t, "key admitted", answers(key, 200))
 		newKey, k, err := other.RegenerateKey(ctx, key, KeyRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		seenWithin(t, "old secret refused", e.answers(key, 401))
-		seenWithin(t, "new secret admitted", e.answers(newKey, 200))
-		// The key kept its spend: both calls count.
-		got, err := e.l.KeyInfo(ctx, newKey)
-		if err != nil {
-			t.Fatal(err)
+		seenWithin(t, "old secret refused", answers(key, 401))
+		seenWithin(t, "new secret admitted", answers(newKey, 200))
+		// The key kept its spend, and every call answered under either secret counts, those
+		// written after the regenerate under the old token included.
+		want := float64(answered) * callCost
+		e.flush()
+		if stored, err := e.l.Store().GetKey(ctx, k.Token); err != nil || !near(stored.Spend, want) {
+			t.Errorf("stored spend %v (%v), want %v (%d calls)", stored.Spend, err, want, answered)
 		}
-		if spend, _, _ := e.l.bl.Spend(got.Token); got.Token != k.Token || !near(spend, 2*callCost) {
-			t.Errorf("after regenerate: token %s spend %v, want %s %v", got.Token, spend, k.Token, 2*callCost)
-		}
+		seenWithin(t, "spend here counts every call", func() bool {
+			got, err := e.l.KeyInfo(ctx, newKey)
+			spend, _, _ := e.l.bl.Spend(k.Token)
+			return err == nil && got.Token == k.Token && near(spend, want)
+		})
 	})
 	t.Run("budget raised", func(t *testing.T) {
 		key, _ := e.generate(`{"max_budget": 0.001, "spend": 0.001}`)
@@ -281,5 +295,31 @@ func TestKeyChangesPrunedUnseen(t *testing.T) {
 	})
 	if r := e.chat(key, exactChat); r.status != 401 {
 		t.Errorf("status %d, want 401: %s", r.status, r.body)
+	}
+}
+
+// A request this gateway answered under the old secret, but wrote only after another process
+// regenerated the key, still counts towards the key.
+func TestLateRowAfterRegenerateElsewhere(t *testing.T) {
+	e := newEnv(t)
+	e.opts.FlushInterval = time.Hour // rows wait for e.flush
+	e.restart()
+	other := openSecond(t, e)
+	ctx := context.Background()
+	key, _ := e.generate(`{"max_budget": 5}`)
+	if r := e.chat(key, exactChat); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	newKey, k, err := other.RegenerateKey(ctx, key, KeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.flush() // the row, under the old token
+	stored, err := e.l.Store().GetKey(ctx, k.Token)
+	if err != nil || !near(stored.Spend, callCost) {
+		t.Fatalf("stored spend of the regenerated key %v (%v), want %v", stored.Spend, err, callCost)
+	}
+	if info := e.info(newKey); !near(info["spend"].(float64), callCost) {
+		t.Errorf("spend here %v, want %v", info["spend"], callCost)
 	}
 }

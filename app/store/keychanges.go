@@ -62,3 +62,17 @@ func (s *Store) PruneKeyChanges(ctx context.Context, before time.Time) (int64, e
 	})
 	return n, err
 }
+
+// followRename returns the current token of a key regenerated from token, after moving the logs
+// still under token to it, or sql.ErrNoRows when token was never regenerated. Renames are chained
+// by their trigger, so one step reaches the current token.
+func followRename(ctx context.Context, tx *sql.Tx, token string) (string, error) {
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT new_token FROM key_renames WHERE old_token = ?`, token).Scan(&cur); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE spend_logs SET api_key = ? WHERE api_key = ?`, cur, token); err != nil {
+		return "", err
+	}
+	return cur, nil
+}

@@ -81,3 +81,48 @@ func TestKeyChanges(t *testing.T) {
 		t.Errorf("after pruning: %v, %v; want one change at %d", got, err, seq+1)
 	}
 }
+
+// A row logged under a regenerated key's old token, by a process that had not seen the change,
+// counts towards the key and is filed under its current token, through any number of renames.
+func TestSpendLogUnderOldToken(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if err := s.CreateKey(ctx, Key{Token: "a", KeyName: "sk-...aaaa"}); err != nil {
+		t.Fatal(err)
+	}
+	row := func(id, token string) SpendLog {
+		return SpendLog{RequestID: id, APIKey: token, Spend: 0.25, StartTime: t0, EndTime: t0, Status: StatusSuccess}
+	}
+	steps := []struct {
+		name         string
+		regenerate   [2]string // old, new; empty: none
+		log          SpendLog
+		wantToken    string
+		key          string // the key's token now
+		wantKeySpend float64
+	}{
+		{"current token", [2]string{}, row("r1", "a"), "a", "a", 0.25},
+		{"after one regenerate", [2]string{"a", "b"}, row("r2", "a"), "b", "b", 0.5},
+		{"after two, under the first", [2]string{"b", "c"}, row("r3", "a"), "c", "c", 0.75},
+		{"after two, under the second", [2]string{}, row("r4", "b"), "c", "c", 1},
+		{"unknown token", [2]string{}, row("r5", "zz"), "zz", "c", 1},
+	}
+	for _, st := range steps {
+		if st.regenerate[0] != "" {
+			if err := s.RegenerateKey(ctx, st.regenerate[0], st.regenerate[1], "sk-..."+st.regenerate[1]); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+		}
+		if err := s.InsertSpendLogs(ctx, []SpendLog{st.log}); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := s.GetSpendLog(ctx, st.log.RequestID)
+		if err != nil || got.APIKey != st.wantToken {
+			t.Errorf("%s: row filed under %q (%v), want %q", st.name, got.APIKey, err, st.wantToken)
+		}
+		k, err := s.GetKey(ctx, st.key)
+		if err != nil || k.Spend != st.wantKeySpend {
+			t.Errorf("%s: key spend %v (%v), want %v", st.name, k.Spend, err, st.wantKeySpend)
+		}
+	}
+}

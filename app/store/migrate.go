@@ -114,6 +114,16 @@ CREATE TRIGGER keys_changed_update AFTER UPDATE ON keys BEGIN
 	INSERT INTO key_changes (token, at) VALUES (OLD.token, unixepoch());
 	INSERT INTO key_changes (token, at) SELECT NEW.token, unixepoch() WHERE NEW.token != OLD.token;
 END;
+-- A regenerated key's earlier tokens -> its current one: a process that has not yet seen the
+-- change logs a request under the old token, and InsertSpendLogs moves the row to the key.
+CREATE TABLE key_renames (
+	old_token TEXT PRIMARY KEY,
+	new_token TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER keys_renamed AFTER UPDATE OF token ON keys WHEN NEW.token != OLD.token BEGIN
+	UPDATE key_renames SET new_token = NEW.token WHERE new_token = OLD.token;
+	INSERT OR REPLACE INTO key_renames (old_token, new_token) VALUES (OLD.token, NEW.token);
+END;
 `,
 }
 
