@@ -23,17 +23,24 @@ import (
 //   - a new window (spend_since moved: a reset or a set spend elsewhere): the stored spend,
 //     window and reset time replace this process's;
 //   - otherwise, when the stored spend grew since the last look (e.k.Spend is the stored value
-//     last seen), spend = max(this process's, the stored one). Each process's own spend reaches
-//     the store within its flush interval (1 s), so this counts every other process's spend
-//     that was written, and never loses this process's own unwritten spend; what two processes
-//     spend within one flush interval of each other can each miss the other's part
-//     (the max, not the sum), until the next write of either.
+//     last seen) and is for the window this process is in, spend = max(this process's, the
+//     stored one). The stored spend holds every process's written spend, this one's included,
+//     so the max counts another process's spend once written (its flush interval, 1 s) and
+//     never drops this process's own. It can fall short by this process's spend not yet
+//     written (one flush interval's worth), until that is written: the write is a change too.
 //
-// The proxy-wide budget (litellm_settings.max_budget) stays per process.
+// A request this process answered under a key's old secret, written after another process
+// regenerated the key, is moved to the key by the store (key_renames) and counts as above.
+//
+// Per process still: the proxy-wide budget (litellm_settings.max_budget), rpm/tpm/parallel
+// limits, and threshold alerts for spend another process made (that process alerts). Nothing
+// tells the tray when another process changes a key: it sees the change when it next reads.
 const (
 	keySyncInterval = 250 * time.Millisecond
 	// keySyncBatch bounds one read of key_changes; more than that re-reads every cached key.
 	keySyncBatch = 1000
+	// keySyncTimeout bounds one check, which a request waits for.
+	keySyncTimeout = 2 * time.Second
 	// keyChangesKept is how long change rows stay: a process that did not look for longer
 	// (asleep, suspended) finds a gap and re-reads every cached key.
 	keyChangesKept = time.Hour
@@ -61,6 +68,9 @@ func (l *Ledger) syncKeys(ctx context.Context) {
 	if time.Since(ks.start).Nanoseconds() < ks.next.Load() {
 		return // another goroutine just did it
 	}
+	// The check serves every request after this one: a client hanging up must not cut it short.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keySyncTimeout)
+	defer cancel()
 	err := l.applyKeyChanges(ctx)
 	switch {
 	case err != nil && !ks.failing:
@@ -159,7 +169,9 @@ func (l *Ledger) rereadKey(ctx context.Context, token string) error {
 		l.bl.SetBudget(token, k.MaxBudget, k.Spend, k.BudgetResetAt, d)
 	default:
 		l.bl.SetLimit(token, k.MaxBudget)
-		if k.Spend > old.Spend { // spend was written since the last look: this process's or another's
+		// Spend was written since the last look, by this process or another. A window this
+		// process just rolled is not stored yet: its reset, when written, is a new window above.
+		if _, _, resetAt := l.bl.Spend(token); k.Spend > old.Spend && sameInstant(resetAt, k.BudgetResetAt) {
 			l.bl.RaiseSpend(token, k.Spend)
 		}
 	}

@@ -154,27 +154,31 @@ func TestKeyChangesFromAnotherLedger(t *testing.T) {
 }
 
 // Requests served by another gateway on the same data folder count towards the key's budget
-// here once that gateway has written them (its flush interval).
+// here once that gateway has written them (its flush interval), whatever the key's window.
 func TestSpendFromAnotherGateway(t *testing.T) {
-	a := newEnv(t)
-	key, _ := a.generate(fmt.Sprintf(`{"max_budget": %v}`, 1.5*callCost))
-	if r := a.chat(key, exactChat); r.status != 200 {
-		t.Fatalf("first call: %d %s", r.status, r.body)
-	}
-	a.flush()
-	b := newEnv(t, withDir(a.dir))
-	// b reads callCost from disk: 1 call of 1.5 fits.
-	if r := b.chat(key, exactChat); r.status != 200 {
-		t.Fatalf("call through the second gateway: %d %s", r.status, r.body)
-	}
-	b.flush()
-	// Probed without spending here: a call through a would spend and refuse the next by itself.
-	seenWithin(t, "other gateway's spend counted here", func() bool {
-		return near(a.info(key)["spend"].(float64), 2*callCost)
-	})
-	// Without b's call, a holds callCost < 1.5 callCost and would admit.
-	if r := a.chat(key, exactChat); r.status != 429 {
-		t.Errorf("status %d, want 429: the other gateway's spend must count: %s", r.status, r.body)
+	for _, dur := range []string{"", "daily", "30m"} {
+		t.Run("budget_duration "+dur, func(t *testing.T) {
+			a := newEnv(t)
+			key, _ := a.generate(fmt.Sprintf(`{"max_budget": %v, "budget_duration": %q}`, 1.5*callCost, dur))
+			if r := a.chat(key, exactChat); r.status != 200 {
+				t.Fatalf("first call: %d %s", r.status, r.body)
+			}
+			a.flush()
+			b := newEnv(t, withDir(a.dir))
+			// b reads callCost from disk: 1 call of 1.5 fits.
+			if r := b.chat(key, exactChat); r.status != 200 {
+				t.Fatalf("call through the second gateway: %d %s", r.status, r.body)
+			}
+			b.flush()
+			// Probed without spending here: a call through a would spend and refuse the next by itself.
+			seenWithin(t, "other gateway's spend counted here", func() bool {
+				return near(a.info(key)["spend"].(float64), 2*callCost)
+			})
+			// Without b's call, a holds callCost < 1.5 callCost and would admit.
+			if r := a.chat(key, exactChat); r.status != 429 {
+				t.Errorf("status %d, want 429: the other gateway's spend must count: %s", r.status, r.body)
+			}
+		})
 	}
 }
 
