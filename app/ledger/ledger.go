@@ -137,6 +137,7 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 		st.Close()
 		return nil, err
 	}
+	l.pruneKeyChanges(ctx) // here too: short-lived processes (the CLI) write changes as well
 	l.w = st.NewWriter(l.writerOptions(o))
 	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
