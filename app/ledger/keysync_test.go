@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawgate/clawgate/proxy"
 )
 
 // A change made elsewhere must reach a running gateway within keySyncSLA; the tests look for up
@@ -326,4 +328,48 @@ func TestLateRowAfterRegenerateElsewhere(t *testing.T) {
 	if info := e.info(newKey); !near(info["spend"].(float64), callCost) {
 		t.Errorf("spend here %v, want %v", info["spend"], callCost)
 	}
+}
+
+// Requests keep flowing while another process flips a key back and forth and raises its budget:
+// nothing races (run with -race), and the gateway ends on the store's last word.
+func TestKeyChangesUnderLoad(t *testing.T) {
+	e := newEnv(t)
+	other := openSecond(t, e)
+	ctx := context.Background()
+	key, _ := e.generate(`{"max_budget": 100}`)
+	stop := make(chan struct{})
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				if p, err := e.l.Authenticate(ctx, key); err == nil {
+					if a, err := e.l.Admit(ctx, p, "exact", 0.001, 10); err == nil {
+						a.Done(&proxy.Usage{CallID: newID(), Start: time.Now(), End: time.Now(), Status: 200})
+					}
+				}
+			}
+		}()
+	}
+	for i := range 6 {
+		if _, err := other.SetKeyBlocked(ctx, key, i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.UpdateKey(ctx, key, KeyRequest{MaxBudget: ptr(float64(100 + i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	for range 4 {
+		<-done
+	}
+	seenWithin(t, "last change (unblocked, max_budget 105) applied", func() bool {
+		k, err := e.l.KeyInfo(ctx, key)
+		return err == nil && !k.Blocked && k.MaxBudget != nil && *k.MaxBudget == 105
+	})
 }
