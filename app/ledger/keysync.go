@@ -14,8 +14,9 @@ import (
 // The store is the truth about keys; memory is a cache of it. Any process (the CLI, the tray,
 // another serve on the same data folder) may write a key, and the store's triggers append every
 // written token to key_changes. Before a key is looked up, the ledger reads the changes past the
-// last one it applied and re-reads only those keys, at most once per keySyncInterval: between
-// checks, a lookup costs a clock read and an atomic load. A change made elsewhere is therefore
+// last one it applied and re-reads only the keys other processes changed (its own writes, spend
+// logs included, are in memory already), at most once per keySyncInterval: between checks, a
+// lookup costs a clock read and an atomic load. A change made elsewhere is therefore
 // seen within keySyncInterval of its commit by the next request (plus the re-read).
 //
 // Spend written by another process (its requests' logs, a spend it set, a window it reset)
@@ -94,7 +95,7 @@ func (l *Ledger) applyKeyChanges(ctx context.Context) error {
 	}
 	seen := map[string]bool{}
 	for _, c := range changes {
-		if seen[c.Token] {
+		if seen[c.Token] || c.Own { // this process's own writes are in memory already
 			continue
 		}
 		seen[c.Token] = true
@@ -129,8 +130,9 @@ func (l *Ledger) rereadAllKeys(ctx context.Context) error {
 }
 
 // rereadKey brings the cached key with this token in line with the store. A key not cached is
-// left alone: it is read when first used. A key gone from the store (deleted, or regenerated
-// under a new token) is dropped, so its old secret is refused.
+// left alone: it is read when first used. A key gone from the store is dropped, so its secret is
+// refused; one regenerated elsewhere moves to its new token with the spend counted here, as a
+// regenerate here does (requests in flight then log under the new token).
 func (l *Ledger) rereadKey(ctx context.Context, token string) error {
 	l.mu.RLock()
 	e := l.keys[token]
@@ -140,6 +142,13 @@ func (l *Ledger) rereadKey(ctx context.Context, token string) error {
 	}
 	k, err := l.st.GetKey(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
+		to, rerr := l.st.RenamedTo(ctx, token)
+		switch {
+		case rerr == nil && l.moveKey(e, token, to):
+			return l.rereadKey(ctx, to)
+		case rerr != nil && !errors.Is(rerr, store.ErrNotFound):
+			return rerr
+		}
 		l.dropKey(e, token)
 		return nil
 	}
@@ -176,6 +185,33 @@ func (l *Ledger) rereadKey(ctx context.Context, token string) error {
 		}
 	}
 	return nil
+}
+
+// moveKey re-keys the entry of a key another process regenerated from old to cur, with its
+// budget, and reports whether it did. When cur is cached already (its new secret was used
+// here), the old entry's spend is carried into it instead, and false is returned.
+func (l *Ledger) moveKey(e *entry, old, cur string) bool {
+	spend, _, resetAt := l.bl.Spend(old)
+	l.mu.Lock()
+	if l.keys[old] != e || e.k.Token != old {
+		l.mu.Unlock()
+		return false
+	}
+	if l.keys[cur] != nil {
+		l.mu.Unlock()
+		l.bl.RaiseSpend(cur, spend)
+		return false
+	}
+	delete(l.keys, old)
+	e.k.Token = cur
+	l.keys[cur] = e
+	k := e.k
+	l.mu.Unlock()
+	d, _ := budget.ParseOptionalDuration(k.BudgetDuration)
+	l.bl.SetBudget(cur, k.MaxBudget, spend, resetAt, d)
+	l.bl.Remove(old)
+	l.alert.Forget(old)
+	return true
 }
 
 // dropKey forgets a key that is no longer in the store.

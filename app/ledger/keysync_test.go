@@ -305,7 +305,8 @@ func TestKeyChangesPrunedUnseen(t *testing.T) {
 }
 
 // A request this gateway answered under the old secret, but wrote only after another process
-// regenerated the key, still counts towards the key.
+// regenerated the key, still counts towards the key: here at once (the key moves to its new
+// token with the spend counted here), and on disk once written.
 func TestLateRowAfterRegenerateElsewhere(t *testing.T) {
 	e := newEnv(t)
 	e.opts.FlushInterval = time.Hour // rows wait for e.flush
@@ -320,13 +321,21 @@ func TestLateRowAfterRegenerateElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.flush() // the row, under the old token
+	seenWithin(t, "old secret gone here", func() bool {
+		_, err := e.l.KeyInfo(ctx, key)
+		return err != nil
+	})
+	// The row is not written yet: only the spend carried over from the old token can show it.
+	if info := e.info(newKey); !near(info["spend"].(float64), callCost) {
+		t.Errorf("spend here before the row is written %v, want %v", info["spend"], callCost)
+	}
+	e.flush() // the row, built under the old token
 	stored, err := e.l.Store().GetKey(ctx, k.Token)
 	if err != nil || !near(stored.Spend, callCost) {
 		t.Fatalf("stored spend of the regenerated key %v (%v), want %v", stored.Spend, err, callCost)
 	}
 	if info := e.info(newKey); !near(info["spend"].(float64), callCost) {
-		t.Errorf("spend here %v, want %v", info["spend"], callCost)
+		t.Errorf("spend here after the row is written %v, want %v", info["spend"], callCost)
 	}
 }
 

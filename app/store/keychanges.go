@@ -4,20 +4,35 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
 // KeyChange is one write to a key, by any process: Seq orders them, Token is the key written (a
-// regenerated key appears under its old and its new token, a deleted one under its last).
+// regenerated key appears under its old and its new token, a deleted one under its last). Own is
+// true for a write made through this Store.
 type KeyChange struct {
 	Seq   int64
 	Token string
+	Own   bool
 }
 
 // KeyChanges returns up to limit changes after seq, oldest first. The keys table's triggers
 // write them in the same transaction as the change, so a reader never sees a key changed without
-// its row. A first Seq other than seq+1 means rows were pruned: re-read everything.
+// its row. A first Seq other than seq+1 means rows were pruned: re-read everything. Marks of own
+// changes at or before seq are forgotten: pass a seq that only grows.
 func (s *Store) KeyChanges(ctx context.Context, seq int64, limit int) ([]KeyChange, error) {
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	out, err := s.keyChanges(ctx, seq, limit)
+	if err != nil {
+		return nil, err
+	}
+	s.own.mark(out, seq)
+	return out, nil
+}
+
+func (s *Store) keyChanges(ctx context.Context, seq int64, limit int) ([]KeyChange, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, token FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?`, seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: key changes: %w", err)
@@ -75,4 +90,68 @@ func followRename(ctx context.Context, tx *sql.Tx, token string) (string, error)
 		return "", err
 	}
 	return cur, nil
+}
+
+// ownChanges is the seq ranges of key_changes rows this Store wrote, so that a reader can tell
+// its own process's changes (already in its memory) from other processes'. A range is noted in
+// the same critical section as its commit, and KeyChanges reads under the same lock, so no
+// reader sees a row of this Store's before it is marked; a commit that fails marks nothing.
+type ownChanges struct {
+	mu     sync.Mutex
+	ranges [][2]int64 // (from, to]: seqs from+1..to; ascending
+}
+
+// lastChangeSeq is the highest seq key_changes ever gave (AUTOINCREMENT's counter), 0 for none.
+func lastChangeSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'key_changes'), 0)`).Scan(&seq)
+	return seq, err
+}
+
+// commit commits tx, noting as own the change rows it wrote after seq before.
+func (o *ownChanges) commit(ctx context.Context, tx *sql.Tx, before int64) error {
+	after, err := lastChangeSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if after == before {
+		return tx.Commit()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if n := len(o.ranges); n > 0 && o.ranges[n-1][1] == before {
+		o.ranges[n-1][1] = after // the usual run of this Store's own writes stays one range
+	} else {
+		o.ranges = append(o.ranges, [2]int64{before, after})
+	}
+	return nil
+}
+
+// mark sets Own on the changes this Store wrote and forgets the ranges at or before seq, which
+// the caller has read past. Called with o.mu held.
+func (o *ownChanges) mark(changes []KeyChange, seq int64) {
+	i := 0
+	for i < len(o.ranges) && o.ranges[i][1] <= seq {
+		i++
+	}
+	o.ranges = o.ranges[i:]
+	for k := range changes {
+		for _, r := range o.ranges {
+			if changes[k].Seq > r[0] && changes[k].Seq <= r[1] {
+				changes[k].Own = true
+				break
+			}
+		}
+	}
+}
+
+// RenamedTo returns the current token of a key regenerated from token (key_renames), or
+// ErrNotFound when token was never regenerated.
+func (s *Store) RenamedTo(ctx context.Context, token string) (string, error) {
+	var cur string
+	err := s.r.QueryRowContext(ctx, `SELECT new_token FROM key_renames WHERE old_token = ?`, token).Scan(&cur)
+	return cur, wrapGet("key rename", err)
 }

@@ -126,3 +126,50 @@ func TestSpendLogUnderOldToken(t *testing.T) {
 		}
 	}
 }
+
+// A Store tells its own changes from those another Store (another process) made to the same file.
+func TestKeyChangesOwn(t *testing.T) {
+	ctx := context.Background()
+	path := Path(t.TempDir())
+	open := func() *Store {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	steps := []struct {
+		name  string
+		write func() error
+		by    *Store
+	}{
+		{"a creates", func() error { return a.CreateKey(ctx, Key{Token: "k1"}) }, a},
+		{"b creates", func() error { return b.CreateKey(ctx, Key{Token: "k2"}) }, b},
+		{"a again", func() error { return a.SetKeySpend(ctx, "k2", 1) }, a},
+		{"a logs spend", func() error {
+			return a.InsertSpendLogs(ctx, []SpendLog{{RequestID: "r", APIKey: "k1", Spend: 1, StartTime: t0, EndTime: t0, Status: StatusSuccess}})
+		}, a},
+		{"b deletes", func() error { _, err := b.DeleteKeys(ctx, []string{"k1"}); return err }, b},
+	}
+	var seqA, seqB int64
+	for _, st := range steps {
+		if err := st.write(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for _, r := range []struct {
+			s   *Store
+			seq *int64
+		}{{a, &seqA}, {b, &seqB}} {
+			got, err := r.s.KeyChanges(ctx, *r.seq, 10)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("%s: %v, %v; want one change", st.name, got, err)
+			}
+			if want := r.s == st.by; got[0].Own != want {
+				t.Errorf("%s: Own = %v for the %s store", st.name, got[0].Own, map[bool]string{true: "writing", false: "other"}[want])
+			}
+			*r.seq = got[0].Seq
+		}
+	}
+}
