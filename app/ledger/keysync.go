@@ -27,8 +27,9 @@ import (
 //     last seen) and is for the window this process is in, spend = max(this process's, the
 //     stored one). The stored spend holds every process's written spend, this one's included,
 //     so the max counts another process's spend once written (its flush interval, 1 s) and
-//     never drops this process's own. It can fall short by this process's spend not yet
-//     written (one flush interval's worth), until that is written: the write is a change too.
+//     never drops this process's own. It falls short by this process's spend that was not yet
+//     written when the other process's write was read (at most one flush interval's worth),
+//     until the other process writes again: this process's own writes are not re-read.
 //
 // A request this process answered under a key's old secret, written after another process
 // regenerated the key, is moved to the key by the store (key_renames) and counts as above.
