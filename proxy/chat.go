@@ -21,8 +21,25 @@ import (
 )
 
 // handleChat serves POST /v1/chat/completions (and its aliases).
-func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.open(w, r, "acompletion")
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) { s.serveText(w, r, chatAPI) }
+
+// textAPI is one of the two APIs served by serveText: chat completions, and the legacy text
+// completions (completions.go), which differ only in their body and their upstream call.
+type textAPI struct {
+	callType string
+	parse    func(body []byte, pathModel string) (*chatRequest, error)
+	// send makes one upstream call on prov, d's provider or the mock standing in for it.
+	send func(ctx context.Context, d *route.Deployment, prov provider.Provider, req *provider.Request) (*provider.Response, error)
+}
+
+var chatAPI = textAPI{callType: "acompletion", parse: parseChat,
+	send: func(ctx context.Context, _ *route.Deployment, prov provider.Provider, req *provider.Request) (*provider.Response, error) {
+		return prov.Chat(ctx, req)
+	}}
+
+// serveText serves one request of api, streamed or not.
+func (s *Server) serveText(w http.ResponseWriter, r *http.Request, api textAPI) {
+	c, ok := s.open(w, r, api.callType)
 	if !ok {
 		return
 	}
@@ -30,7 +47,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := parseChat(body, r.PathValue("model"))
+	req, err := api.parse(body, r.PathValue("model"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
 		return
@@ -71,7 +88,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		if c.opts.mock != nil {
 			prov = mockProvider{text: *c.opts.mock, id: u.CallID}
 		}
-		out, err := prov.Chat(actx, pr)
+		out, err := api.send(actx, d, prov, pr)
 		if err == nil && req.Stream {
 			// Read the first event before committing, so a stream that fails at once can still be retried.
 			first, err = out.Stream.Next()
