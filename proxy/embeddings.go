@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/internal/wire"
@@ -100,7 +99,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		s.writeRouteError(w, r, err, u)
 		return
 	}
-	out, n, err := normalizeEmbeddings(resp.Body, er.EncodingFormat, tokens)
+	out, err := normalizeEmbeddings(resp.Body, er.EncodingFormat, tokens)
 	if err != nil {
 		pe := provider.AsError(err)
 		msg := fmt.Sprintf("%s error from %s (model=%s): %s", u.Provider, u.APIBase, u.Model, pe.Message)
@@ -109,22 +108,9 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		s.record(u)
 		return
 	}
-	u.PromptTokens, u.UsageKnown = n, true
-	u.ResponseBody = out
-	u.price(u.dep)
-	h[hdrCost] = []string{costString(u.Cost)}
-	copyUpstreamHeaders(h, resp.Header)
-	h["Content-Type"] = valJSON
-	h["Content-Length"] = []string{strconv.Itoa(len(out))}
-	total := time.Since(u.Start)
-	h[hdrDuration] = []string{msString(total)}
-	h[hdrOverhead] = []string{msString(total - upstream)}
-	w.WriteHeader(http.StatusOK)
-	u.Status = http.StatusOK
-	if _, err := w.Write(out); err != nil {
-		u.Status, u.Error = 499, "client went away: "+err.Error()
-	}
-	s.record(u)
+	// The answer is an OpenAI object with a usage: written, priced and recorded as chat's is.
+	resp.Body = out
+	s.writeCompletion(w, resp, u.Start, upstream, u)
 }
 
 // embeddingTokens is the local count of an input's tokens: token ids as given, text estimated.
@@ -179,14 +165,14 @@ func withModel(body []byte, model string) []byte {
 
 // normalizeEmbeddings puts an upstream's embedding list in the encoding the client asked for
 // (float when it named none) and fills in usage where the upstream reported none, from the local
-// estimate. It returns the body to send and the prompt tokens to bill.
-func normalizeEmbeddings(body []byte, format string, estimated int) ([]byte, int, error) {
+// estimate. It returns the body to send, whose usage is what is billed.
+func normalizeEmbeddings(body []byte, format string, estimated int) ([]byte, error) {
 	var l wire.EmbeddingList
 	if err := json.Unmarshal(body, &l); err != nil {
-		return nil, 0, wire.BadGateway("the upstream's embeddings answer is not an embedding list: %v", err)
+		return nil, wire.BadGateway("the upstream's embeddings answer is not an embedding list: %v", err)
 	}
 	if len(l.Data) == 0 {
-		return nil, 0, wire.BadGateway("the upstream's embeddings answer holds no embedding")
+		return nil, wire.BadGateway("the upstream's embeddings answer holds no embedding")
 	}
 	changed := false
 	for i := range l.Data {
@@ -195,7 +181,7 @@ func normalizeEmbeddings(body []byte, format string, estimated int) ([]byte, int
 		}
 		raw, err := wire.ConvertEmbedding(l.Data[i].Embedding, format)
 		if err != nil {
-			return nil, 0, wire.BadGateway("embedding %d: %v", i, err)
+			return nil, wire.BadGateway("embedding %d: %v", i, err)
 		}
 		l.Data[i].Embedding, changed = raw, true
 	}
@@ -206,8 +192,7 @@ func normalizeEmbeddings(body []byte, format string, estimated int) ([]byte, int
 		l.Object, changed = "list", true
 	}
 	if !changed {
-		return body, l.Usage.PromptTokens, nil
+		return body, nil
 	}
-	out, err := wire.Marshal(l)
-	return out, l.Usage.PromptTokens, err
+	return wire.Marshal(l)
 }

@@ -92,24 +92,28 @@ func (s *Server) handleModelGroupInfo(w http.ResponseWriter, r *http.Request) {
 			}
 			priced = true // the group's first deployment speaks for it, as in LiteLLM
 			pr := priceFor(d, d.Model)
-			set := func(k string, v any, ok bool) {
-				if ok {
-					info[k] = v
-				}
+			if v := pr.InputCostPerToken; v != nil {
+				info["input_cost_per_token"] = *v
 			}
-			set("input_cost_per_token", deref(pr.InputCostPerToken), pr.InputCostPerToken != nil)
-			set("output_cost_per_token", deref(pr.OutputCostPerToken), pr.OutputCostPerToken != nil)
-			set("max_input_tokens", derefInt(pr.MaxInputTokens), pr.MaxInputTokens != nil)
-			set("max_output_tokens", derefInt(pr.MaxOutputTokens), pr.MaxOutputTokens != nil)
-			set("supports_vision", pr.SupportsVision != nil && *pr.SupportsVision, true)
-			set("supports_function_calling", pr.SupportsFunctionCalling != nil && *pr.SupportsFunctionCalling, true)
-			set("supports_reasoning", pr.SupportsReasoning != nil && *pr.SupportsReasoning, true)
-			set("supports_prompt_caching", pr.SupportsPromptCaching != nil && *pr.SupportsPromptCaching, true)
+			if v := pr.OutputCostPerToken; v != nil {
+				info["output_cost_per_token"] = *v
+			}
+			if v := pr.MaxInputTokens; v != nil {
+				info["max_input_tokens"] = *v
+			}
+			if v := pr.MaxOutputTokens; v != nil {
+				info["max_output_tokens"] = *v
+			}
+			is := func(b *bool) bool { return b != nil && *b }
+			info["supports_vision"], info["supports_function_calling"] = is(pr.SupportsVision), is(pr.SupportsFunctionCalling)
+			info["supports_reasoning"], info["supports_prompt_caching"] = is(pr.SupportsReasoning), is(pr.SupportsPromptCaching)
 			mode, _ := d.Config.Info.Extra["mode"].(string)
 			if mode == "" {
 				mode = pr.Mode
 			}
-			set("mode", mode, mode != "")
+			if mode != "" {
+				info["mode"] = mode
+			}
 		}
 		info["providers"] = providers
 		if tpm > 0 {
@@ -143,7 +147,3 @@ func number(v any) float64 {
 	}
 	return 0
 }
-
-func deref(p *float64) float64 { return *p }
-
-func derefInt(p *int) int { return *p }
