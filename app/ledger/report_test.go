@@ -1,9 +1,12 @@
 package ledger
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawgate/clawgate/app/store"
 )
 
 // TestSpendReport: /global/spend/report in LiteLLM's shape, per day, with the spend per key and
@@ -48,4 +51,25 @@ func TestSpendReport(t *testing.T) {
 	e.master("GET", "/global/spend/report?group_by=customer&start_date="+today+"&end_date="+today, "").errOf(t, 400)
 	e.master("GET", "/global/spend/report", "").errOf(t, 400)
 	e.do("GET", "/global/spend/report?start_date="+today+"&end_date="+today, a, "").errOf(t, 403)
+}
+
+// TestMockRow: a mock_response request is logged at $0, marked as a mock, and leaves the key's
+// spend where it was.
+func TestMockRow(t *testing.T) {
+	e := newEnv(t)
+	key, token := e.generate(`{"max_budget": 1}`)
+	if r := e.chat(key, strings.Replace(exactChat, `"max_tokens":4`, `"max_tokens":4,"mock_response":"hi there"`, 1)); r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	e.flush()
+	rows, total, err := e.l.Store().QuerySpendLogs(context.Background(), store.SpendQuery{APIKey: token})
+	if err != nil || total != 1 {
+		t.Fatalf("%d rows, %v", total, err)
+	}
+	if rows[0].Spend != 0 || rows[0].Metadata["mock_response"] != true || rows[0].Unpriced {
+		t.Errorf("row %+v: want a $0 priced row marked mock_response", rows[0])
+	}
+	if got := e.info(key)["spend"]; got != 0.0 {
+		t.Errorf("key spend %v after a mock", got)
+	}
 }
