@@ -289,3 +289,21 @@ func TestEmbeddingsRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddingsGate: the gate reserves the input's price before the call and is settled with
+// the billed cost.
+func TestEmbeddingsGate(t *testing.T) {
+	gate := &fakeGate{}
+	g, _ := embedGateway(t, Options{Gate: gate})
+	resp := g.do("POST", "/v1/embeddings", `{"model":"oa-emb","input":"hello world, this is a longer text to embed"}`)
+	readAll(t, resp.Body)
+	if resp.StatusCode != 200 || len(gate.expected) != 1 || len(gate.settled) != 1 {
+		t.Fatalf("status %d, gate %+v", resp.StatusCode, gate)
+	}
+	if gate.expected[0] <= 0 || len(gate.repriced) != 1 || gate.repriced[0] != gate.expected[0] {
+		t.Errorf("reserved %v, repriced %v: want the input's price, above 0", gate.expected, gate.repriced)
+	}
+	if u := gate.settled[0]; math.Abs(u.Cost-8*2e-8) > 1e-15 || u.CallType != "aembedding" {
+		t.Errorf("settled %+v", u)
+	}
+}
