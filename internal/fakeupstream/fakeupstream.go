@@ -16,7 +16,8 @@
 //	x-fake-id: chatcmpl-x        answer with this id every time, as some OpenAI-compatible servers
 //	                             repeat theirs
 //
-// GET /_fake/last returns the request count and the last chat request (headers and body).
+// It serves /v1/embeddings and /v1/completions too (endpoints.go). GET /_fake/last returns the
+// request count and the last request (headers and body).
 package fakeupstream
 
 import (
@@ -89,6 +90,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.chat(w, r)
+	case (path == "/v1/embeddings" || path == "/embeddings") && r.Method == http.MethodPost:
+		s.embeddings(w, r)
+	case (path == "/v1/completions" || path == "/completions") && r.Method == http.MethodPost:
+		s.completions(w, r)
 	case path == "/v1/models" || path == "/models":
 		if !s.authorized(w, r) {
 			return
