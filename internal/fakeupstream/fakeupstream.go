@@ -127,21 +127,8 @@ type chatRequest struct {
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	s.mu.Lock()
-	s.lastBody, s.lastHeader = body, r.Header.Clone()
-	s.mu.Unlock()
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the request body", "invalid_request_error", "", "")
-		return
-	}
-	if !s.authorized(w, r) {
-		return
-	}
-	w.Header().Set("x-request-id", "req_"+s.nextID())
-	if st := r.Header.Get("x-fake-status"); st != "" {
-		fault(w, r, st)
+	body, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	var req chatRequest
