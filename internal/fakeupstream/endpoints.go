@@ -27,7 +27,7 @@ const (
 	completionTokens = 7
 )
 
-// begin reads a request as chat does (counted, kept for /_fake/last, key checked, faults applied).
+// begin reads any endpoint's request: counted, kept for /_fake/last, key checked, faults applied.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	s.requests.Add(1)
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
