@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -112,8 +113,8 @@ func (h *healthChecks) run(ctx context.Context, st *state, model string) map[str
 	return body
 }
 
-// healthError is the reason a check failed, without the upstream's secrets (the provider's
-// messages already hide api_base queries and keys).
+// healthError is the reason a check failed, without URL queries: a transport error quotes the
+// URL it called, and an api_base may carry a key there (?key=, ?api-key=).
 func healthError(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "no answer within the health check's timeout"
@@ -122,11 +123,15 @@ func healthError(err error) string {
 	if pe.Status == http.StatusGatewayTimeout {
 		return "no answer within the health check's timeout"
 	}
-	if pe.Message != "" {
-		return pe.Message
+	msg := pe.Message
+	if msg == "" {
+		msg = err.Error()
 	}
-	return err.Error()
+	return urlQuery.ReplaceAllString(msg, "")
 }
+
+// urlQuery matches the query of a URL quoted in an error message.
+var urlQuery = regexp.MustCompile(`\?[^\s"'<>]*`)
 
 // checkDeployment makes the tiny call: an embedding for embedding models (model_info.mode, or
 // the price table's), a one-token chat otherwise. A wildcard deployment is checked with its
