@@ -307,3 +307,23 @@ func TestEmbeddingsGate(t *testing.T) {
 		t.Errorf("settled %+v", u)
 	}
 }
+
+// TestEmbeddingsOversizedBody: a body over general_settings.max_request_size_mb is refused with
+// a 413 before any upstream call, on embeddings as on chat.
+func TestEmbeddingsOversizedBody(t *testing.T) {
+	up := newEmbedUpstream(t)
+	yaml := strings.ReplaceAll(`
+model_list:
+  - model_name: oa-emb
+    litellm_params: {model: openai/text-embedding-3-small, api_base: "{{U}}/v1"}
+general_settings: {master_key: `+masterKey+`, max_request_size_mb: 0.01}
+`, "{{U}}", up.srv.URL)
+	g := newGatewayWith(t, yaml, Options{})
+	resp := g.do("POST", "/v1/embeddings", `{"model":"oa-emb","input":"`+strings.Repeat("word ", 4000)+`"}`)
+	if e := errorOf(t, resp); resp.StatusCode != 413 || !strings.Contains(e.Message, "too large") {
+		t.Errorf("status %d %q, want 413", resp.StatusCode, e.Message)
+	}
+	if up.calls() != 0 {
+		t.Errorf("an oversized body reached the upstream")
+	}
+}
