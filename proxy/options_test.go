@@ -5,9 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clawgate/clawgate/internal/fuzzstat"
 )
 
 // TestMockResponse: mock_response answers without calling the upstream, streamed and not; the
@@ -148,4 +152,50 @@ func TestRequestTimeout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzTakeOptions: whatever the body, takeOptions either refuses it or returns a body without
+// LiteLLM's option members and with every other member as sent; a body naming none of them is
+// returned as is.
+func FuzzTakeOptions(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[1],"fallbacks":["a",{"m":["b"]}],"num_retries":2,"timeout":"1.5","mock_response":"x"}`))
+	f.Add([]byte(`{"model":"m","messages":[{"content":"the \"timeout\" word"}]}`))
+	f.Add([]byte(`{"disable_fallbacks":true,"x":"<&>"}`))
+	f.Add([]byte(`{"timeout":-1}`))
+	f.Add([]byte(`[{"fallbacks":1}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, o, err := takeOptions(body, http.Header{})
+		if !fuzzstat.Reach(err == nil) {
+			return
+		}
+		var in, got map[string]json.RawMessage
+		if json.Unmarshal(body, &in) != nil || in == nil {
+			if string(out) != string(body) {
+				t.Fatalf("a body that is not an object was changed: %q -> %q", body, out)
+			}
+			return
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("output %q is not an object: %v (from %q)", out, err, body)
+		}
+		for _, k := range optionKeys {
+			if _, ok := got[k]; ok {
+				t.Fatalf("%q left in %q", k, out)
+			}
+		}
+		for k, v := range in {
+			if slices.Contains(optionKeys, k) {
+				continue
+			}
+			var a, b any
+			_ = json.Unmarshal(v, &a)
+			_ = json.Unmarshal(got[k], &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("member %q changed: %s -> %s", k, v, got[k])
+			}
+		}
+		if o.numRetries != nil && (*o.numRetries < 0 || *o.numRetries > maxNumRetries) || o.timeout < 0 {
+			t.Fatalf("options out of bounds: %+v", o)
+		}
+	})
 }
