@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,8 +128,8 @@ func parseFallbacks(raw json.RawMessage) ([]string, error) {
 		if json.Unmarshal(it, &byModel) != nil {
 			return nil, errors.New(`fallbacks must be a list of model names, e.g. "fallbacks": ["gpt-4o-mini"]`)
 		}
-		for _, to := range byModel {
-			out = append(out, to...)
+		for _, k := range slices.Sorted(maps.Keys(byModel)) { // one key in practice; sorted, so the order is fixed
+			out = append(out, byModel[k]...)
 		}
 	}
 	return out, nil
