@@ -139,7 +139,9 @@ func newProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		var p provider.Provider
 		var err error
 		switch {
-		case strings.HasPrefix(model, "gemini"):
+		case strings.HasPrefix(model, "gemini"), strings.Contains(model, "embedding"):
+			// Google's text embedding models (text-embedding-005, ...) are served by Gemini's
+			// provider too: it sends their embeddings to Vertex's predict.
 			p, err = gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
 		case strings.HasPrefix(model, "claude"):

@@ -25,6 +25,7 @@ type chatRequest struct {
 	openBrace   int  // offset just past the top-level opening brace
 	closeBrace  int  // offset of the top-level closing brace
 	hasMessages bool
+	hasPrompt   bool // a legacy text completion's "prompt"
 }
 
 type span struct{ start, end int }
@@ -39,8 +40,18 @@ func (s span) ok() bool { return s.end > s.start }
 // value copied, was the gateway's largest per-request cost after the network. An invalid body goes
 // to parseChatDecoder, which says where it is wrong; the two agree on every valid body (FuzzParseChat).
 func parseChat(body []byte, pathModel string) (*chatRequest, error) {
+	return parseRequest(body, pathModel, false)
+}
+
+// parseCompletion is parseChat for a legacy text completion (/v1/completions), which has a
+// prompt where chat has messages.
+func parseCompletion(body []byte, pathModel string) (*chatRequest, error) {
+	return parseRequest(body, pathModel, true)
+}
+
+func parseRequest(body []byte, pathModel string, prompt bool) (*chatRequest, error) {
 	if !json.Valid(body) {
-		return parseChatDecoder(body, pathModel)
+		return parseDecoder(body, pathModel, prompt)
 	}
 	req := &chatRequest{body: body}
 	i := skipSpace(body, 0)
@@ -54,7 +65,7 @@ func parseChat(body []byte, pathModel string) (*chatRequest, error) {
 		switch body[i] {
 		case '}':
 			req.closeBrace = i
-			return req.check(pathModel)
+			return req.check(pathModel, prompt)
 		case ',':
 			i = skipSpace(body, i+1)
 		}
@@ -112,6 +123,8 @@ func (req *chatRequest) field(key []byte, sp span) error {
 		if raw[0] == '"' {
 			req.User = jsonString(raw)
 		}
+	case "prompt":
+		req.hasPrompt = !null
 	case "n":
 		if n, err := strconv.Atoi(string(raw)); err == nil && n > 0 {
 			req.N = n
@@ -125,12 +138,18 @@ func (req *chatRequest) field(key []byte, sp span) error {
 }
 
 // check applies the rules on the whole body once its members are read.
-func (req *chatRequest) check(pathModel string) (*chatRequest, error) {
+func (req *chatRequest) check(pathModel string, prompt bool) (*chatRequest, error) {
 	if req.Model == "" {
 		req.Model = pathModel
 	}
 	if req.Model == "" {
 		return nil, errors.New("model is required: set \"model\" to one of the names GET /v1/models lists")
+	}
+	if prompt {
+		if !req.hasPrompt {
+			return nil, errors.New("prompt is required")
+		}
+		return req, nil
 	}
 	if !req.hasMessages {
 		return nil, errors.New("messages is required and must not be empty")
@@ -148,6 +167,10 @@ func skipSpace(b []byte, i int) int {
 // parseChatDecoder is parseChat by json.Decoder, token by token: slower, but its errors name the
 // offending member and what is wrong with it.
 func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
+	return parseDecoder(body, pathModel, false)
+}
+
+func parseDecoder(body []byte, pathModel string, prompt bool) (*chatRequest, error) {
 	req := &chatRequest{body: body}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -206,6 +229,8 @@ func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
 			req.hasMessages = !bytes.Equal(bytes.TrimSpace(raw[1:len(raw)-1]), nil)
 		case "user":
 			_ = json.Unmarshal(raw, &req.User)
+		case "prompt":
+			req.hasPrompt = !bytes.Equal(raw, []byte("null"))
 		case "n":
 			var n int
 			if json.Unmarshal(raw, &n) == nil && n > 0 {
@@ -225,7 +250,7 @@ func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("invalid JSON in request body: data after the top-level object")
 	}
-	return req.check(pathModel)
+	return req.check(pathModel, prompt)
 }
 
 func cleanJSONErr(err error) error {

@@ -71,6 +71,8 @@ type Server struct {
 
 	// drain bounds the reading of a stream whose client left (zero: the defaults; tests shrink it).
 	drain drainLimits
+	// health runs GET /health's checks, one run at a time, results cached (health_check.go).
+	health healthChecks
 }
 
 // state is everything derived from one config; swapped atomically on reload.
@@ -206,6 +208,19 @@ func (s *Server) routes() {
 	for _, p := range []string{"/key/", "/spend/", "/global/", "/user/daily/activity", "/budget/", "/v1/key/", "/v1/spend/"} {
 		m.HandleFunc(p, s.handleAdmin)
 	}
+	// Embeddings, legacy text completions and LiteLLM's operational endpoints (endpoints.go).
+	for _, p := range []string{"", "/v1", "/openai", "/openai/v1"} {
+		m.HandleFunc("POST "+p+"/embeddings", s.handleEmbeddings)
+		m.HandleFunc("POST "+p+"/completions", s.handleCompletions)
+	}
+	m.HandleFunc("POST /openai/deployments/{model}/embeddings", s.handleEmbeddings)
+	m.HandleFunc("POST /engines/{model}/embeddings", s.handleEmbeddings)
+	m.HandleFunc("POST /openai/deployments/{model}/completions", s.handleCompletions)
+	m.HandleFunc("POST /engines/{model}/completions", s.handleCompletions)
+	m.HandleFunc("GET /health", s.handleHealth)
+	m.HandleFunc("GET /model_group/info", s.handleModelGroupInfo)
+	m.HandleFunc("GET /v1/model_group/info", s.handleModelGroupInfo)
+	m.HandleFunc("GET /routes", s.handleRoutes)
 	m.HandleFunc("/", s.handleNotFound)
 	s.mux = m
 }

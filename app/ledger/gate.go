@@ -263,6 +263,9 @@ func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 	if tags := u.RequestTags(); len(tags) > 0 {
 		row.Metadata["tags"] = tags
 	}
+	if u.Mock {
+		row.Metadata["mock_response"] = true // answered by the gateway; no upstream was called
+	}
 	if u.Error != "" || u.Status >= 400 {
 		row.Status = store.StatusFailure
 	}

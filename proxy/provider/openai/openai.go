@@ -99,7 +99,12 @@ func New(opts Options) *Provider {
 // is returned wrapped so that errors.Is(err, context.Canceled) holds. Response.Header keeps only
 // the request id, rate-limit and retry headers, and is nil when the upstream sent none of them.
 func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.Response, error) {
-	if p.url == "" {
+	return p.send(ctx, p.url, req)
+}
+
+// send is Chat at url: chat completions, or another endpoint of the same API (endpoints.go).
+func (p *Provider) send(ctx context.Context, url string, req *provider.Request) (*provider.Response, error) {
+	if url == "" {
 		return nil, &provider.Error{
 			Status: http.StatusInternalServerError, Type: "api_error",
 			Message: "openai: api_base is not set for this deployment",
@@ -118,7 +123,7 @@ func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.R
 		cancel(nil)
 	}
 
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(req.Body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req.Body))
 	if err != nil {
 		finish()
 		return nil, &provider.Error{
