@@ -40,7 +40,7 @@ func (rw *activityWindow) newBudgetEditor(edit func(context.Context, string, app
 	be.setLimit = widget.NewButton("Set limit…", be.showLimitForm)
 	be.status = widget.NewLabel("Select a key to change its limit or block it.")
 	be.status.Truncation = fyne.TextTruncateEllipsis
-	rw.budgets.OnSelected = func(id widget.TableCellID) { be.selectRow(id.Row) }
+	rw.budgets.onSelect = be.selectRow
 	be.selectRow(-1)
 	return container.NewPadded(container.NewBorder(nil, nil, nil,
 		container.NewHBox(be.block, be.unblock, be.setLimit), be.status))
@@ -48,10 +48,14 @@ func (rw *activityWindow) newBudgetEditor(edit func(context.Context, string, app
 
 // selectRow makes row the target of the buttons; the proxy budget is set in config.yaml instead.
 func (be *budgetEditor) selectRow(row int) {
+	prev := be.token
 	be.token, be.name = "", ""
 	if row >= 0 && row < len(be.rw.bdata) && !be.rw.bdata[row].Global {
 		b := be.rw.bdata[row]
 		be.token, be.name = b.Token, b.Name
+		if b.Token != prev { // a refresh keeps what the last edit said
+			be.status.SetText(b.Name + ": " + string(b.State(time.Now())))
+		}
 		be.block.Disable()
 		be.unblock.Disable()
 		if b.Blocked {
@@ -68,20 +72,6 @@ func (be *budgetEditor) selectRow(row int) {
 	be.block.Disable()
 	be.unblock.Disable()
 	be.setLimit.Disable()
-}
-
-// follow keeps the selection on the same key when a refresh reorders or changes the rows.
-func (be *budgetEditor) follow(rows []app.Budget) {
-	if be.token == "" {
-		return
-	}
-	for i, b := range rows {
-		if b.Token == be.token {
-			be.selectRow(i)
-			return
-		}
-	}
-	be.selectRow(-1) // the key was deleted
 }
 
 // apply runs an edit off the Fyne goroutine, then says how it went and re-reads the budgets.
