@@ -48,10 +48,15 @@ type activityWindow struct {
 	bedit   budgetEditor // the Budgets tab's buttons and what they act on
 	routes  *itemTable
 	rrows   [][]string
-	reqs    []app.Request // the rows' requests, for the detail line
-	detail  *widget.Label // the selected request in full (cells cut long errors)
+	// lastRoutes are the deployments in force at the last read; redit, when set, edits the
+	// config file's routes and shows them instead (see routes.go).
+	lastRoutes []app.RouteState
+	redit      *routeEditor
+	reqs       []app.Request // the rows' requests, for the detail line
+	detail     *widget.Label // the selected request in full (cells cut long errors)
 
 	loading atomic.Bool   // a read is under way: ticks skip rather than pile up
+	again   atomic.Bool   // a read was asked for while one was under way
 	stop    chan struct{} // closed on hide, ends the ticker
 	closed  *atomic.Bool  // the app is shutting down: no more fyne.Do
 }
@@ -76,7 +81,7 @@ func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activit
 		rw.detail.SetText(requestDetail(rw.reqs[row]))
 	})
 	rw.budgets = newItemTable(budgetColumns[:], budgetStretch, nil)
-	rw.routes = newItemTable(routeColumns[:], routeStretch, nil)
+	rw.routes = newItemTable(append(routeColumns[:], "Last test"), append(routeStretch, true), nil)
 	rw.tabs = container.NewAppTabs(
 		container.NewTabItem("Requests", container.NewBorder(nil, container.NewPadded(rw.detail), nil, nil, rw.table.object())),
 		container.NewTabItem("Budgets", container.NewBorder(nil, rw.newBudgetEditor(edit), nil, nil, rw.budgets.object())),
@@ -141,16 +146,32 @@ func (rw *activityWindow) hide() {
 // refresh reads the log in the background and shows it; call on the Fyne goroutine.
 func (rw *activityWindow) refresh() {
 	if !rw.loading.CompareAndSwap(false, true) {
+		rw.again.Store(true) // this read may predate an edit: read once more after it
 		return
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		act, err := rw.fetch(ctx, requestsShown)
 		cancel()
+		var file routeFile
+		if re := rw.redit; re != nil {
+			file = re.read()
+		}
 		onUI(func() {
 			rw.loading.Store(false)
+			if rw.again.Swap(false) && rw.visible {
+				defer rw.refresh()
+			}
 			if !rw.closed.Load() {
+				if rw.redit != nil {
+					rw.redit.file = file
+				}
 				rw.showActivity(act, err)
+				if re := rw.redit; re != nil && re.afterReload != nil {
+					f := re.afterReload
+					re.afterReload = nil
+					f()
+				}
 			}
 		})
 	}()
@@ -179,18 +200,8 @@ func (rw *activityWindow) showActivity(act app.Activity, err error) {
 		tokens = append(tokens, budgetKey(b))
 	}
 	rw.budgets.setRows(rw.brows, tokens)
-	rw.rrows = nil
-	names := make([]string, 0, len(act.Routes))
-	seen := map[string]int{}
-	for _, r := range act.Routes {
-		c := routeCells(r, now)
-		rw.rrows = append(rw.rrows, c[:])
-		// A group may list the same deployment twice; the count keeps their keys apart.
-		k := r.Name + "\x00" + r.Model + "\x00" + r.APIBase
-		seen[k]++
-		names = append(names, k+"\x00"+strconv.Itoa(seen[k]))
-	}
-	rw.routes.setRows(rw.rrows, names)
+	rw.lastRoutes = act.Routes
+	rw.showRoutes()
 	rw.summary.SetText(activitySummary(act))
 }
 
@@ -279,7 +290,7 @@ func budgetCells(b app.Budget, now time.Time) [len(budgetColumns)]string {
 // routeColumns are the Routes tab's headings; routeCells fills a row in this order.
 var routeColumns = [...]string{"Model", "Provider", "Upstream model", "API base", "Per 1M in / out", "Context", "Health"}
 
-var routeStretch = []bool{true, false, true, true, false, false, true}
+var routeStretch = []bool{true, false, true, true, false, false, false}
 
 // routeCells is one Routes row, in routeColumns' order.
 func routeCells(r app.RouteState, now time.Time) [len(routeColumns)]string {

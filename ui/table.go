@@ -180,13 +180,31 @@ func (it *itemTable) spread(width float32, force bool) {
 	if width > total && n > 0 {
 		extra = (width - total) / float32(n)
 	}
+	// Too narrow: the stretch columns give up width, down to minStretch each, in proportion to
+	// what they have above it (their text is cut with an ellipsis; the detail shows it whole).
+	var spare float32
+	for c, w := range it.widths {
+		if it.stretch[c] && w > minStretch {
+			spare += w - minStretch
+		}
+	}
+	shrink := float32(0)
+	if width > 0 && total > width && spare > 0 {
+		shrink = min(1, (total-width)/spare)
+	}
 	for c, w := range it.widths {
 		if it.stretch[c] {
 			w += extra
+			if w > minStretch {
+				w -= (w - minStretch) * shrink
+			}
 		}
 		it.table.SetColumnWidth(c, w)
 	}
 }
+
+// minStretch is the narrowest a stretch column gets before the table scrolls sideways.
+const minStretch = 120
 
 // spreadLayout gives the table all the space and re-spreads its columns when the space changes.
 type spreadLayout struct{ it *itemTable }
