@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/clawgate/clawgate/app"
@@ -29,6 +30,15 @@ type budgetEditor struct {
 	unblock  *widget.Button
 	setLimit *widget.Button
 	status   *widget.Label
+
+	// keys, when the service manages keys (see keys.go), makes, edits, regenerates and deletes
+	// them, and sets the proxy budget; global is whether the proxy budget's row is selected.
+	keys                        keyService
+	global                      bool
+	newKey, editKey, regen, del *widget.Button
+	proxy                       *widget.Button // Proxy budget…
+	shown                       *secretDialog  // the last key shown once (tests read it)
+	keyForm                     *keyForm       // the last key form opened
 }
 
 func (rw *activityWindow) newBudgetEditor(edit func(context.Context, string, app.KeyEdit) error) fyne.CanvasObject {
@@ -40,16 +50,18 @@ func (rw *activityWindow) newBudgetEditor(edit func(context.Context, string, app
 	be.setLimit = widget.NewButton("Set limit…", be.showLimitForm)
 	be.status = widget.NewLabel("Select a key to change its limit or block it.")
 	be.status.Truncation = fyne.TextTruncateEllipsis
+	be.newKeyButtons()
 	rw.budgets.onSelect = be.selectRow
 	be.selectRow(-1)
-	return container.NewPadded(container.NewBorder(nil, nil, nil,
-		container.NewHBox(be.block, be.unblock, be.setLimit), be.status))
+	return container.NewPadded(container.NewVBox(be.status,
+		container.NewHBox(be.newKey, be.proxy, layout.NewSpacer(), be.editKey, be.regen, be.del, be.block, be.unblock, be.setLimit)))
 }
 
 // selectRow makes row the target of the buttons; the proxy budget is set in config.yaml instead.
 func (be *budgetEditor) selectRow(row int) {
 	prev := be.token
-	be.token, be.name = "", ""
+	be.token, be.name, be.global = "", "", false
+	defer be.keyButtons()
 	if row >= 0 && row < len(be.rw.bdata) && !be.rw.bdata[row].Global {
 		b := be.rw.bdata[row]
 		be.token, be.name = b.Token, b.Name
@@ -66,12 +78,18 @@ func (be *budgetEditor) selectRow(row int) {
 		be.setLimit.Enable()
 		return
 	}
-	if row >= 0 && row < len(be.rw.bdata) {
-		be.status.SetText("The proxy budget is litellm_settings.max_budget in config.yaml.")
-	}
 	be.block.Disable()
 	be.unblock.Disable()
 	be.setLimit.Disable()
+	if row >= 0 && row < len(be.rw.bdata) {
+		be.global = true
+		if be.keys == nil {
+			be.status.SetText("The proxy budget is litellm_settings.max_budget in config.yaml.")
+			return
+		}
+		be.status.SetText("The proxy budget caps all requests; it is kept in config.yaml.")
+		be.setLimit.Enable()
+	}
 }
 
 // apply runs an edit off the Fyne goroutine, then says how it went and re-reads the budgets.
@@ -101,6 +119,10 @@ func (be *budgetEditor) apply(done string, ed app.KeyEdit) {
 
 // showLimitForm asks for a limit in USD and a reset period for the selected key.
 func (be *budgetEditor) showLimitForm() {
+	if be.global && be.keys != nil {
+		be.showProxyBudgetForm()
+		return
+	}
 	if be.token == "" {
 		return
 	}

@@ -157,9 +157,7 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 		openFolder:  g.openFolder,
 	})
 	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
-	if rs, ok := svc.(routeService); ok { // the windows' editors (routes.go)
-		g.reqs.enableRouteEditing(rs)
-	}
+	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
 		g.win.w.SetCloseIntercept(g.win.hide)

@@ -1,0 +1,26 @@
+package ui
+
+// enableEditors turns on the editors the service supports: routes in config.yaml (routes.go),
+// virtual keys and the proxy budget (keys.go). A service that only reports (a test's fake) leaves
+// the windows read-mostly, as they were.
+func (rw *activityWindow) enableEditors(svc any) {
+	if rs, ok := svc.(routeService); ok {
+		rw.enableRouteEditing(rs)
+	}
+	if ks, ok := svc.(keyService); ok {
+		rw.bedit.enableKeys(ks)
+	}
+}
+
+// models are the model names served, from the last read, in config order, once each.
+func (rw *activityWindow) models() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rw.lastRoutes {
+		if !seen[r.Name] {
+			seen[r.Name] = true
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
