@@ -52,6 +52,7 @@ type activityWindow struct {
 	// config file's routes and shows them instead (see routes.go).
 	lastRoutes []app.RouteState
 	redit      *routeEditor
+	keys       *keysTab      // the Keys tab, when the service has secrets to show (providerkeys.go)
 	reqs       []app.Request // the rows' requests, for the detail line
 	detail     *widget.Label // the selected request in full (cells cut long errors)
 
@@ -112,6 +113,9 @@ func (rw *activityWindow) show(tab int) {
 	rw.visible = true
 	rw.stop = make(chan struct{})
 	stop := rw.stop
+	if rw.keys != nil {
+		rw.keys.stale.Store(true) // the keychain is read when the window opens, not on ticks
+	}
 	rw.refresh()
 	go func() {
 		t := time.NewTicker(requestsEvery)
@@ -157,6 +161,11 @@ func (rw *activityWindow) refresh() {
 		if re := rw.redit; re != nil {
 			file = re.read()
 		}
+		var secrets *secretsRead
+		if kt := rw.keys; kt != nil && kt.stale.Swap(false) {
+			r := kt.read()
+			secrets = &r
+		}
 		onUI(func() {
 			rw.loading.Store(false)
 			if rw.again.Swap(false) && rw.visible {
@@ -167,6 +176,9 @@ func (rw *activityWindow) refresh() {
 					rw.redit.file = file
 				}
 				rw.showActivity(act, err)
+				if secrets != nil {
+					rw.keys.show(*secrets)
+				}
 				if re := rw.redit; re != nil && re.afterReload != nil {
 					f := re.afterReload
 					re.afterReload = nil

@@ -10,6 +10,21 @@ func (rw *activityWindow) enableEditors(svc any) {
 	if ks, ok := svc.(keyService); ok {
 		rw.bedit.enableKeys(ks)
 	}
+	if ss, ok := svc.(secretService); ok {
+		rw.enableSecrets(ss)
+	}
+}
+
+// background runs call off the Fyne goroutine and then done on it, unless the app is closing.
+func (rw *activityWindow) background(call func(), done func()) {
+	go func() {
+		call()
+		onUI(func() {
+			if !rw.closed.Load() {
+				done()
+			}
+		})
+	}()
 }
 
 // models are the model names served, from the last read, in config order, once each.

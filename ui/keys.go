@@ -65,16 +65,11 @@ func (be *budgetEditor) keyButtons() {
 
 // run calls f off the Fyne goroutine with a timeout, then done on it.
 func (be *budgetEditor) run(f func(ctx context.Context), done func()) {
-	go func() {
+	be.rw.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), keyCallTimeout)
+		defer cancel()
 		f(ctx)
-		cancel()
-		onUI(func() {
-			if !be.rw.closed.Load() {
-				done()
-			}
-		})
-	}()
+	}, done)
 }
 
 // keyForm makes or edits a virtual key.

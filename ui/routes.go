@@ -186,16 +186,7 @@ func testLine(t app.RouteTest) string {
 }
 
 // background runs call off the Fyne goroutine and then done on it, unless the app is closing.
-func (re *routeEditor) background(call func(), done func()) {
-	go func() {
-		call()
-		onUI(func() {
-			if !re.rw.closed.Load() {
-				done()
-			}
-		})
-	}()
-}
+func (re *routeEditor) background(call func(), done func()) { re.rw.background(call, done) }
 
 // afterEdit shows an edit's outcome and re-reads everything (the file, and the gateway's state).
 // ver is the file's version after the edit, so a next edit made before the re-read lands is made

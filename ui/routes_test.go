@@ -35,6 +35,16 @@ func (m memKeychain) Get(name string) (string, error) {
 
 func (m memKeychain) Set(name, v string) error { m[name] = v; return nil }
 
+func (m memKeychain) Delete(name string) error { delete(m, name); return nil }
+
+func (m memKeychain) List() ([]string, error) {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
 // realApp runs the app service on a config file, a store and a keychain in a temp folder.
 func realApp(t *testing.T, config string, secrets app.Secrets) (*app.App, string) {
 	t.Helper()
