@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean screenshots
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -68,6 +68,12 @@ e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the g
 
 e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any suite passes (make e2e runs it too)
 	bash e2e/run-passthrough.sh
+
+# fyne/test draws the windows in software: no display, no GL, no cgo step.
+screenshots: ## every window and form, light and dark, at its size and at 1366x768, as PNGs in bin/shots/
+	mkdir -p bin/shots
+	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing'
+	@ls bin/shots
 
 tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
 	scripts/tray-smoke.sh

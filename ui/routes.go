@@ -110,10 +110,11 @@ func (rw *activityWindow) showRoutes() {
 			rw.rrows = append(rw.rrows, append(c[:], ""))
 			keys = append(keys, key(r.Name, r.Model, r.APIBase))
 		}
+		rw.routes.setRows(rw.rrows, keys)
 		if re != nil {
+			re.selectRow(-1)
 			re.status.SetText("Cannot edit the routes: " + re.file.err.Error())
 		}
-		rw.routes.setRows(rw.rrows, keys)
 		return
 	}
 	for i, sp := range re.file.specs {
@@ -165,6 +166,11 @@ func (re *routeEditor) selectRow(row int) {
 		re.testAll.Disable()
 	} else {
 		re.testAll.Enable()
+	}
+	if re.file.err != nil || re.file.ver == "" {
+		re.add.Disable() // no file read (yet): nothing to add to
+	} else {
+		re.add.Enable()
 	}
 	if on {
 		if t, ok := re.tests[re.file.specs[row].Name]; ok {
