@@ -52,9 +52,10 @@ type activityWindow struct {
 	// config file's routes and shows them instead (see routes.go).
 	lastRoutes []app.RouteState
 	redit      *routeEditor
-	keys       *keysTab      // the Keys tab, when the service has secrets to show (providerkeys.go)
-	reqs       []app.Request // the rows' requests, for the detail line
-	detail     *widget.Label // the selected request in full (cells cut long errors)
+	keys       *keysTab        // the Keys tab, when the service has secrets to show (providerkeys.go)
+	filters    *requestFilters // the Requests tab's filters and export (requestfilters.go)
+	reqs       []app.Request   // the rows' requests, for the detail line
+	detail     *widget.Label   // the selected request in full (cells cut long errors)
 
 	loading atomic.Bool   // a read is under way: ticks skip rather than pile up
 	again   atomic.Bool   // a read was asked for while one was under way
@@ -153,9 +154,17 @@ func (rw *activityWindow) refresh() {
 		rw.again.Store(true) // this read may predate an edit: read once more after it
 		return
 	}
+	var filter *app.RequestFilter // read here: the widgets belong to the Fyne goroutine
+	if rf := rw.filters; rf != nil && rf.active() {
+		f := rf.filter(requestsShown)
+		filter = &f
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		act, err := rw.fetch(ctx, requestsShown)
+		if filter != nil && err == nil {
+			act.Requests, err = rw.filters.svc.Requests(ctx, *filter)
+		}
 		cancel()
 		var file routeFile
 		if re := rw.redit; re != nil {
@@ -176,6 +185,12 @@ func (rw *activityWindow) refresh() {
 					rw.redit.file = file
 				}
 				rw.showActivity(act, err)
+				if filter != nil && err == nil {
+					rw.summary.SetText(rw.summary.Text + filteredNote(len(act.Requests)))
+				}
+				if rw.filters != nil {
+					rw.filters.offerModels(rw.models())
+				}
 				if secrets != nil {
 					rw.keys.show(*secrets)
 				}

@@ -13,6 +13,9 @@ func (rw *activityWindow) enableEditors(svc any) {
 	if ss, ok := svc.(secretService); ok {
 		rw.enableSecrets(ss)
 	}
+	if rs, ok := svc.(requestService); ok {
+		rw.enableRequestFilters(rs)
+	}
 }
 
 // background runs call off the Fyne goroutine and then done on it, unless the app is closing.
