@@ -88,3 +88,45 @@ model_list:
 		t.Errorf("second row %q", r)
 	}
 }
+
+// The Overview sums the same requests by day and model.
+func TestOverview(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(`general_settings: {master_key: sk-master}
+model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
+  - model_name: big
+    litellm_params: {model: openai/gpt-4o, api_base: "`+up.URL+`/v1", api_key: sk-up}
+`), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	ctx := context.Background()
+	ci, _ := a.CreateKey(ctx, KeySpec{Alias: "ci"})
+	for _, m := range []string{"mini", "big", "big"} {
+		req, _ := http.NewRequest("POST", a.Status().BaseURL()+"/v1/chat/completions",
+			bytes.NewReader([]byte(`{"model":"`+m+`","messages":[{"role":"user","content":"hi"}]}`)))
+		req.Header.Set("Authorization", "Bearer "+ci)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	o, err := a.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Days) != OverviewDays || o.Requests != 3 || o.Today.Requests != 3 || o.Week.Requests != 3 || o.Month.Requests != 3 {
+		t.Fatalf("overview %+v", o)
+	}
+	last := o.Days[len(o.Days)-1]
+	if strings.Join(o.Models, ",") != "big,mini" || last.Total != o.Today.Spend || last.ByModel[0] <= last.ByModel[1] || last.Total <= 0 {
+		t.Errorf("models %v, today %+v, spend %v", o.Models, last, o.Today.Spend)
+	}
+	if len(o.TopKeys) != 1 || o.TopKeys[0].Name != "ci" || o.TopKeys[0].Spend != o.Today.Spend {
+		t.Errorf("top keys %+v", o.TopKeys)
+	}
+}
