@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,14 +54,16 @@ type activityWindow struct {
 	lastRoutes []app.RouteState
 	redit      *routeEditor
 	keys       *keysTab        // the Keys tab, when the service has secrets to show (providerkeys.go)
+	overview   *overviewTab    // the Overview tab (overview.go)
 	filters    *requestFilters // the Requests tab's filters and export (requestfilters.go)
 	reqs       []app.Request   // the rows' requests, for the detail line
 	detail     *widget.Label   // the selected request in full (cells cut long errors)
 
-	loading atomic.Bool   // a read is under way: ticks skip rather than pile up
-	again   atomic.Bool   // a read was asked for while one was under way
-	stop    chan struct{} // closed on hide, ends the ticker
-	closed  *atomic.Bool  // the app is shutting down: no more fyne.Do
+	loading atomic.Bool    // a read is under way: ticks skip rather than pile up
+	again   atomic.Bool    // a read was asked for while one was under way
+	jobs    sync.WaitGroup // the goroutines the window started (tests wait for them)
+	stop    chan struct{}  // closed on hide, ends the ticker
+	closed  *atomic.Bool   // the app is shutting down: no more fyne.Do
 }
 
 // noRequestSelected is the detail line while no request is selected.
@@ -118,7 +121,9 @@ func (rw *activityWindow) show(tab int) {
 		rw.keys.stale.Store(true) // the keychain is read when the window opens, not on ticks
 	}
 	rw.refresh()
+	rw.jobs.Add(1)
 	go func() {
+		defer rw.jobs.Done()
 		t := time.NewTicker(requestsEvery)
 		defer t.Stop()
 		for {
@@ -159,9 +164,20 @@ func (rw *activityWindow) refresh() {
 		f := rf.filter(requestsShown)
 		filter = &f
 	}
+	ov := rw.overview
+	if ov != nil && !ov.wanted(rw) {
+		ov = nil
+	}
+	rw.jobs.Add(1)
 	go func() {
+		defer rw.jobs.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		act, err := rw.fetch(ctx, requestsShown)
+		var over app.Overview
+		var overErr error
+		if ov != nil {
+			over, overErr = ov.svc.Overview(ctx)
+		}
 		if filter != nil && err == nil {
 			act.Requests, err = rw.filters.svc.Requests(ctx, *filter)
 		}
@@ -193,6 +209,9 @@ func (rw *activityWindow) refresh() {
 				}
 				if secrets != nil {
 					rw.keys.show(*secrets)
+				}
+				if ov != nil {
+					ov.show(over, overErr)
 				}
 				if re := rw.redit; re != nil && re.afterReload != nil {
 					f := re.afterReload

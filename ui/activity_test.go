@@ -154,6 +154,7 @@ func TestRequestsWindow(t *testing.T) {
 	svc.activity = sampleActivity()
 	tray := newFakeTray()
 	g := newGUI(a, tray, svc, Options{})
+	settle(t, g)
 	g.start()
 	defer g.stop()
 
@@ -234,6 +235,7 @@ func TestRequestsWindowEmpty(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
+	settle(t, g)
 	g.reqs.show(tabRequests)
 	defer g.reqs.hide()
 	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.reqs.summary.Text, "No requests yet") })
@@ -258,6 +260,18 @@ func uiQueue(t *testing.T) {
 				return
 			}
 		}
+	})
+}
+
+// settle ends the gui's background work when the test ends, before uiQueue's cleanup puts onUI
+// back (a goroutine left running would read onUI while the next test swaps it): the windows are
+// hidden, the app marked as stopping so late callbacks do nothing, and every goroutine the windows
+// started is waited for. Call it after uiQueue.
+func settle(t *testing.T, g *gui) {
+	t.Cleanup(func() {
+		g.reqs.hide()
+		g.stopped.Store(true)
+		g.reqs.jobs.Wait()
 	})
 }
 

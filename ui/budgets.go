@@ -99,22 +99,15 @@ func (be *budgetEditor) apply(done string, ed app.KeyEdit) {
 		return
 	}
 	be.status.SetText("Saving…")
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := be.edit(ctx, token, ed)
-		cancel()
-		onUI(func() {
-			if be.rw.closed.Load() {
-				return
-			}
-			if err != nil {
-				be.status.SetText("Not saved: " + err.Error())
-				return
-			}
-			be.status.SetText(name + " " + done + ".")
-			be.rw.refresh()
-		})
-	}()
+	var err error
+	be.run(func(ctx context.Context) { err = be.edit(ctx, token, ed) }, func() {
+		if err != nil {
+			be.status.SetText("Not saved: " + err.Error())
+			return
+		}
+		be.status.SetText(name + " " + done + ".")
+		be.rw.refresh()
+	})
 }
 
 // showLimitForm asks for a limit in USD and a reset period for the selected key.

@@ -16,11 +16,16 @@ func (rw *activityWindow) enableEditors(svc any) {
 	if rs, ok := svc.(requestService); ok {
 		rw.enableRequestFilters(rs)
 	}
+	if os, ok := svc.(overviewService); ok {
+		rw.enableOverview(os)
+	}
 }
 
 // background runs call off the Fyne goroutine and then done on it, unless the app is closing.
 func (rw *activityWindow) background(call func(), done func()) {
+	rw.jobs.Add(1)
 	go func() {
+		defer rw.jobs.Done()
 		call()
 		onUI(func() {
 			if !rw.closed.Load() {

@@ -26,6 +26,7 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
+	settle(t, g)
 	g.reqs.show(tabBudgets)
 	defer g.reqs.hide()
 	be := &g.reqs.bedit

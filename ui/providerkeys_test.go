@@ -18,6 +18,7 @@ func TestKeysTab(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
+	settle(t, g)
 	g.reqs.show(tabKeys)
 	defer g.reqs.hide()
 	kt := g.reqs.keys

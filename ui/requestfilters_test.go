@@ -44,6 +44,7 @@ func TestRequestsFiltersAndExport(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
+	settle(t, g)
 	g.reqs.show(tabRequests)
 	defer g.reqs.hide()
 	rf := g.reqs.filters

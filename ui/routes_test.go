@@ -110,6 +110,7 @@ func TestRoutesAddTestServe(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
+	settle(t, g)
 	g.reqs.w.Resize(fyne.NewSize(1100, 640))
 	g.reqs.show(tabRoutes)
 	defer g.reqs.hide()
@@ -210,6 +211,7 @@ func TestRoutesEditDuplicateDelete(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
+	settle(t, g)
 	g.reqs.show(tabRoutes)
 	defer g.reqs.hide()
 	re := g.reqs.redit

@@ -70,6 +70,7 @@ func openActivity(t *testing.T, act app.Activity, tab int) (fyne.App, *fakeServi
 	svc := newFakeService(running)
 	svc.activity = act
 	g := newGUI(a, newFakeTray(), svc, Options{})
+	settle(t, g)
 	g.reqs.show(tab)
 	t.Cleanup(g.reqs.hide)
 	n := min(len(act.Requests), requestsShown)
