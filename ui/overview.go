@@ -123,9 +123,8 @@ func (c *spendChart) set(o app.Overview) {
 			objs = append(objs, r)
 		}
 	}
-	base := canvas.NewLine(theme.Color(theme.ColorNameForeground))
-	base.StrokeWidth = 1
-	c.plot.Objects = append(objs, base)
+	// Widgets, not canvas objects with a colour of their own, so both follow a change of theme.
+	c.plot.Objects = append(objs, widget.NewSeparator())
 	if top == 0 {
 		c.max.SetText("No spend in the last " + fmt.Sprint(app.OverviewDays) + " days.")
 	} else {
@@ -140,8 +139,8 @@ func (c *spendChart) set(o app.Overview) {
 	c.days.Objects = nil
 	for i, d := range o.Days {
 		if i%5 == 0 || i == len(o.Days)-1 {
-			l := canvas.NewText(d.Day.Format("Jan 2"), theme.Color(theme.ColorNameForeground))
-			l.TextSize = theme.CaptionTextSize()
+			l := widget.NewLabel(d.Day.Format("Jan 2"))
+			l.SizeName = theme.SizeNameCaptionText
 			c.days.Objects = append(c.days.Objects, l)
 		}
 	}
@@ -179,10 +178,9 @@ func (l *barsLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 			i++
 		}
 	}
-	if line, ok := objs[len(objs)-1].(*canvas.Line); ok {
-		line.Position1 = fyne.NewPos(0, size.Height)
-		line.Position2 = fyne.NewPos(size.Width, size.Height)
-	}
+	axis := objs[len(objs)-1]
+	axis.Move(fyne.NewPos(0, size.Height))
+	axis.Resize(fyne.NewSize(size.Width, theme.SeparatorThicknessSize()))
 }
 
 func (l *barsLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(300, 160) }
