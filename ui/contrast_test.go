@@ -69,18 +69,25 @@ func TestLabelsReadable(t *testing.T) {
 	for _, st := range []app.Status{running, failed, {}} {
 		g.apply(st)
 		for _, w := range []fyne.Window{g.win.w, g.reqs.w} {
-			for _, o := range test.LaidOutObjects(w.Content()) {
-				l, ok := o.(*widget.Label)
-				if !ok || l.Text == "" {
-					continue
-				}
-				for _, v := range variants {
-					fg := theme.DefaultTheme().Color(labelColour(l), v.v)
-					bg := theme.DefaultTheme().Color(theme.ColorNameBackground, v.v)
-					if c := contrast(fg, bg); c < 4.5 {
-						t.Errorf("%s, %s: %q at %.2f:1", st.State, v.name, l.Text, c)
-					}
-				}
+			assertReadable(t, st.State.String(), w.Content())
+		}
+	}
+}
+
+// assertReadable checks that every label under o reads at WCAG AA (4.5:1) on the light and the
+// dark theme; where names the case in messages.
+func assertReadable(t *testing.T, where string, o fyne.CanvasObject) {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(o) {
+		l, ok := o.(*widget.Label)
+		if !ok || l.Text == "" {
+			continue
+		}
+		for _, v := range variants {
+			fg := theme.DefaultTheme().Color(labelColour(l), v.v)
+			bg := theme.DefaultTheme().Color(theme.ColorNameBackground, v.v)
+			if c := contrast(fg, bg); c < 4.5 {
+				t.Errorf("%s, %s: %q at %.2f:1", where, v.name, l.Text, c)
 			}
 		}
 	}

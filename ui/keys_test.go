@@ -47,6 +47,7 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	if !strings.Contains(f.problem.Text, "soft budget") || !f.save.Disabled() {
 		t.Errorf("soft budget over the budget: %q", f.problem.Text)
 	}
+	assertReadable(t, "key form with a problem", g.reqs.w.Canvas().Overlays().Top())
 	f.softBudget.SetText("4")
 	f.period.SetText("monthly")
 	f.models.SetSelected([]string{"local"})

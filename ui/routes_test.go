@@ -139,6 +139,7 @@ func TestRoutesAddTestServe(t *testing.T) {
 	if !strings.Contains(f.problem.Text, "not a URL") || !f.save.Disabled() {
 		t.Errorf("bad URL: problem %q", f.problem.Text)
 	}
+	assertReadable(t, "route form with a problem", g.reqs.w.Canvas().Overlays().Top())
 	f.apiBase.SetText(up.URL + "/v1")
 	f.keySource.SetSelected(keyFromKeychain)
 	f.keyName.SetText("house")
