@@ -236,6 +236,12 @@ func TestAddRouteWithKeyTestAndServe(t *testing.T) {
 	if res := a.TestRoute(context.Background(), rs[0], ""); !res.OK {
 		t.Errorf("test of the saved route: %+v", res)
 	}
+	if res := a.TestSavedRoute(context.Background(), 0); !res.OK || res.Route != "house" {
+		t.Errorf("test of entry 0 as written: %+v", res)
+	}
+	if res := a.TestSavedRoute(context.Background(), 1); res.OK || !strings.Contains(res.Error, "gone") {
+		t.Errorf("test of an entry that is not there: %+v", res)
+	}
 	// And served.
 	req, _ := http.NewRequest("POST", a.Status().BaseURL()+"/v1/chat/completions",
 		bytes.NewReader([]byte(`{"model":"house","messages":[{"role":"user","content":"hi"}]}`)))

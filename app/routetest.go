@@ -37,6 +37,27 @@ const testPrompt = `{"model":%q,"messages":[{"role":"user","content":"Reply with
 // the config parser, its secrets resolved (or secret used, for a key typed but not saved yet), and
 // its provider built by the gateway's own factory. It calls the network: off the UI goroutine.
 func (a *App) TestRoute(ctx context.Context, r RouteSpec, secret string) RouteTest {
+	item := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	applySpec(item, r)
+	return a.testItem(ctx, r, item, secret)
+}
+
+// TestSavedRoute tests entry index of config.yaml as written, every key of it (headers, rpm,
+// model_info) included.
+func (a *App) TestSavedRoute(ctx context.Context, index int) RouteTest {
+	f, err := readConfigFile(a.opts.ConfigPath)
+	if err != nil {
+		return RouteTest{Error: err.Error()}
+	}
+	items, _ := f.items()
+	if index < 0 || index >= len(items) {
+		return RouteTest{Error: fmt.Sprintf("route %d is gone from the file", index)}
+	}
+	return a.testItem(ctx, specOf(items[index]), copyNode(items[index]), "")
+}
+
+// testItem makes the one-token call through the entry item (r is it as the form reads it).
+func (a *App) testItem(ctx context.Context, r RouteSpec, item *yaml.Node, secret string) RouteTest {
 	out := RouteTest{Route: r.Name}
 	p, _ := PresetByID(r.Preset)
 	if strings.Contains(r.Model, "*") {
@@ -46,8 +67,6 @@ func (a *App) TestRoute(ctx context.Context, r RouteSpec, secret string) RouteTe
 	if pr, ok := pricing.Lookup(p.Prefix, r.Model); ok {
 		out.InputPerMTok, out.OutputPerMTok = perMillion(pr.InputCostPerToken), perMillion(pr.OutputCostPerToken)
 	}
-	item := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	applySpec(item, r)
 	dep, err := a.buildOne(item, secret)
 	if err != nil {
 		out.Error = err.Error()

@@ -25,6 +25,7 @@ type routeService interface {
 	DuplicateRoute(ver app.ConfigVersion, index int, name string) (app.ConfigVersion, error)
 	DeleteRoute(ver app.ConfigVersion, index int) (app.ConfigVersion, error)
 	TestRoute(ctx context.Context, r app.RouteSpec, secret string) app.RouteTest
+	TestSavedRoute(ctx context.Context, index int) app.RouteTest
 }
 
 // routeFile is one read of config.yaml's routes.
@@ -253,6 +254,7 @@ func (re *routeEditor) runTests(idx []int) {
 		specs = append(specs, re.file.specs[i])
 		delete(re.tests, re.file.specs[i].Name)
 	}
+	idx = append([]int(nil), idx...)
 	re.testing = len(specs)
 	re.test.Disable()
 	re.testAll.Disable()
@@ -262,7 +264,9 @@ func (re *routeEditor) runTests(idx []int) {
 	re.background(func() {
 		for i, sp := range specs {
 			ctx, cancel := context.WithTimeout(context.Background(), routeTestTimeout)
-			results[i] = re.svc.TestRoute(ctx, sp, "")
+			// The entry as saved, every key of it; named as the table shows it.
+			results[i] = re.svc.TestSavedRoute(ctx, idx[i])
+			results[i].Route = sp.Name
 			cancel()
 		}
 	}, func() {
