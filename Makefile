@@ -61,7 +61,7 @@ test-race: ## go test -race on every package that does not link Fyne's driver (i
 # are the same.
 test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus and a Secret Service, then -race
 	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test $$pkgs
-	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci $$pkgs
+	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci -timeout 20m $$pkgs
 
 e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
 	bash e2e/run.sh
