@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
@@ -143,7 +142,7 @@ func (be *budgetEditor) showLimitForm() {
 		widget.NewFormItem("Limit (USD)", limit),
 		widget.NewFormItem("Resets", period),
 	}
-	dialog.ShowForm("Budget for "+be.name, "Save", "Cancel", items, func(ok bool) {
+	showForm("Budget for "+be.name, items, func(ok bool) {
 		if !ok {
 			return
 		}

@@ -1,5 +1,11 @@
 package ui
 
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+)
+
 // enableEditors turns on the editors the service supports: routes in config.yaml (routes.go),
 // virtual keys and the proxy budget (keys.go). A service that only reports (a test's fake) leaves
 // the windows read-mostly, as they were.
@@ -46,4 +52,12 @@ func (rw *activityWindow) models() []string {
 		}
 	}
 	return out
+}
+
+// showForm is dialog.ShowForm at a width where entries show what is typed (Fyne sizes a form
+// dialog to its minimum, a few characters per entry).
+func showForm(title string, items []*widget.FormItem, done func(bool), w fyne.Window) {
+	d := dialog.NewForm(title, "Save", "Cancel", items, done, w)
+	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+	d.Show()
 }

@@ -372,7 +372,7 @@ func (be *budgetEditor) showProxyBudgetForm() {
 		period.SetPlaceHolder("never resets")
 		period.SetText(b.Period)
 		items := []*widget.FormItem{widget.NewFormItem("Limit (USD)", limit), widget.NewFormItem("Resets", period)}
-		dialog.ShowForm("Proxy budget (all requests)", "Save", "Cancel", items, func(ok bool) {
+		showForm("Proxy budget (all requests)", items, func(ok bool) {
 			if !ok {
 				return
 			}

@@ -175,7 +175,7 @@ func (kt *keysTab) openSetForm(name string) {
 		return nil
 	}
 	secret.Validator = n.Validator
-	dialog.ShowForm("Provider key", "Save", "Cancel", items, func(ok bool) {
+	showForm("Provider key", items, func(ok bool) {
 		if !ok {
 			return
 		}
