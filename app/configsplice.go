@@ -93,13 +93,16 @@ func (f *configFile) blockItems() bool {
 	return seq != nil && seq.Kind == yaml.SequenceNode && seq.Style&yaml.FlowStyle == 0 && len(seq.Content) > 0
 }
 
-// replaceItem rewrites the lines of entry index from its (edited) node.
-func (f *configFile) replaceItem(index int) ([]byte, error) {
+// replaceItem applies edit to entry index's node and rewrites the entry's lines from it. The
+// lines are measured before the edit: an edited value no longer knows where it was written.
+func (f *configFile) replaceItem(index int, edit func(item *yaml.Node)) ([]byte, error) {
+	items, _ := f.items()
 	if !f.blockItems() {
+		edit(items[index])
 		return f.whole()
 	}
-	items, _ := f.items()
 	start, end, indent := f.itemSpan(items[index])
+	edit(items[index])
 	lines, err := encodeItem(items[index], indent, nestStep(items[index]))
 	if err != nil {
 		return nil, err

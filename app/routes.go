@@ -196,7 +196,8 @@ func setScalar(m *yaml.Node, key, v string) {
 		n := m.Content[i+1]
 		if n.Kind != yaml.ScalarNode || n.Value != v {
 			style := n.Style &^ (yaml.LiteralStyle | yaml.FoldedStyle)
-			*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Style: style, LineComment: n.LineComment}
+			*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Style: style, LineComment: n.LineComment,
+				Line: n.Line, Column: n.Column}
 		}
 		return
 	}
@@ -275,8 +276,7 @@ func (a *App) SaveRoute(ver ConfigVersion, index int, r RouteSpec, secret string
 			applySpec(item, r)
 			return f.appendItem(item)
 		}
-		applySpec(items[index], r)
-		return f.replaceItem(index)
+		return f.replaceItem(index, func(item *yaml.Node) { applySpec(item, r) })
 	})
 }
 

@@ -145,6 +145,23 @@ func TestRouteEditsKeepComments(t *testing.T) {
 	}
 }
 
+// An entry whose last line is the value edited: its lines are measured before the edit, so the
+// comment under it stays once and the new value replaces the old.
+func TestRouteEditLastLine(t *testing.T) {
+	a, path := newEditApp(t, commented)
+	rs, v := routesNow(t, a)
+	r := rs[1]
+	r.Model = "gpt-4.1-mini"
+	if _, err := a.SaveRoute(v, 1, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := strings.Replace(commented, "model: openai/gpt-4o-mini", "model: openai/gpt-4.1-mini", 1)
+	if string(got) != want {
+		t.Errorf("file\n%s\nwant\n%s", got, want)
+	}
+}
+
 // An edit made in a text editor meanwhile is not overwritten: the save is refused and the file
 // keeps the editor's text.
 func TestRouteEditRefusedWhenFileChanged(t *testing.T) {
