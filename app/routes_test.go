@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/clawgate/clawgate/internal/fakeupstream"
+	"github.com/clawgate/clawgate/proxy/config"
 )
 
 // commented is a config a user wrote by hand: comments above, beside and inside entries, blank
@@ -300,5 +301,28 @@ func TestPresetModels(t *testing.T) {
 	}
 	if ms := PresetModels("ollama"); len(ms) != 0 {
 		t.Errorf("ollama lists %v: a local server's models are typed", ms)
+	}
+}
+
+// The first-run config (every comment a new user reads) survives adding, editing and deleting.
+func TestRouteEditsOnExampleConfig(t *testing.T) {
+	example := string(config.ExampleYAML())
+	a, path := newEditApp(t, example)
+	rs, v := routesNow(t, a)
+	v, err := a.SaveRoute(v, -1, RouteSpec{Name: "claude", Preset: "anthropic", Model: "claude-sonnet-4-5", KeyRef: "os.environ/OPENAI_API_KEY"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	r.Model = "gpt-4.1-mini"
+	if v, err = a.SaveRoute(v, 0, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = a.DeleteRoute(v, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if want := strings.Replace(example, "model: openai/gpt-4o-mini", "model: openai/gpt-4.1-mini", 1); string(got) != want {
+		t.Errorf("after add, edit, delete:\n%s", got)
 	}
 }
