@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean install uninstall
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean install uninstall screenshots
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -62,13 +62,19 @@ test-race: ## go test -race on every package that does not link Fyne's driver (i
 # are the same.
 test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus and a Secret Service, then -race
 	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test $$pkgs
-	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci $$pkgs
+	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci -timeout 20m $$pkgs
 
 e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
 	bash e2e/run.sh
 
 e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any suite passes (make e2e runs it too)
 	bash e2e/run-passthrough.sh
+
+# fyne/test draws the windows in software: no display, no GL, no cgo step.
+screenshots: ## every window and form, light and dark, at its size and at 1366x768, as PNGs in bin/shots/
+	mkdir -p bin/shots
+	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing|TestOverviewTab|TestRequestsFiltersAndExport'
+	@ls bin/shots
 
 tray-smoke: ## the real tray app under Xvfb with a real tray host and dunst: icon states, notifications, windows by X11 title, second launch, idle CPU, broken config
 	scripts/tray-smoke.sh

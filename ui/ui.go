@@ -191,6 +191,7 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	})
 	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
 	g.prob = newProblemsWindow(g)
+	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
 		g.win.w.SetCloseIntercept(g.win.hide)
