@@ -205,8 +205,11 @@ func TestModelsFor(t *testing.T) {
 	if opus.Cost == nil || opus.Cost.Input != perMillion(p.InputCostPerToken, nil) || opus.Cost.Output != perMillion(p.OutputCostPerToken, nil) {
 		t.Errorf("opus cost %+v", opus.Cost)
 	}
-	if mini := byID["gpt-4o-mini"]; !reflect.DeepEqual(mini.Input, []string{"text", "image"}) || mini.Cost == nil || mini.Cost.CacheWrite != mini.Cost.Input {
-		t.Errorf("gpt-4o-mini: %+v %+v (no cache-write price: bills as input)", mini, mini.Cost)
+	if opus.Cost == nil || opus.Cost.CacheWrite == nil || *opus.Cost.CacheWrite != perMillion(p.CacheCreationInputTokenCost, nil) {
+		t.Errorf("opus cost %+v: Anthropic prices cache writes", opus.Cost)
+	}
+	if mini := byID["gpt-4o-mini"]; !reflect.DeepEqual(mini.Input, []string{"text", "image"}) || mini.Cost == nil || mini.Cost.CacheWrite != nil {
+		t.Errorf("gpt-4o-mini: %+v %+v (OpenAI has no cache-write price: none is written)", mini, mini.Cost)
 	}
 	// A context window but no published max output: the table's window, the default output.
 	if m := byID["gpt-5.5"]; m.ContextWindow != 1000000 || m.MaxTokens != 16384 {
