@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 )
 
 const includeKey = "$include"
@@ -153,58 +154,65 @@ func deepMerge(base, over map[string]any) map[string]any {
 	return out
 }
 
-// Owner finds the file that holds the setting at path (object keys, array indexes as numbers)
-// and the path inside that file: the main file unless an object on the way includes a file that
-// sets the key and no sibling overrides it (of several includes, the last one that sets it).
-// A setting nobody holds yet belongs where its nearest existing parent lives.
-func (t *Tree) Owner(path []string) (file string, doc *Doc, inner []string) {
-	file, doc = abs(t.Path), t.Doc
-	cur := any(doc.Value())
-	for i, k := range path {
-		obj, ok := cur.(map[string]any)
-		if !ok {
-			if arr, isArr := cur.([]any); isArr {
-				var idx int
-				if _, err := fmt.Sscan(k, &idx); err == nil && idx >= 0 && idx < len(arr) {
-					inner, cur = append(inner, k), arr[idx]
-					continue
-				}
-			}
-			return file, doc, append(inner, path[i:]...)
-		}
-		if _, sibling := obj[k]; !sibling {
-			if f, d, ok := t.includeHolding(obj, filepath.Dir(file), k); ok {
-				file, doc, inner = f, d, nil
-				obj = d.Value()
-			}
-		}
-		next, ok := obj[k]
-		if !ok {
-			return file, doc, append(inner, path[i:]...)
-		}
-		inner, cur = append(inner, k), next
-	}
-	return file, doc, inner
+// layer is one file's part of a logical object: the value there and its path in that file.
+type layer struct {
+	file  string
+	doc   *Doc
+	val   any
+	inner []string
 }
 
-// includeHolding returns the last file obj includes whose top level sets key (through its own
-// includes too).
-func (t *Tree) includeHolding(obj map[string]any, dir, key string) (string, *Doc, bool) {
-	files := includeFiles(obj, dir)
-	for _, f := range slices.Backward(files) {
-		d := t.Files[f]
-		if d == nil {
-			continue
-		}
-		v := d.Value()
-		if _, ok := v[key]; ok {
-			return f, d, true
-		}
-		if f2, d2, ok := t.includeHolding(v, filepath.Dir(f), key); ok {
-			return f2, d2, true
+// expand lists the layers a value stands for: the files it includes (in merge order, each
+// expanded in turn), then the value itself, whose sibling keys are merged last.
+func (t *Tree) expand(l layer, depth int) []layer {
+	obj, ok := l.val.(map[string]any)
+	if !ok || depth >= maxIncludeDepth {
+		return []layer{l}
+	}
+	var out []layer
+	for _, f := range includeFiles(obj, filepath.Dir(l.file)) {
+		if d := t.Files[f]; d != nil {
+			out = append(out, t.expand(layer{f, d, d.Value(), nil}, depth+1)...)
 		}
 	}
-	return "", nil, false
+	return append(out, l)
+}
+
+// Owner finds the file that holds the setting at path (object keys, array indexes as numbers)
+// and the path inside that file: of the files whose content is merged into a place (the includes,
+// then the object's own sibling keys), the last one that sets it, as that one wins. A setting
+// nobody holds yet goes where its nearest existing parent's winning layer is.
+func (t *Tree) Owner(path []string) (file string, doc *Doc, inner []string) {
+	layers := t.expand(layer{abs(t.Path), t.Doc, t.Doc.Value(), nil}, 0)
+	for i, k := range path {
+		var next []layer
+		for _, l := range layers {
+			var e any
+			found := false
+			switch v := l.val.(type) {
+			case map[string]any:
+				e, found = v[k]
+			case []any:
+				if idx, err := strconv.Atoi(k); err == nil && idx >= 0 && idx < len(v) {
+					e, found = v[idx], true
+				}
+			}
+			if found {
+				next = append(next, t.expand(layer{l.file, l.doc, e, append(cloneStrings(l.inner), k)}, 0)...)
+			}
+		}
+		if len(next) == 0 {
+			last := layers[len(layers)-1]
+			return last.file, last.doc, append(last.inner, path[i:]...)
+		}
+		// Only objects merge: anything else is wholly the last layer's.
+		if _, isObj := next[len(next)-1].val.(map[string]any); !isObj {
+			next = next[len(next)-1:]
+		}
+		layers = next
+	}
+	last := layers[len(layers)-1]
+	return last.file, last.doc, last.inner
 }
 
 // Write saves every included file that was edited, the careful way (see Write), and returns the
