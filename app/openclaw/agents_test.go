@@ -210,3 +210,30 @@ func TestParseAgentScope(t *testing.T) {
 		t.Error("ParseAgentScope(some): no error")
 	}
 }
+
+func TestOwner(t *testing.T) {
+	tr, dir := tree(t, map[string]string{
+		"openclaw.json": `{agents: {$include: ["a.json5", "b.json5"], defaults: {model: "x"}}, gateway: {port: 1}}`,
+		"a.json5":       `{entries: {w: {model: "m", list: [1, 2]}}, defaults: {workspace: "~"}}`,
+		"b.json5":       `{entries: {w: {list: [3]}}}`,
+	})
+	for _, tc := range []struct {
+		path, file, inner string
+	}{
+		{"gateway.port", "openclaw.json", "gateway.port"},
+		{"agents.defaults.model", "openclaw.json", "agents.defaults.model"},
+		{"agents.defaults.workspace", "a.json5", "defaults.workspace"},
+		{"agents.entries.w.model", "a.json5", "entries.w.model"},
+		// An array is wholly the last layer's.
+		{"agents.entries.w.list.0", "b.json5", "entries.w.list.0"},
+		// Not set anywhere yet: where its nearest parent's winning layer is.
+		{"agents.entries.w.params.x", "b.json5", "entries.w.params.x"},
+		{"agents.entries.v.model", "b.json5", "entries.v.model"},
+		{"tools.profile", "openclaw.json", "tools.profile"},
+	} {
+		file, _, inner := tr.Owner(strings.Split(tc.path, "."))
+		if file != filepath.Join(dir, tc.file) || strings.Join(inner, ".") != tc.inner {
+			t.Errorf("Owner(%s) = %s %s, want %s %s", tc.path, file, strings.Join(inner, "."), tc.file, tc.inner)
+		}
+	}
+}
