@@ -75,7 +75,8 @@ func runOpenClaw(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clawgate: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// connect may ask `openclaw gateway status`, which takes tens of seconds on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	defer a.Stop(ctx)
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -39,10 +40,12 @@ func GatewayPort(d *Doc, env func(string) string) int {
 	return DefaultGatewayPort
 }
 
-// GatewayLive reports whether an OpenClaw gateway answers its liveness probe (GET /healthz,
-// {"ok":true}) on 127.0.0.1:port.
+// GatewayLive reports whether an OpenClaw gateway runs on 127.0.0.1:port: its liveness probe
+// (GET /healthz) answers {"ok":true}, or the port takes connections and the probe gets no answer
+// within 10 s (a busy gateway's event loop can be that slow; nothing else of OpenClaw's listens
+// on its gateway port). A refused connection or another server's answer means none.
 func GatewayLive(ctx context.Context, port int) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/healthz", port), nil)
 	if err != nil {
@@ -50,13 +53,24 @@ func GatewayLive(ctx context.Context, port int) bool {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return false
+		// Connected but no answer in time: a gateway too busy to answer is still running.
+		return errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && connects(port)
 	}
 	defer res.Body.Close()
 	var body struct {
 		OK bool `json:"ok"`
 	}
 	return res.StatusCode == http.StatusOK && json.NewDecoder(res.Body).Decode(&body) == nil && body.OK
+}
+
+// connects reports whether something accepts TCP connections on 127.0.0.1:port.
+func connects(port int) bool {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // Restart is what RestartGateway did.

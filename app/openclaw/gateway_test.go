@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestGatewayPort(t *testing.T) {
@@ -141,5 +142,28 @@ func TestRestartGateway(t *testing.T) {
 	defer func() { CLI = "openclaw" }()
 	if _, err := RestartGateway(context.Background(), env); !errors.Is(err, ErrNoCLI) {
 		t.Errorf("without the command: %v", err)
+	}
+}
+
+// TestGatewayLiveBusy: a gateway that takes connections but is too busy to answer in time runs.
+func TestGatewayLiveBusy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if !GatewayLive(ctx, l.Addr().(*net.TCPAddr).Port) {
+		t.Error("a busy gateway is not live")
 	}
 }
