@@ -21,7 +21,7 @@ const HELLO = 'Hello! How can I assist you today?';
 const UPSTREAM = { 'mock-a': 'gpt-4o-mini', 'mock-b': 'gpt-4.1-mini' };
 const GATEWAY_TOKEN = 'oc-gateway-token-e2e-daily';
 
-describe('OpenClaw daily use: profiles, pinned agents, locks', { timeout: 900000 }, () => {
+describe('OpenClaw daily use: profiles, pinned agents, locks', { timeout: 1800000 }, () => {
   let dir;
   let home;
   let work; // --cwd for the agent
