@@ -22,7 +22,8 @@ OpenClaw's config is found as OpenClaw finds it (OPENCLAW_CONFIG_PATH, OPENCLAW_
 ~/.openclaw); --openclaw-config names another. Each profile gets its own key: alias "openclaw" for the
 default one, "openclaw-<profile>" for the others, in that profile's .env. Comments, formatting and every
 key Clawgate does not own are kept; the file is backed up to the data folder first. Nothing is edited
-before 'connect'. 'use' exits 1 when no agent would use the model (every agent pins its own).
+before 'connect'. 'use' exits 1 when no agent would use the model (every agent pins its own); 'status'
+exits 1 when nothing answers at the provider's baseUrl or the gateway refuses the key OpenClaw sends.
 `
 
 // runOpenClaw implements `clawgate openclaw`.
