@@ -49,8 +49,9 @@ func Profile(env func(string) string, home string) string {
 	}
 	base := filepath.Base(dir)
 	if filepath.Dir(dir) == h {
-		if name, ok := strings.CutPrefix(base, ".openclaw-"); ok && profileRE.MatchString(name) && name != "default" {
-			return name
+		// OpenClaw's profile names are case-insensitive; key aliases are lower-case.
+		if name, ok := strings.CutPrefix(base, ".openclaw-"); ok && profileRE.MatchString(strings.ToLower(name)) && !strings.EqualFold(name, "default") {
+			return strings.ToLower(name)
 		}
 	}
 	name := strings.Trim(profileJunkRE.ReplaceAllString(strings.ToLower(base), "-"), "-_.")

@@ -23,6 +23,8 @@ func TestProfile(t *testing.T) {
 		{name: "state dir is the default folder", env: map[string]string{"OPENCLAW_STATE_DIR": "~/.openclaw"}, stateDir: j(home, ".openclaw"), profile: ""},
 		{name: "state dir of a named profile", env: map[string]string{"OPENCLAW_STATE_DIR": j(home, ".openclaw-work")},
 			stateDir: j(home, ".openclaw-work"), profile: "work", alias: "openclaw-work"},
+		{name: "a profile name in capitals", env: map[string]string{"OPENCLAW_STATE_DIR": j(home, ".openclaw-Work")},
+			stateDir: j(home, ".openclaw-Work"), profile: "work", alias: "openclaw-work"},
 		{name: "OPENCLAW_PROFILE, as --profile sets it", env: map[string]string{"OPENCLAW_PROFILE": "dev"}, stateDir: j(home, ".openclaw-dev"), profile: "dev", alias: "openclaw-dev"},
 		{name: "OPENCLAW_PROFILE=default", env: map[string]string{"OPENCLAW_PROFILE": "default"}, stateDir: j(home, ".openclaw"), profile: ""},
 		{name: "state dir wins over the profile", env: map[string]string{"OPENCLAW_PROFILE": "dev", "OPENCLAW_STATE_DIR": "~/.openclaw-ops"},
