@@ -37,7 +37,7 @@ const DAILY_BUDGET = 1;
 // A user's own line in their config: whatever edits the file must keep it.
 const USER_COMMENT = '// my own note: keep this line';
 
-describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => {
+describe('the real OpenClaw through clawgate serve', { timeout: 1800000 }, () => {
   let dir; // everything throwaway lives here
   let home; // OpenClaw's HOME; ~/.openclaw is under it
   let work; // --cwd for the agent
