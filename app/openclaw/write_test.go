@@ -270,7 +270,7 @@ func TestWriteWaitsForLock(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old := LockWait
-			LockWait = 1500 * time.Millisecond
+			LockWait = 3 * time.Second
 			defer func() { LockWait = old }()
 			path, original, d, backups := setup(t, sample)
 			if _, err := Use(d, "gpt-4o-mini"); err != nil {
@@ -282,8 +282,8 @@ func TestWriteWaitsForLock(t *testing.T) {
 			}
 			released := make(chan struct{})
 			if tc.release {
-				// OpenClaw's hold: the length of a write, here a third of LockWait.
-				time.AfterFunc(LockWait/3, func() { os.Remove(lp); close(released) })
+				// OpenClaw's hold: the length of a write, here a sixth of LockWait.
+				time.AfterFunc(LockWait/6, func() { os.Remove(lp); close(released) })
 			}
 			start := time.Now()
 			_, err := Write(path, original, d, backups)
