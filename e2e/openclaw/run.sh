@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The end-to-end tests with the real OpenClaw (openclaw.test.mjs, daily.test.mjs): installs Node 24 and OpenClaw
+# The end-to-end tests with the real OpenClaw (e2e/openclaw/*.test.mjs): installs Node 24 and OpenClaw
 # into the cache once (install.sh), builds clawgate and the fake upstream unless CLAWGATE_BIN and
-# FAKEUPSTREAM_BIN name them already, and runs the tests under the machine's Node: both files, or
+# FAKEUPSTREAM_BIN name them already, and runs the tests under the machine's Node: every file, or
 # those named as arguments (e.g. e2e/openclaw/run.sh e2e/openclaw/daily.test.mjs).
 set -euo pipefail
 
@@ -21,7 +21,8 @@ export OPENCLAW_DIR="$(sed -n 's/^OPENCLAW_DIR=//p' <<<"$paths")"
 export NODE24_BIN="$(sed -n 's/^NODE24_BIN=//p' <<<"$paths")"
 
 cd "$root"
-# The files named on the command line, else both; one at a time (each starts its own gateways).
+# The files named on the command line, else every one here; one at a time (each starts its own
+# gateways).
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(e2e/openclaw/openclaw.test.mjs e2e/openclaw/daily.test.mjs)
+[ ${#files[@]} -gt 0 ] || files=(e2e/openclaw/*.test.mjs)
 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
