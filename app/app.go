@@ -169,6 +169,7 @@ type App struct {
 	ocMu     sync.Mutex
 	ocWatch  *openclaw.Watcher
 	ocClosed bool
+	ocRetry  interface{ Stop() bool } // the timer of the next retry of a failed OpenClaw sync (openclaw_state.go)
 
 	// budgetKick asks watchBudgets to re-read the budgets; stopBudgets ends it (nil when it does
 	// not run).
