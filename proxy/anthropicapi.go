@@ -16,7 +16,9 @@ import (
 type callTypeKey struct{}
 
 // handleMessages serves Anthropic's Messages API (POST /v1/messages) for any route, so Claude
-// Code and the Anthropic SDKs can use the gateway. The request is translated to a chat
+// Code and the Anthropic SDKs can use the gateway. Where every deployment the call can reach
+// speaks Messages itself (Claude on Anthropic, Vertex AI, Bedrock) it passes through untranslated
+// (passMessages). Otherwise the request is translated to a chat
 // completion and served by handleChat (auth, budgets, routing, retries, usage: all the same);
 // its answer is translated back on the way out, chunk by chunk for streams.
 //
@@ -42,6 +44,10 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(body, &head)
 	head.Model = p.resolve(head.Model)
+	if s.nativeRoute(st, head.Model) {
+		s.passMessages(w, r, st, p, body, head.Model)
+		return
+	}
 	chat, info, err := messages.ToChat(body, messages.Options{Plain: !s.anthropicGroup(st, head.Model)})
 	if err != nil {
 		status, b := messages.ErrorFrom(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/anthropic"
 	"github.com/clawgate/clawgate/proxy/provider/bedrock"
+	"github.com/clawgate/clawgate/proxy/provider/claude"
 	"github.com/clawgate/clawgate/proxy/provider/gemini"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
@@ -60,7 +61,8 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		if key == "" {
 			key = os.Getenv("ANTHROPIC_API_KEY")
 		}
-		return anthropic.New(anthropic.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut}), nil
+		p := anthropic.New(anthropic.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
+		return claude.Wrap(p, claude.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
 	case "gemini":
 		key := d.Params.APIKey
 		if key == "" {
@@ -82,6 +84,9 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			// fail with the reason (and go to their fallbacks).
 			return failing{fmt.Sprintf("bedrock deployment %q cannot be used: %v", d.ModelName, err)}, nil
 		}
+		if claude.IsClaude(model) { // Claude also takes Anthropic's Messages through InvokeModel
+			return claude.WrapBedrock(p, d.Params.ExtraHeaders), nil
+		}
 		return p, nil
 	case "azure":
 		o := openai.AzureOptions{
@@ -101,8 +106,13 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			p, err = gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
 		case strings.HasPrefix(model, "claude"):
-			p, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+			var ap *anthropic.Provider
+			ap, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
+			if err == nil { // and Anthropic's Messages through rawPredict
+				p, err = claude.WrapVertex(ap, claude.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+					Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
+			}
 		case strings.Contains(model, "/"):
 			// A partner model by publisher ("meta/llama-..."): Vertex's OpenAI-compatible endpoint.
 			p, err = openai.NewVertex(openai.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
