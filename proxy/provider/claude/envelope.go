@@ -65,7 +65,8 @@ type Edit struct {
 
 // Splice applies edits to the top-level members of the JSON object body and leaves every other
 // byte as it was: a member replaced keeps its place, one removed takes its separator with it, one
-// added goes last. A body that is not one JSON object is an error.
+// added goes last. A key given twice is edited both times (parsers differ on which one wins). A
+// body that is not one JSON object is an error.
 func Splice(body []byte, edits ...Edit) ([]byte, error) {
 	ms, closing, err := members(body)
 	if err != nil {
@@ -74,7 +75,7 @@ func Splice(body []byte, edits ...Edit) ([]byte, error) {
 	done := make([]bool, len(edits))
 	edit := func(key string) int {
 		for j, e := range edits {
-			if e.Key == key && !done[j] {
+			if e.Key == key { // every occurrence: a duplicate key must not carry the client's model past us
 				done[j] = true
 				return j
 			}
