@@ -282,6 +282,9 @@ func (s *Server) relayMessages(client context.Context, w http.ResponseWriter, st
 			id = got
 		}
 		text += textLenOf(data, messageTextKeys)
+		if gone == "" && client.Err() != nil {
+			gone = "it closed the connection" // writes into a dead connection may still succeed for a while
+		}
 		if gone == "" {
 			if u.FirstToken.IsZero() {
 				u.FirstToken = time.Now()
