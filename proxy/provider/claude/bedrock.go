@@ -14,7 +14,6 @@ import (
 
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/bedrock"
-	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
 )
 
 // Bedrock is a Claude deployment on Amazon Bedrock: chat completions go to the embedded
@@ -53,22 +52,9 @@ func (b *Bedrock) Messages(ctx context.Context, req *Request) (*Response, error)
 	if err != nil {
 		return nil, err
 	}
-	out := &Response{Header: passHeaders(resp.Header)}
-	if !req.Stream {
-		defer resp.Body.Close()
-		out.Body, err = httpx.ReadBody(resp, "bedrock: ", maxBody)
-		if err != nil {
-			return nil, httpx.Failure(ctx, "bedrock", "reading response", err, nil)
-		}
-		return out, nil
-	}
-	if ct := httpx.MediaType(resp.Header.Get("Content-Type")); ct != "application/vnd.amazon.eventstream" {
-		resp.Body.Close()
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "api_error",
-			Message: "bedrock: upstream answered a streaming request with " + ct + " instead of application/vnd.amazon.eventstream"}
-	}
-	out.Stream = &invokeStream{body: resp.Body, r: bufio.NewReaderSize(resp.Body, 32<<10), dec: eventstream.NewDecoder()}
-	return out, nil
+	return answer(ctx, resp, "bedrock", req.Stream, "application/vnd.amazon.eventstream", func(body io.ReadCloser) Stream {
+		return &invokeStream{body: body, r: bufio.NewReaderSize(body, 32<<10), dec: eventstream.NewDecoder()}
+	})
 }
 
 // invokeStream reads InvokeModelWithResponseStream's AWS event stream.

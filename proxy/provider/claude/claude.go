@@ -155,6 +155,65 @@ func (a *Anthropic) Messages(ctx context.Context, req *Request) (*Response, erro
 	if err != nil {
 		return nil, badRequest("invalid JSON body: " + err.Error())
 	}
+	resp, err := a.send(ctx, target, body, req)
+	if err != nil {
+		return nil, err
+	}
+	return answer(ctx, resp, "claude", req.Stream, "text/event-stream", func(body io.ReadCloser) Stream {
+		return &sseStream{body: body, r: httpx.NewSSEReader(body, "claude: ")}
+	})
+}
+
+// answer reads a 2xx answer: the whole body for a call that does not stream, else a Stream made
+// by open over a body of the media type want (anything else is a 502). name prefixes errors.
+func answer(ctx context.Context, resp *http.Response, name string, stream bool, want string, open func(io.ReadCloser) Stream) (*Response, error) {
+	out := &Response{Header: passHeaders(resp.Header)}
+	if !stream {
+		defer resp.Body.Close()
+		var err error
+		out.Body, err = httpx.ReadBody(resp, name+": ", maxBody)
+		if err != nil {
+			return nil, httpx.Failure(ctx, name, "reading response", err, nil)
+		}
+		return out, nil
+	}
+	if ctype := httpx.MediaType(resp.Header.Get("Content-Type")); ctype != want {
+		resp.Body.Close()
+		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "api_error",
+			Message: name + ": upstream answered a streaming request with " + ctype + " instead of " + want}
+	}
+	out.Stream = open(resp.Body)
+	return out, nil
+}
+
+// CountMessages asks the upstream to count a Messages request's input tokens: Anthropic's
+// /v1/messages/count_tokens, or Vertex AI's count-tokens:rawPredict, with the client's
+// anthropic-* headers (a body using beta features is counted only with them). The answer,
+// {"input_tokens":N}, is returned as it came.
+func (a *Anthropic) CountMessages(ctx context.Context, req *Request) ([]byte, error) {
+	target := a.url + "/count_tokens"
+	body, err := ForAnthropic(req.Body, req.Model)
+	if err == nil && a.vertex {
+		target = a.url + "/count-tokens:rawPredict"
+		body, err = Splice(body, Edit{"anthropic_version", quote(VertexVersion)})
+	}
+	if err != nil {
+		return nil, badRequest("invalid JSON body: " + err.Error())
+	}
+	resp, err := a.send(ctx, target, body, &Request{Header: req.Header})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := httpx.ReadBody(resp, "claude: ", 1<<20)
+	if err != nil {
+		return nil, httpx.Failure(ctx, "claude", "reading response", err, nil)
+	}
+	return out, nil
+}
+
+// send posts body to target with the headers described at Messages and returns a 2xx answer.
+func (a *Anthropic) send(ctx context.Context, target string, body []byte, req *Request) (*http.Response, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, &provider.Error{Status: http.StatusInternalServerError, Type: "api_error", Message: "claude: bad api_base: " + err.Error(), Err: err}
@@ -192,23 +251,7 @@ func (a *Anthropic) Messages(ctx context.Context, req *Request) (*Response, erro
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, httpx.StatusError(resp, "claude: ", "check api_base", decodeError)
 	}
-	out := &Response{Header: passHeaders(resp.Header)}
-	ctype := httpx.MediaType(resp.Header.Get("Content-Type"))
-	if !req.Stream {
-		defer resp.Body.Close()
-		out.Body, err = httpx.ReadBody(resp, "claude: ", maxBody)
-		if err != nil {
-			return nil, httpx.Failure(ctx, "claude", "reading response", err, nil)
-		}
-		return out, nil
-	}
-	if ctype != "text/event-stream" {
-		resp.Body.Close()
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "api_error",
-			Message: "claude: upstream answered a streaming request with " + ctype + " instead of text/event-stream"}
-	}
-	out.Stream = &sseStream{body: resp.Body, r: httpx.NewSSEReader(resp.Body, "claude: ")}
-	return out, nil
+	return resp, nil
 }
 
 // Betas is the anthropic-beta features of the client's headers and then the deployment's, each once.
