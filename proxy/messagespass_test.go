@@ -329,3 +329,35 @@ general_settings: {master_key: `+masterKey+`}
 		}
 	}
 }
+
+// TestMessagesPassThroughBudget: the pass-through reserves before the call, settles with the
+// Messages usage, and a spent budget refuses it, in Anthropic's error shape, without calling out.
+func TestMessagesPassThroughBudget(t *testing.T) {
+	up, rc := claudeUpstream(t)
+	gate := &fakeGate{}
+	g := newGatewayWith(t, claudeRoutes(up.URL), Options{Gate: gate})
+	body := []byte(`{"model":"claude-sonnet-4-5","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`)
+	if resp := postMessages(g, body); resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, readAll(t, resp.Body))
+	}
+	gate.mu.Lock()
+	if len(gate.expected) != 1 || !(gate.expected[0] > 0) || len(gate.repriced) != 1 {
+		t.Errorf("reserved %v, repriced %v", gate.expected, gate.repriced)
+	}
+	if len(gate.settled) != 1 || gate.settled[0].PromptTokens != 12+1024+18432 || gate.settled[0].CacheCreationTokens != 1024 || !(gate.settled[0].Cost > 0) {
+		t.Errorf("settled %+v", gate.settled)
+	}
+	gate.refuse = true
+	gate.mu.Unlock()
+	resp := postMessages(g, body)
+	var e struct {
+		Type  string `json:"type"`
+		Error struct{ Type, Message string }
+	}
+	if b := readAll(t, resp.Body); resp.StatusCode != 429 || json.Unmarshal(b, &e) != nil || e.Type != "error" || e.Error.Message == "" {
+		t.Errorf("refusal: %d %s", resp.StatusCode, b)
+	}
+	if n := len(rc.paths); n != 1 {
+		t.Errorf("a refused call reached the upstream (%d calls)", n)
+	}
+}
