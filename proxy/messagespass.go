@@ -282,6 +282,9 @@ func (s *Server) relayMessages(client context.Context, w http.ResponseWriter, st
 			id = got
 		}
 		text += textLenOf(data, messageTextKeys)
+		if string(ev) == "error" && u.Error == "" { // the upstream's own mid-stream failure, relayed as it is
+			u.Error = "stream broke after it started: " + string(data)
+		}
 		if gone == "" && client.Err() != nil {
 			gone = "it closed the connection" // writes into a dead connection may still succeed for a while
 		}

@@ -361,3 +361,28 @@ func TestMessagesPassThroughBudget(t *testing.T) {
 		t.Errorf("a refused call reached the upstream (%d calls)", n)
 	}
 }
+
+// TestMessagesPassThroughUpstreamErrorEvent: Anthropic's own error event mid-stream reaches the
+// client as it was sent, and the usage record says the call broke.
+func TestMessagesPassThroughUpstreamErrorEvent(t *testing.T) {
+	transcript := claudeTestdata(t, "stream_error_midstream.sse")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write(transcript)
+	}))
+	defer up.Close()
+	g := newGateway(t, `
+model_list:
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-sonnet-4-5, api_base: "`+up.URL+`", api_key: k}
+general_settings: {master_key: `+masterKey+`}
+`)
+	resp := postMessages(g, []byte(`{"model":"claude","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`))
+	if b := readAll(t, resp.Body); !bytes.Equal(b, transcript) {
+		t.Errorf("the client got\n%s", b)
+	}
+	if u := waitRecord(t, g); !strings.Contains(u.Error, "overloaded") || u.Status != 200 {
+		t.Errorf("usage %+v", u)
+	}
+}
