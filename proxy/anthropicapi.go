@@ -11,7 +11,7 @@ import (
 
 	"github.com/clawgate/clawgate/proxy/messages"
 	"github.com/clawgate/clawgate/proxy/provider"
-	"github.com/clawgate/clawgate/proxy/provider/claude"
+	"github.com/clawgate/clawgate/proxy/provider/claudeapi"
 )
 
 type callTypeKey struct{}
@@ -132,7 +132,7 @@ const hdrTokenCount = "X-Clawgate-Token-Count"
 
 // messagesCounter is a deployment that can count a Messages request's tokens upstream.
 type messagesCounter interface {
-	CountMessages(ctx context.Context, req *claude.Request) ([]byte, error)
+	CountMessages(ctx context.Context, req *claudeapi.Request) ([]byte, error)
 }
 
 // errCannotCount is countUpstream's answer for a route with no deployment that can count.
@@ -156,7 +156,7 @@ func (s *Server) countUpstream(r *http.Request, st *state, model string, body []
 		if d.Group != group || !ok {
 			continue
 		}
-		return mc.CountMessages(r.Context(), &claude.Request{Body: body, Model: upstreamFor(d, strings.TrimPrefix(model, d.ProviderName+"/")), Header: fwd})
+		return mc.CountMessages(r.Context(), &claudeapi.Request{Body: body, Model: upstreamFor(d, strings.TrimPrefix(model, d.ProviderName+"/")), Header: fwd})
 	}
 	return nil, errCannotCount
 }

@@ -11,14 +11,14 @@ import (
 
 	"github.com/clawgate/clawgate/proxy/messages"
 	"github.com/clawgate/clawgate/proxy/provider"
-	"github.com/clawgate/clawgate/proxy/provider/claude"
+	"github.com/clawgate/clawgate/proxy/provider/claudeapi"
 	"github.com/clawgate/clawgate/proxy/route"
 )
 
 // messagesSender is a deployment that takes Anthropic's Messages API as it is (Claude on
-// Anthropic's API, Vertex AI or Bedrock; see proxy/provider/claude).
+// Anthropic's API, Vertex AI or Bedrock; see proxy/provider/claudeapi).
 type messagesSender interface {
-	Messages(ctx context.Context, req *claude.Request) (*claude.Response, error)
+	Messages(ctx context.Context, req *claudeapi.Request) (*claudeapi.Response, error)
 }
 
 // nativeRoute reports whether a /v1/messages call for model can pass through untranslated: every
@@ -136,7 +136,7 @@ func (s *Server) passMessages(w http.ResponseWriter, r *http.Request, st *state,
 		}
 	}
 	var (
-		resp     *claude.Response
+		resp     *claudeapi.Response
 		first    [2][]byte // the stream's first event and its data, read before committing
 		timer    *idleTimer
 		upstream time.Duration
@@ -163,7 +163,7 @@ func (s *Server) passMessages(w http.ResponseWriter, r *http.Request, st *state,
 			u.adm.Reprice(s.outputs.expected(d, upModel, in, 1, head.MaxTokens).cost)
 		}
 		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
-		out, err := ms.Messages(actx, &claude.Request{Body: body, Model: upModel, Stream: head.Stream, Header: fwd})
+		out, err := ms.Messages(actx, &claudeapi.Request{Body: body, Model: upModel, Stream: head.Stream, Header: fwd})
 		if err == nil && head.Stream {
 			// The first event is read before committing, so a stream that fails at once is retried.
 			var ev, data []byte
@@ -201,7 +201,7 @@ func (s *Server) passMessages(w http.ResponseWriter, r *http.Request, st *state,
 		s.relayMessages(r.Context(), w, resp.Stream, first, timer, &u, detach, release)
 		return
 	}
-	var mu claude.Usage
+	var mu claudeapi.Usage
 	u.ResponseID = mu.Message(resp.Body)
 	u.setMessagesUsage(mu)
 	u.ResponseBody = resp.Body
@@ -231,7 +231,7 @@ func copyMessagesHeaders(dst, src http.Header) {
 
 // setMessagesUsage takes a Messages usage: the prompt is every input token, cached or not, as
 // on the translated path.
-func (u *Usage) setMessagesUsage(mu claude.Usage) {
+func (u *Usage) setMessagesUsage(mu claudeapi.Usage) {
 	if !mu.Known {
 		return
 	}
@@ -246,7 +246,7 @@ var messageTextKeys = [][]byte{[]byte(`"text":"`), []byte(`"thinking":"`), []byt
 // relayMessages streams the upstream's events to the client as it sent them, one flush per
 // burst. A client that goes away does not end the upstream call: it is read on for its usage
 // within s.drain's bounds, and billed at an estimate where it has to stop short (see drain.go).
-func (s *Server) relayMessages(client context.Context, w http.ResponseWriter, stream claude.Stream, first [2][]byte,
+func (s *Server) relayMessages(client context.Context, w http.ResponseWriter, stream claudeapi.Stream, first [2][]byte,
 	timer *idleTimer, u *Usage, detach func() bool, release func()) {
 	defer func() {
 		timer.t.Stop()
@@ -268,7 +268,7 @@ func (s *Server) relayMessages(client context.Context, w http.ResponseWriter, st
 	buffered, _ := stream.(provider.Buffered)
 
 	var (
-		mu      claude.Usage
+		mu      claudeapi.Usage
 		id      string
 		text    int
 		gone    string

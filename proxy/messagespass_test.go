@@ -19,7 +19,7 @@ import (
 
 func claudeTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("provider/claude/testdata/" + name)
+	b, err := os.ReadFile("provider/claudeapi/testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/anthropic"
 	"github.com/clawgate/clawgate/proxy/provider/bedrock"
-	"github.com/clawgate/clawgate/proxy/provider/claude"
 	"github.com/clawgate/clawgate/proxy/provider/gemini"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
 )
@@ -61,8 +60,7 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		if key == "" {
 			key = os.Getenv("ANTHROPIC_API_KEY")
 		}
-		p := anthropic.New(anthropic.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
-		return claude.Wrap(p, claude.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
+		return anthropic.New(anthropic.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut}), nil
 	case "gemini":
 		key := d.Params.APIKey
 		if key == "" {
@@ -70,22 +68,11 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return gemini.New(gemini.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
 	case "bedrock":
-		endpoint := d.Params.APIBase
-		if endpoint == "" {
-			endpoint = str("aws_bedrock_runtime_endpoint")
-		}
-		p, err := bedrock.New(context.Background(), bedrock.Options{
-			Region: str("aws_region_name"), AccessKeyID: str("aws_access_key_id"), SecretAccessKey: str("aws_secret_access_key"),
-			SessionToken: str("aws_session_token"), Profile: str("aws_profile_name"), APIKey: d.Params.APIKey,
-			Endpoint: endpoint, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut,
-		})
+		p, err := bedrock.New(context.Background(), bedrockOptions(d, maxOut))
 		if err != nil {
 			// One entry without AWS credentials must not keep the whole gateway down: its calls
 			// fail with the reason (and go to their fallbacks).
 			return failing{fmt.Sprintf("bedrock deployment %q cannot be used: %v", d.ModelName, err)}, nil
-		}
-		if claude.IsClaude(model) { // Claude also takes Anthropic's Messages through InvokeModel
-			return claude.WrapBedrock(p, d.Params.ExtraHeaders), nil
 		}
 		return p, nil
 	case "azure":
@@ -106,13 +93,8 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 			p, err = gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
 		case strings.HasPrefix(model, "claude"):
-			var ap *anthropic.Provider
-			ap, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
+			p, err = anthropic.NewVertex(anthropic.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut})
-			if err == nil { // and Anthropic's Messages through rawPredict
-				p, err = claude.WrapVertex(ap, claude.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
-					Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
-			}
 		case strings.Contains(model, "/"):
 			// A partner model by publisher ("meta/llama-..."): Vertex's OpenAI-compatible endpoint.
 			p, err = openai.NewVertex(openai.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),

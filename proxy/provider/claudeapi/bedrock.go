@@ -1,4 +1,4 @@
-package claude
+package claudeapi
 
 import (
 	"bufio"
@@ -19,14 +19,16 @@ import (
 // Bedrock is a Claude deployment on Amazon Bedrock: chat completions go to the embedded
 // provider (Converse), Messages to InvokeModel in Anthropic's envelope.
 type Bedrock struct {
-	*bedrock.Provider
-	betas http.Header // the deployment's extra anthropic-beta, if any
+	provider.Provider
+	invoke *bedrock.Provider // the same deployment, for InvokeModel
+	betas  http.Header       // the deployment's extra anthropic-beta, if any
 }
 
-// WrapBedrock gives p a Messages pass-through. headers are the deployment's extra headers: an
-// anthropic-beta among them joins the client's in the body's anthropic_beta.
-func WrapBedrock(p *bedrock.Provider, headers map[string]string) *Bedrock {
-	b := &Bedrock{Provider: p, betas: http.Header{}}
+// WrapBedrock gives chat, the chat provider of a Claude deployment on Bedrock, a Messages
+// pass-through through invoke. headers are the deployment's extra headers: an anthropic-beta
+// among them joins the client's in the body's anthropic_beta.
+func WrapBedrock(chat provider.Provider, invoke *bedrock.Provider, headers map[string]string) *Bedrock {
+	b := &Bedrock{Provider: chat, invoke: invoke, betas: http.Header{}}
 	for k, v := range headers {
 		if strings.EqualFold(k, "anthropic-beta") {
 			b.betas.Add("Anthropic-Beta", v)
@@ -48,7 +50,7 @@ func (b *Bedrock) Messages(ctx context.Context, req *Request) (*Response, error)
 	if err != nil {
 		return nil, badRequest("invalid JSON body: " + err.Error())
 	}
-	resp, err := b.Invoke(ctx, req.Model, body, req.Stream)
+	resp, err := b.invoke.Invoke(ctx, req.Model, body, req.Stream)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package claude
+package claudeapi
 
 import (
 	"bufio"
@@ -114,7 +114,7 @@ func TestBedrockMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := WrapBedrock(bp, map[string]string{"anthropic-beta": "context-1m-2025-08-07"})
+	b := WrapBedrock(bp, bp, map[string]string{"anthropic-beta": "context-1m-2025-08-07"})
 	h := http.Header{"Anthropic-Beta": {"interleaved-thinking-2025-05-14"}}
 	in := readFile(t, "claude_code_request.json")
 	resp, err := b.Messages(context.Background(), &Request{Body: in, Model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Stream: true, Header: h})

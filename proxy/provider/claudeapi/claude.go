@@ -1,4 +1,4 @@
-// Package claude sends Anthropic Messages requests to Claude as the client wrote them: to
+// Package claudeapi sends Anthropic Messages requests to Claude as the client wrote them: to
 // Anthropic's API with only the model changed, to Claude on Vertex AI (rawPredict and
 // streamRawPredict) and on Bedrock (InvokeModel and InvokeModelWithResponseStream) in the
 // envelope each documents. Nothing is translated, so every field the client sends reaches the
@@ -8,7 +8,7 @@
 // Each deployment type wraps the chat provider of the same deployment, so a route keeps serving
 // chat completions through that provider; the gateway uses Messages where the client spoke
 // Anthropic's API.
-package claude
+package claudeapi
 
 import (
 	"bytes"
@@ -74,7 +74,7 @@ type Options struct {
 // Anthropic is a Claude deployment on Anthropic's API, or on Vertex AI: chat completions go to
 // the embedded provider, Messages pass through.
 type Anthropic struct {
-	*anthropic.Provider
+	provider.Provider
 	url    string // .../v1/messages, or Vertex's models prefix
 	vertex bool
 	token  func(context.Context) (string, error)
@@ -83,8 +83,9 @@ type Anthropic struct {
 	client httpx.Doer
 }
 
-// Wrap gives p, an Anthropic API deployment, a Messages pass-through configured by o.
-func Wrap(p *anthropic.Provider, o Options) *Anthropic {
+// Wrap gives p, the chat provider of an Anthropic API deployment, a Messages pass-through
+// configured by o.
+func Wrap(p provider.Provider, o Options) *Anthropic {
 	base := strings.TrimRight(strings.TrimSpace(o.APIBase), "/")
 	if base == "" {
 		base = anthropic.DefaultAPIBase
@@ -111,9 +112,9 @@ type VertexOptions struct {
 	Client                                  httpx.Doer
 }
 
-// WrapVertex gives p, a Claude deployment on Vertex AI, a Messages pass-through to
-// .../publishers/anthropic/models/{model}:rawPredict (or :streamRawPredict).
-func WrapVertex(p *anthropic.Provider, o VertexOptions) (*Anthropic, error) {
+// WrapVertex gives p, the chat provider of a Claude deployment on Vertex AI, a Messages
+// pass-through to .../publishers/anthropic/models/{model}:rawPredict (or :streamRawPredict).
+func WrapVertex(p provider.Provider, o VertexOptions) (*Anthropic, error) {
 	client := o.Client
 	if client == nil {
 		client = httpx.Shared()
