@@ -228,3 +228,33 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestVertexCount: Claude on Vertex AI counts at count-tokens:rawPredict, the model kept in the
+// body (it names none in the URL) and anthropic_version added, with the OAuth2 token.
+func TestVertexCount(t *testing.T) {
+	var gotPath, gotAuth string
+	var gotBody []byte
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/token" {
+			io.WriteString(w, `{"access_token":"ya29.count","expires_in":3599,"token_type":"Bearer"}`)
+			return
+		}
+		gotPath, gotAuth, gotBody = r.URL.Path, r.Header.Get("Authorization"), must(io.ReadAll(r.Body))
+		io.WriteString(w, `{"input_tokens":77}`)
+	}))
+	defer up.Close()
+	creds := `{"type":"authorized_user","client_id":"c","client_secret":"s","refresh_token":"1//rt","token_uri":"` + up.URL + `/token"}`
+	v, err := WrapVertex(nil, VertexOptions{Project: "p", Location: "us-east5", Credentials: creds, APIBase: up.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := v.CountMessages(context.Background(), &Request{Body: []byte(`{"model":"claude","messages":[{"role":"user","content":"hi"}]}`), Model: "claude-sonnet-4-5@20250929"})
+	if err != nil || string(out) != `{"input_tokens":77}` {
+		t.Fatalf("%s %v", out, err)
+	}
+	if gotPath != "/v1/projects/p/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict" || gotAuth != "Bearer ya29.count" ||
+		string(gotBody) != `{"model":"claude-sonnet-4-5@20250929","messages":[{"role":"user","content":"hi"}],"anthropic_version":"vertex-2023-10-16"}` {
+		t.Errorf("upstream got %s %q %s", gotPath, gotAuth, gotBody)
+	}
+}
