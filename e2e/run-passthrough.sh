@@ -19,7 +19,7 @@ if [ -z "${CLAWGATE_BIN:-}" ] || [ -z "${FAKEUPSTREAM_BIN:-}" ]; then
 fi
 [ -d e2e/node_modules ] || (cd e2e && npm ci --no-audit --no-fund)
 
-suites="${E2E_PASSTHROUGH_SUITES:-gateway ledger providers endpoints openclaw}"
+suites="${E2E_PASSTHROUGH_SUITES:-gateway ledger providers endpoints claudecode openclaw}"
 logdir="$(mktemp -d)"
 trap 'rm -rf "$logdir"' EXIT
 status=0
@@ -33,7 +33,7 @@ for suite in $suites; do
 		export NODE24_BIN="$(sed -n 's/^NODE24_BIN=//p' <<<"$paths")"
 		file=e2e/openclaw/openclaw.test.mjs
 		;;
-	gateway | ledger | providers | endpoints) file="e2e/$suite.test.mjs" ;;
+	gateway | ledger | providers | endpoints claudecode) file="e2e/$suite.test.mjs" ;;
 	*)
 		echo "run-passthrough.sh: unknown suite $suite" >&2
 		exit 2

@@ -110,15 +110,7 @@ func newProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return gemini.New(gemini.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
 	case "bedrock":
-		endpoint := d.Params.APIBase
-		if endpoint == "" {
-			endpoint = str("aws_bedrock_runtime_endpoint")
-		}
-		p, err := bedrock.New(context.Background(), bedrock.Options{
-			Region: str("aws_region_name"), AccessKeyID: str("aws_access_key_id"), SecretAccessKey: str("aws_secret_access_key"),
-			SessionToken: str("aws_session_token"), Profile: str("aws_profile_name"), APIKey: d.Params.APIKey,
-			Endpoint: endpoint, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut,
-		})
+		p, err := bedrock.New(context.Background(), bedrockOptions(d, maxOut))
 		if err != nil {
 			// One entry without AWS credentials must not keep the whole gateway down: its calls
 			// fail with the reason (and go to their fallbacks).

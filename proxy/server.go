@@ -93,7 +93,7 @@ func New(opts Options) (*Server, error) {
 		s.log = slog.Default()
 	}
 	if s.fact == nil {
-		s.fact = NewProvider
+		s.fact = withMessages(NewProvider)
 	}
 	if err := s.SetConfig(opts.Config, opts.MasterKey); err != nil {
 		return nil, err
