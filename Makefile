@@ -18,7 +18,7 @@ GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean install uninstall screenshots
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -46,10 +46,11 @@ test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb (also -ra
 	$(MAKE) e2e
 	$(MAKE) tray-smoke
 
-vet: ## gofmt (fails on any unformatted file) and go vet ./...
+vet: ## gofmt (fails on any unformatted file), go vet ./..., and go vet for darwin and windows of every package that needs no cgo
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './e2e/*' -not -path './.git/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
+	pkgs=$$(scripts/gopkgs.sh race); for os in darwin windows; do GOOS=$$os CGO_ENABLED=0 $(GO) vet $$pkgs; done
 
 # Both groups run in a throwaway session: app/keychain needs a real Secret Service on a session bus.
 test-race: ## go test -race on every package that does not link Fyne's driver (in a throwaway D-Bus session)
@@ -61,7 +62,7 @@ test-race: ## go test -race on every package that does not link Fyne's driver (i
 # are the same.
 test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus and a Secret Service, then -race
 	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test $$pkgs
-	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci $$pkgs
+	pkgs=$$(scripts/gopkgs.sh fyne); scripts/with-session.sh $(GO) test -race -tags ci -timeout 20m $$pkgs
 
 e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
 	bash e2e/run.sh
@@ -69,7 +70,13 @@ e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the g
 e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any suite passes (make e2e runs it too)
 	bash e2e/run-passthrough.sh
 
-tray-smoke: ## the real tray app under Xvfb: menu and icon over D-Bus, screenshot (bin/tray-smoke.png), SIGTERM, Quit, port taken
+# fyne/test draws the windows in software: no display, no GL, no cgo step.
+screenshots: ## every window and form, light and dark, at its size and at 1366x768, as PNGs in bin/shots/
+	mkdir -p bin/shots
+	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing|TestOverviewTab|TestRequestsFiltersAndExport'
+	@ls bin/shots
+
+tray-smoke: ## the real tray app under Xvfb with a real tray host and dunst: icon states, notifications, windows by X11 title, second launch, idle CPU, broken config
 	scripts/tray-smoke.sh
 
 # MUTATE="-only relay -j 2" passes flags to internal/mutate.
@@ -96,6 +103,23 @@ package: ## release binary in dist/, plus a .tar.gz with icon and .desktop file 
 		rm -rf "$$stage"; \
 		echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.gz"; \
 	fi
+
+# Where make install puts things: the binary in $(PREFIX)/bin, the desktop entry and icon in the XDG data folder.
+PREFIX ?= $(HOME)/.local
+XDG_DATA_HOME ?= $(HOME)/.local/share
+install: build ## install clawgate in ~/.local/bin, with its desktop entry and icon (PREFIX=... to change)
+	install -Dm755 bin/clawgate "$(PREFIX)/bin/clawgate"
+	install -Dm644 assets/icon.png "$(XDG_DATA_HOME)/icons/hicolor/256x256/apps/clawgate.png"
+	sed 's|^Exec=.*|Exec="$(PREFIX)/bin/clawgate"|' assets/clawgate.desktop >bin/clawgate.desktop
+	install -Dm644 bin/clawgate.desktop "$(XDG_DATA_HOME)/applications/clawgate.desktop"
+	if command -v update-desktop-database >/dev/null; then update-desktop-database -q "$(XDG_DATA_HOME)/applications" || true; fi
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: $(PREFIX)/bin is not on your PATH; add it to run 'clawgate' by name" ;; esac
+	@echo "installed $(PREFIX)/bin/clawgate; Clawgate is in your desktop's application menu"
+
+uninstall: ## remove what make install put in place (and the start-at-login entry); your config and data stay
+	rm -f "$(PREFIX)/bin/clawgate" "$(XDG_DATA_HOME)/applications/clawgate.desktop" \
+		"$(XDG_DATA_HOME)/icons/hicolor/256x256/apps/clawgate.png" "$${XDG_CONFIG_HOME:-$(HOME)/.config}/autostart/clawgate.desktop"
+	@echo "removed clawgate; config and data in $${XDG_CONFIG_HOME:-$(HOME)/.config}/clawgate are kept"
 
 prices: ## regenerate proxy/pricing/prices.json from the price-data packages pinned in scripts/genprices
 	cd scripts/genprices && npm ci --no-audit --no-fund && node gen.mjs

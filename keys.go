@@ -8,6 +8,9 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/term"
+
+	"github.com/clawgate/clawgate/app"
 	"github.com/clawgate/clawgate/app/keychain"
 )
 
@@ -47,10 +50,21 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case cmd == "set" && len(args) == 2:
-		if f, ok := stdin.(*os.File); ok && isTerminal(f) {
-			fmt.Fprintf(stderr, "Paste the secret for %q and press Enter: ", args[1])
+		var secret string
+		var err error
+		if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			// On a terminal the secret is read with echo off: pasted keys stay off the screen and
+			// out of terminal scrollback and recordings.
+			fmt.Fprintf(stderr, "Paste the secret for %q and press Enter (it is not shown): ", args[1])
+			var b []byte
+			b, err = term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(stderr)
+			if err == nil {
+				secret, err = readSecret(strings.NewReader(string(b)))
+			}
+		} else {
+			secret, err = readSecret(stdin)
 		}
-		secret, err := readSecret(stdin)
 		if err != nil {
 			return fail(err)
 		}
@@ -84,11 +98,6 @@ func readSecret(r io.Reader) (string, error) {
 	return s, nil
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
 // runMasterKey prints the master key in force, so a client can be configured with it.
 func runMasterKey(args []string, stdout, stderr io.Writer) int {
 	var f commonFlags
@@ -96,12 +105,11 @@ func runMasterKey(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	a, err := newApp(&f, newLogger(io.Discard, false))
-	if err != nil {
+	k, err := app.ReadMasterKey(appOptions(&f, newLogger(io.Discard, false), ""))
+	if err != nil && !errors.Is(err, keychain.ErrUnavailable) {
 		fmt.Fprintf(stderr, "clawgate: %v\n", err)
 		return 1
 	}
-	k := a.MasterKey()
 	if k == "" {
 		fmt.Fprintln(stderr, "clawgate: no master key: auth is off (no keychain, and none in config.yaml or LITELLM_MASTER_KEY)")
 		return 1

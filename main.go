@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -16,6 +17,9 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/app"
+	"github.com/clawgate/clawgate/app/instance"
+	"github.com/clawgate/clawgate/app/logfile"
+	"github.com/clawgate/clawgate/internal/quietinit"
 	"github.com/clawgate/clawgate/proxy"
 	"github.com/clawgate/clawgate/ui"
 )
@@ -39,6 +43,8 @@ Run 'clawgate <command> --help' for a command's flags.
 `
 
 func main() {
+	quietinit.Restore()
+	log.SetOutput(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -89,7 +95,7 @@ func newFlags(name, summary string, f *commonFlags, stdout io.Writer, withHost b
 	fs.SetOutput(stdout)
 	fs.StringVar(&f.config, "config", "", "LiteLLM-style config.yaml (default $CLAWGATE_CONFIG, else <user config dir>/clawgate/config.yaml)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "folder for the database and logs (default $CLAWGATE_DATA_DIR, else <user config dir>/clawgate)")
-	fs.IntVar(&f.port, "port", 4000, "port to listen on")
+	fs.IntVar(&f.port, "port", 4000, "port to listen on (0: any free port, reported in the log)")
 	fs.StringVar(&f.host, "host", "127.0.0.1", "address to listen on; anything but loopback needs a master key")
 	if !withHost {
 		// The tray listens on loopback only; the flag stays accepted but hidden from help.
@@ -133,8 +139,12 @@ func newApp(f *commonFlags, log *slog.Logger) (*app.App, error) {
 }
 
 func newAppWith(f *commonFlags, log *slog.Logger, openclawConfig string) (*app.App, error) {
-	return app.New(app.Options{ConfigPath: f.config, DataDir: f.dataDir, Host: f.host, Port: f.port, Model: f.model, Logger: log,
-		OpenClawConfig: openclawConfig})
+	return app.New(appOptions(f, log, openclawConfig))
+}
+
+func appOptions(f *commonFlags, log *slog.Logger, openclawConfig string) app.Options {
+	return app.Options{ConfigPath: f.config, DataDir: f.dataDir, Host: f.host, Port: f.port, FreePort: f.port == 0, Model: f.model,
+		Logger: log, OpenClawConfig: openclawConfig}
 }
 
 // runServe runs the gateway in the foreground until SIGINT or SIGTERM.
@@ -171,25 +181,58 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// runTray runs the tray app with the gateway inside. A start error (port taken) is shown in the
-// tray instead of ending the app.
+// runTray runs the tray app with the gateway inside. One runs per data folder: a second launch asks
+// the first to show its window and exits 0. Nothing that goes wrong after that ends the app: a
+// taken port or a broken config is shown in the tray, with the log in a rotating file beside the
+// database.
 func runTray(args []string, stdout, stderr io.Writer) int {
 	var f commonFlags
 	fs := newFlags("clawgate", "Run the tray app with the gateway inside.", &f, stdout, false)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	log := newLogger(stderr, f.verbose)
-	a, err := newApp(&f, log)
+	dir, err := app.DataDir(f.dataDir)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o700)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "clawgate: %v\n", err)
+		return 1
+	}
+	f.dataDir = dir
+	in, err := instance.Acquire(dir)
+	if errors.Is(err, instance.ErrHandedOver) {
+		fmt.Fprintf(stdout, "clawgate: already running for %s; its window is shown\n", dir)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "clawgate: %v\n", err)
+		return 1
+	}
+	defer in.Close()
+
+	uiOpts := ui.Options{Version: version, Show: in.Show()}
+	logTo := stderr
+	if lf, err := logfile.Open(dir, 0, 0); err != nil {
+		fmt.Fprintf(stderr, "clawgate: no log file: %v\n", err)
+	} else {
+		defer lf.Close()
+		logTo = io.MultiWriter(stderr, lf)
+		uiOpts.LogTail, uiOpts.LogPath = lf.Tail, lf.Path()
+	}
+	log := newLogger(logTo, f.verbose)
+	opts := appOptions(&f, log, "")
+	opts.KeepGoing = true
+	a, err := app.New(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "clawgate: %v\n", err)
 		return 1
 	}
 	if err := a.Start(context.Background()); err != nil {
-		fmt.Fprintf(stderr, "clawgate: %v\n", err)
+		log.Error("gateway not started", "err", err)
 	}
 	// ui.Run returns on Quit, on closing the window when there is no tray, and on SIGINT/SIGTERM.
-	err = ui.Run(a, ui.Options{Version: version})
+	err = ui.Run(a, uiOpts)
 	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
 	defer cancel()
 	_ = a.Stop(dctx)

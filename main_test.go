@@ -2,8 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clawgate/clawgate/internal/quietinit"
 )
 
 func TestCommandLine(t *testing.T) {
@@ -50,5 +56,57 @@ func TestReadSecret(t *testing.T) {
 	}
 	if _, err := readSecret(strings.NewReader("\n")); err == nil || !strings.Contains(err.Error(), "no secret") {
 		t.Errorf("empty input: %v", err)
+	}
+}
+
+// A read-only command leaves the data folder as it found it: no database, no example config.
+func TestMasterKeyTouchesNothing(t *testing.T) {
+	t.Setenv("LITELLM_MASTER_KEY", "sk-from-env")
+	dir := t.TempDir()
+	data, cfg := filepath.Join(dir, "data"), filepath.Join(dir, "config", "config.yaml")
+	var out, errb bytes.Buffer
+	if code := run([]string{"master-key", "--data-dir", data, "--config", cfg}, &out, &errb); code != 0 || out.String() != "sk-from-env\n" {
+		t.Fatalf("code %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	for _, p := range []string{data, cfg} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("master-key created %s (%v)", p, err)
+		}
+	}
+	// The config's own key wins, and a broken config is an error, not a key.
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	os.WriteFile(cfg, []byte("general_settings: {master_key: sk-from-config}\n"), 0o600)
+	out.Reset()
+	if code := run([]string{"master-key", "--data-dir", data, "--config", cfg}, &out, &errb); code != 0 || out.String() != "sk-from-config\n" {
+		t.Fatalf("code %d, stdout %q", code, out.String())
+	}
+	os.WriteFile(cfg, []byte("model_list: [\n"), 0o600)
+	if code := run([]string{"master-key", "--data-dir", data, "--config", cfg}, &out, &errb); code != 1 {
+		t.Errorf("broken config: code %d", code)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("master-key created the data folder")
+	}
+}
+
+// initLog is where the standard logger wrote before main would have run: quietinit must have
+// initialised before the log package, pointing os.Stderr (which log takes as its output when it
+// initialises) at the null device, so that Fyne's lang init ("Error parsing user locale C" under
+// LANG=C) reaches no terminal.
+var initLog = log.Writer()
+
+func TestMain(m *testing.M) {
+	// What main does first; the tests then see the real stderr.
+	quietinit.Restore()
+	log.SetOutput(os.Stderr)
+	os.Exit(m.Run())
+}
+
+func TestFyneInitNoiseGoesNowhere(t *testing.T) {
+	if f, ok := initLog.(*os.File); !ok || f.Name() != os.DevNull {
+		t.Fatalf("log wrote to %v during init, not %s: Fyne's locale noise reaches the terminal", initLog, os.DevNull)
+	}
+	if os.Stderr.Name() != "/dev/stderr" {
+		t.Errorf("os.Stderr is %s after Restore", os.Stderr.Name())
 	}
 }

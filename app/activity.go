@@ -38,6 +38,7 @@ type Tally struct {
 
 // Request is one logged request, as the activity window lists it.
 type Request struct {
+	ID       string // the call id (x-litellm-call-id): what the window's selection follows
 	Start    time.Time
 	Model    string // the model name the client asked for
 	Provider string
@@ -73,13 +74,7 @@ func (a *App) Activity(ctx context.Context, limit int) (Activity, error) {
 	}
 	var out Activity
 	for _, l := range logs {
-		r := Request{
-			Start: l.StartTime, Model: l.ModelGroup, Provider: l.Provider, Upstream: l.Model, Key: l.KeyAlias,
-			PromptTokens: l.PromptTokens, CompletionTokens: l.CompletionTokens, Cost: l.Spend, Unpriced: l.Unpriced,
-			Duration: l.EndTime.Sub(l.StartTime), OK: l.Status == store.StatusSuccess, Error: l.Error,
-		}
-		r.Stream, _ = l.Metadata["stream"].(bool)
-		out.Requests = append(out.Requests, r)
+		out.Requests = append(out.Requests, requestOf(l))
 	}
 	now := time.Now()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())

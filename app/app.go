@@ -28,9 +28,11 @@ type Options struct {
 	ConfigPath string
 	// DataDir holds the database and logs (default: $CLAWGATE_DATA_DIR, else <user config dir>/clawgate).
 	DataDir string
-	// Host and Port to listen on (default 127.0.0.1:4000).
-	Host string
-	Port int
+	// Host and Port to listen on (default 127.0.0.1:4000). FreePort asks the OS for a free port
+	// instead (Port is then ignored); Status().Addr says which.
+	Host     string
+	Port     int
+	FreePort bool
 	// Model, when set, serves that one model with no config file (like `litellm --model X`).
 	Model  string
 	Logger *slog.Logger
@@ -42,6 +44,11 @@ type Options struct {
 	NoKeychain bool
 	// OpenClawConfig overrides where OpenClaw's config is (default: OpenClaw's own rules).
 	OpenClawConfig string
+	// KeepGoing is the tray's mode: a config that cannot be loaded does not fail New (the last good
+	// config kept in the data folder serves, or nothing until the file is fixed), and a route whose
+	// key cannot be resolved is listed in Status.KeyProblems instead of failing the whole config.
+	// Headless commands leave it off and fail loudly.
+	KeepGoing bool
 }
 
 // ErrPortInUse is wrapped by Start when the listen address is taken.
@@ -97,6 +104,18 @@ type Status struct {
 	Unpriced []string
 	// Budget is the worst budget state and the spend line, re-read on spend and budget events.
 	Budget BudgetSummary
+	// ConfigErr is why the config file is not in force (at start, or at the last reload), nil once
+	// it is; a *config.Error inside names the file, line and key.
+	ConfigErr error
+	// LastGood is true while the gateway serves the last good config kept in the data folder,
+	// because the config file could not be loaded at start.
+	LastGood bool
+	// KeyProblems name the routes whose provider key cannot be resolved (a keychain/NAME that is
+	// not stored, an os.environ/VAR that is not set), each with the fix.
+	KeyProblems []string
+	// KeyringErr is why the keychain could not give the master key (locked, no Secret Service):
+	// the gateway then runs without one, loopback only, refusing what could come from a web page.
+	KeyringErr error
 }
 
 // BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".
@@ -150,6 +169,7 @@ type App struct {
 	ocMu     sync.Mutex
 	ocWatch  *openclaw.Watcher
 	ocClosed bool
+	ocRetry  interface{ Stop() bool } // the timer of the next retry of a failed OpenClaw sync (openclaw_state.go)
 
 	// budgetKick asks watchBudgets to re-read the budgets; stopBudgets ends it (nil when it does
 	// not run).
@@ -158,6 +178,16 @@ type App struct {
 	budgetsDone sync.WaitGroup
 	// storeFailing is whether the spend log could not be written at the last budget re-read.
 	storeFailing bool
+
+	// waiting is true while no config is in force (the file was broken at start and there was no
+	// last good one): Start then only watches the file, and the first good reload starts serving.
+	waiting bool
+	started bool
+	// inForce is the config last applied, for re-applying it when the keyring unlocks.
+	inForce         *config.Config
+	inForceSettings ledger.Settings
+	keyringErr      error      // set by pickMaster, copied into the status by apply
+	reloadMu        sync.Mutex // one reload at a time: the watcher and the tray's Retry both reload
 
 	// priceURL is the general_settings.price_map_url in force; stopPrices ends its refresh loop
 	// (see prices.go), nil when none runs; priceMu guards both.
@@ -198,7 +228,10 @@ func New(opts Options) (*App, error) {
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return nil, err
+		if !opts.KeepGoing {
+			return nil, err
+		}
+		cfg = a.fallbackConfig(err)
 	}
 	a.priceURL = priceMapURL(cfg)
 	settings, errs := ledger.SettingsFrom(cfg)
@@ -249,9 +282,12 @@ func (a *App) loadConfig() (*config.Config, error) {
 	for _, w := range warns {
 		a.log.Warn(w.String())
 	}
-	if err := resolveSecrets(cfg, a.secrets); err != nil {
+	probs, err := a.resolve(cfg, warns)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
 	}
+	a.status.KeyProblems = probs
+	a.saveLastGood()
 	return cfg, nil
 }
 
@@ -273,9 +309,37 @@ func writeNew(path string, data []byte) error {
 }
 
 // Start binds the listen address and serves until Stop. A taken port returns an error wrapping
-// ErrPortInUse; the status shows it too.
+// ErrPortInUse; the status shows it too. With no config in force (KeepGoing and a broken file) it
+// only watches the file: the first good reload starts serving.
 func (a *App) Start(ctx context.Context) error {
-	addr := net.JoinHostPort(a.opts.Host, strconv.Itoa(a.opts.Port))
+	a.mu.Lock()
+	waiting := a.waiting
+	a.started = true
+	a.mu.Unlock()
+	if !waiting {
+		if err := a.serve(ctx); err != nil {
+			return err
+		}
+	}
+	if a.opts.Model == "" {
+		w, err := watchConfig(a.opts.ConfigPath, a.reload, a.log)
+		if err != nil {
+			a.log.Warn("config changes will need a restart", "err", err)
+		} else {
+			a.watch = w
+		}
+	}
+	a.publish()
+	return nil
+}
+
+// serve listens and starts what runs beside the gateway (prices, budgets, OpenClaw's watcher).
+func (a *App) serve(ctx context.Context) error {
+	port := a.opts.Port
+	if a.opts.FreePort {
+		port = 0
+	}
+	addr := net.JoinHostPort(a.opts.Host, strconv.Itoa(port))
 	if !isLoopback(a.opts.Host) && !a.srv.HasMasterKey() {
 		err := fmt.Errorf("%w: refusing to listen on %s with no master key; set general_settings.master_key or LITELLM_MASTER_KEY, or use --host 127.0.0.1", ErrNeedMasterKey, addr)
 		a.setErr(err)
@@ -302,14 +366,6 @@ func (a *App) Start(ctx context.Context) error {
 			a.setErr(fmt.Errorf("gateway stopped: %w", err))
 		}
 	}()
-	if a.opts.Model == "" {
-		w, err := watchConfig(a.opts.ConfigPath, a.reload, a.log)
-		if err != nil {
-			a.log.Warn("config changes will need a restart", "err", err)
-		} else {
-			a.watch = w
-		}
-	}
 	a.startPriceRefresh()
 	a.mu.Lock()
 	a.stopBudgets = make(chan struct{})
@@ -319,28 +375,48 @@ func (a *App) Start(ctx context.Context) error {
 	a.kickBudgets()
 	a.log.Info("listening on " + a.Status().BaseURL())
 	a.refreshOpenClaw(ctx)
-	a.publish()
 	return nil
 }
 
 // reload re-reads the config after it changed on disk. What is not a whole config, or would turn
 // auth off, is refused: the old config stays in force, and the log and the status say why (an
 // alert too when auth is at stake, as that is no typo to shrug off).
-func (a *App) reload() {
-	cfg, settings, err := a.readReload()
+func (a *App) reload() { _ = a.Reload() }
+
+// Reload re-reads the config file now (the tray's Retry) and returns why it was refused, if it was.
+func (a *App) Reload() error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	cfg, settings, probs, err := a.readReload()
 	if err == nil {
 		err = a.apply(cfg, settings)
 	}
 	if err == nil {
 		a.reloadPriceMap(priceMapURL(cfg))
+		a.saveLastGood()
+		a.mu.Lock()
+		a.status.KeyProblems = probs
+		a.mu.Unlock()
 	}
 	a.mu.Lock()
+	startNow := err == nil && a.waiting && a.started
+	if err == nil {
+		a.waiting = false
+	}
 	if err != nil {
-		a.status.Err = fmt.Errorf("config not reloaded, the previous one stays in force: %w", err)
+		a.status.ConfigErr = err
+		if !a.waiting && !a.status.LastGood {
+			a.status.Err = fmt.Errorf("config not reloaded, the previous one stays in force: %w", err)
+		}
 	} else {
-		a.status.Err = nil
+		a.status.Err, a.status.ConfigErr, a.status.LastGood = nil, nil, false
 	}
 	a.mu.Unlock()
+	if startNow {
+		if serr := a.serve(context.Background()); serr != nil {
+			a.log.Error("config fixed, but the gateway could not start", "err", serr)
+		}
+	}
 	if err != nil {
 		a.log.Error("config reload refused; the previous config stays in force", "err", err)
 	} else {
@@ -353,6 +429,7 @@ func (a *App) reload() {
 		a.events.publish(Event{Kind: EventAlert, Status: a.Status(), Alert: &Alert{
 			Title: "Config change not applied", Message: "It would switch off the master key; the previous config stays in force."}})
 	}
+	return err
 }
 
 // Stop drains in-flight requests until ctx ends, then closes.
@@ -430,6 +507,7 @@ func (a *App) Status() Status {
 	defer a.mu.Unlock()
 	s := a.status
 	s.Models = append([]string(nil), s.Models...)
+	s.KeyProblems = append([]string(nil), s.KeyProblems...)
 	s.Requests = a.counts.n.Load()
 	if a.ledger != nil {
 		s.StoreErr = a.ledger.StoreErr()
@@ -471,6 +549,10 @@ func configPath(p string) (string, error) {
 	}
 	return filepath.Join(dir, "clawgate", "config.yaml"), nil
 }
+
+// DataDir resolves the data folder as New does: p, else $CLAWGATE_DATA_DIR, else
+// <user config dir>/clawgate.
+func DataDir(p string) (string, error) { return dataDir(p) }
 
 func dataDir(p string) (string, error) {
 	if p == "" {

@@ -35,6 +35,8 @@ func (a *App) apply(cfg *config.Config, settings ledger.Settings) error {
 	a.srv.KeepStreamBodies(settings.StorePrompts)
 	unpriced := a.warnUnpriced()
 	a.mu.Lock()
+	a.inForce, a.inForceSettings = cfg, settings
+	a.status.KeyringErr = a.keyringErr
 	a.status.Auth = source
 	a.status.Models = a.srv.Models()
 	a.status.Unpriced = unpriced
@@ -46,6 +48,7 @@ func (a *App) apply(cfg *config.Config, settings ledger.Settings) error {
 // or "off" for none): general_settings.master_key, else LITELLM_MASTER_KEY, else the keychain's,
 // generated there on first use.
 func (a *App) pickMaster(cfg *config.Config) (key, source string) {
+	a.keyringErr = nil
 	switch {
 	case cfg.General.MasterKey != "":
 		return cfg.General.MasterKey, "config"
@@ -55,9 +58,10 @@ func (a *App) pickMaster(cfg *config.Config) (key, source string) {
 		return a.master, "keychain"
 	}
 	key, created, err := masterKey(cfg, a.secrets)
+	a.keyringErr = err
 	switch {
 	case err != nil:
-		a.log.Warn("no master key: the gateway accepts any key, on loopback only", "err", err)
+		a.log.Warn("no master key: the gateway answers on loopback only and refuses requests a web page could send", "err", err)
 		return "", "off"
 	case key == "":
 		return "", "off"
@@ -72,28 +76,29 @@ func (a *App) pickMaster(cfg *config.Config) (key, source string) {
 // readReload reads the config file for a reload, refusing what is not a whole config: an empty
 // one (nothing but comments or blanks), one that does not parse, one whose secrets cannot be
 // resolved, or one with no models while models are served.
-func (a *App) readReload() (*config.Config, ledger.Settings, error) {
+func (a *App) readReload() (*config.Config, ledger.Settings, []string, error) {
 	cfg, warns, err := config.Load(a.opts.ConfigPath)
 	if err != nil {
-		return nil, ledger.Settings{}, err
+		return nil, ledger.Settings{}, nil, err
 	}
 	if isEmpty(cfg) {
-		return nil, ledger.Settings{}, errEmptyConfig
+		return nil, ledger.Settings{}, nil, errEmptyConfig
 	}
 	for _, w := range warns {
 		a.log.Warn(w.String())
 	}
-	if err := resolveSecrets(cfg, a.secrets); err != nil {
-		return nil, ledger.Settings{}, err
+	probs, err := a.resolve(cfg, warns)
+	if err != nil {
+		return nil, ledger.Settings{}, nil, err
 	}
 	if len(cfg.ModelList) == 0 && len(a.srv.Models()) > 0 {
-		return nil, ledger.Settings{}, errNoModels
+		return nil, ledger.Settings{}, nil, errNoModels
 	}
 	settings, errs := ledger.SettingsFrom(cfg)
 	for _, e := range errs {
 		a.log.Warn("config", "err", e)
 	}
-	return cfg, settings, nil
+	return cfg, settings, probs, nil
 }
 
 // isEmpty reports whether cfg is what a file with nothing in it parses to.

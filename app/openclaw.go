@@ -12,7 +12,6 @@ import (
 
 	"github.com/clawgate/clawgate/app/ledger"
 	"github.com/clawgate/clawgate/app/openclaw"
-	"github.com/clawgate/clawgate/app/store"
 )
 
 // settingOpenClaw is the store setting that opts in to editing OpenClaw's config: set by
@@ -98,57 +97,67 @@ func (a *App) openClawEnabled(ctx context.Context) bool {
 	return err == nil && ok && v == "on"
 }
 
+// OpenClawConnectOptions tune OpenClawConnect.
+type OpenClawConnectOptions struct {
+	// Force writes the gateway's URL even when nothing answers there now.
+	Force bool
+	// API is the provider's api ("anthropic-messages" for OpenClaw's own cache breakpoints and
+	// thinking on Claude); "" keeps what the file has.
+	API string
+	// RestartGateway restarts OpenClaw's gateway with `openclaw gateway restart` when the key
+	// changed and a service manager runs it (a gateway started by hand is only reported).
+	RestartGateway bool
+}
+
 // OpenClawConnect points OpenClaw at this gateway: the litellm provider block (baseUrl, a key
 // reference, request.auth so that the key wins over one `openclaw onboard` stored, the routes as
-// models), a virtual key with alias "openclaw" made available as LITELLM_API_KEY through
-// OpenClaw's .env unless the user already set one. It turns on editing OpenClaw's config.
-func (a *App) OpenClawConnect(ctx context.Context) ([]string, error) {
+// models), and a virtual key for the profile (alias "openclaw", or "openclaw-<profile>") made
+// available as LITELLM_API_KEY through the profile's .env unless OpenClaw already sends a key the
+// gateway accepts. It refuses when nothing answers at the URL it would write, unless o.Force. It
+// turns on editing OpenClaw's config.
+func (a *App) OpenClawConnect(ctx context.Context, o OpenClawConnectOptions) ([]string, error) {
+	gw := a.gatewayURL()
+	var lines []string
+	if err := probeGateway(ctx, gw); err != nil {
+		if !o.Force {
+			return nil, fmt.Errorf("no Clawgate gateway answers at %s (%v): start it (`clawgate serve`, or the tray), connect with --port set to the one it listens on, or pass --force to write the URL anyway", gw, err)
+		}
+		lines = append(lines, fmt.Sprintf("warning: nothing answers at %s now (%v); written anyway (--force)", gw, err))
+	}
 	path, original, d, err := a.readOpenClaw()
 	if err != nil {
 		return nil, err
 	}
-	home, _ := os.UserHomeDir()
-	envPath := openclaw.EnvPath(os.Getenv, home)
-	var lines []string
+	p := a.openClawProfile()
+	keyLines, wroteKey, err := a.ensureOpenClawKey(ctx, p)
+	lines = append(lines, keyLines...)
+	if err != nil {
+		return lines, err
+	}
 	accepted := func(key string) bool { return key != "" && a.keyWorks(ctx, key) }
-
-	// The key OpenClaw will send: the user's LITELLM_API_KEY if the gateway accepts it, else a
-	// new virtual key written to the .env file.
-	existing := os.Getenv("LITELLM_API_KEY")
-	if existing == "" {
-		existing = dotenvValue(envPath, "LITELLM_API_KEY")
-	}
-	if !accepted(existing) {
-		key, err := a.mintOpenClawKey(ctx)
-		if err != nil {
-			return nil, err
-		}
-		written, prior, err := openclaw.EnsureEnv(envPath, "LITELLM_API_KEY", key)
-		if err != nil {
-			return nil, err
-		}
-		if written {
-			lines = append(lines, fmt.Sprintf("minted a virtual key (alias openclaw) and wrote LITELLM_API_KEY to %s", envPath))
-		} else if prior != "" {
-			lines = append(lines, fmt.Sprintf("warning: %s already sets LITELLM_API_KEY to a key this gateway does not accept; "+
-				"a new key with alias openclaw was minted, but OpenClaw will keep sending the old one until you remove that line and connect again", envPath))
-		}
-	}
 	changes, err := openclaw.Connect(d, openclaw.ConnectOptions{
-		BaseURL: a.gatewayURL(), BearerAuth: true, Models: openclaw.ModelsFor(a.routes()),
+		BaseURL: gw, BearerAuth: true, Models: openclaw.ModelsFor(a.routes()), API: o.API,
 		KeepKey: func(k string) bool { return !strings.Contains(k, "${") && accepted(k) },
 	})
 	if err != nil {
-		return nil, err
+		return lines, err
 	}
 	if _, err := a.writeOpenClaw(path, original, d); err != nil {
-		return nil, err
+		return lines, err
 	}
 	lines = append(lines, changes...)
 	if len(changes) == 0 {
 		lines = append(lines, "OpenClaw's config already points at this gateway: nothing to change in "+path)
 	} else {
 		lines = append(lines, "wrote "+path)
+	}
+	more, err := a.syncAgentModelFiles(p, gw)
+	lines = append(lines, more...)
+	if err != nil {
+		return lines, err
+	}
+	if wroteKey {
+		lines = append(lines, a.restartAfterKey(ctx, d, path, p, o.RestartGateway)...)
 	}
 	l := a.led()
 	if l == nil {
@@ -159,13 +168,46 @@ func (a *App) OpenClawConnect(ctx context.Context) ([]string, error) {
 	return lines, err
 }
 
-// OpenClawSync mirrors the gateway's routes into the litellm provider's models[].
-func (a *App) OpenClawSync(ctx context.Context) ([]string, error) {
-	return a.editOpenClaw(ctx, func(d *openclaw.Doc) ([]string, error) { return openclaw.SyncRoutes(d, a.routes()) })
+// restartAfterKey tells whether OpenClaw's gateway for this profile must restart to send the key
+// just written (it resolves ${LITELLM_API_KEY} once, at start), and restarts it when asked and a
+// service manager runs it.
+func (a *App) restartAfterKey(ctx context.Context, d *openclaw.Doc, path string, p ocProfile, restart bool) []string {
+	port := openclaw.GatewayPort(d, os.Getenv)
+	if !openclaw.GatewayLive(ctx, port) {
+		return []string{fmt.Sprintf("no OpenClaw gateway answers on port %d: OpenClaw reads the new key when it next starts", port)}
+	}
+	stale := fmt.Sprintf("OpenClaw's gateway on port %d is running and keeps sending the key it started with", port)
+	if !restart {
+		return []string{stale + ": restart it (`openclaw gateway restart` for the service; a gateway started with `openclaw gateway run` must be stopped and started again)"}
+	}
+	env := append(os.Environ(), "OPENCLAW_STATE_DIR="+p.StateDir, "OPENCLAW_CONFIG_PATH="+path)
+	r, err := openclaw.RestartGateway(ctx, env)
+	switch {
+	case errors.Is(err, openclaw.ErrNoCLI):
+		return []string{stale + ": restart it; the openclaw command is not on PATH, so Clawgate could not"}
+	case err != nil:
+		return []string{fmt.Sprintf("%s; restarting it failed: %v %s", stale, err, r.Output)}
+	case r.Restarted:
+		return []string{fmt.Sprintf("restarted OpenClaw's gateway service on port %d (openclaw gateway restart): it now sends the new key", port)}
+	}
+	return []string{stale + ": it was started by hand (no service manager runs it), and OpenClaw's own restart keeps its old environment: stop it and start it again"}
 }
 
-// OpenClawUse makes model OpenClaw's primary model (litellm/MODEL).
-func (a *App) OpenClawUse(ctx context.Context, model string) ([]string, error) {
+// OpenClawSync mirrors the gateway's routes into the litellm provider's models[], and keeps the
+// provider's baseUrl in the agents' generated models.json files in step.
+func (a *App) OpenClawSync(ctx context.Context) ([]string, error) {
+	lines, err := a.editOpenClaw(ctx, func(t *openclaw.Tree) ([]string, error) { return openclaw.SyncRoutes(t.Doc, a.routes()) })
+	if err != nil {
+		return lines, err
+	}
+	more, err := a.syncAgentModelFiles(a.openClawProfile(), a.gatewayURL())
+	return append(lines, more...), err
+}
+
+// OpenClawUse makes model OpenClaw's primary model (litellm/MODEL). Agents that pin their own
+// model are switched too with openclaw.AgentsAll, else each is named in a line; kept lists the
+// agents whose turns will still use another model.
+func (a *App) OpenClawUse(ctx context.Context, model string, scope OpenClawAgentScope) (lines []string, kept []OpenClawAgent, err error) {
 	served := false
 	for _, r := range a.srv.Routes() {
 		if r.Name == model {
@@ -173,20 +215,51 @@ func (a *App) OpenClawUse(ctx context.Context, model string) ([]string, error) {
 		}
 	}
 	if !served {
-		return nil, fmt.Errorf("the gateway does not serve %q; it serves: %s", model, strings.Join(a.srv.Models(), ", "))
+		return nil, nil, fmt.Errorf("the gateway does not serve %q; it serves: %s", model, strings.Join(a.srv.Models(), ", "))
 	}
-	return a.editOpenClaw(ctx, func(d *openclaw.Doc) ([]string, error) { return openclaw.Use(d, model) })
+	lines, err = a.editOpenClaw(ctx, func(t *openclaw.Tree) ([]string, error) {
+		var l []string
+		var err error
+		l, kept, err = openclaw.UseAgents(t, model, scope)
+		return l, err
+	})
+	return lines, kept, err
 }
 
-func (a *App) editOpenClaw(ctx context.Context, op func(*openclaw.Doc) ([]string, error)) ([]string, error) {
+// editAttempts is how often an edit is redone when OpenClaw changed the file between our read
+// and our write (it writes while holding the lock we wait for).
+const editAttempts = 3
+
+func (a *App) editOpenClaw(ctx context.Context, op func(*openclaw.Tree) ([]string, error)) ([]string, error) {
 	if !a.openClawEnabled(ctx) {
 		return nil, errors.New("Clawgate edits OpenClaw's config only after `clawgate openclaw connect` (or Connect in the tray)")
 	}
+	for attempt := 1; ; attempt++ {
+		lines, err := a.editOnce(ctx, op)
+		if errors.Is(err, openclaw.ErrChangedOnDisk) && attempt < editAttempts {
+			continue
+		}
+		return lines, err
+	}
+}
+
+// readOpenClawTree reads OpenClaw's config and the files it includes.
+func (a *App) readOpenClawTree() (original []byte, t *openclaw.Tree, err error) {
 	path, original, d, err := a.readOpenClaw()
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err = openclaw.NewTree(path, d)
+	return original, t, err
+}
+
+func (a *App) editOnce(ctx context.Context, op func(*openclaw.Tree) ([]string, error)) ([]string, error) {
+	original, t, err := a.readOpenClawTree()
 	if err != nil {
 		return nil, err
 	}
-	lines, err := op(d)
+	path, d := t.Path, t.Doc
+	lines, err := op(t)
 	if err != nil {
 		return nil, err
 	}
@@ -194,9 +267,18 @@ func (a *App) editOpenClaw(ctx context.Context, op func(*openclaw.Doc) ([]string
 	if err != nil {
 		return nil, err
 	}
+	included, err := t.Write(filepath.Join(a.opts.DataDir, "openclaw-backups"))
+	if err != nil {
+		return lines, err
+	}
+	for _, f := range included {
+		lines = append(lines, "wrote "+f)
+	}
 	if changed {
-		a.openClawChanged(ctx)
 		lines = append(lines, "wrote "+path)
+	}
+	if changed || len(included) > 0 {
+		a.openClawChanged(ctx)
 	} else {
 		lines = append(lines, "nothing to change in "+path)
 	}
@@ -220,44 +302,11 @@ func (a *App) keyWorks(ctx context.Context, key string) bool {
 	return err == nil
 }
 
-// mintOpenClawKey returns a new virtual key with alias "openclaw", regenerating the existing one
-// (whose secret is not kept) if the alias is taken.
-func (a *App) mintOpenClawKey(ctx context.Context) (string, error) {
-	l := a.led()
-	if l == nil {
-		return "", errors.New("Clawgate is stopping: connect again after it starts")
-	}
-	alias := "openclaw"
-	key, _, err := l.GenerateKey(ctx, ledger.KeyRequest{KeyAlias: &alias,
-		Metadata: map[string]any{"created_by": "clawgate openclaw connect"}})
-	if errors.Is(err, store.ErrAliasTaken) {
-		var keys []store.Key
-		keys, err = l.KeysByAlias(ctx, alias)
-		if err == nil && len(keys) == 0 {
-			err = errors.New("it was deleted meanwhile")
-		}
-		if err != nil {
-			return "", fmt.Errorf("find the key with alias openclaw: %w", err)
-		}
-		key, _, err = l.RegenerateKey(ctx, keys[0].Token, ledger.KeyRequest{})
-	}
-	if err != nil {
-		return "", fmt.Errorf("mint a key for OpenClaw: %w", err)
-	}
-	return key, nil
-}
+// OpenClawAgent is one configured OpenClaw agent and the model it will use.
+type OpenClawAgent = openclaw.Agent
 
-// dotenvValue reads NAME=value from a dotenv file ("" when absent).
-func dotenvValue(path, name string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "export "))
-		if v, ok := strings.CutPrefix(line, name+"="); ok {
-			return strings.Trim(strings.TrimSpace(v), `"'`)
-		}
-	}
-	return ""
-}
+// OpenClawAgentScope says which agents OpenClawUse switches: openclaw.AgentsDefault or AgentsAll.
+type OpenClawAgentScope = openclaw.AgentScope
+
+// ParseOpenClawAgents reads the --agents flag: "default" or "all".
+func ParseOpenClawAgents(s string) (OpenClawAgentScope, error) { return openclaw.ParseAgentScope(s) }

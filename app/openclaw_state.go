@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/clawgate/clawgate/app/openclaw"
@@ -24,6 +25,13 @@ type OpenClawState struct {
 	// "no config file", "config invalid: ...", "config file gone"; "" when it reads. An invalid file
 	// keeps the last good Primary, as OpenClaw keeps its last good config.
 	Err string
+	// OutOfSync says why OpenClaw's copy of the routes is behind the gateway's (the tray shows
+	// "OpenClaw out of sync: <OutOfSync>"): a sync after a config change could not run, OpenClaw
+	// holding its lock, say. It is retried until it succeeds; "" when in step.
+	OutOfSync string
+	// Pinned names the agents whose own model beats Primary, "coder: anthropic/claude-opus-4-6;
+	// ..." ("" when none): a switch of the default model does not reach them.
+	Pinned string
 }
 
 // openClawTimeout bounds an edit started from the tray: OpenClaw may hold its lock, a disk may hang.
@@ -33,20 +41,33 @@ const openClawTimeout = 30 * time.Second
 func (a *App) ConnectOpenClaw() error {
 	ctx, cancel := context.WithTimeout(context.Background(), openClawTimeout)
 	defer cancel()
-	lines, err := a.OpenClawConnect(ctx)
+	lines, err := a.OpenClawConnect(ctx, OpenClawConnectOptions{RestartGateway: true})
 	a.logOpenClaw("connect", lines, err)
 	a.openClawChanged(ctx)
 	return err
 }
 
-// UseOpenClawModel is OpenClawUse for the tray: bounded in time, logged, and published.
+// UseOpenClawModel is OpenClawUse of the default model for the tray: bounded in time, logged,
+// and published. Agents that pin their own model keep it (see UseOpenClawModelFor).
 func (a *App) UseOpenClawModel(model string) error {
+	_, err := a.UseOpenClawModelFor(model, openclaw.AgentsDefault)
+	return err
+}
+
+// UseOpenClawModelFor is OpenClawUse for the tray, for the default model only or for every agent
+// (the tray asks once when Status().OpenClaw.Pinned is set). It returns the agents left on
+// another model, "id: model" each.
+func (a *App) UseOpenClawModelFor(model string, scope openclaw.AgentScope) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), openClawTimeout)
 	defer cancel()
-	lines, err := a.OpenClawUse(ctx, model)
+	lines, kept, err := a.OpenClawUse(ctx, model, scope)
 	a.logOpenClaw("use "+model, lines, err)
 	a.openClawChanged(ctx)
-	return err
+	var out []string
+	for _, k := range kept {
+		out = append(out, k.ID+": "+k.Model)
+	}
+	return out, err
 }
 
 func (a *App) logOpenClaw(op string, lines []string, err error) {
@@ -79,8 +100,10 @@ func (a *App) refreshOpenClaw(ctx context.Context) {
 		st.Err = "no config file"
 	default:
 		st.Primary = f.Status.Primary
+		st.Pinned = a.pinnedSummary()
 	}
 	a.mu.Lock()
+	st.OutOfSync = a.status.OpenClaw.OutOfSync
 	a.status.OpenClaw = st
 	running := a.done != nil
 	a.mu.Unlock()
@@ -109,6 +132,10 @@ func (a *App) stopOpenClawWatch() {
 	a.ocMu.Lock()
 	w := a.ocWatch
 	a.ocWatch, a.ocClosed = nil, true
+	if a.ocRetry != nil {
+		a.ocRetry.Stop()
+		a.ocRetry = nil
+	}
 	a.ocMu.Unlock()
 	if w != nil {
 		w.Close() // waits for onOpenClawEvent to return
@@ -126,6 +153,7 @@ func (a *App) onOpenClawEvent(ev openclaw.Event) {
 		st.Err = fmt.Sprintf("config invalid: %v", ev.Err)
 	default:
 		st.Primary, st.Err = ev.Status.Primary, ""
+		st.Pinned = a.pinnedSummary()
 	}
 	changed := st != a.status.OpenClaw
 	a.status.OpenClaw = st
@@ -137,8 +165,20 @@ func (a *App) onOpenClawEvent(ev openclaw.Event) {
 }
 
 // syncOpenClawAfterReload keeps OpenClaw's models[] in step with the routes after the gateway's
-// config changed; only when the user connected OpenClaw.
+// config changed; only when the user connected OpenClaw. A sync that fails (OpenClaw holding its
+// lock past LockWait, the file changing under every attempt) marks OpenClaw out of sync and is
+// retried, with a growing pause, until it succeeds or the app stops.
 func (a *App) syncOpenClawAfterReload() {
+	a.trySyncOpenClaw(0)
+}
+
+// syncRetryFirst and syncRetryMax bound the pause between retries of a failed sync.
+var (
+	syncRetryFirst = 2 * time.Second
+	syncRetryMax   = time.Minute
+)
+
+func (a *App) trySyncOpenClaw(pause time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), openClawTimeout)
 	defer cancel()
 	if !a.openClawEnabled(ctx) {
@@ -146,4 +186,44 @@ func (a *App) syncOpenClawAfterReload() {
 	}
 	lines, err := a.OpenClawSync(ctx)
 	a.logOpenClaw("sync", lines, err)
+	reason := ""
+	if err != nil {
+		reason = err.Error()
+	}
+	a.mu.Lock()
+	changed := a.status.OpenClaw.OutOfSync != reason
+	a.status.OpenClaw.OutOfSync = reason
+	a.mu.Unlock()
+	if changed {
+		a.publish()
+	}
+	if err == nil {
+		return
+	}
+	pause = min(max(2*pause, syncRetryFirst), syncRetryMax)
+	a.ocMu.Lock()
+	defer a.ocMu.Unlock()
+	if a.ocClosed {
+		return
+	}
+	if a.ocRetry != nil {
+		a.ocRetry.Stop()
+	}
+	a.ocRetry = time.AfterFunc(pause, func() { a.trySyncOpenClaw(pause) })
+}
+
+// pinnedSummary names the agents whose own model beats the default, "" when none (or when the
+// config cannot be read through its includes).
+func (a *App) pinnedSummary() string {
+	agents, err := a.OpenClawAgents()
+	if err != nil {
+		return ""
+	}
+	var parts []string
+	for _, ag := range agents {
+		if ag.Pinned {
+			parts = append(parts, ag.ID+": "+ag.Model)
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -27,11 +27,7 @@ type openClawFixture struct {
 
 func newOpenClawFixture(t *testing.T) openClawFixture {
 	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	for _, k := range []string{"LITELLM_API_KEY", "OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME"} {
-		t.Setenv(k, "")
-	}
+	home, _ := ocHome(t)
 	dir := t.TempDir()
 	f := openClawFixture{
 		cfg:  filepath.Join(dir, "config.yaml"),

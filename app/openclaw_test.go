@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clawgate/clawgate/app/openclaw"
 )
 
 func TestOpenClawConnectUseSync(t *testing.T) {
@@ -26,14 +28,14 @@ func TestOpenClawConnectUseSync(t *testing.T) {
 	ctx := context.Background()
 
 	// Nothing is edited before connect.
-	if _, err := a.OpenClawUse(ctx, "a"); err == nil || !strings.Contains(err.Error(), "connect") {
+	if _, _, err := a.OpenClawUse(ctx, "a", openclaw.AgentsDefault); err == nil || !strings.Contains(err.Error(), "connect") {
 		t.Fatalf("use before connect: %v", err)
 	}
 	if b, _ := os.ReadFile(oc); string(b) != orig {
 		t.Fatal("the file was edited before connect")
 	}
 
-	lines, err := a.OpenClawConnect(ctx)
+	lines, err := a.OpenClawConnect(ctx, OpenClawConnectOptions{})
 	if err != nil {
 		t.Fatalf("connect: %v (%q)", err, lines)
 	}
@@ -49,7 +51,7 @@ func TestOpenClawConnectUseSync(t *testing.T) {
 		}
 	}
 	// Connecting again keeps the key and changes nothing.
-	if _, err := a.OpenClawConnect(ctx); err != nil {
+	if _, err := a.OpenClawConnect(ctx, OpenClawConnectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if env2, _ := os.ReadFile(filepath.Join(home, ".openclaw", ".env")); string(env2) != string(env) {
@@ -60,7 +62,7 @@ func TestOpenClawConnectUseSync(t *testing.T) {
 	if err := os.Remove(filepath.Join(home, ".openclaw", ".env")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.OpenClawConnect(ctx); err != nil {
+	if _, err := a.OpenClawConnect(ctx, OpenClawConnectOptions{}); err != nil {
 		t.Fatalf("connect after the .env was lost: %v", err)
 	}
 	env3, _ := os.ReadFile(filepath.Join(home, ".openclaw", ".env"))
@@ -72,10 +74,10 @@ func TestOpenClawConnectUseSync(t *testing.T) {
 		t.Error("keyWorks: the master key must work and an unknown key must not")
 	}
 
-	if _, err := a.OpenClawUse(ctx, "nope"); err == nil || !strings.Contains(err.Error(), "a, b") {
+	if _, _, err := a.OpenClawUse(ctx, "nope", openclaw.AgentsDefault); err == nil || !strings.Contains(err.Error(), "a, b") {
 		t.Errorf("use of an unknown model: %v", err)
 	}
-	if _, err := a.OpenClawUse(ctx, "b"); err != nil {
+	if _, _, err := a.OpenClawUse(ctx, "b", openclaw.AgentsDefault); err != nil {
 		t.Fatal(err)
 	}
 	st, err := a.OpenClawStatus()

@@ -19,7 +19,7 @@ if [ ! -f node_modules/.package-lock.json ] \
 fi
 
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
-	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs providers.test.mjs responses.test.mjs
+	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs providers.test.mjs endpoints.test.mjs claudecode.test.mjs responses.test.mjs
 
 # The real OpenClaw (Node 24 and openclaw from npm, cached in ~/.cache/clawgate-e2e) against the same binaries.
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash "$root/e2e/openclaw/run.sh"

@@ -11,12 +11,15 @@ import (
 
 	"github.com/clawgate/clawgate/proxy/messages"
 	"github.com/clawgate/clawgate/proxy/provider"
+	"github.com/clawgate/clawgate/proxy/provider/claudeapi"
 )
 
 type callTypeKey struct{}
 
 // handleMessages serves Anthropic's Messages API (POST /v1/messages) for any route, so Claude
-// Code and the Anthropic SDKs can use the gateway. The request is translated to a chat
+// Code and the Anthropic SDKs can use the gateway. Where every deployment the call can reach
+// speaks Messages itself (Claude on Anthropic, Vertex AI, Bedrock) it passes through untranslated
+// (passMessages). Otherwise the request is translated to a chat
 // completion and served by handleChat (auth, budgets, routing, retries, usage: all the same);
 // its answer is translated back on the way out, chunk by chunk for streams.
 //
@@ -42,11 +45,19 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(body, &head)
 	head.Model = p.resolve(head.Model)
-	chat, info, err := messages.ToChat(body, messages.Options{Plain: !s.anthropicGroup(st, head.Model)})
+	if s.nativeRoute(st, head.Model) {
+		s.passMessages(w, r, st, p, body, head.Model)
+		return
+	}
+	limit := maxOutputOf(st, head.Model)
+	chat, info, err := messages.ToChat(body, messages.Options{Plain: !s.anthropicGroup(st, head.Model), MaxTokens: limit})
 	if err != nil {
 		status, b := messages.ErrorFrom(err)
 		writeAnthropicBody(w, status, b)
 		return
+	}
+	if info.Lowered > 0 {
+		w.Header().Set(hdrMaxTokensLowered, strconv.Itoa(info.Lowered)+"->"+strconv.Itoa(limit))
 	}
 	ctx := context.WithValue(context.WithValue(r.Context(), callTypeKey{}, "anthropic_messages"), principalKey{}, p)
 	r2 := r.Clone(ctx)
@@ -58,7 +69,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 	aw.finish()
 }
 
-// handleCountTokens serves /v1/messages/count_tokens with a local estimate.
+// handleCountTokens serves /v1/messages/count_tokens: the upstream's own count where a
+// deployment can count (Claude on Anthropic's API or Vertex AI), else, or when that fails for a
+// reason other than the request, a local estimate, said in X-Clawgate-Token-Count: never a 404.
 //
 // A key's model list and its request limits hold here as on every call: it is admitted by the
 // gate with no cost (a spent budget refuses it like any request) and settled with no usage, so it
@@ -76,7 +89,6 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 		writeAnthropicError(w, status, msg)
 		return
 	}
-	// Anthropic routes get Anthropic's exact count; the others a local estimate.
 	var head struct {
 		Model string `json:"model"`
 	}
@@ -95,16 +107,16 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 		}
 		defer adm.Done(nil)
 	}
-	if s.anthropicGroup(st, head.Model) {
-		if out, err := s.countUpstream(r.Context(), st, head.Model, body); err != nil {
-			status, b := messages.ErrorFrom(err)
-			writeAnthropicBody(w, status, b)
-		} else {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(out)
-		}
+	if out, err := s.countUpstream(r, st, head.Model, body); err == nil {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+		return
+	} else if !canEstimate(err) {
+		status, b := messages.ErrorFrom(err)
+		writeAnthropicBody(w, status, b)
 		return
 	}
+	w.Header().Set(hdrTokenCount, "estimate")
 	n, err := messages.CountTokens(body)
 	if err != nil {
 		status, b := messages.ErrorFrom(err)
@@ -115,26 +127,49 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(messages.CountTokensBody(n))
 }
 
-// tokenCounter is a provider that can count a Messages request's tokens upstream.
-type tokenCounter interface {
-	CountTokens(ctx context.Context, body []byte, model string) ([]byte, error)
+// hdrTokenCount says how a count_tokens answer was made when it is not the upstream's own count.
+const hdrTokenCount = "X-Clawgate-Token-Count"
+
+// messagesCounter is a deployment that can count a Messages request's tokens upstream.
+type messagesCounter interface {
+	CountMessages(ctx context.Context, req *claudeapi.Request) ([]byte, error)
 }
 
-// countUpstream asks the first deployment of model's group that can count.
-func (s *Server) countUpstream(ctx context.Context, st *state, model string, body []byte) ([]byte, error) {
-	group, _ := st.router.Lookup(model)
+// errCannotCount is countUpstream's answer for a route with no deployment that can count.
+var errCannotCount = errors.New("no deployment of the model can count tokens")
+
+// countUpstream asks the first deployment of model's group that can count, with the client's
+// anthropic-* headers.
+func (s *Server) countUpstream(r *http.Request, st *state, model string, body []byte) ([]byte, error) {
+	group, ok := st.router.Lookup(model)
+	if !ok {
+		return nil, errCannotCount
+	}
+	fwd := http.Header{}
+	for _, k := range passedHeaders {
+		if v := r.Header.Values(k); len(v) > 0 {
+			fwd[k] = v
+		}
+	}
 	for _, d := range st.deps {
-		tc, ok := d.Provider.(tokenCounter)
+		mc, ok := d.Provider.(messagesCounter)
 		if d.Group != group || !ok {
 			continue
 		}
-		upstream := d.Model
-		if upstream == "" || strings.Contains(upstream, "*") {
-			upstream = strings.TrimPrefix(model, d.ProviderName+"/")
-		}
-		return tc.CountTokens(ctx, body, upstream)
+		return mc.CountMessages(r.Context(), &claudeapi.Request{Body: body, Model: upstreamFor(d, strings.TrimPrefix(model, d.ProviderName+"/")), Header: fwd})
 	}
-	return nil, &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "no deployment of " + model + " can count tokens"}
+	return nil, errCannotCount
+}
+
+// canEstimate reports whether a failed upstream count may be answered with the local estimate:
+// a client counts to decide when to compact, and an upstream that cannot count (no endpoint,
+// 404, down) must not fail that. An answer about the request itself (400, 413) stands.
+func canEstimate(err error) bool {
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		return true
+	}
+	return pe.Status != http.StatusBadRequest && pe.Status != http.StatusRequestEntityTooLarge
 }
 
 // anthropicGroup reports whether every deployment serving model speaks Anthropic's API, so the

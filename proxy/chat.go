@@ -21,62 +21,44 @@ import (
 )
 
 // handleChat serves POST /v1/chat/completions (and its aliases).
-func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	st := s.state.Load()
-	callID := newCallID()
-	h := w.Header()
-	h[hdrCallID] = []string{callID}
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) { s.serveText(w, r, chatAPI) }
 
-	p, err := s.authenticate(r, st)
-	if err != nil {
-		s.writeAuthError(w, err)
+// textAPI is one of the two APIs served by serveText: chat completions, and the legacy text
+// completions (completions.go), which differ only in their body and their upstream call.
+type textAPI struct {
+	callType string
+	parse    func(body []byte, pathModel string) (*chatRequest, error)
+	// send makes one upstream call on prov, d's provider or the mock standing in for it.
+	send func(ctx context.Context, d *route.Deployment, prov provider.Provider, req *provider.Request) (*provider.Response, error)
+}
+
+var chatAPI = textAPI{callType: "acompletion", parse: parseChat,
+	send: func(ctx context.Context, _ *route.Deployment, prov provider.Provider, req *provider.Request) (*provider.Response, error) {
+		return prov.Chat(ctx, req)
+	}}
+
+// serveText serves one request of api, streamed or not.
+func (s *Server) serveText(w http.ResponseWriter, r *http.Request, api textAPI) {
+	c, ok := s.open(w, r, api.callType)
+	if !ok {
 		return
 	}
-	setKeyHeaders(h, p)
-	body, err := readBody(w, r, st.maxBody)
-	if err != nil {
-		status, msg := bodyError(err, st.maxBody)
-		writeError(w, status, newAPIError(status, typeInvalidRequest, msg), 0)
+	body, ok := c.takeOptions(w, r)
+	if !ok {
 		return
 	}
-	req, err := chatRequestOf(r, body)
+	req, err := api.parse(body, r.PathValue("model"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
 		return
 	}
-	req.Model = p.resolve(req.Model) // before the lookup: an alias routes, and is checked, as its group
-	group, ok := st.router.Lookup(req.Model)
-	if !ok {
-		s.writeUnknownModel(w, st, req.Model)
-		return
-	}
-	callType, _ := r.Context().Value(callTypeKey{}).(string)
-	if callType == "" {
-		callType = "acompletion"
-	}
-	u := Usage{CallID: callID, CallType: callType, Principal: p, ModelGroup: req.Model, User: req.User, Stream: req.Stream, Start: start,
-		RequestBody: body, n: req.N}
-	if !modelAllowed(p.Models, req.Model, group) {
-		msg := notAllowed(p.Models, req.Model)
-		writeError(w, http.StatusForbidden, newAPIError(http.StatusForbidden, typeModelDenied, msg).withParam("model"), 0)
-		u.Status, u.Refusal, u.Error = http.StatusForbidden, typeModelDenied, msg
-		s.record(&u) // logged as a failure, like every refusal
-		return
-	}
+	st, p, h, start, u := c.st, c.p, w.Header(), c.u.Start, &c.u
+	u.User, u.Stream, u.n = req.User, req.Stream, req.N
 	in := inputTokens(body)
-	if err := s.refuseUnpriced(p, st.deps, group, req.Model); err != nil {
-		s.refuse(w, err, &u) // logged as a failure, like every refusal
+	if req.Model, ok = s.admit(r.Context(), w, c, req.Model, func(group string) estimate {
+		return s.outputs.expectedInGroup(st.deps, group, p.resolve(req.Model), in, req.N, req.MaxTokens)
+	}); !ok {
 		return
-	}
-	if s.gate != nil {
-		est := s.outputs.expectedInGroup(st.deps, group, req.Model, in, req.N, req.MaxTokens)
-		adm, err := s.gate.Admit(r.Context(), p, req.Model, est.cost, est.tokens)
-		if err != nil {
-			s.refuse(w, err, &u)
-			return
-		}
-		u.adm = adm
 	}
 	var (
 		resp     *provider.Response
@@ -91,22 +73,22 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			release()
 		}
 	}()
-	// The key's model list holds for every group the request can reach, fallbacks included.
-	var allow route.Allow
-	if len(p.Models) > 0 {
-		allow = func(model, group string) bool { return modelAllowed(p.Models, model, group) }
-	}
 	// The router stops making attempts when the client goes; an attempt in flight runs on ctx,
-	// which outlives the client for a while, so that the call is still read for its usage.
-	res, err := st.router.DoAllowed(r.Context(), req.Model, allow, func(_ context.Context, d *route.Deployment, model string) error {
+	// which outlives the client for a while, so that the call is still read for its usage. The
+	// key's model list holds for every group the request can reach, fallbacks included.
+	res, err := c.route(r.Context(), func(_ context.Context, d *route.Deployment, model string) error {
 		t0 := time.Now()
 		defer func() { upstream += time.Since(t0) }()
-		if u.adm != nil { // reserve at the prices of the deployment actually called
+		if u.adm != nil && !u.Mock { // reserve at the prices of the deployment actually called
 			u.adm.Reprice(s.outputs.expected(d, model, in, req.N, req.MaxTokens).cost)
 		}
-		actx, t := newIdleTimer(ctx, timeoutFor(d, st))
+		actx, t := newIdleTimer(ctx, c.timeout(d))
 		pr := &provider.Request{Body: req.upstreamBody(model), Model: model, Stream: req.Stream}
-		out, err := callUpstream(actx, d, pr, req)
+		var prov provider.Provider = d.Provider
+		if c.opts.mock != nil {
+			prov = mockProvider{text: *c.opts.mock, id: u.CallID}
+		}
+		out, err := api.send(actx, d, prov, pr)
 		if err == nil && req.Stream {
 			// Read the first event before committing, so a stream that fails at once can still be retried.
 			first, err = out.Stream.Next()
@@ -130,17 +112,17 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	setRouteHeaders(h, res)
 	u.fill(res)
 	if err != nil {
-		s.writeRouteError(w, r, err, &u)
+		s.writeRouteError(w, r, err, u)
 		return
 	}
 	if req.Stream {
 		h[hdrDuration] = []string{msString(time.Since(start))}
 		h[hdrOverhead] = []string{msString(time.Since(start) - upstream)}
 		handedOff = true
-		s.relay(r.Context(), w, req, resp, first, timer, &u, detach, release)
+		s.relay(r.Context(), w, req, resp, first, timer, u, detach, release)
 		return
 	}
-	s.writeCompletion(w, resp, start, upstream, &u)
+	s.writeCompletion(w, resp, start, upstream, u)
 }
 
 // writeCompletion writes a non-streamed chat.completion and records its usage.
@@ -176,7 +158,7 @@ func (s *Server) record(u *Usage) {
 		u.adm.Done(u)
 		u.adm = nil
 	}
-	if u.UsageKnown && u.Status == http.StatusOK && u.Error == "" {
+	if u.UsageKnown && u.Status == http.StatusOK && u.Error == "" && !u.Mock {
 		s.outputs.observe(u.dep, u.Model, u.CompletionTokens/max(u.n, 1))
 	}
 	if s.usage != nil {

@@ -80,6 +80,10 @@ func computePrice(d *route.Deployment, upstreamModel string) pricing.Price {
 
 // price fills u.Cost from its tokens and the deployment's price.
 func (u *Usage) price(d *route.Deployment) {
+	if u.Mock {
+		u.Cost, u.Priced = 0, true // no upstream was called: nothing to pay for
+		return
+	}
 	if d == nil || !u.UsageKnown {
 		return
 	}

@@ -78,9 +78,12 @@ var textKeys = [...][]byte{[]byte(`"content":"`), []byte(`"reasoning_content":"`
 
 // textLen is the length of the generated text in a chunk (escapes counted as written): what a
 // stream cut short is billed on.
-func textLen(p []byte) int {
+func textLen(p []byte) int { return textLenOf(p, textKeys[:]) }
+
+// textLenOf is textLen for the given keys (another API's delta fields).
+func textLenOf(p []byte, keys [][]byte) int {
 	n := 0
-	for _, k := range textKeys {
+	for _, k := range keys {
 		rest := p
 		for {
 			i := bytes.Index(rest, k)

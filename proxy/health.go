@@ -42,12 +42,13 @@ func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/v1")
-	if p == "/chat/completions" || p == "/messages" || p == "/messages/count_tokens" {
+	switch p {
+	case "/chat/completions", "/messages", "/messages/count_tokens", "/embeddings", "/completions":
 		w.Header().Set("Allow", "POST")
 		writeError(w, http.StatusMethodNotAllowed, newAPIError(http.StatusMethodNotAllowed, typeInvalidRequest,
 			r.Method+" is not allowed on "+r.URL.Path+": use POST"), 0)
 		return
 	}
 	writeError(w, http.StatusNotFound, newAPIError(http.StatusNotFound, typeNotFound,
-		"Route not found: "+r.Method+" "+r.URL.Path+". Clawgate serves /v1/chat/completions, /v1/models, /model/info and /health/*."), 0)
+		"Route not found: "+r.Method+" "+r.URL.Path+". Clawgate serves "+routeList()+" (the model routes also without /v1)."), 0)
 }

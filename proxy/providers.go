@@ -8,16 +8,58 @@ import (
 	"strings"
 
 	"github.com/clawgate/clawgate/proxy/config"
+	"github.com/clawgate/clawgate/proxy/pricing"
 	"github.com/clawgate/clawgate/proxy/provider"
 	"github.com/clawgate/clawgate/proxy/provider/anthropic"
 	"github.com/clawgate/clawgate/proxy/provider/bedrock"
 	"github.com/clawgate/clawgate/proxy/provider/gemini"
 	"github.com/clawgate/clawgate/proxy/provider/openai"
+	"github.com/clawgate/clawgate/proxy/provider/promptcache"
 )
 
 // NewProvider is the built-in route.Factory: it picks the provider package by the prefix of
-// litellm_params.model.
+// litellm_params.model. Claude deployments (Anthropic, Bedrock, Vertex AI) get prompt-cache
+// breakpoints unless litellm_params turns them off (see promptcache).
 func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, error) {
+	p, err := newProvider(d, prefix, model)
+	if err != nil || !claude(prefix, model) {
+		return p, err
+	}
+	plan, err := promptcache.FromParams(d.Params.Extra)
+	if err != nil {
+		return nil, fmt.Errorf("model_list entry %q: %w", d.ModelName, err)
+	}
+	if len(plan.Points) == 0 && !cacheable(d, prefix, model) {
+		plan.Off = true // the default only; injection points the user wrote are sent as written
+	}
+	return promptcache.Wrap(p, plan), nil
+}
+
+// cacheable reports whether a Claude model takes breakpoints: model_info.supports_prompt_caching
+// when set, else the price table's flag. Older Claude models on Bedrock (Claude 3 Haiku, Sonnet
+// and Opus, Claude 2) have no prompt cache, and Bedrock refuses a cachePoint sent to them. A
+// model the table does not know is taken to be a current one, which has.
+func cacheable(d config.Deployment, prefix, model string) bool {
+	if v, ok := d.Info.Extra["supports_prompt_caching"].(bool); ok {
+		return v
+	}
+	p, known := pricing.Lookup(prefix, model)
+	return !known || (p.SupportsPromptCaching != nil && *p.SupportsPromptCaching)
+}
+
+// claude reports whether a deployment's requests reach a Claude model through a provider whose
+// translator turns cache_control into breakpoints.
+func claude(prefix, model string) bool {
+	switch prefix {
+	case "anthropic":
+		return true
+	case "bedrock", "vertex_ai":
+		return strings.Contains(model, "claude")
+	}
+	return false
+}
+
+func newProvider(d config.Deployment, prefix, model string) (provider.Provider, error) {
 	// str reads a provider-specific string from litellm_params (vertex_project, aws_region_name, ...).
 	str := func(k string) string { v, _ := d.Params.Extra[k].(string); return v }
 	maxOut := 0 // model_info.max_output_tokens: the default max_tokens for APIs that require one
@@ -68,15 +110,7 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		}
 		return gemini.New(gemini.Options{APIBase: d.Params.APIBase, APIKey: key, Headers: d.Params.ExtraHeaders}), nil
 	case "bedrock":
-		endpoint := d.Params.APIBase
-		if endpoint == "" {
-			endpoint = str("aws_bedrock_runtime_endpoint")
-		}
-		p, err := bedrock.New(context.Background(), bedrock.Options{
-			Region: str("aws_region_name"), AccessKeyID: str("aws_access_key_id"), SecretAccessKey: str("aws_secret_access_key"),
-			SessionToken: str("aws_session_token"), Profile: str("aws_profile_name"), APIKey: d.Params.APIKey,
-			Endpoint: endpoint, Headers: d.Params.ExtraHeaders, MaxTokens: maxOut,
-		})
+		p, err := bedrock.New(context.Background(), bedrockOptions(d, maxOut))
 		if err != nil {
 			// One entry without AWS credentials must not keep the whole gateway down: its calls
 			// fail with the reason (and go to their fallbacks).
@@ -97,7 +131,9 @@ func NewProvider(d config.Deployment, prefix, model string) (provider.Provider, 
 		var p provider.Provider
 		var err error
 		switch {
-		case strings.HasPrefix(model, "gemini"):
+		case strings.HasPrefix(model, "gemini"), strings.Contains(model, "embedding"):
+			// Google's text embedding models (text-embedding-005, ...) are served by Gemini's
+			// provider too: it sends their embeddings to Vertex's predict.
 			p, err = gemini.NewVertex(gemini.VertexOptions{Project: str("vertex_project"), Location: str("vertex_location"),
 				Credentials: str("vertex_credentials"), APIBase: d.Params.APIBase, Headers: d.Params.ExtraHeaders})
 		case strings.HasPrefix(model, "claude"):

@@ -28,6 +28,7 @@ type chatRequest struct {
 	// responses marks a Responses API body passed through to a deployment that serves that API
 	// (responsesapi.go): sent to its /responses endpoint, streamed back as Responses events.
 	responses bool
+	hasPrompt bool // a legacy text completion's "prompt"
 }
 
 type span struct{ start, end int }
@@ -42,14 +43,24 @@ func (s span) ok() bool { return s.end > s.start }
 // value copied, was the gateway's largest per-request cost after the network. An invalid body goes
 // to parseChatDecoder, which says where it is wrong; the two agree on every valid body (FuzzParseChat).
 func parseChat(body []byte, pathModel string) (*chatRequest, error) {
+	return parseRequest(body, pathModel, false)
+}
+
+// parseCompletion is parseChat for a legacy text completion (/v1/completions), which has a
+// prompt where chat has messages.
+func parseCompletion(body []byte, pathModel string) (*chatRequest, error) {
+	return parseRequest(body, pathModel, true)
+}
+
+func parseRequest(body []byte, pathModel string, prompt bool) (*chatRequest, error) {
 	if !json.Valid(body) {
-		return parseChatDecoder(body, pathModel)
+		return parseDecoder(body, pathModel, prompt)
 	}
 	req, err := scanObject(body)
 	if err != nil {
 		return nil, err
 	}
-	return req.check(pathModel)
+	return req.check(pathModel, prompt)
 }
 
 // scanObject is parseChat's walk over a valid body's top-level members, without the chat rules:
@@ -125,6 +136,8 @@ func (req *chatRequest) field(key []byte, sp span) error {
 		if raw[0] == '"' {
 			req.User = jsonString(raw)
 		}
+	case "prompt":
+		req.hasPrompt = !null
 	case "n":
 		if n, err := strconv.Atoi(string(raw)); err == nil && n > 0 {
 			req.N = n
@@ -138,12 +151,18 @@ func (req *chatRequest) field(key []byte, sp span) error {
 }
 
 // check applies the rules on the whole body once its members are read.
-func (req *chatRequest) check(pathModel string) (*chatRequest, error) {
+func (req *chatRequest) check(pathModel string, prompt bool) (*chatRequest, error) {
 	if req.Model == "" {
 		req.Model = pathModel
 	}
 	if req.Model == "" {
 		return nil, errors.New("model is required: set \"model\" to one of the names GET /v1/models lists")
+	}
+	if prompt {
+		if !req.hasPrompt {
+			return nil, errors.New("prompt is required")
+		}
+		return req, nil
 	}
 	if !req.hasMessages {
 		return nil, errors.New("messages is required and must not be empty")
@@ -161,6 +180,10 @@ func skipSpace(b []byte, i int) int {
 // parseChatDecoder is parseChat by json.Decoder, token by token: slower, but its errors name the
 // offending member and what is wrong with it.
 func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
+	return parseDecoder(body, pathModel, false)
+}
+
+func parseDecoder(body []byte, pathModel string, prompt bool) (*chatRequest, error) {
 	req := &chatRequest{body: body}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -219,6 +242,8 @@ func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
 			req.hasMessages = !bytes.Equal(bytes.TrimSpace(raw[1:len(raw)-1]), nil)
 		case "user":
 			_ = json.Unmarshal(raw, &req.User)
+		case "prompt":
+			req.hasPrompt = !bytes.Equal(raw, []byte("null"))
 		case "n":
 			var n int
 			if json.Unmarshal(raw, &n) == nil && n > 0 {
@@ -238,7 +263,7 @@ func parseChatDecoder(body []byte, pathModel string) (*chatRequest, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("invalid JSON in request body: data after the top-level object")
 	}
-	return req.check(pathModel)
+	return req.check(pathModel, prompt)
 }
 
 func cleanJSONErr(err error) error {

@@ -48,7 +48,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	// OpenAI and Azure routes get the request as it is, unless it continues a conversation kept
 	// here (made on a translated route), which only this gateway knows.
 	if (!kept || stored.Upstream != "") && responsesNative(st, p.resolve(req.Model)) {
-		s.passThrough(w, r, p, body, req.MaxOutputTokens, req.Stored())
+		s.passThrough(w, r, p, body, req.Stored())
 		return
 	}
 	if id != "" {

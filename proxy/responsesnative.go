@@ -14,38 +14,27 @@ import (
 
 // The Responses API passed through: on a route whose every deployment is OpenAI or Azure, a
 // /v1/responses body goes to the deployment's own /responses endpoint with only "model" spliced
-// in, through handleChat as a chat body would (auth, budgets, key model limits, retries, usage),
+// in, through serveText as a chat body would (auth, budgets, key model limits, retries, usage),
 // and its answer comes back as it was sent, metered from the Responses usage shape. Built-in
 // tools, reasoning items and previous_response_id then work as OpenAI serves them.
-
-// chatRequestKey carries a request already read by an outer handler (the Responses pass-through).
-type chatRequestKey struct{}
-
-// chatRequestOf is the request handleChat serves: the one an outer handler read, else the body's.
-func chatRequestOf(r *http.Request, body []byte) (*chatRequest, error) {
-	if req, ok := r.Context().Value(chatRequestKey{}).(*chatRequest); ok {
-		return req, nil
-	}
-	return parseChat(body, r.PathValue("model"))
-}
 
 // responder is a provider that serves the Responses API itself (openai.Provider).
 type responder interface {
 	Responses(ctx context.Context, req *provider.Request) (*provider.Response, error)
 }
 
-// callUpstream makes one attempt: a chat completion, or for a pass-through a Responses call,
-// which a deployment reached by a fallback may not serve (a 400 the router does not retry).
-func callUpstream(ctx context.Context, d *route.Deployment, pr *provider.Request, req *chatRequest) (*provider.Response, error) {
-	if !req.responses {
-		return d.Provider.Chat(ctx, pr)
-	}
-	if rp, ok := d.Provider.(responder); ok && nativeResponses(d) {
-		return rp.Responses(ctx, pr)
-	}
-	return nil, &provider.Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "model",
-		Message: fmt.Sprintf("deployment %s (%s) cannot serve a Responses API request passed through to OpenAI; a fallback to it is not possible for this request", d.ID, d.ProviderName)}
-}
+// responsesAPI is serveText's API for a Responses body passed through: one attempt is a call to
+// the deployment's /responses, which a deployment reached by a fallback may not serve (a 400 the
+// router does not retry).
+var responsesAPI = textAPI{callType: "aresponses",
+	parse: func(body []byte, _ string) (*chatRequest, error) { return passThroughRequest(body) },
+	send: func(ctx context.Context, d *route.Deployment, prov provider.Provider, req *provider.Request) (*provider.Response, error) {
+		if rp, ok := prov.(responder); ok && nativeResponses(d) {
+			return rp.Responses(ctx, req)
+		}
+		return nil, &provider.Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "model",
+			Message: fmt.Sprintf("deployment %s (%s) cannot serve a Responses API request passed through to OpenAI; a fallback to it is not possible for this request", d.ID, d.ProviderName)}
+	}}
 
 // nativeResponses reports whether d serves the Responses API itself.
 func nativeResponses(d *route.Deployment) bool {
@@ -70,16 +59,22 @@ func responsesNative(st *state, model string) bool {
 	return seen
 }
 
-// passThroughRequest reads a Responses body for handleChat. Usage is always in a Responses
+// passThroughRequest reads a Responses body for serveText. Usage is always in a Responses
 // stream's last event, so nothing is added to the body but the model.
-func passThroughRequest(body []byte, maxOutput *int) (*chatRequest, error) {
+func passThroughRequest(body []byte) (*chatRequest, error) {
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("the request body is not valid JSON")
+	}
 	req, err := scanObject(body)
 	if err != nil {
 		return nil, err
 	}
 	req.responses, req.IncludeUsage = true, true
-	if maxOutput != nil {
-		req.MaxTokens = *maxOutput
+	var mo struct {
+		MaxOutputTokens *int `json:"max_output_tokens"`
+	}
+	if json.Unmarshal(body, &mo) == nil && mo.MaxOutputTokens != nil {
+		req.MaxTokens = *mo.MaxOutputTokens
 	}
 	return req, nil
 }
@@ -136,19 +131,12 @@ func responsesErrorEvent(e apiError, seq int) []byte {
 }
 
 // passThrough serves a Responses request on a route that speaks the API itself.
-func (s *Server) passThrough(w http.ResponseWriter, r *http.Request, p *Principal, body []byte, maxOutput *int, stored bool) {
-	req, err := passThroughRequest(body, maxOutput)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, newAPIError(http.StatusBadRequest, typeInvalidRequest, err.Error()), 0)
-		return
-	}
-	ctx := context.WithValue(r.Context(), callTypeKey{}, "aresponses")
-	ctx = context.WithValue(context.WithValue(ctx, principalKey{}, p), chatRequestKey{}, req)
-	r2 := r.Clone(ctx)
-	r2.ContentLength = int64(len(body)) // read again by handleChat, for the estimate and stored prompts
+func (s *Server) passThrough(w http.ResponseWriter, r *http.Request, p *Principal, body []byte, stored bool) {
+	r2 := r.Clone(context.WithValue(r.Context(), principalKey{}, p))
+	r2.ContentLength = int64(len(body)) // read again by serveText, for the estimate and stored prompts
 	r2.Body = readCloser{bytes.NewReader(body)}
 	sn := &idSniffer{ResponseWriter: w}
-	s.handleChat(sn, r2)
+	s.serveText(sn, r2, responsesAPI)
 	// A response OpenAI keeps is remembered with the deployment that keeps it, for GET and DELETE.
 	if id := sn.id(); id != "" && stored {
 		owner := p.KeyHash

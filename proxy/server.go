@@ -77,6 +77,8 @@ type Server struct {
 	// respStore keeps stored Responses API responses (responsesapi.go), made on first use.
 	respOnce  sync.Once
 	respStore *responses.Store
+	// health runs GET /health's checks, one run at a time, results cached (health_check.go).
+	health healthChecks
 }
 
 // state is everything derived from one config; swapped atomically on reload.
@@ -97,7 +99,7 @@ func New(opts Options) (*Server, error) {
 		s.log = slog.Default()
 	}
 	if s.fact == nil {
-		s.fact = NewProvider
+		s.fact = withMessages(NewProvider)
 	}
 	if err := s.SetConfig(opts.Config, opts.MasterKey); err != nil {
 		return nil, err
@@ -218,6 +220,19 @@ func (s *Server) routes() {
 	for _, p := range []string{"/key/", "/spend/", "/global/", "/user/daily/activity", "/budget/", "/v1/key/", "/v1/spend/"} {
 		m.HandleFunc(p, s.handleAdmin)
 	}
+	// Embeddings, legacy text completions and LiteLLM's operational endpoints (endpoints.go).
+	for _, p := range []string{"", "/v1", "/openai", "/openai/v1"} {
+		m.HandleFunc("POST "+p+"/embeddings", s.handleEmbeddings)
+		m.HandleFunc("POST "+p+"/completions", s.handleCompletions)
+	}
+	m.HandleFunc("POST /openai/deployments/{model}/embeddings", s.handleEmbeddings)
+	m.HandleFunc("POST /engines/{model}/embeddings", s.handleEmbeddings)
+	m.HandleFunc("POST /openai/deployments/{model}/completions", s.handleCompletions)
+	m.HandleFunc("POST /engines/{model}/completions", s.handleCompletions)
+	m.HandleFunc("GET /health", s.handleHealth)
+	m.HandleFunc("GET /model_group/info", s.handleModelGroupInfo)
+	m.HandleFunc("GET /v1/model_group/info", s.handleModelGroupInfo)
+	m.HandleFunc("GET /routes", s.handleRoutes)
 	m.HandleFunc("/", s.handleNotFound)
 	s.mux = m
 }

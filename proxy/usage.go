@@ -46,7 +46,9 @@ type Usage struct {
 	Error  string // set for failures, including mid-stream breaks
 	// Refusal is the error type of a request refused before it went upstream (budget_exceeded,
 	// rate_limit_error, a model the key may not use); "" for requests that were routed.
-	Refusal   string
+	Refusal string
+	// Mock is set for a mock_response answer: no upstream was called, and it costs $0.
+	Mock      bool
 	Retries   int
 	Fallbacks int
 

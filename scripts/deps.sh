@@ -12,8 +12,11 @@ case "$mode" in build | all) ;; *) echo "usage: $0 [build|all]" >&2; exit 2 ;; e
 
 # Fyne's GLFW driver links these (libxxf86vm-dev is not optional: glfw links -lXxf86vm).
 build_pkgs=(pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
-# A virtual display, a private session bus, a real Secret Service, and screenshots for the tray test.
-test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick curl)
+# A virtual display, a private session bus, a real Secret Service, and screenshots for the tray test;
+# for the tray smoke test a window manager, a real StatusNotifier tray host, a notification daemon,
+# and xdotool to find windows by owner and title.
+test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick curl
+	openbox haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils dunst xdotool)
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && pkgs+=("${test_pkgs[@]}")

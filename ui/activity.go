@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,12 +26,13 @@ const (
 // requestColumns are the table's headings; requestCells fills a row in this order.
 var requestColumns = [...]string{"Time", "Model", "Provider", "Tokens in / out", "Cost", "Took", "Result"}
 
-// requestColumnWidths fit the usual contents at the default text size.
-var requestColumnWidths = [...]float32{96, 232, 96, 128, 96, 72, 232}
+// requestStretch marks the columns that take a wide window's spare width.
+var requestStretch = []bool{false, true, false, false, false, false, true}
 
 // activityWindow shows, in three tabs, the latest requests from the spend log, the budgets and the
 // routes, under the day's and month's spend. It reads them through the service, off the Fyne
-// goroutine, when shown and then every requestsEvery while open.
+// goroutine, when shown and then every requestsEvery while open. Each table's selection follows
+// its item (a request's id, a key's hash, a route's name) across reads.
 type activityWindow struct {
 	w       fyne.Window
 	fetch   func(context.Context, int) (app.Activity, error)
@@ -39,80 +41,62 @@ type activityWindow struct {
 
 	summary *widget.Label
 	tabs    *container.AppTabs
-	table   *widget.Table
-	rows    [][len(requestColumns)]string
-	budgets *widget.Table
-	brows   [][len(budgetColumns)]string
+	table   *itemTable
+	rows    [][]string
+	budgets *itemTable
+	brows   [][]string
 	bdata   []app.Budget // the rows' budgets
 	bedit   budgetEditor // the Budgets tab's buttons and what they act on
-	routes  *widget.Table
-	rrows   [][len(routeColumns)]string
-	reqs    []app.Request // the rows' requests, for the detail line
-	detail  *widget.Label // the selected request in full (cells cut long errors)
+	routes  *itemTable
+	rrows   [][]string
+	// lastRoutes are the deployments in force at the last read; redit, when set, edits the
+	// config file's routes and shows them instead (see routes.go).
+	lastRoutes []app.RouteState
+	redit      *routeEditor
+	keys       *keysTab        // the Keys tab, when the service has secrets to show (providerkeys.go)
+	overview   *overviewTab    // the Overview tab (overview.go)
+	filters    *requestFilters // the Requests tab's filters and export (requestfilters.go)
+	reqs       []app.Request   // the rows' requests, for the detail line
+	detail     *widget.Label   // the selected request in full (cells cut long errors)
 
-	loading atomic.Bool   // a read is under way: ticks skip rather than pile up
-	stop    chan struct{} // closed on hide, ends the ticker
-	closed  *atomic.Bool  // the app is shutting down: no more fyne.Do
+	loading atomic.Bool    // a read is under way: ticks skip rather than pile up
+	again   atomic.Bool    // a read was asked for while one was under way
+	jobs    sync.WaitGroup // the goroutines the window started (tests wait for them)
+	stop    chan struct{}  // closed on hide, ends the ticker
+	closed  *atomic.Bool   // the app is shutting down: no more fyne.Do
 }
+
+// noRequestSelected is the detail line while no request is selected.
+const noRequestSelected = "Select a request to see it in full."
 
 func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activity, error),
 	edit func(context.Context, string, app.KeyEdit) error, closed *atomic.Bool) *activityWindow {
 	rw := &activityWindow{w: a.NewWindow("Clawgate activity"), fetch: fetch, now: time.Now, closed: closed,
 		summary: widget.NewLabel("Reading the spend log…")}
 	rw.summary.TextStyle.Bold = true
-	rw.table = newTextTable(requestColumns[:], requestColumnWidths[:], func() int { return len(rw.rows) },
-		func(row, col int) string { return rw.rows[row][col] })
-	rw.detail = widget.NewLabel("Select a request to see it in full.")
+	rw.summary.Wrapping = fyne.TextWrapWord
+	rw.detail = widget.NewLabel(noRequestSelected)
 	rw.detail.Wrapping = fyne.TextWrapWord
 	rw.detail.Selectable = true
-	rw.table.OnSelected = func(id widget.TableCellID) {
-		if id.Row >= 0 && id.Row < len(rw.reqs) {
-			rw.detail.SetText(requestDetail(rw.reqs[id.Row]))
+	rw.table = newItemTable(requestColumns[:], requestStretch, func(row int) {
+		if row < 0 || row >= len(rw.reqs) {
+			rw.detail.SetText(noRequestSelected)
+			return
 		}
-	}
-	rw.budgets = newTextTable(budgetColumns[:], budgetColumnWidths[:], func() int { return len(rw.brows) },
-		func(row, col int) string { return rw.brows[row][col] })
-	rw.routes = newTextTable(routeColumns[:], routeColumnWidths[:], func() int { return len(rw.rrows) },
-		func(row, col int) string { return rw.rrows[row][col] })
+		rw.detail.SetText(requestDetail(rw.reqs[row]))
+	})
+	rw.budgets = newItemTable(budgetColumns[:], budgetStretch, nil)
+	rw.routes = newItemTable(append(routeColumns[:], "Last test"), append(routeStretch, true), nil)
 	rw.tabs = container.NewAppTabs(
-		container.NewTabItem("Requests", container.NewBorder(nil, container.NewPadded(rw.detail), nil, nil, rw.table)),
-		container.NewTabItem("Budgets", container.NewBorder(nil, rw.newBudgetEditor(edit), nil, nil, rw.budgets)),
-		container.NewTabItem("Routes", rw.routes),
+		container.NewTabItem("Requests", container.NewBorder(nil, container.NewPadded(rw.detail), nil, nil, rw.table.object())),
+		container.NewTabItem("Budgets", container.NewBorder(nil, rw.newBudgetEditor(edit), nil, nil, rw.budgets.object())),
+		container.NewTabItem("Routes", rw.routes.object()),
 	)
 	rw.w.SetContent(container.NewBorder(container.NewPadded(rw.summary), nil, nil, nil, rw.tabs))
-	rw.w.Resize(fyne.NewSize(1060, 480))
+	// About 16 rows, and it fits a 1366x768 screen with room for the panel.
+	rw.w.Resize(fyne.NewSize(1100, 640))
 	rw.w.SetCloseIntercept(rw.hide)
 	return rw
-}
-
-// newTextTable is a table of labels with a header row: columns' headings and widths, the number
-// of rows, and each cell's text.
-func newTextTable(headings []string, widths []float32, rows func() int, cell func(row, col int) string) *widget.Table {
-	t := widget.NewTableWithHeaders(
-		func() (int, int) { return rows(), len(headings) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis // a long model or error stays in its column
-			return l
-		},
-		func(id widget.TableCellID, o fyne.CanvasObject) {
-			if id.Row < rows() {
-				o.(*widget.Label).SetText(cell(id.Row, id.Col))
-			}
-		})
-	t.ShowHeaderColumn = false
-	t.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 {
-			o.(*widget.Label).SetText(headings[id.Col])
-		}
-	}
-	for i, w := range widths {
-		t.SetColumnWidth(i, w)
-	}
-	return t
 }
 
 // Tabs of the window.
@@ -133,8 +117,13 @@ func (rw *activityWindow) show(tab int) {
 	rw.visible = true
 	rw.stop = make(chan struct{})
 	stop := rw.stop
+	if rw.keys != nil {
+		rw.keys.stale.Store(true) // the keychain is read when the window opens, not on ticks
+	}
 	rw.refresh()
+	rw.jobs.Add(1)
 	go func() {
+		defer rw.jobs.Done()
 		t := time.NewTicker(requestsEvery)
 		defer t.Stop()
 		for {
@@ -167,16 +156,68 @@ func (rw *activityWindow) hide() {
 // refresh reads the log in the background and shows it; call on the Fyne goroutine.
 func (rw *activityWindow) refresh() {
 	if !rw.loading.CompareAndSwap(false, true) {
+		rw.again.Store(true) // this read may predate an edit: read once more after it
 		return
 	}
+	var filter *app.RequestFilter // read here: the widgets belong to the Fyne goroutine
+	if rf := rw.filters; rf != nil && rf.active() {
+		f := rf.filter(requestsShown)
+		filter = &f
+	}
+	ov := rw.overview
+	if ov != nil && !ov.wanted(rw) {
+		ov = nil
+	}
+	rw.jobs.Add(1)
 	go func() {
+		defer rw.jobs.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		act, err := rw.fetch(ctx, requestsShown)
+		var over app.Overview
+		var overErr error
+		if ov != nil {
+			over, overErr = ov.svc.Overview(ctx)
+		}
+		if filter != nil && err == nil {
+			act.Requests, err = rw.filters.svc.Requests(ctx, *filter)
+		}
 		cancel()
+		var file routeFile
+		if re := rw.redit; re != nil {
+			file = re.read()
+		}
+		var secrets *secretsRead
+		if kt := rw.keys; kt != nil && kt.stale.Swap(false) {
+			r := kt.read()
+			secrets = &r
+		}
 		onUI(func() {
 			rw.loading.Store(false)
+			if rw.again.Swap(false) && rw.visible {
+				defer rw.refresh()
+			}
 			if !rw.closed.Load() {
+				if rw.redit != nil {
+					rw.redit.file = file
+				}
 				rw.showActivity(act, err)
+				if filter != nil && err == nil {
+					rw.summary.SetText(rw.summary.Text + filteredNote(len(act.Requests)))
+				}
+				if rw.filters != nil {
+					rw.filters.offerModels(rw.models())
+				}
+				if secrets != nil {
+					rw.keys.show(*secrets)
+				}
+				if ov != nil {
+					ov.show(over, overErr)
+				}
+				if re := rw.redit; re != nil && re.afterReload != nil {
+					f := re.afterReload
+					re.afterReload = nil
+					f()
+				}
 			}
 		})
 	}()
@@ -189,23 +230,25 @@ func (rw *activityWindow) showActivity(act app.Activity, err error) {
 		return
 	}
 	now := rw.now()
-	rw.rows, rw.reqs = rw.rows[:0], act.Requests
+	rw.rows, rw.reqs = nil, act.Requests
+	ids := make([]string, 0, len(act.Requests))
 	for _, r := range act.Requests {
-		rw.rows = append(rw.rows, requestCells(r, now))
+		c := requestCells(r, now)
+		rw.rows = append(rw.rows, c[:])
+		ids = append(ids, r.ID)
 	}
-	rw.brows, rw.bdata = rw.brows[:0], act.Budgets
+	rw.table.setRows(rw.rows, ids)
+	rw.brows, rw.bdata = nil, act.Budgets
+	tokens := make([]string, 0, len(act.Budgets))
 	for _, b := range act.Budgets {
-		rw.brows = append(rw.brows, budgetCells(b, now))
+		c := budgetCells(b, now)
+		rw.brows = append(rw.brows, c[:])
+		tokens = append(tokens, budgetKey(b))
 	}
-	rw.bedit.follow(rw.bdata)
-	rw.rrows = rw.rrows[:0]
-	for _, r := range act.Routes {
-		rw.rrows = append(rw.rrows, routeCells(r, now))
-	}
+	rw.budgets.setRows(rw.brows, tokens)
+	rw.lastRoutes = act.Routes
+	rw.showRoutes()
 	rw.summary.SetText(activitySummary(act))
-	rw.table.Refresh()
-	rw.budgets.Refresh()
-	rw.routes.Refresh()
 }
 
 // activitySummary is the line above the table.
@@ -249,7 +292,15 @@ func requestCells(r app.Request, now time.Time) [len(requestColumns)]string {
 // budgetColumns are the Budgets tab's headings; budgetCells fills a row in this order.
 var budgetColumns = [...]string{"Budget", "Spent", "Limit", "Used", "Resets", "State"}
 
-var budgetColumnWidths = [...]float32{220, 104, 104, 64, 210, 260}
+var budgetStretch = []bool{true, false, false, false, false, true}
+
+// budgetKey is what the Budgets table's selection follows: the key's hash, or the proxy budget.
+func budgetKey(b app.Budget) string {
+	if b.Global {
+		return "proxy budget"
+	}
+	return "key " + b.Token
+}
 
 // budgetCells is one Budgets row, in budgetColumns' order.
 func budgetCells(b app.Budget, now time.Time) [len(budgetColumns)]string {
@@ -285,7 +336,7 @@ func budgetCells(b app.Budget, now time.Time) [len(budgetColumns)]string {
 // routeColumns are the Routes tab's headings; routeCells fills a row in this order.
 var routeColumns = [...]string{"Model", "Provider", "Upstream model", "API base", "Per 1M in / out", "Context", "Health"}
 
-var routeColumnWidths = [...]float32{130, 90, 150, 240, 120, 72, 222}
+var routeStretch = []bool{true, false, true, true, false, false, false}
 
 // routeCells is one Routes row, in routeColumns' order.
 func routeCells(r app.RouteState, now time.Time) [len(routeColumns)]string {

@@ -2,8 +2,6 @@ package ui
 
 import (
 	"errors"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,11 +137,11 @@ func sampleActivity() app.Activity {
 		},
 		Today: app.Tally{Spend: 0.0512, Requests: 3}, Month: app.Tally{Spend: 4.87, Requests: 412},
 		Requests: []app.Request{
-			{Start: time.Now().Add(-20 * time.Second), Model: "claude", Upstream: "claude-sonnet-4-5", Provider: "anthropic", Stream: true,
+			{ID: "req-claude", Start: time.Now().Add(-20 * time.Second), Model: "claude", Upstream: "claude-sonnet-4-5", Provider: "anthropic", Stream: true,
 				PromptTokens: 15320, CompletionTokens: 612, Cost: 0.05514, Duration: 4200 * time.Millisecond, OK: true},
-			{Start: time.Now().Add(-2 * time.Minute), Model: "gpt-4o-mini", Upstream: "gpt-4o-mini", Provider: "openai", Stream: true,
+			{ID: "req-mini", Start: time.Now().Add(-2 * time.Minute), Model: "gpt-4o-mini", Upstream: "gpt-4o-mini", Provider: "openai", Stream: true,
 				PromptTokens: 800, CompletionTokens: 95, Cost: 0.000177, Duration: 910 * time.Millisecond, OK: true},
-			{Start: time.Now().Add(-5 * time.Minute), Model: "local", Upstream: "llama3.1", Provider: "ollama", Unpriced: true,
+			{ID: "req-local", Start: time.Now().Add(-5 * time.Minute), Model: "local", Upstream: "llama3.1", Provider: "ollama", Unpriced: true,
 				Duration: 2 * time.Millisecond, Error: "upstream connection failed: connection refused"},
 		},
 	}
@@ -156,6 +154,7 @@ func TestRequestsWindow(t *testing.T) {
 	svc.activity = sampleActivity()
 	tray := newFakeTray()
 	g := newGUI(a, tray, svc, Options{})
+	settle(t, g)
 	g.start()
 	defer g.stop()
 
@@ -183,7 +182,7 @@ func TestRequestsWindow(t *testing.T) {
 		}
 	}
 	// Selecting a row shows it in full, the error the cell cuts included.
-	g.reqs.table.Select(widget.TableCellID{Row: 2, Col: 1})
+	g.reqs.table.table.Select(widget.TableCellID{Row: 2, Col: 1})
 	if d := g.reqs.detail.Text; !strings.Contains(d, "local → llama3.1 via ollama") || !strings.HasSuffix(d, "failed: upstream connection failed: connection refused") {
 		t.Errorf("detail %q", d)
 	}
@@ -236,6 +235,7 @@ func TestRequestsWindowEmpty(t *testing.T) {
 	a := test.NewTempApp(t)
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
+	settle(t, g)
 	g.reqs.show(tabRequests)
 	defer g.reqs.hide()
 	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.reqs.summary.Text, "No requests yet") })
@@ -260,6 +260,18 @@ func uiQueue(t *testing.T) {
 				return
 			}
 		}
+	})
+}
+
+// settle ends the gui's background work when the test ends, before uiQueue's cleanup puts onUI
+// back (a goroutine left running would read onUI while the next test swaps it): the windows are
+// hidden, the app marked as stopping so late callbacks do nothing, and every goroutine the windows
+// started is waited for. Call it after uiQueue.
+func settle(t *testing.T, g *gui) {
+	t.Cleanup(func() {
+		g.reqs.hide()
+		g.stopped.Store(true)
+		g.reqs.jobs.Wait()
 	})
 }
 
@@ -298,50 +310,30 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// capture writes the window as the test driver renders it, to $CLAWGATE_UI_SHOTS when set (to
-// look at), else to the test's temp folder (to check that it renders at all).
+// capture writes the window as the test driver renders it (see shotsDir).
 func capture(t *testing.T, rw *activityWindow, name string) {
 	t.Helper()
-	dir := os.Getenv("CLAWGATE_UI_SHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	img := rw.w.Canvas().Capture()
-	f, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	writePNG(t, rw.w, filepath.Join(shotsDir(t), name))
 }
 
 func TestBudgetEditing(t *testing.T) {
-	a := test.NewTempApp(t)
-	uiQueue(t)
-	svc := newFakeService(running)
-	svc.activity = sampleActivity()
-	g := newGUI(a, newFakeTray(), svc, Options{})
-	g.reqs.show(tabBudgets)
-	defer g.reqs.hide()
-	waitFor(t, "the budgets", func() bool { return len(g.reqs.brows) == 3 })
+	_, svc, g := openActivity(t, sampleActivity(), tabBudgets)
 	be := &g.reqs.bedit
 
 	// The proxy budget is config.yaml's: nothing to press.
-	g.reqs.budgets.Select(widget.TableCellID{Row: 0, Col: 0})
+	g.reqs.budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
 	if !be.block.Disabled() || !be.setLimit.Disabled() || !strings.Contains(be.status.Text, "config.yaml") {
 		t.Errorf("proxy budget selected: block disabled %v, status %q", be.block.Disabled(), be.status.Text)
 	}
 	// A key that is not blocked can be blocked, not unblocked.
-	g.reqs.budgets.Select(widget.TableCellID{Row: 1, Col: 0})
+	g.reqs.budgets.table.Select(widget.TableCellID{Row: 1, Col: 0})
 	if be.block.Disabled() || !be.unblock.Disabled() || be.setLimit.Disabled() {
 		t.Fatalf("openclaw selected: block %v unblock %v", be.block.Disabled(), be.unblock.Disabled())
 	}
 	test.Tap(be.block)
 	waitFor(t, "the block", func() bool { return be.status.Text == "openclaw blocked." })
 	// The blocked one the other way round.
-	g.reqs.budgets.Select(widget.TableCellID{Row: 2, Col: 0})
+	g.reqs.budgets.table.Select(widget.TableCellID{Row: 2, Col: 0})
 	if !be.block.Disabled() || be.unblock.Disabled() {
 		t.Errorf("blocked key selected: block %v unblock %v", be.block.Disabled(), be.unblock.Disabled())
 	}
@@ -349,7 +341,7 @@ func TestBudgetEditing(t *testing.T) {
 	waitFor(t, "the unblock", func() bool { return be.status.Text == "sk-...9f2c unblocked." })
 
 	// Set limit… opens a form with the key's limit and period; Save sends the new ones.
-	g.reqs.budgets.Select(widget.TableCellID{Row: 1, Col: 0})
+	g.reqs.budgets.table.Select(widget.TableCellID{Row: 1, Col: 0})
 	test.Tap(be.setLimit)
 	overlay := g.reqs.w.Canvas().Overlays().Top()
 	if overlay == nil {

@@ -10,7 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/clawgate/clawgate/app"
@@ -29,6 +29,15 @@ type budgetEditor struct {
 	unblock  *widget.Button
 	setLimit *widget.Button
 	status   *widget.Label
+
+	// keys, when the service manages keys (see keys.go), makes, edits, regenerates and deletes
+	// them, and sets the proxy budget; global is whether the proxy budget's row is selected.
+	keys                        keyService
+	global                      bool
+	newKey, editKey, regen, del *widget.Button
+	proxy                       *widget.Button // Proxy budget…
+	shown                       *secretDialog  // the last key shown once (tests read it)
+	keyForm                     *keyForm       // the last key form opened
 }
 
 func (rw *activityWindow) newBudgetEditor(edit func(context.Context, string, app.KeyEdit) error) fyne.CanvasObject {
@@ -40,18 +49,24 @@ func (rw *activityWindow) newBudgetEditor(edit func(context.Context, string, app
 	be.setLimit = widget.NewButton("Set limit…", be.showLimitForm)
 	be.status = widget.NewLabel("Select a key to change its limit or block it.")
 	be.status.Truncation = fyne.TextTruncateEllipsis
-	rw.budgets.OnSelected = func(id widget.TableCellID) { be.selectRow(id.Row) }
+	be.newKeyButtons()
+	rw.budgets.onSelect = be.selectRow
 	be.selectRow(-1)
-	return container.NewPadded(container.NewBorder(nil, nil, nil,
-		container.NewHBox(be.block, be.unblock, be.setLimit), be.status))
+	return container.NewPadded(container.NewVBox(be.status,
+		container.NewHBox(be.newKey, be.proxy, layout.NewSpacer(), be.editKey, be.regen, be.del, be.block, be.unblock, be.setLimit)))
 }
 
 // selectRow makes row the target of the buttons; the proxy budget is set in config.yaml instead.
 func (be *budgetEditor) selectRow(row int) {
-	be.token, be.name = "", ""
+	prev := be.token
+	be.token, be.name, be.global = "", "", false
+	defer be.keyButtons()
 	if row >= 0 && row < len(be.rw.bdata) && !be.rw.bdata[row].Global {
 		b := be.rw.bdata[row]
 		be.token, be.name = b.Token, b.Name
+		if b.Token != prev { // a refresh keeps what the last edit said
+			be.status.SetText(b.Name + ": " + string(b.State(time.Now())))
+		}
 		be.block.Disable()
 		be.unblock.Disable()
 		if b.Blocked {
@@ -62,26 +77,18 @@ func (be *budgetEditor) selectRow(row int) {
 		be.setLimit.Enable()
 		return
 	}
-	if row >= 0 && row < len(be.rw.bdata) {
-		be.status.SetText("The proxy budget is litellm_settings.max_budget in config.yaml.")
-	}
 	be.block.Disable()
 	be.unblock.Disable()
 	be.setLimit.Disable()
-}
-
-// follow keeps the selection on the same key when a refresh reorders or changes the rows.
-func (be *budgetEditor) follow(rows []app.Budget) {
-	if be.token == "" {
-		return
-	}
-	for i, b := range rows {
-		if b.Token == be.token {
-			be.selectRow(i)
+	if row >= 0 && row < len(be.rw.bdata) {
+		be.global = true
+		if be.keys == nil {
+			be.status.SetText("The proxy budget is litellm_settings.max_budget in config.yaml.")
 			return
 		}
+		be.status.SetText("The proxy budget caps all requests; it is kept in config.yaml.")
+		be.setLimit.Enable()
 	}
-	be.selectRow(-1) // the key was deleted
 }
 
 // apply runs an edit off the Fyne goroutine, then says how it went and re-reads the budgets.
@@ -91,26 +98,23 @@ func (be *budgetEditor) apply(done string, ed app.KeyEdit) {
 		return
 	}
 	be.status.SetText("Saving…")
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := be.edit(ctx, token, ed)
-		cancel()
-		onUI(func() {
-			if be.rw.closed.Load() {
-				return
-			}
-			if err != nil {
-				be.status.SetText("Not saved: " + err.Error())
-				return
-			}
-			be.status.SetText(name + " " + done + ".")
-			be.rw.refresh()
-		})
-	}()
+	var err error
+	be.run(func(ctx context.Context) { err = be.edit(ctx, token, ed) }, func() {
+		if err != nil {
+			be.status.SetText("Not saved: " + err.Error())
+			return
+		}
+		be.status.SetText(name + " " + done + ".")
+		be.rw.refresh()
+	})
 }
 
 // showLimitForm asks for a limit in USD and a reset period for the selected key.
 func (be *budgetEditor) showLimitForm() {
+	if be.global && be.keys != nil {
+		be.showProxyBudgetForm()
+		return
+	}
 	if be.token == "" {
 		return
 	}
@@ -138,7 +142,7 @@ func (be *budgetEditor) showLimitForm() {
 		widget.NewFormItem("Limit (USD)", limit),
 		widget.NewFormItem("Resets", period),
 	}
-	dialog.ShowForm("Budget for "+be.name, "Save", "Cancel", items, func(ok bool) {
+	showForm("Budget for "+be.name, items, func(ok bool) {
 		if !ok {
 			return
 		}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/godbus/dbus/v5"
 )
 
 // startBus runs a private dbus-daemon for the test and returns its address.
@@ -32,8 +35,22 @@ func startBus(t *testing.T) string {
 }
 
 func TestProbeSessionBus(t *testing.T) {
-	t.Run("a live bus answers", func(t *testing.T) {
+	t.Run("a live bus without a tray host", func(t *testing.T) {
 		t.Setenv("DBUS_SESSION_BUS_ADDRESS", startBus(t))
+		if err := probeSessionBus(5 * time.Second); !errors.Is(err, errNoWatcher) {
+			t.Fatalf("probe = %v, want %v", err, errNoWatcher)
+		}
+	})
+	t.Run("a live bus with a tray host", func(t *testing.T) {
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", startBus(t))
+		conn, err := dbus.ConnectSessionBus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+			t.Fatalf("own %s: %v %v", watcherName, reply, err)
+		}
 		if err := probeSessionBus(5 * time.Second); err != nil {
 			t.Fatalf("probe: %v", err)
 		}

@@ -158,6 +158,18 @@ func menuItem(t *testing.T, m *fyne.Menu, label string) *fyne.MenuItem {
 	return nil
 }
 
+// openClawMenu is the OpenClaw submenu, whose title names the model in use once connected.
+func openClawMenu(t *testing.T, m *fyne.Menu) *fyne.Menu {
+	t.Helper()
+	for _, it := range m.Items {
+		if it.Label == "OpenClaw" || strings.HasPrefix(it.Label, "OpenClaw: ") {
+			return it.ChildMenu
+		}
+	}
+	t.Fatal("no OpenClaw submenu")
+	return nil
+}
+
 var running = app.Status{
 	State:      app.StateRunning,
 	Addr:       "127.0.0.1:4000",
@@ -449,7 +461,7 @@ func TestTrayConnectOpenClaw(t *testing.T) {
 	svc := newFakeService(running)
 	g := newGUI(a, tr, svc, Options{})
 	m := receive(t, tr.menus, "tray menu")
-	sub := menuItem(t, m, "OpenClaw").ChildMenu
+	sub := openClawMenu(t, m)
 	if sub == nil || len(sub.Items) != 1 {
 		t.Fatalf("OpenClaw submenu %+v", sub)
 	}
@@ -462,7 +474,7 @@ func TestTrayConnectOpenClaw(t *testing.T) {
 	}
 	// The service's status after the call is shown: now a model list.
 	m = receive(t, tr.menus, "menu after connect")
-	if sub := menuItem(t, m, "OpenClaw").ChildMenu; len(sub.Items) != 4 || sub.Items[0].Label != "OpenClaw: no primary model set" {
+	if sub := openClawMenu(t, m); len(sub.Items) != 4 || sub.Items[0].Label != "OpenClaw: no primary model set" {
 		t.Errorf("OpenClaw submenu after connect: %d items, first %q", len(sub.Items), sub.Items[0].Label)
 	}
 }
@@ -487,7 +499,7 @@ func TestTrayUseOpenClawModel(t *testing.T) {
 			svc := newFakeService(connected)
 			svc.err = tt.err
 			g := newGUI(a, tr, svc, Options{})
-			sub := menuItem(t, receive(t, tr.menus, "tray menu"), "OpenClaw").ChildMenu
+			sub := openClawMenu(t, receive(t, tr.menus, "tray menu"))
 			if got := checked(sub); len(got) != 1 || got[0] != "gpt-4o" {
 				t.Fatalf("checked before the click: %q", got)
 			}
@@ -497,7 +509,7 @@ func TestTrayUseOpenClawModel(t *testing.T) {
 			test.AssertNotificationSent(t, tt.note, func() {
 				menuItem(t, sub, "claude-sonnet").Action()
 				// One click checks the new model at once, before the service answers.
-				sub = menuItem(t, receive(t, tr.menus, "menu right after the click"), "OpenClaw").ChildMenu
+				sub = openClawMenu(t, receive(t, tr.menus, "menu right after the click"))
 				if got := checked(sub); len(got) != 1 || got[0] != "claude-sonnet" {
 					t.Errorf("checked right after the click: %q", got)
 				}
@@ -507,11 +519,11 @@ func TestTrayUseOpenClawModel(t *testing.T) {
 				t.Errorf("service calls %q", got)
 			}
 			if tt.err != nil {
-				sub = menuItem(t, receive(t, tr.menus, "menu after the failure"), "OpenClaw").ChildMenu
+				sub = openClawMenu(t, receive(t, tr.menus, "menu after the failure"))
 			} else {
 				select {
 				case m := <-tr.menus:
-					sub = menuItem(t, m, "OpenClaw").ChildMenu
+					sub = openClawMenu(t, m)
 				default: // the service's status equals the one shown: no rebuild
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/clawgate/clawgate/app"
@@ -31,6 +32,8 @@ const (
 	actQuit
 	actConnectOpenClaw
 	actUseOpenClaw // Arg is the model
+	actShowProblems
+	actStartAtLogin
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -71,17 +74,23 @@ func (s iconState) String() string {
 	return fmt.Sprintf("iconState(%d)", int(s))
 }
 
-// iconFor maps the app state to a tray icon: blocked while a budget refuses requests; warn near
-// a budget's limit, with a route that has no price, or with a config edit that was not applied.
+// iconFor maps the app state to a tray icon, following the worst current problem: error while the
+// gateway does not serve the config file (port taken, config broken), blocked while a budget
+// refuses requests, warn for anything else that needs a look, paused while stopped.
 func iconFor(s app.Status) iconState {
-	switch s.State {
-	case app.StateRunning:
-		switch {
-		case s.Budget.Level == app.BudgetRefusing:
+	if ps := s.Problems(); len(ps) > 0 {
+		switch ps[0].Severity {
+		case app.SevError:
+			return iconError
+		case app.SevBlocked:
 			return iconBlocked
-		case s.Budget.Level == app.BudgetWarn || s.Err != nil || s.StoreErr != nil || len(s.Unpriced) > 0:
+		}
+		if s.State == app.StateRunning {
 			return iconWarn
 		}
+	}
+	switch s.State {
+	case app.StateRunning:
 		return iconOK
 	case app.StateError:
 		return iconError
@@ -89,44 +98,48 @@ func iconFor(s app.Status) iconState {
 	return iconPaused
 }
 
-// statusLine is the one-line summary at the top of the menu and the window. While the gateway
-// runs it says first what stops requests (a budget that refuses), then what needs a look.
+// statusLine is the one-line summary at the top of the menu and the window: the worst problem,
+// else what the gateway is doing.
 func statusLine(s app.Status) string {
-	switch s.State {
-	case app.StateRunning:
-		switch {
-		case len(s.Budget.Refusing) > 0:
-			return "Budget spent, refusing requests: " + strings.Join(s.Budget.Refusing, ", ")
-		case s.StoreErr != nil:
-			return "Usage not recorded: " + s.StoreErr.Error()
-		case s.Err != nil:
-			return capitalize(s.Err.Error())
-		case len(s.Unpriced) > 0:
-			return fmt.Sprintf("%d route(s) without a price: see Routes…", len(s.Unpriced))
-		case s.Addr == "":
+	if s.State == app.StateError && s.ConfigErr == nil {
+		return "Error: " + errorText(s)
+	}
+	if ps := s.Problems(); len(ps) > 0 {
+		return ps[0].Title
+	}
+	if s.State == app.StateRunning {
+		if s.Addr == "" {
 			return "Gateway running"
 		}
 		return "Gateway running on " + s.Addr
-	case app.StateError:
-		return "Error: " + errorText(s)
 	}
 	return "Gateway stopped"
 }
 
-// tooltip is the tray icon's hover text: the status line and the spend line.
+// tooltip is the tray icon's hover text: the status line, the spend line (today's spend first),
+// and the model OpenClaw uses.
 func tooltip(s app.Status) string {
 	tip := appName + ": " + statusLine(s)
 	if s.Budget.Line != "" {
 		tip += "\n" + s.Budget.Line
 	}
+	if m := currentModel(s); m != "" {
+		tip += "\nModel: " + m
+	}
 	return tip
 }
 
-func capitalize(s string) string {
-	if s == "" {
-		return s
+// currentModel is the served model OpenClaw uses as its primary, "" when it is not connected or
+// uses another provider's model.
+func currentModel(s app.Status) string {
+	if !s.OpenClaw.Connected {
+		return ""
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	m, ok := strings.CutPrefix(s.OpenClaw.Primary, openClawRef(""))
+	if !ok {
+		return ""
+	}
+	return m
 }
 
 var portInText = regexp.MustCompile(`\bport (\d+)\b`)
@@ -152,7 +165,20 @@ func errorText(s app.Status) string {
 func baseURL(s app.Status) string { return s.BaseURL() }
 
 // menuModel is the tray menu for a status. Quit is the last item so Fyne does not add its own.
-func menuModel(s app.Status) []item {
+func menuModel(s app.Status) []item { return menuFor(s, menuExtras{}) }
+
+// menuExtras is what the tray menu shows besides the status.
+type menuExtras struct {
+	// previous is the model OpenClaw used before the last switch from the tray ("" when none),
+	// offered as "Back to" it.
+	previous string
+	// login, when set, is whether Clawgate starts at login: a "Start at login" item toggles it.
+	login *bool
+}
+
+// menuFor is menuModel with the extras. The first line names the worst problem and opens the
+// Problems view; with none it only says what the gateway does.
+func menuFor(s app.Status, x menuExtras) []item {
 	models := make([]item, 0, len(s.Models))
 	for _, m := range s.Models {
 		models = append(models, item{Label: truncate(m), Disabled: true})
@@ -161,12 +187,19 @@ func menuModel(s app.Status) []item {
 		models = append(models, item{Label: "No models configured", Disabled: true})
 	}
 	top := []item{{Label: truncate(statusLine(s)), Disabled: true}}
+	if len(s.Problems()) > 0 {
+		top[0].Disabled, top[0].Action = false, actShowProblems
+	}
 	if s.Budget.Line != "" {
 		top = append(top, item{Label: truncate(s.Budget.Line), Disabled: true})
 	}
-	return append(top, []item{
+	ocTitle := "OpenClaw"
+	if m := currentModel(s); m != "" {
+		ocTitle = truncate("OpenClaw: " + m)
+	}
+	items := append(top, []item{
 		{Label: "Models", Children: models},
-		{Label: "OpenClaw", Children: openClawItems(s)},
+		{Label: ocTitle, Children: openClawItems(s, x.previous)},
 		{Separator: true},
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
 		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
@@ -174,14 +207,17 @@ func menuModel(s app.Status) []item {
 		{Label: "Requests…", Action: actShowRequests},
 		{Label: "Budgets…", Action: actShowBudgets},
 		{Label: "Routes…", Action: actShowRoutes},
-		{Separator: true},
-		{Label: "Quit", Action: actQuit},
+		{Label: "Problems and log…", Action: actShowProblems},
 	}...)
+	if x.login != nil {
+		items = append(items, item{Label: "Start at login", Action: actStartAtLogin, Checked: *x.login})
+	}
+	return append(items, item{Separator: true}, item{Label: "Quit", Action: actQuit})
 }
 
 // openClawItems is the OpenClaw submenu: Connect until the user connected, then a line saying what
 // OpenClaw uses and one item per served model, the primary checked (Fyne has no radio items).
-func openClawItems(s app.Status) []item {
+func openClawItems(s app.Status, previous string) []item {
 	oc := s.OpenClaw
 	if !oc.Connected {
 		return []item{{Label: "Connect OpenClaw", Action: actConnectOpenClaw}}
@@ -203,6 +239,9 @@ func openClawItems(s app.Status) []item {
 	}
 	if len(out) == n {
 		out = append(out, item{Label: "No models to choose from", Disabled: true})
+	}
+	if previous != "" && oc.Primary != openClawRef(previous) && slices.Contains(s.Models, previous) {
+		out = append(out, item{Separator: true}, item{Label: truncate("Back to " + previous), Action: actUseOpenClaw, Arg: previous})
 	}
 	return out
 }

@@ -144,6 +144,7 @@ func TestMenuModel(t *testing.T) {
 				"Requests…",
 				"Budgets…",
 				"Routes…",
+				"Problems and log…",
 				"---",
 				"Quit",
 			},
@@ -164,6 +165,7 @@ func TestMenuModel(t *testing.T) {
 				"Requests…",
 				"Budgets…",
 				"Routes…",
+				"Problems and log…",
 				"---",
 				"Quit",
 			},
@@ -173,7 +175,7 @@ func TestMenuModel(t *testing.T) {
 			s: app.Status{State: app.StateRunning, Addr: "127.0.0.1:4000", ConfigPath: "/c.yaml", Budget: app.BudgetSummary{
 				Level: app.BudgetRefusing, Refusing: []string{"openclaw"}, Line: "Today $1.84 · openclaw 100% of $1.00, resets Dec 8"}},
 			want: []string{
-				"Budget spent, refusing requests: openclaw (disabled)",
+				"Budget spent, refusing requests: openclaw",
 				"Today $1.84 · openclaw 100% of $1.00, resets Dec 8 (disabled)",
 				"Models",
 				"Models > No models configured (disabled)",
@@ -186,6 +188,7 @@ func TestMenuModel(t *testing.T) {
 				"Requests…",
 				"Budgets…",
 				"Routes…",
+				"Problems and log…",
 				"---",
 				"Quit",
 			},
@@ -194,7 +197,7 @@ func TestMenuModel(t *testing.T) {
 			name: "long labels are cut",
 			s:    app.Status{State: app.StateError, Err: errors.New(long), Models: []string{long}, ConfigPath: "/c.yaml"},
 			want: []string{
-				"Error: " + strings.Repeat("x", maxLabel-8) + "… (disabled)",
+				"Error: " + strings.Repeat("x", maxLabel-8) + "…",
 				"Models",
 				"Models > " + strings.Repeat("x", maxLabel-1) + "… (disabled)",
 				"OpenClaw",
@@ -206,6 +209,7 @@ func TestMenuModel(t *testing.T) {
 				"Requests…",
 				"Budgets…",
 				"Routes…",
+				"Problems and log…",
 				"---",
 				"Quit",
 			},
@@ -230,6 +234,7 @@ func TestMenuModelActions(t *testing.T) {
 		"Requests…":          actShowRequests,
 		"Budgets…":           actShowBudgets,
 		"Routes…":            actShowRoutes,
+		"Problems and log…":  actShowProblems,
 		"Quit":               actQuit,
 	}
 	got := map[string]action{}
@@ -272,7 +277,7 @@ func TestOpenClawItems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := openClawItems(app.Status{Models: tt.models, OpenClaw: tt.oc})
+			got := openClawItems(app.Status{Models: tt.models, OpenClaw: tt.oc}, "")
 			if strings.Join(render(got, ""), "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("items:\n%s\nwant:\n%s", strings.Join(render(got, ""), "\n"), strings.Join(tt.want, "\n"))
 			}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -52,6 +51,13 @@ type Options struct {
 	OpenFolder func(path string) error
 	// Version is shown as the app's version in builds that carry no FyneApp.toml metadata.
 	Version string
+	// LogTail returns the last lines of the log for the Problems view; LogPath is the log file.
+	LogTail func(n int) []string
+	LogPath string
+	// Show receives when a second launch hands over to this one: the main window comes up.
+	Show <-chan struct{}
+	// Notify sends a desktop notification (default: the platform's, with the app name "Clawgate").
+	Notify func(title, body string)
 }
 
 // Run shows the ui until the user quits. It must be called from the main goroutine (Fyne's rule).
@@ -61,19 +67,30 @@ func Run(svc Service, opts Options) error {
 	}
 	// Probe before Fyne starts: Fyne itself reaches for the session bus (theme portal), and with
 	// dbus-x11 installed that can auto-launch one, which would hide the fact that there was none.
-	withTray := trayAvailable()
+	host := trayHost()
 
 	a := fyneapp.NewWithID(appID)
 	fillMetadata(a, opts.Version)
 	a.SetIcon(appIcon)
+	if opts.Notify == nil {
+		opts.Notify = platformNotifier(a)
+	}
 
 	var t tray
-	if d, ok := a.(desktop.App); ok && withTray {
+	if d, ok := a.(desktop.App); ok && host == nil {
 		t = systemTray{d}
 	}
 	g := newGUI(a, t, svc, opts)
+	if host != nil {
+		g.noTrayHost(host)
+	}
+	ig := newIdleGate(g.anyWindowOpen)
+	queue := onUI
+	onUI = func(f func()) { queue(f); ig.nudge() }
 	g.start()
+	go ig.run()
 	a.Run()
+	ig.close()
 	g.stop()
 	if opts.OnQuit != nil {
 		opts.OnQuit()
@@ -132,6 +149,20 @@ type gui struct {
 	opts Options
 	win  *statusWindow
 	reqs *activityWindow
+	prob *problemsWindow
+
+	// notified holds the IDs of the problems present at the last apply: a notification goes out
+	// for each new one, once (not per request), and again only after it went away and came back.
+	notified map[string]bool
+	// keyringAck is set by "Keep running loopback-only": the keyring problem stays listed but no
+	// longer brings the Problems window up.
+	keyringAck bool
+	// quit ends the app (fyne.App.Quit; tests record it).
+	quit func()
+	// login is the service's start-at-login switch, nil when it has none.
+	login loginSwitch
+	// previous is the model OpenClaw used before the last switch from the tray ("Back to" it).
+	previous string
 
 	status   app.Status
 	menu     []item    // last model sent to the tray, to skip identical rebuilds
@@ -150,19 +181,23 @@ type gui struct {
 }
 
 func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
-	g := &gui{a: a, tray: t, svc: svc, opts: opts}
+	g := &gui{a: a, tray: t, svc: svc, opts: opts, quit: a.Quit}
+	g.login, _ = svc.(loginSwitch)
+	g.keyringAck = a.Preferences().Bool(prefKeyringAck)
 	g.win = newStatusWindow(a, windowActions{
 		copyURL:     g.copyURL,
 		copySnippet: g.copySnippet,
 		openFolder:  g.openFolder,
 	})
 	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
+	g.prob = newProblemsWindow(g)
+	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
 		g.win.w.SetCloseIntercept(g.win.hide)
 	} else {
-		// Without a tray the window is all there is: closing it quits.
-		g.win.w.SetMaster()
+		// Without a tray the window is all there is: closing it asks whether to quit.
+		g.win.w.SetCloseIntercept(g.confirmQuit)
 	}
 	// Subscribe before reading the status, so no change falls between the two.
 	g.events, g.cancel = svc.Subscribe()
@@ -179,6 +214,27 @@ func (g *gui) start() {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	g.a.Lifecycle().SetOnStopped(func() { g.stopped.Store(true) })
+	if g.opts.Show != nil {
+		g.jobs.Add(1)
+		go func() {
+			defer g.jobs.Done()
+			for {
+				select {
+				case <-done:
+					return
+				case _, ok := <-g.opts.Show:
+					if !ok {
+						return
+					}
+					onUI(func() {
+						if !g.stopped.Load() {
+							g.win.show()
+						}
+					})
+				}
+			}
+		}()
+	}
 	go func() {
 		defer close(finished)
 		coalesce(g.events, done, refreshEvery, func(s app.Status) {
@@ -201,6 +257,9 @@ func (g *gui) start() {
 	}
 }
 
+// anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
+func (g *gui) anyWindowOpen() bool { return g.win.visible || g.prob.visible || g.reqs.visible }
+
 func (g *gui) stop() {
 	g.stopped.Store(true)
 	if g.stopEvents != nil {
@@ -214,18 +273,34 @@ func (g *gui) stop() {
 }
 
 // notify shows a budget alert as a native notification; call on the Fyne goroutine.
-func (g *gui) notify(al app.Alert) {
-	g.a.SendNotification(fyne.NewNotification(al.Title, al.Message))
+func (g *gui) notify(al app.Alert) { g.send(al.Title, al.Message) }
+
+// send posts a desktop notification.
+func (g *gui) send(title, body string) {
+	if g.opts.Notify != nil {
+		g.opts.Notify(title, body)
+		return
+	}
+	g.a.SendNotification(fyne.NewNotification(title, body))
 }
 
 // apply shows s everywhere; call on the Fyne goroutine.
 func (g *gui) apply(s app.Status) {
 	g.status = s
 	g.win.update(s)
+	if g.prob.visible {
+		g.prob.update(s)
+	}
+	g.announce(s.Problems())
 	if g.tray == nil {
 		return
 	}
-	if m := menuModel(s); !equalItems(m, g.menu) {
+	x := menuExtras{previous: g.previous}
+	if g.login != nil {
+		on := g.login.StartAtLogin()
+		x.login = &on
+	}
+	if m := menuFor(s, x); !equalItems(m, g.menu) {
 		g.menu = m
 		g.tray.SetSystemTrayMenu(g.fyneMenu(m))
 	}
@@ -280,6 +355,10 @@ func (g *gui) handler(it item) func() {
 		return func() { g.reqs.show(tabBudgets) }
 	case actShowRoutes:
 		return func() { g.reqs.show(tabRoutes) }
+	case actShowProblems:
+		return g.prob.show
+	case actStartAtLogin:
+		return g.toggleLogin
 	case actQuit:
 		return g.a.Quit
 	case actConnectOpenClaw:
@@ -300,6 +379,9 @@ func (g *gui) connectOpenClaw() {
 // switches OpenClaw in the background; on failure the service's status puts the check back.
 func (g *gui) useOpenClaw(model string) {
 	s := g.status
+	if m := currentModel(s); m != "" && m != model {
+		g.previous = m
+	}
 	s.OpenClaw.Primary, s.OpenClaw.Err = openClawRef(model), ""
 	g.apply(s)
 	g.background(func() error { return g.svc.UseOpenClawModel(model) },
@@ -309,6 +391,12 @@ func (g *gui) useOpenClaw(model string) {
 // background runs call off the Fyne goroutine, then notifies the result and shows the service's
 // status (which a failed call may not have published).
 func (g *gui) background(call func() error, okTitle, okText, failTitle string) {
+	g.run(call, okTitle, okText, failTitle, nil)
+}
+
+// run is background for a call made from a window: a failure is shown there as a dialog (its
+// message says what to do, too long for a notification), a success as a notification.
+func (g *gui) run(call func() error, okTitle, okText, failTitle string, win fyne.Window) {
 	g.jobs.Add(1)
 	go func() {
 		defer g.jobs.Done()
@@ -319,10 +407,13 @@ func (g *gui) background(call func() error, okTitle, okText, failTitle string) {
 				return
 			}
 			g.apply(s)
-			if err != nil {
-				g.a.SendNotification(fyne.NewNotification(failTitle, err.Error()))
-			} else {
-				g.a.SendNotification(fyne.NewNotification(okTitle, okText))
+			switch {
+			case err != nil && win != nil:
+				dialog.ShowError(fmt.Errorf("%s: %w", failTitle, err), win)
+			case err != nil:
+				g.send(failTitle, err.Error())
+			default:
+				g.send(okTitle, okText)
 			}
 		})
 	}()
@@ -342,17 +433,8 @@ func (g *gui) openFolder() {
 	if g.status.ConfigPath == "" {
 		return
 	}
-	dir := filepath.Dir(g.status.ConfigPath)
-	open := g.opts.OpenFolder
-	if open == nil {
-		open = func(path string) error {
-			return g.a.OpenURL(&url.URL{Scheme: "file", Path: path})
-		}
-	}
-	if err := open(dir); err != nil {
-		g.win.show()
-		dialog.ShowError(fmt.Errorf("open %s: %w", dir, err), g.win.w)
-	}
+	g.win.show()
+	g.openPath(filepath.Dir(g.status.ConfigPath), g.win.w)
 }
 
 func equalItems(a, b []item) bool {

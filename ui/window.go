@@ -48,6 +48,7 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 	sw.icon.FillMode = canvas.ImageFillContain
 	sw.icon.SetMinSize(fyne.NewSquareSize(32))
 	sw.state.TextStyle.Bold = true
+	sw.state.Truncation = fyne.TextTruncateEllipsis
 	sw.models.Wrapping = fyne.TextWrapWord
 	sw.config.Wrapping = fyne.TextWrapBreak
 	// Selectable so they can be copied by hand too; the snippet is a monospace label rather than a
@@ -65,18 +66,24 @@ func newStatusWindow(a fyne.App, act windowActions) *statusWindow {
 		widget.NewLabel("Models"), sw.models,
 		widget.NewLabel("Config"), sw.config,
 	)
-	content := container.NewVBox(
-		container.NewHBox(sw.icon, sw.state),
+	how := widget.NewLabel("OpenClaw > Connect OpenClaw in the tray (or `clawgate openclaw connect`) does this for you. " +
+		"By hand, add this provider to OpenClaw's config (~/.openclaw/openclaw.json):")
+	how.Wrapping = fyne.TextWrapWord
+	// The body scrolls, so a long model list neither grows the window past the screen nor pins
+	// its minimum size; the snippet scrolls sideways rather than being cut.
+	body := container.NewVScroll(container.NewVBox(
 		form,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Point OpenClaw at it", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		widget.NewLabel("OpenClaw > Connect OpenClaw in the tray (or `clawgate openclaw connect`) does this for you.\nBy hand, add this provider to OpenClaw's config (~/.openclaw/openclaw.json):"),
-		sw.snippet,
-		layout.NewSpacer(),
+		how,
+		container.NewHScroll(sw.snippet),
+	))
+	content := container.NewBorder(
+		container.NewBorder(nil, nil, sw.icon, nil, sw.state), // a long problem is cut, not a wider window
 		container.NewHBox(sw.copyURL, copySnippet, layout.NewSpacer(), sw.openDir),
-	)
+		nil, nil, body)
 	sw.w.SetContent(container.NewPadded(content))
-	sw.w.Resize(fyne.NewSize(560, 520))
+	sw.w.Resize(fyne.NewSize(680, 560))
 	return sw
 }
 
@@ -85,16 +92,9 @@ func (sw *statusWindow) update(s app.Status) {
 	sw.icon.Resource = trayResource(iconFor(s))
 	sw.icon.Refresh()
 
+	// The icon beside it carries the colour: Fyne's success green and error red are too pale to
+	// read as text on the light theme (1.5:1 and 3.7:1 against white), the foreground passes both.
 	sw.state.SetText(statusLine(s))
-	switch s.State {
-	case app.StateRunning:
-		sw.state.Importance = widget.SuccessImportance
-	case app.StateError:
-		sw.state.Importance = widget.DangerImportance
-	default:
-		sw.state.Importance = widget.MediumImportance
-	}
-	sw.state.Refresh()
 
 	url := baseURL(s)
 	if url == "" {

@@ -460,3 +460,24 @@ func copyDuration(d *Duration) *Duration {
 	v := *d
 	return &v
 }
+
+// RaiseSpend lifts a budget's spend in its current window to at least spend, keeping its limit,
+// window and reservations, and reports whether it changed. It is for spend that another process
+// recorded against the same budget: raising, never lowering, keeps this process's own calls,
+// settled but not yet stored, counted. No SpendEvent: the process that spent it alerts.
+func (l *Ledger) RaiseSpend(id string, spend float64) bool {
+	now := l.now()
+	var events []ResetEvent
+	l.mu.Lock()
+	b := l.budgets[id]
+	raised := false
+	if b != nil {
+		l.roll(b, now, &events)
+		if spend = clean(spend); spend > b.spend {
+			b.spend, raised = spend, true
+		}
+	}
+	l.mu.Unlock()
+	l.emit(events, nil)
+	return raised
+}

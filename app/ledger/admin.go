@@ -41,6 +41,7 @@ var routes = map[string]route{
 	"/spend/logs":          {http.MethodGet, true, (*Ledger).spendLogs},
 	"/spend/logs/ui":       {http.MethodGet, true, (*Ledger).spendLogsUI},
 	"/global/spend":        {http.MethodGet, true, (*Ledger).globalSpend},
+	"/global/spend/report": {http.MethodGet, true, (*Ledger).spendReport},
 	"/user/daily/activity": {http.MethodGet, true, (*Ledger).dailyActivity},
 }
 

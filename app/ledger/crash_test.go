@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 		crashChild(dir, os.Getenv(crashKeyEnv))
 		os.Exit(3) // not reached: the parent kills us
 	}
+	if spec := os.Getenv(keySyncEnv); spec != "" {
+		os.Exit(keySyncChild(spec))
+	}
 	goleak.VerifyTestMain(m) // and no goroutine outlives the tests
 }
 

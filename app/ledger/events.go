@@ -165,12 +165,14 @@ func (l *Ledger) onReset(e budget.ResetEvent) {
 	if e.ID == GlobalBudget {
 		l.saveGlobal(ctx, l.globalDuration(), e.ResetAt, since)
 	} else {
-		if _, err := l.st.ResetKeySpend(ctx, e.ID, since, e.ResetAt); err != nil {
+		stored, err := l.st.ResetKeySpend(ctx, e.ID, since, e.ResetAt)
+		if err != nil {
 			l.log.Warn("ledger: could not store a budget reset; it is redone at the next start", "key", keyNameOf(l, e.ID), "err", err)
 		}
 		l.mu.Lock()
 		if ent := l.keys[e.ID]; ent != nil {
-			ent.k.Spend, ent.k.SpendSince, ent.k.BudgetResetAt = 0, &since, copyTime(e.ResetAt)
+			// k.Spend is what the store holds, so that a re-read (keysync.go) sees no new spend in it.
+			ent.k.Spend, ent.k.SpendSince, ent.k.BudgetResetAt = stored, &since, copyTime(e.ResetAt)
 		}
 		l.mu.Unlock()
 	}

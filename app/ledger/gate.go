@@ -17,8 +17,9 @@ import (
 	"github.com/clawgate/clawgate/proxy"
 )
 
-// Authenticate implements proxy.KeySource: it finds a virtual key by its hash (in memory; SQLite
-// only for a key this process has not seen) and refuses blocked and expired keys with a 401.
+// Authenticate implements proxy.KeySource: it finds a virtual key by its hash (in memory, kept in
+// step with what other processes write, keysync.go; SQLite for a key this process has not seen)
+// and refuses blocked and expired keys with a 401.
 // Errors never carry the key or its hash.
 func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal, error) {
 	if !strings.HasPrefix(key, "sk-") {
@@ -82,8 +83,10 @@ func (l *Ledger) refuseKey(k store.Key, err error) {
 }
 
 // entryFor returns the key with token h, loading it from the store if this process has not seen
-// it (a key written by another process). The error wraps store.ErrNotFound for unknown keys.
+// it (a key written by another process), after applying what other processes changed (keysync.go).
+// The error wraps store.ErrNotFound for unknown keys.
 func (l *Ledger) entryFor(ctx context.Context, h string) (*entry, error) {
+	l.syncKeys(ctx)
 	l.mu.RLock()
 	e := l.keys[h]
 	l.mu.RUnlock()
@@ -259,6 +262,9 @@ func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 	}
 	if tags := u.RequestTags(); len(tags) > 0 {
 		row.Metadata["tags"] = tags
+	}
+	if u.Mock {
+		row.Metadata["mock_response"] = true // answered by the gateway; no upstream was called
 	}
 	if u.Error != "" || u.Status >= 400 {
 		row.Status = store.StatusFailure

@@ -147,6 +147,7 @@ func (l *Ledger) keyList(w http.ResponseWriter, r *http.Request, _ *proxy.Princi
 	if h := q.Get("key_hash"); h != "" {
 		opts.Token = tokenOf(h)
 	}
+	l.syncKeys(r.Context()) // the spend shown is this process's: bring it in line with the store first
 	keys, total, err := l.st.ListKeys(r.Context(), opts)
 	if err != nil {
 		serverError(w, err)

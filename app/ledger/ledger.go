@@ -74,6 +74,7 @@ type Ledger struct {
 
 	mu   sync.RWMutex
 	keys map[string]*entry // by token (SHA-256 hex of the key)
+	ks   keySync           // where keys is in the store's change log (keysync.go)
 
 	// written holds the CallIDs whose rows Done wrote, until Record sees them (see the package doc).
 	written sync.Map // CallID -> time.Time
@@ -124,11 +125,19 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 	l.bl = budget.NewLedger(budget.LedgerOptions{Location: l.loc, Now: o.Now, OnReset: l.onReset, OnSpend: l.onSpend})
 	l.hooks = newWebhooks(l.log, o.HTTPClient, func() string { return l.settings().WebhookURL })
 	l.prune(ctx) // before loading, so spend counts only the logs kept
+	l.ks.start = time.Now()
+	// Read before the keys: a change made while they load is applied again, never missed.
+	if l.ks.seq, err = st.LastKeyChange(ctx); err != nil {
+		l.hooks.close(ctx)
+		st.Close()
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
 	if err := l.load(ctx); err != nil {
 		l.hooks.close(ctx)
 		st.Close()
 		return nil, err
 	}
+	l.pruneKeyChanges(ctx) // here too: short-lived processes (the CLI) write changes as well
 	l.w = st.NewWriter(l.writerOptions(o))
 	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
@@ -395,6 +404,9 @@ func (l *Ledger) maintain() {
 			}
 			return true
 		})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		l.pruneKeyChanges(ctx)
+		cancel()
 		if time.Since(last) >= 24*time.Hour {
 			last = time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

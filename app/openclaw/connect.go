@@ -3,6 +3,7 @@ package openclaw
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,7 +23,17 @@ type ConnectOptions struct {
 	BearerAuth bool
 	// Models, when non-nil, are synced into models[] (see Sync). A new block gets [] otherwise.
 	Models []Model
+	// API is the provider's api: "" keeps what the file has (a new block, or one without an api,
+	// gets "openai-completions"), so a later connect never undoes a user's "anthropic-messages".
+	API string
 }
+
+// APIs are the provider apis the gateway serves: chat completions, Anthropic's Messages API
+// (OpenClaw then sends its own cache breakpoints and thinking). Any other api is reset.
+var APIs = []string{"openai-completions", "anthropic-messages"}
+
+// DefaultAPI is the api a new provider block gets.
+const DefaultAPI = "openai-completions"
 
 // Connect adds or repairs models.providers.litellm so that OpenClaw reaches the gateway with a key
 // it accepts, keeping every other key of the block. It sets models.mode to "merge" only when
@@ -30,6 +41,9 @@ type ConnectOptions struct {
 func Connect(d *Doc, o ConnectOptions) ([]string, error) {
 	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("openclaw: connect: bad base URL %q", o.BaseURL)
+	}
+	if o.API != "" && !slices.Contains(APIs, o.API) {
+		return nil, fmt.Errorf("openclaw: connect: api %q is not one the gateway serves (%s)", o.API, strings.Join(APIs, ", "))
 	}
 	key := o.APIKeyRef
 	if key == "" {
@@ -54,10 +68,14 @@ func Connect(d *Doc, o ConnectOptions) ([]string, error) {
 		for _, m := range cleanModels(o.Models) {
 			models = append(models, modelObject(m))
 		}
+		api := o.API
+		if api == "" {
+			api = DefaultAPI
+		}
 		block := Object{
 			{"baseUrl", o.BaseURL},
 			{"apiKey", key},
-			{"api", "openai-completions"},
+			{"api", api},
 		}
 		if o.BearerAuth {
 			block = append(block, Field{"request", Object{{"auth", bearer(key)}}})
@@ -68,8 +86,8 @@ func Connect(d *Doc, o ConnectOptions) ([]string, error) {
 			verb = "replaced (it was not an object)"
 		}
 		ch, err := d.set(providerPath, block)
-		err = note(ch, err, fmt.Sprintf("%s models.providers.litellm: baseUrl %q, apiKey %s, api \"openai-completions\", %d models",
-			verb, o.BaseURL, showKey(key), len(models)))
+		err = note(ch, err, fmt.Sprintf("%s models.providers.litellm: baseUrl %q, apiKey %s, api %q, %d models",
+			verb, o.BaseURL, showKey(key), api, len(models)))
 		return lines, err
 	}
 	prov := cur.(map[string]any)
@@ -85,9 +103,16 @@ func Connect(d *Doc, o ConnectOptions) ([]string, error) {
 			return lines, err
 		}
 	}
-	if api, _ := prov["api"].(string); api != "openai-completions" {
-		ch, err := d.set(append(cloneStrings(providerPath), "api"), "openai-completions")
-		if err := note(ch, err, fmt.Sprintf(`set models.providers.litellm.api = "openai-completions" (was %s)`, showValue(prov["api"]))); err != nil {
+	want, _ := prov["api"].(string)
+	switch {
+	case o.API != "":
+		want = o.API
+	case !slices.Contains(APIs, want):
+		want = DefaultAPI // unset, or an api the gateway does not serve
+	}
+	if api, _ := prov["api"].(string); api != want {
+		ch, err := d.set(append(cloneStrings(providerPath), "api"), want)
+		if err := note(ch, err, fmt.Sprintf(`set models.providers.litellm.api = %q (was %s)`, want, showValue(prov["api"]))); err != nil {
 			return lines, err
 		}
 	}

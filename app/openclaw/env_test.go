@@ -62,3 +62,43 @@ func TestEnsureEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestSetEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name, before, after string
+		changed             bool
+	}{
+		{"new file", "", "LITELLM_API_KEY=sk-new\n", true},
+		{"append, other lines kept", "# mine\nOTHER=1", "# mine\nOTHER=1\nLITELLM_API_KEY=sk-new\n", true},
+		{"a dead key replaced in place", "A=1\nLITELLM_API_KEY=sk-dead\nB=2\n", "A=1\nLITELLM_API_KEY=sk-new\nB=2\n", true},
+		{"export and quotes", "export LITELLM_API_KEY=\"sk-dead\"\n", "LITELLM_API_KEY=sk-new\n", true},
+		{"later assignments dropped, so none can win", "LITELLM_API_KEY=sk-a\nX=1\nLITELLM_API_KEY=sk-b\n", "LITELLM_API_KEY=sk-new\nX=1\n", true},
+		{"already set: nothing written", "X=1\nLITELLM_API_KEY=sk-new\n", "X=1\nLITELLM_API_KEY=sk-new\n", false},
+		{"a commented line stays", "# LITELLM_API_KEY=sk-old\n", "# LITELLM_API_KEY=sk-old\nLITELLM_API_KEY=sk-new\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state", ".env")
+			if tc.before != "" {
+				os.MkdirAll(filepath.Dir(path), 0o700)
+				os.WriteFile(path, []byte(tc.before), 0o600)
+			}
+			changed, err := SetEnv(path, "LITELLM_API_KEY", "sk-new")
+			if err != nil || changed != tc.changed {
+				t.Fatalf("SetEnv: changed %v, err %v; want changed %v", changed, err, tc.changed)
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != tc.after {
+				t.Errorf("file = %q, want %q", got, tc.after)
+			}
+			if v, _ := LookupEnvFile(path, "LITELLM_API_KEY"); v != "sk-new" {
+				t.Errorf("read back %q", v)
+			}
+			if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v", fi.Mode().Perm())
+			}
+		})
+	}
+	if _, err := SetEnv(filepath.Join(t.TempDir(), ".env"), "LITELLM_API_KEY", "a\nb"); err == nil {
+		t.Error("a value on two lines was written")
+	}
+}

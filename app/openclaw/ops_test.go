@@ -205,8 +205,11 @@ func TestModelsFor(t *testing.T) {
 	if opus.Cost == nil || opus.Cost.Input != perMillion(p.InputCostPerToken, nil) || opus.Cost.Output != perMillion(p.OutputCostPerToken, nil) {
 		t.Errorf("opus cost %+v", opus.Cost)
 	}
-	if mini := byID["gpt-4o-mini"]; !reflect.DeepEqual(mini.Input, []string{"text", "image"}) || mini.Cost == nil || mini.Cost.CacheWrite != mini.Cost.Input {
-		t.Errorf("gpt-4o-mini: %+v %+v (no cache-write price: bills as input)", mini, mini.Cost)
+	if opus.Cost == nil || opus.Cost.CacheWrite == nil || *opus.Cost.CacheWrite != perMillion(p.CacheCreationInputTokenCost, nil) {
+		t.Errorf("opus cost %+v: Anthropic prices cache writes", opus.Cost)
+	}
+	if mini := byID["gpt-4o-mini"]; !reflect.DeepEqual(mini.Input, []string{"text", "image"}) || mini.Cost == nil || mini.Cost.CacheWrite != nil {
+		t.Errorf("gpt-4o-mini: %+v %+v (OpenAI has no cache-write price: none is written)", mini, mini.Cost)
 	}
 	// A context window but no published max output: the table's window, the default output.
 	if m := byID["gpt-5.5"]; m.ContextWindow != 1000000 || m.MaxTokens != 16384 {
@@ -248,5 +251,86 @@ func TestWildcardMatch(t *testing.T) {
 		if got := wildcardMatch(tc.p, tc.s); got != tc.want {
 			t.Errorf("wildcardMatch(%q, %q) = %v", tc.p, tc.s, got)
 		}
+	}
+}
+
+func TestConnectAPI(t *testing.T) {
+	gw := "http://127.0.0.1:4000/v1"
+	for _, tc := range []struct {
+		name, config, api, want string
+		err                     bool
+	}{
+		{name: "a new block", config: `{}`, want: "openai-completions"},
+		{name: "a new block asking for messages", config: `{}`, api: "anthropic-messages", want: "anthropic-messages"},
+		{name: "a later connect keeps messages", config: `{models: {providers: {litellm: {baseUrl: "` + gw + `", api: "anthropic-messages"}}}}`, want: "anthropic-messages"},
+		{name: "and can set completions back", config: `{models: {providers: {litellm: {baseUrl: "` + gw + `", api: "anthropic-messages"}}}}`, api: "openai-completions", want: "openai-completions"},
+		{name: "unset becomes completions", config: `{models: {providers: {litellm: {baseUrl: "` + gw + `"}}}}`, want: "openai-completions"},
+		{name: "an api the gateway does not serve is reset", config: `{models: {providers: {litellm: {baseUrl: "` + gw + `", api: "google-generative-ai"}}}}`, want: "openai-completions"},
+		{name: "asking for one it does not serve", config: `{}`, api: "ollama", err: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := mustParse(t, tc.config)
+			_, err := Connect(d, ConnectOptions{BaseURL: gw, API: tc.api})
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v", err)
+			}
+			if tc.err {
+				return
+			}
+			if got := Inspect(d, gw).API; got != tc.want {
+				t.Errorf("api = %q, want %q", got, tc.want)
+			}
+			// A sync, as after every reload, leaves it alone.
+			if _, err := SyncRoutes(d, []Route{{Name: "m", Provider: "openai", Model: "gpt-4o-mini"}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := Inspect(d, gw).API; got != tc.want {
+				t.Errorf("after a sync api = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestModelNamesAndCacheWrite(t *testing.T) {
+	routes := []Route{
+		{Name: "fast", Provider: "openai", Model: "gpt-4o-mini"},
+		{Name: "gpt-4o-mini", Provider: "openai", Model: "gpt-4o-mini"},
+		{Name: "claude", Provider: "anthropic", Model: "claude-sonnet-4-5"},
+		{Name: "mystery", Provider: "openai", Model: "mystery-model"},
+	}
+	names := map[string]string{}
+	for _, m := range ModelsFor(routes) {
+		names[m.ID] = m.Name
+	}
+	for id, want := range map[string]string{"fast": "fast (openai/gpt-4o-mini)", "gpt-4o-mini": "gpt-4o-mini", "mystery": "mystery"} {
+		if names[id] != want {
+			t.Errorf("name of %s = %q, want %q", id, names[id], want)
+		}
+	}
+	if !strings.HasPrefix(names["claude"], "claude (") {
+		t.Errorf("name of claude = %q", names["claude"])
+	}
+	// An entry an older sync wrote (bare id as name, cacheWrite equal to input on an OpenAI model)
+	// is brought up to date; a name the user chose stays.
+	d := mustParse(t, `{models: {providers: {litellm: {models: [
+  { id: "fast", name: "fast", cost: { input: 0.15, output: 0.6, cacheRead: 0.075, cacheWrite: 0.15 } },
+  { id: "claude", name: "My Claude" },
+]}}}}`)
+	if _, err := Sync(d, ModelsFor(routes[2:3])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(d, ModelsFor(routes[:1])); err != nil {
+		t.Fatal(err)
+	}
+	out := string(d.Bytes())
+	if !strings.Contains(out, `name: "fast (openai/gpt-4o-mini)"`) || strings.Contains(out, "cacheWrite") {
+		t.Errorf("the old entry was not brought up to date:\n%s", out)
+	}
+	d = mustParse(t, `{models: {providers: {litellm: {models: [{ id: "claude", name: "My Claude" }]}}}}`)
+	if _, err := Sync(d, ModelsFor(routes[2:3])); err != nil {
+		t.Fatal(err)
+	}
+	if out := string(d.Bytes()); !strings.Contains(out, `name: "My Claude"`) || !strings.Contains(out, "cacheWrite") {
+		t.Errorf("claude: the user's name must stay, Anthropic's cache-write price be written:\n%s", out)
 	}
 }

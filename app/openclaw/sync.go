@@ -21,9 +21,12 @@ type Model struct {
 	Cost          *Cost // nil: leave the file's cost alone (new entries get none)
 }
 
-// Cost is USD per 1M tokens.
+// Cost is USD per 1M tokens. CacheWrite is nil for providers that charge nothing extra to write
+// their cache (OpenAI, Gemini's implicit cache): OpenClaw's cost.cacheWrite is optional, and a
+// made-up price would overstate what a turn costs.
 type Cost struct {
-	Input, Output, CacheRead, CacheWrite float64
+	Input, Output, CacheRead float64
+	CacheWrite               *float64
 }
 
 // Route is one model the gateway serves: its public name, and the provider and upstream model
@@ -197,7 +200,9 @@ func updateModel(d *Doc, p []string, m Model) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("openclaw: sync: %s is not an object", pathString(p))
 	}
-	if n, _ := entry["name"].(string); n == "" {
+	// A name the user chose stays; an empty one, or the bare id an older sync wrote, becomes
+	// the display name.
+	if n, _ := entry["name"].(string); n == "" || (n == m.ID && m.Name != m.ID) {
 		if err := set("name", []string{"name"}, m.Name); err != nil {
 			return fields, err
 		}
@@ -209,11 +214,17 @@ func updateModel(d *Doc, p []string, m Model) ([]string, error) {
 		return fields, err
 	}
 	if m.Cost != nil {
-		if _, isObj := entry["cost"].(map[string]any); isObj {
+		if cost, isObj := entry["cost"].(map[string]any); isObj {
 			for _, c := range costFields(*m.Cost) {
 				if err := set("cost."+c.Key, []string{"cost", c.Key}, c.Value); err != nil {
 					return fields, err
 				}
+			}
+			if _, has := cost["cacheWrite"]; has && m.Cost.CacheWrite == nil {
+				if _, err := d.del(append(cloneStrings(p), "cost", "cacheWrite")); err != nil {
+					return fields, err
+				}
+				fields = append(fields, "cost.cacheWrite (removed: the provider has no cache-write price)")
 			}
 		} else if err := set("cost", []string{"cost"}, costFields(*m.Cost)); err != nil {
 			return fields, err
@@ -229,7 +240,11 @@ func updateModel(d *Doc, p []string, m Model) ([]string, error) {
 }
 
 func costFields(c Cost) Object {
-	return Object{{"input", c.Input}, {"output", c.Output}, {"cacheRead", c.CacheRead}, {"cacheWrite", c.CacheWrite}}
+	o := Object{{"input", c.Input}, {"output", c.Output}, {"cacheRead", c.CacheRead}}
+	if c.CacheWrite != nil {
+		o = append(o, Field{"cacheWrite", *c.CacheWrite})
+	}
+	return o
 }
 
 // modelObject is a new entry, in the order OpenClaw's onboarding writes one.
@@ -280,11 +295,11 @@ func ModelsFor(routes []Route) []Model {
 			continue
 		}
 		seen[r.Name] = true
-		m := Model{ID: r.Name, Name: r.Name, Input: []string{"text"}, ContextWindow: defaultContextWindow, MaxTokens: defaultMaxTokens}
 		upstream := r.Model
 		if upstream == "" {
 			upstream = r.Name
 		}
+		m := Model{ID: r.Name, Name: r.Name, Input: []string{"text"}, ContextWindow: defaultContextWindow, MaxTokens: defaultMaxTokens}
 		if cw, mo, _ := pricing.Info(r.Provider, upstream); cw > 0 || mo > 0 {
 			if cw > 0 {
 				m.ContextWindow = cw
@@ -294,6 +309,7 @@ func ModelsFor(routes []Route) []Model {
 			}
 		}
 		if p, ok := pricing.Lookup(r.Provider, upstream); ok {
+			m.Name = displayName(r, p.Key)
 			if p.SupportsVision != nil && *p.SupportsVision {
 				m.Input = []string{"text", "image"}
 			}
@@ -301,16 +317,35 @@ func ModelsFor(routes []Route) []Model {
 			if p.InputCostPerToken != nil || p.OutputCostPerToken != nil {
 				in := perMillion(p.InputCostPerToken, nil)
 				m.Cost = &Cost{
-					Input:      in,
-					Output:     perMillion(p.OutputCostPerToken, nil),
-					CacheRead:  perMillion(p.CacheReadInputTokenCost, &in),
-					CacheWrite: perMillion(p.CacheCreationInputTokenCost, &in),
+					Input:     in,
+					Output:    perMillion(p.OutputCostPerToken, nil),
+					CacheRead: perMillion(p.CacheReadInputTokenCost, &in),
+				}
+				if p.CacheCreationInputTokenCost != nil {
+					w := perMillion(p.CacheCreationInputTokenCost, nil)
+					m.Cost.CacheWrite = &w
 				}
 			}
 		}
 		out = append(out, cleanModels([]Model{m})...)
 	}
 	return out
+}
+
+// displayName is what OpenClaw's model picker shows for a route: the route's name, and the model
+// the price table knows behind it when the two differ ("fast (openai/gpt-4o-mini)").
+func displayName(r Route, tableKey string) string {
+	if tableKey == "" || tableKey == r.Name {
+		return r.Name
+	}
+	behind := tableKey
+	if r.Provider != "" && !strings.Contains(tableKey, "/") {
+		behind = r.Provider + "/" + tableKey
+	}
+	if behind == r.Name {
+		return r.Name
+	}
+	return r.Name + " (" + behind + ")"
 }
 
 // perMillion converts USD per token to USD per 1M tokens, rounded to clear float noise

@@ -62,7 +62,8 @@ func abs(path string) string {
 // Write saves d over path the careful way:
 //   - nothing is written when d's bytes equal original (changed is false);
 //   - it refuses (ErrChangedOnDisk) when the file is no longer original (nil original: the file
-//     must not exist), and (ErrLocked) while OpenClaw's openclaw.json.lock is fresh;
+//     must not exist), and (ErrLocked) when OpenClaw's openclaw.json.lock stays fresh for
+//     LockWait;
 //   - it holds that lock itself while writing, in OpenClaw's format, and removes it after;
 //   - before changing anything it copies original to backupDir (the first backup is kept for
 //     good, the last Backups are rotated);
@@ -90,7 +91,7 @@ func Write(path string, original []byte, d *Doc, backupDir string) (changed bool
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return false, fmt.Errorf("openclaw: %w", err)
 	}
-	unlock, err := lock(path)
+	unlock, err := lockWait(path)
 	if err != nil {
 		return false, err
 	}
@@ -230,6 +231,25 @@ func lock(path string) (unlock func(), err error) {
 		}
 	}
 	return nil, ErrLocked
+}
+
+// LockWait is how long Write waits for OpenClaw to release openclaw.json.lock before it gives up
+// with ErrLocked. OpenClaw holds it for the length of one write, well under a second.
+var LockWait = 5 * time.Second
+
+// lockWait takes the lock, retrying with a growing pause (25 ms up to 400 ms) while another
+// writer holds it, for LockWait at most.
+func lockWait(path string) (unlock func(), err error) {
+	deadline := now().Add(LockWait)
+	pause := 25 * time.Millisecond
+	for {
+		unlock, err := lock(path)
+		if !errors.Is(err, ErrLocked) || !now().Before(deadline) {
+			return unlock, err
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 400*time.Millisecond)
+	}
 }
 
 // lockStale applies OpenClaw's rule: the payload's createdAt if it parses, else the file's mtime.

@@ -256,3 +256,58 @@ func TestWriteSymlink(t *testing.T) {
 		t.Error("the target was not written")
 	}
 }
+
+// TestWriteWaitsForLock: a lock that OpenClaw releases within LockWait delays the write; one it
+// keeps fails it with ErrLocked once LockWait has passed.
+func TestWriteWaitsForLock(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		release bool
+		want    error
+	}{
+		{"released while waiting", true, nil},
+		{"held throughout", false, ErrLocked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := LockWait
+			LockWait = 3 * time.Second
+			defer func() { LockWait = old }()
+			path, original, d, backups := setup(t, sample)
+			if _, err := Use(d, "gpt-4o-mini"); err != nil {
+				t.Fatal(err)
+			}
+			lp := path + ".lock"
+			if err := os.WriteFile(lp, []byte(`{"pid": 99999, "createdAt": "`+time.Now().UTC().Format(time.RFC3339Nano)+`"}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			released := make(chan struct{})
+			if tc.release {
+				// OpenClaw's hold: the length of a write, here a sixth of LockWait.
+				time.AfterFunc(LockWait/6, func() { os.Remove(lp); close(released) })
+			}
+			start := time.Now()
+			_, err := Write(path, original, d, backups)
+			took := time.Since(start)
+			if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			got, _ := os.ReadFile(path)
+			if tc.release {
+				<-released
+				if !bytes.Equal(got, d.Bytes()) {
+					t.Error("not written after the lock was released")
+				}
+				if took >= LockWait {
+					t.Errorf("took %v, more than LockWait", took)
+				}
+			} else {
+				if took < LockWait {
+					t.Errorf("gave up after %v, before LockWait %v", took, LockWait)
+				}
+				if !bytes.Equal(got, original) {
+					t.Error("wrote while locked")
+				}
+			}
+		})
+	}
+}

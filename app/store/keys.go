@@ -384,17 +384,22 @@ func (s *Store) ResetKeySpend(ctx context.Context, token string, windowStart tim
 	return spend, err
 }
 
-// writeTx runs fn in a write transaction on the single writer connection.
+// writeTx runs fn in a write transaction on the single writer connection, and notes the
+// key_changes rows it wrote as this Store's own.
 func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer tx.Rollback()
+	before, err := lastChangeSeq(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
 	if err := fn(tx); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := s.own.commit(ctx, tx, before); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil

@@ -93,6 +93,38 @@ CREATE INDEX spend_logs_response ON spend_logs(response_id);
 `,
 	// Version 3: a key's model aliases (LiteLLM's "aliases": {"alias": "model group"}), a JSON object.
 	`ALTER TABLE keys ADD COLUMN aliases TEXT NOT NULL DEFAULT '{}';`,
+	// Version 4: every write to a key, by any process and any code path, appends its token to
+	// key_changes, so a running gateway finds what another process changed by reading the rows
+	// past the last one it applied (keychanges.go), instead of re-reading every key.
+	// AUTOINCREMENT: a seq is never reused after pruning, so a gap means rows were pruned.
+	`
+CREATE TABLE key_changes (
+	seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+	token TEXT NOT NULL,
+	at    INTEGER NOT NULL -- unix seconds, for pruning
+) STRICT;
+CREATE INDEX key_changes_at ON key_changes(at);
+CREATE TRIGGER keys_changed_insert AFTER INSERT ON keys BEGIN
+	INSERT INTO key_changes (token, at) VALUES (NEW.token, unixepoch());
+END;
+CREATE TRIGGER keys_changed_delete AFTER DELETE ON keys BEGIN
+	INSERT INTO key_changes (token, at) VALUES (OLD.token, unixepoch());
+END;
+CREATE TRIGGER keys_changed_update AFTER UPDATE ON keys BEGIN
+	INSERT INTO key_changes (token, at) VALUES (OLD.token, unixepoch());
+	INSERT INTO key_changes (token, at) SELECT NEW.token, unixepoch() WHERE NEW.token != OLD.token;
+END;
+-- A regenerated key's earlier tokens -> its current one: a process that has not yet seen the
+-- change logs a request under the old token, and InsertSpendLogs moves the row to the key.
+CREATE TABLE key_renames (
+	old_token TEXT PRIMARY KEY,
+	new_token TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER keys_renamed AFTER UPDATE OF token ON keys WHEN NEW.token != OLD.token BEGIN
+	UPDATE key_renames SET new_token = NEW.token WHERE new_token = OLD.token;
+	INSERT OR REPLACE INTO key_renames (old_token, new_token) VALUES (OLD.token, NEW.token);
+END;
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -87,7 +87,9 @@ func nullBody(b []byte) any {
 // (a call id, unique per call) already stored is skipped and not counted again: replaying a batch
 // is harmless. A row that
 // started before its key's current window (SpendSince) is stored but not added. Rows whose api_key
-// matches no key are stored all the same. Fields over their caps (caps.go) are cut, in logs too.
+// matches no key are stored all the same, except that a row under a regenerated key's old token
+// (logged by a process that had not seen the change yet) moves to the key's current token.
+// Fields over their caps (caps.go) are cut, in logs too.
 func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 	if len(logs) == 0 {
 		return nil
@@ -141,6 +143,11 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 		for token, a := range perKey {
 			var since sql.NullInt64
 			err := tx.QueryRowContext(ctx, `SELECT spend_since FROM keys WHERE token = ?`, token).Scan(&since)
+			if errors.Is(err, sql.ErrNoRows) {
+				if token, err = followRename(ctx, tx, token); err == nil {
+					err = tx.QueryRowContext(ctx, `SELECT spend_since FROM keys WHERE token = ?`, token).Scan(&since)
+				}
+			}
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // a deleted key, or the master key: the log is enough
 			}

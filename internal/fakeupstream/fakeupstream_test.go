@@ -486,7 +486,7 @@ func TestErrors(t *testing.T) {
 		{"bad json", "/v1/chat/completions", map[string]string{"Authorization": auth}, `{"model":`, 400, "invalid_request_error", "", ""},
 		{"no model", "/v1/chat/completions", map[string]string{"Authorization": auth}, `{"messages":[{"role":"user","content":"x"}]}`, 400, "invalid_request_error", "", ""},
 		{"no messages", "/v1/chat/completions", map[string]string{"Authorization": auth}, `{"model":"m"}`, 400, "invalid_request_error", "missing_required_parameter", ""},
-		{"unknown path", "/v1/embeddings", map[string]string{"Authorization": auth}, ok, 404, "invalid_request_error", "", ""},
+		{"unknown path", "/v1/images/generations", map[string]string{"Authorization": auth}, ok, 404, "invalid_request_error", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

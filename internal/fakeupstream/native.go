@@ -29,6 +29,7 @@ import (
 //	POST /v1/projects/{p}/locations/{l}/publishers/...   Vertex AI: Gemini and Claude (bearer token)
 //	POST /token                                          Google's OAuth2 token endpoint, for Vertex
 //	GET  /_fake/native/last                              the last native request, for e2e tests
+//	GET  /_fake/native/cache                             {"breakpoints":[...]} per request, with Cache set
 //
 // Answers replay recorded transcripts (testdata/native, copied from the provider packages'
 // testdata, which follow each provider's documented examples, with usage figures changed so that
@@ -44,6 +45,9 @@ type Native struct {
 	Key string
 	// Next serves every other path (the OpenAI fake).
 	Next http.Handler
+	// Cache, when set, bills Anthropic and Bedrock input as their prompt cache does (see
+	// PromptCache) instead of replaying the recorded usage figures.
+	Cache *PromptCache
 
 	prefix   string
 	seq      atomic.Uint64
@@ -92,6 +96,13 @@ func (n *Native) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(last)
+	case path == "/_fake/native/cache":
+		var seen []int
+		if n.Cache != nil {
+			seen = n.Cache.Breakpoints()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"breakpoints": append([]int{}, seen...)})
 	case path == "/v1/messages":
 		if body, ok := n.read(w, r, anthropicError); ok {
 			n.anthropic(w, r, body)

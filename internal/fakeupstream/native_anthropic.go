@@ -76,6 +76,15 @@ func (n *Native) anthropic(w http.ResponseWriter, r *http.Request, body []byte) 
 		anthropicError(w, http.StatusBadRequest, "messages: at least one message is required")
 		return
 	}
+	var usage *cacheUsage
+	if n.Cache != nil {
+		u, err := n.Cache.anthropic(req.Model, body)
+		if err != nil {
+			anthropicError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		usage = &u
+	}
 	hasResult, result := false, ""
 	if last := req.Messages[len(req.Messages)-1]; last.Role == "user" {
 		var blocks []struct {
@@ -109,6 +118,7 @@ func (n *Native) anthropic(w http.ResponseWriter, r *http.Request, body []byte) 
 			msg = clone(rec.tool)
 		}
 		msg["id"], msg["model"] = msgID, req.Model
+		usage.setAnthropic(obj(msg, "usage"))
 		for _, b := range msg["content"].([]any) {
 			block := b.(map[string]any)
 			switch {
@@ -146,6 +156,7 @@ func (n *Native) anthropic(w http.ResponseWriter, r *http.Request, body []byte) 
 		case "message_start":
 			m := obj(ev.data, "message")
 			m["id"], m["model"] = msgID, req.Model
+			usage.setAnthropic(obj(m, "usage"))
 		case "content_block_start":
 			if cb := obj(ev.data, "content_block"); cb["type"] == "tool_use" {
 				cb["id"], cb["name"] = toolID, ans.name

@@ -95,6 +95,15 @@ func (n *Native) bedrock(w http.ResponseWriter, r *http.Request, body []byte) {
 		bedrockError(w, http.StatusBadRequest, "A conversation must start with a user message.")
 		return
 	}
+	var usage *cacheUsage
+	if n.Cache != nil {
+		u, err := n.Cache.converse(model, body)
+		if err != nil {
+			bedrockError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		usage = &u
+	}
 	hasResult, result := false, ""
 	for _, c := range req.Messages[len(req.Messages)-1].Content {
 		if c.ToolResult != nil {
@@ -133,6 +142,7 @@ func (n *Native) bedrock(w http.ResponseWriter, r *http.Request, body []byte) {
 				block["text"] = ans.quote
 			}
 		}
+		usage.setConverse(obj(msg, "usage"))
 		writeNativeJSON(w, msg)
 		return
 	}
@@ -158,6 +168,8 @@ func (n *Native) bedrock(w http.ResponseWriter, r *http.Request, body []byte) {
 	frags := splitN(fill, count)
 	for _, f := range frames {
 		switch f.Event {
+		case "metadata":
+			usage.setConverse(obj(f.Payload, "usage"))
 		case "contentBlockStart":
 			if tu, ok := obj(f.Payload, "start")["toolUse"].(map[string]any); ok {
 				tu["toolUseId"], tu["name"] = toolID, ans.name

@@ -77,18 +77,18 @@ func blocks(raw json.RawMessage, where string) ([]block, error) {
 }
 
 // system turns the top-level system prompt (a string or text blocks) into one system message.
-func (t *translator) system(raw json.RawMessage) ([]chatMessage, error) {
+func (t *translator) system(raw json.RawMessage, where string) ([]chatMessage, error) {
 	if isNull(raw) {
 		return nil, nil
 	}
-	bs, err := blocks(raw, "system")
+	bs, err := blocks(raw, where)
 	if err != nil {
 		return nil, err
 	}
 	var parts []part
 	for i, b := range bs {
 		if b.Type != "text" {
-			return nil, badRequest("system.%d.type: the system prompt may hold only text blocks, not %q", i, b.Type)
+			return nil, badRequest("%s.%d.type: the system prompt may hold only text blocks, not %q", where, i, b.Type)
 		}
 		if b.Text != nil && *b.Text != "" {
 			parts = append(parts, textPart(*b.Text, t.cache(b.CacheControl)))
@@ -107,6 +107,11 @@ func (t *translator) message(m *message, where string) ([]chatMessage, error) {
 		return nil, err
 	}
 	switch m.Role {
+	case "system":
+		// A mid-conversation system message (Claude Code sends them, with the
+		// mid-conversation-system beta): a system message at the same place in the chat, which
+		// OpenAI takes anywhere and the other providers fold into their system instruction.
+		return t.system(m.Content, where+".content")
 	case "user":
 		return t.user(bs, where)
 	case "assistant":
@@ -116,7 +121,7 @@ func (t *translator) message(m *message, where string) ([]chatMessage, error) {
 		}
 		return []chatMessage{msg}, nil
 	}
-	return nil, badRequest("%s.role: Input should be 'user' or 'assistant', got %q", where, m.Role)
+	return nil, badRequest("%s.role: Input should be 'user', 'assistant' or 'system', got %q", where, m.Role)
 }
 
 // user translates a user turn: each tool_result becomes a role "tool" message (OpenAI wants them

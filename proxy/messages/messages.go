@@ -21,6 +21,8 @@ type Info struct {
 	MaxTokens int
 	// User is metadata.user_id in full, even when it was too long to send upstream as "user".
 	User string
+	// Lowered is the max_tokens the client asked for when Options.MaxTokens lowered it, else 0.
+	Lowered int
 
 	// names maps tool names shortened for OpenAI's 64-character limit back to the client's.
 	names map[string]string
@@ -34,6 +36,10 @@ type Options struct {
 	// and some servers (Groq's system messages) accept only string content. Leave it off for the
 	// anthropic provider, which reads them: prompt caching and thinking then survive the trip.
 	Plain bool
+	// MaxTokens is the most output the upstream allows (0: unknown). A larger max_tokens is
+	// lowered to it, and Info.Lowered says from what: Claude Code asks 32,000 of every model, and
+	// a model whose limit is lower refuses the call rather than stopping short.
+	MaxTokens int
 }
 
 // maxUser is the longest "user" OpenAI accepts; Claude Code's user_id is about 150 characters.
@@ -134,7 +140,7 @@ func ToChat(body []byte, opts Options) (chat []byte, info Info, err error) {
 	out := chatRequest{Model: in.Model}
 	info = Info{Model: in.Model}
 
-	if out.Messages, err = t.system(in.System); err != nil {
+	if out.Messages, err = t.system(in.System, "system"); err != nil {
 		return nil, Info{}, err
 	}
 	for i := range in.Messages {
@@ -151,6 +157,10 @@ func ToChat(body []byte, opts Options) (chat []byte, info Info, err error) {
 	if in.MaxTokens != nil {
 		if *in.MaxTokens < 1 {
 			return nil, Info{}, badRequest("max_tokens: must be at least 1, got %d", *in.MaxTokens)
+		}
+		if opts.MaxTokens > 0 && *in.MaxTokens > opts.MaxTokens {
+			info.Lowered = *in.MaxTokens
+			*in.MaxTokens = opts.MaxTokens
 		}
 		out.MaxTokens = in.MaxTokens
 		info.MaxTokens = *in.MaxTokens

@@ -242,7 +242,8 @@ func TestToChatErrors(t *testing.T) {
 		{"not json", `{"model":`, "invalid JSON body"},
 		{"no model", `{"max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`, "model: Field required"},
 		{"no messages", `{"model":"m","max_tokens":1,"messages":[]}`, "messages: at least one message"},
-		{"bad role", `{"model":"m","messages":[{"role":"system","content":"hi"}]}`, "messages.0.role"},
+		{"bad role", `{"model":"m","messages":[{"role":"developer","content":"hi"}]}`, "messages.0.role"},
+		{"mid-conversation system image", `{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"image"}]}]}`, "messages.1.content.0.type"},
 		{"null content", `{"model":"m","messages":[{"role":"user"}]}`, "messages.0.content: Field required"},
 		{"zero max_tokens", `{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}`, "max_tokens"},
 		{"image without source", `{"model":"m","messages":[{"role":"user","content":[{"type":"image"}]}]}`, "messages.0.content.0.source: Field required"},
@@ -283,5 +284,42 @@ func TestToChatNoToolsNoChoice(t *testing.T) {
 		if strings.Contains(string(chat), `"`+k+`"`) {
 			t.Errorf("%s present: %s", k, chat)
 		}
+	}
+}
+
+// TestToChatMidConversationSystem: Claude Code's mid-conversation system message becomes a system
+// message at its place (OpenAI takes them anywhere; the other providers fold them into their
+// system instruction), where it was a 400; and a max_tokens above the upstream's limit is lowered.
+func TestToChatMidConversationSystem(t *testing.T) {
+	body := `{"model":"m","max_tokens":32000,"system":"top","messages":[{"role":"user","content":"hi"},` +
+		`{"role":"system","content":[{"type":"text","text":"<system-reminder>be brief</system-reminder>"}]},{"role":"assistant","content":"ok"},` +
+		`{"role":"user","content":"more"},{"role":"system","content":"last word"}]}`
+	chat, info, err := ToChat([]byte(body), Options{Plain: true, MaxTokens: 16384})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		MaxTokens int `json:"max_tokens"`
+		Messages  []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(chat, &out); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range out.Messages {
+		got = append(got, m.Role+":"+m.Content)
+	}
+	want := []string{"system:top", "user:hi", "system:<system-reminder>be brief</system-reminder>", "assistant:ok", "user:more", "system:last word"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	if out.MaxTokens != 16384 || info.Lowered != 32000 || info.MaxTokens != 16384 {
+		t.Errorf("max_tokens %d, info %+v", out.MaxTokens, info)
+	}
+	if _, info, _ := ToChat([]byte(body), Options{MaxTokens: 64000}); info.Lowered != 0 || info.MaxTokens != 32000 {
+		t.Errorf("lowered below the limit: %+v", info)
 	}
 }

@@ -187,6 +187,7 @@ func (r *Router) fallbacksFor(model, group string) []string {
 
 // runState is what one Do call carries across groups.
 type runState struct {
+	retries  int // extra attempts allowed in each group
 	attempts int
 	lastErr  error
 	// earliest is when the first cooling deployment of a skipped group is free (Unix ns, 0 = none).
@@ -233,13 +234,23 @@ func (r *Router) Do(ctx context.Context, model string, attempt func(ctx context.
 // is a *NotAllowedError naming them, wrapping the error the request ended with, if any.
 func (r *Router) DoAllowed(ctx context.Context, model string, allow Allow,
 	attempt func(ctx context.Context, d *Deployment, upstreamModel string) error) (Result, error) {
+	return r.DoWith(ctx, model, Options{Allow: allow}, attempt)
+}
+
+// DoWith is DoAllowed with the request's own routing options (see Options).
+func (r *Router) DoWith(ctx context.Context, model string, o Options,
+	attempt func(ctx context.Context, d *Deployment, upstreamModel string) error) (Result, error) {
+	allow := o.Allow
 	var buf [4]string
 	g, subject, caps := r.resolve(model, buf[:0])
 	if g == nil {
 		return Result{}, &UnknownModelError{Model: model, Available: r.Groups()}
 	}
 	res := Result{RequestedGroup: g.name}
-	var st runState
+	st := runState{retries: r.s.NumRetries}
+	if o.NumRetries != nil {
+		st.retries = max(*o.NumRetries, 0)
+	}
 	st.visit(g)
 	var skipped []string
 	if allow == nil || allow(model, g.name) {
@@ -250,7 +261,11 @@ func (r *Router) DoAllowed(ctx context.Context, model string, allow Allow,
 		skipped = append(skipped, g.name)
 	}
 	// Fallbacks are not chained: only the requested group's list is followed.
-	for _, name := range r.fallbacksFor(model, g.name) {
+	fallbacks := r.fallbacksFor(model, g.name)
+	if o.Fallbacks != nil {
+		fallbacks = o.Fallbacks
+	}
+	for _, name := range fallbacks {
 		var fbuf [4]string
 		fg, fsub, fcaps := r.resolve(name, fbuf[:0])
 		if fg == nil || !st.visit(fg) {
@@ -311,13 +326,13 @@ func classify(e *provider.Error) errClass {
 	return classOther
 }
 
-// runGroup makes up to 1+NumRetries attempts in g. done is true when the request is over (success,
+// runGroup makes up to 1+st.retries attempts in g. done is true when the request is over (success,
 // a client error, or the context ended); otherwise the caller moves on to the next group.
 func (r *Router) runGroup(ctx context.Context, g *group, subject string, caps []string, fallback bool,
 	res *Result, st *runState, attempt func(context.Context, *Deployment, string) error) (done bool, err error) {
 	var tried, excluded marks
 	last, lastHint, made := -1, time.Duration(0), 0
-	for made <= r.s.NumRetries {
+	for made <= st.retries {
 		if err := ctx.Err(); err != nil {
 			return true, err
 		}

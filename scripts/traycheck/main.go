@@ -16,6 +16,9 @@
 // "OpenClaw > gpt-4o-mini": their ids change on every refresh). -click may be repeated: after each click but the last it waits for the
 // menu to change and settle, and prints it again under "== after clicking LABEL". A checked item
 // is printed with " (checked)".
+// With -observe it owns nothing: a real tray host (status-notifier-watcher) runs, and traycheck reads
+// the item that host holds for the process -pid. With -until-icon COLOUR it first waits until the
+// icon's main colour is COLOUR (the tray's state changed).
 // Build it with: go build -o bin/traycheck scripts/traycheck/main.go
 package main
 
@@ -76,6 +79,9 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Second, "how long to wait for an item and a settled menu")
 	var clicks labels
 	flag.Var(&clicks, "click", "label of a menu item to click after printing (repeatable)")
+	flag.BoolVar(&observe, "observe", false, "read the item from the running tray host instead of being the host")
+	flag.IntVar(&wantPID, "pid", 0, "with -observe, the process whose item to read")
+	flag.StringVar(&untilIcon, "until-icon", "", "wait until the icon's main colour is this (#rrggbb) before printing")
 	flag.Parse()
 	if err := run(*timeout, clicks); err != nil {
 		fmt.Fprintln(os.Stderr, "traycheck:", err)
@@ -83,36 +89,26 @@ func main() {
 	}
 }
 
+var (
+	observe   bool
+	wantPID   int
+	untilIcon string
+)
+
 func run(timeout time.Duration, clicks []string) error {
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
 		return fmt.Errorf("session bus: %w", err)
 	}
 	defer conn.Close()
-
-	w := &watcher{items: make(chan string, 4)}
-	if err := conn.Export(w, watcherPath, watcherIface); err != nil {
-		return fmt.Errorf("export watcher: %w", err)
-	}
-	if _, err := prop.Export(conn, watcherPath, map[string]map[string]*prop.Prop{watcherIface: {
-		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitFalse},
-		"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitFalse},
-		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitFalse},
-	}}); err != nil {
-		return fmt.Errorf("export watcher properties: %w", err)
-	}
-	reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		return fmt.Errorf("own %s: reply %v, %v", watcherName, reply, err)
-	}
-	fmt.Fprintln(os.Stderr, "traycheck: watching for a tray item")
-
 	deadline := time.After(timeout)
 	var item string
-	select {
-	case item = <-w.items:
-	case <-deadline:
-		return fmt.Errorf("no StatusNotifierItem registered within %v", timeout)
+	if observe {
+		if item, err = registered(conn, deadline, timeout); err != nil {
+			return err
+		}
+	} else if item, err = host(conn, deadline, timeout); err != nil {
+		return err
 	}
 	dest, path, _ := strings.Cut(item, "/")
 	obj := conn.Object(dest, dbus.ObjectPath("/"+path))
@@ -124,6 +120,84 @@ func run(timeout time.Duration, clicks []string) error {
 	menuPath, _ := menuPathV.Value().(dbus.ObjectPath)
 	menu := conn.Object(dest, menuPath)
 
+	if untilIcon != "" {
+		for {
+			icon, err := iconSummary(obj)
+			if err != nil {
+				return err
+			}
+			if strings.HasSuffix(icon, untilIcon) {
+				break
+			}
+			select {
+			case <-deadline:
+				return fmt.Errorf("the icon is still %s after %v, want %s", icon, timeout, untilIcon)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return show(obj, menu, deadline, timeout, clicks)
+}
+
+// registered waits until the running tray host lists an item of the process wantPID (any item
+// when 0) and returns it as "busname/path".
+func registered(conn *dbus.Conn, deadline <-chan time.Time, timeout time.Duration) (string, error) {
+	w := conn.Object(watcherName, watcherPath)
+	for {
+		v, err := w.GetProperty(watcherIface + ".RegisteredStatusNotifierItems")
+		if err == nil {
+			items, _ := v.Value().([]string)
+			for _, it := range items {
+				// Hosts list "busname/path", or the bare bus name for the default path.
+				dest, path, ok := strings.Cut(it, "/")
+				if !ok {
+					path = "StatusNotifierItem"
+				}
+				var pid uint32
+				if wantPID != 0 {
+					if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, dest).Store(&pid); err != nil || int(pid) != wantPID {
+						continue
+					}
+				}
+				return dest + "/" + path, nil
+			}
+		}
+		select {
+		case <-deadline:
+			return "", fmt.Errorf("the tray host listed no item of process %d within %v (last error: %v)", wantPID, timeout, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// host is the stand-in tray host: it owns the watcher's name and waits for an item to register.
+func host(conn *dbus.Conn, deadline <-chan time.Time, timeout time.Duration) (string, error) {
+	w := &watcher{items: make(chan string, 4)}
+	if err := conn.Export(w, watcherPath, watcherIface); err != nil {
+		return "", fmt.Errorf("export watcher: %w", err)
+	}
+	if _, err := prop.Export(conn, watcherPath, map[string]map[string]*prop.Prop{watcherIface: {
+		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitFalse},
+		"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitFalse},
+		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitFalse},
+	}}); err != nil {
+		return "", fmt.Errorf("export watcher properties: %w", err)
+	}
+	reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		return "", fmt.Errorf("own %s: reply %v, %v", watcherName, reply, err)
+	}
+	fmt.Fprintln(os.Stderr, "traycheck: watching for a tray item")
+	select {
+	case item := <-w.items:
+		return item, nil
+	case <-deadline:
+		return "", fmt.Errorf("no StatusNotifierItem registered within %v", timeout)
+	}
+}
+
+// show prints the item's icon, tooltip and settled menu, then makes the clicks.
+func show(obj, menu dbus.BusObject, deadline <-chan time.Time, timeout time.Duration, clicks []string) error {
 	// The menu settles after a refresh or two (systray serves one level on the first call, and the app
 	// may rebuild it as its status arrives): read until two reads in a row agree.
 	cur, err := settle(menu, nil, deadline, timeout)

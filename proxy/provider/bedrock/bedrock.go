@@ -124,6 +124,11 @@ func (p *Provider) endpointURL(model string, stream bool) *url.URL {
 	if stream {
 		op = "/converse-stream"
 	}
+	return p.opURL(model, op)
+}
+
+// opURL is {endpoint}/model/{modelId}{op}, escaped as endpointURL says.
+func (p *Provider) opURL(model, op string) *url.URL {
 	u := *p.base
 	basePath := strings.TrimRight(u.Path, "/")
 	baseRaw := strings.TrimRight(u.EscapedPath(), "/")

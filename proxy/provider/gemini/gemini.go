@@ -54,6 +54,7 @@ type Provider struct {
 	token  func(context.Context) (string, error)
 	extra  []headerKV
 	client httpx.Doer
+	vertex bool // Vertex AI: embeddings go to predict (embed.go)
 }
 
 type headerKV struct {
@@ -97,14 +98,19 @@ func isVersion(seg string) bool {
 // endpoint is the method URL for model: models/{model}:generateContent, or the streaming method with
 // alt=sse. A model id that already names its collection (tunedModels/x) keeps it.
 func (p *Provider) endpoint(model string, stream bool) string {
+	if stream {
+		return p.methodURL(model, "streamGenerateContent") + "?alt=sse"
+	}
+	return p.methodURL(model, "generateContent")
+}
+
+// methodURL is the URL of one of model's methods (generateContent, embedContent, predict, ...).
+func (p *Provider) methodURL(model, method string) string {
 	name := strings.TrimPrefix(model, "/")
 	if !strings.Contains(name, "/") {
 		name = "models/" + url.PathEscape(name)
 	}
-	if stream {
-		return p.base + "/" + name + ":streamGenerateContent?alt=sse"
-	}
-	return p.base + "/" + name + ":generateContent"
+	return p.base + "/" + name + ":" + method
 }
 
 // Chat translates req, POSTs it to Gemini and translates the answer back. See provider.Provider

@@ -20,5 +20,7 @@ func NewVertex(o VertexOptions) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(Options{Prefix: prefix + "/publishers/google", Headers: o.Headers, Token: ts.Token}), nil
+	p := New(Options{Prefix: prefix + "/publishers/google", Headers: o.Headers, Token: ts.Token})
+	p.vertex = true
+	return p, nil
 }

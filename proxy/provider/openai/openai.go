@@ -99,11 +99,11 @@ func New(opts Options) *Provider {
 // is returned wrapped so that errors.Is(err, context.Canceled) holds. Response.Header keeps only
 // the request id, rate-limit and retry headers, and is nil when the upstream sent none of them.
 func (p *Provider) Chat(ctx context.Context, req *provider.Request) (*provider.Response, error) {
-	return p.call(ctx, p.url, req)
+	return p.send(ctx, p.url, req)
 }
 
-// call sends req to url; Chat and Responses differ only in where.
-func (p *Provider) call(ctx context.Context, url string, req *provider.Request) (*provider.Response, error) {
+// send is Chat at url: chat completions, or another endpoint of the same API (endpoints.go).
+func (p *Provider) send(ctx context.Context, url string, req *provider.Request) (*provider.Response, error) {
 	if url == "" {
 		return nil, &provider.Error{
 			Status: http.StatusInternalServerError, Type: "api_error",

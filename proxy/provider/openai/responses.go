@@ -15,7 +15,7 @@ import (
 // ends in a 502 wrapping io.ErrUnexpectedEOF, which the caller reads as a clean end once it has
 // seen the response's terminal event.
 func (p *Provider) Responses(ctx context.Context, req *provider.Request) (*provider.Response, error) {
-	return p.call(ctx, responsesURL(p.url), req)
+	return p.send(ctx, responsesURL(p.url), req)
 }
 
 // responsesURL derives the Responses endpoint from the chat completions URL: .../v1/responses

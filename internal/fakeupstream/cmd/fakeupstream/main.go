@@ -23,13 +23,14 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	key := flag.String("key", "", "require Authorization: Bearer KEY (empty: accept any)")
 	delay := flag.Duration("delay", 0, "delay before each streamed chunk")
+	cache := flag.Bool("prompt-cache", false, "bill Anthropic and Bedrock input as their prompt cache does (GET /_fake/native/cache lists the breakpoints seen)")
 	flag.Parse()
-	if err := run(*addr, *key, *delay); err != nil {
+	if err := run(*addr, *key, *delay, *cache); err != nil {
 		log.Fatalf("fakeupstream: %v", err)
 	}
 }
 
-func run(addr, key string, delay time.Duration) error {
+func run(addr, key string, delay time.Duration, cache bool) error {
 	fake := fakeupstream.New()
 	fake.Key = key
 	fake.Delay = delay
@@ -39,6 +40,9 @@ func run(addr, key string, delay time.Duration) error {
 	}
 	native := fakeupstream.NewNative(fake)
 	native.Key = key
+	if cache {
+		native.Cache = fakeupstream.NewPromptCache()
+	}
 	srv := &http.Server{Handler: native, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clawgate/clawgate/internal/fakeupstream"
+)
+
+// Requests served through the gateway, filtered by model, key, status and text, and exported as CSV.
+func TestRequestsFilterAndCSV(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(`general_settings: {master_key: sk-master}
+model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
+  - model_name: down
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "http://127.0.0.1:1/v1", api_key: sk-up}
+`), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	ctx := context.Background()
+	call := func(key, model string) {
+		req, _ := http.NewRequest("POST", a.Status().BaseURL()+"/v1/chat/completions",
+			bytes.NewReader([]byte(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	ci, err := a.CreateKey(ctx, KeySpec{Alias: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, _ := a.CreateKey(ctx, KeySpec{Alias: "openclaw"})
+	call(ci, "mini")
+	call(ci, "down")
+	call(oc, "mini")
+	call(oc, "mini")
+
+	for name, tt := range map[string]struct {
+		f    RequestFilter
+		want int
+	}{
+		"all":             {RequestFilter{}, 4},
+		"limit":           {RequestFilter{Limit: 3}, 3},
+		"key":             {RequestFilter{Key: "openclaw"}, 2},
+		"failed":          {RequestFilter{Status: "failed"}, 1},
+		"ok by ci":        {RequestFilter{Key: "ci", Status: "ok"}, 1},
+		"model":           {RequestFilter{Model: "down"}, 1},
+		"text in error":   {RequestFilter{Text: "CONNECT"}, 1},
+		"text in the key": {RequestFilter{Text: "claw"}, 2},
+		"nothing":         {RequestFilter{Key: "nobody"}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := a.Requests(ctx, tt.f)
+			if err != nil || len(got) != tt.want {
+				t.Errorf("%d rows, want %d (%v)", len(got), tt.want, err)
+			}
+		})
+	}
+
+	var buf bytes.Buffer
+	n, err := a.ExportRequestsCSV(ctx, RequestFilter{Key: "ci"}, &buf)
+	if err != nil || n != 2 {
+		t.Fatalf("export: %d rows, %v", n, err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(rows) != 3 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
+		t.Fatalf("csv %q %v", rows, err)
+	}
+	// Newest first: the failed call to down, then mini.
+	if r := rows[1]; r[2] != "down" || r[5] != "ci" || r[12] != "failure" || r[13] == "" {
+		t.Errorf("first row %q", r)
+	}
+	if r := rows[2]; r[2] != "mini" || r[12] != "success" || r[7] == "0" {
+		t.Errorf("second row %q", r)
+	}
+}
+
+// The Overview sums the same requests by day and model.
+func TestOverview(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(`general_settings: {master_key: sk-master}
+model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
+  - model_name: big
+    litellm_params: {model: openai/gpt-4o, api_base: "`+up.URL+`/v1", api_key: sk-up}
+`), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	ctx := context.Background()
+	ci, _ := a.CreateKey(ctx, KeySpec{Alias: "ci"})
+	for _, m := range []string{"mini", "big", "big"} {
+		req, _ := http.NewRequest("POST", a.Status().BaseURL()+"/v1/chat/completions",
+			bytes.NewReader([]byte(`{"model":"`+m+`","messages":[{"role":"user","content":"hi"}]}`)))
+		req.Header.Set("Authorization", "Bearer "+ci)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	o, err := a.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Days) != OverviewDays || o.Requests != 3 || o.Today.Requests != 3 || o.Week.Requests != 3 || o.Month.Requests != 3 {
+		t.Fatalf("overview %+v", o)
+	}
+	last := o.Days[len(o.Days)-1]
+	if strings.Join(o.Models, ",") != "big,mini" || last.Total != o.Today.Spend || last.ByModel[0] <= last.ByModel[1] || last.Total <= 0 {
+		t.Errorf("models %v, today %+v, spend %v", o.Models, last, o.Today.Spend)
+	}
+	if len(o.TopKeys) != 1 || o.TopKeys[0].Name != "ci" || o.TopKeys[0].Spend != o.Today.Spend {
+		t.Errorf("top keys %+v", o.TopKeys)
+	}
+}
