@@ -11,11 +11,22 @@ go build -o bin/clawgate .
 go build -o bin/fakeupstream ./internal/fakeupstream/cmd/fakeupstream
 
 cd "$root/e2e"
-# npm writes node_modules/.package-lock.json on every install: older than the lock file means stale.
-if [ ! -f node_modules/.package-lock.json ] \
-	|| [ package-lock.json -nt node_modules/.package-lock.json ] \
-	|| [ package.json -nt node_modules/.package-lock.json ]; then
-	npm ci --no-audit --no-fund
+# The npm clients (Codex and Claude Code ship native binaries: ~1 GB in all) install once into a cache
+# folder named by the lock file's hash, and e2e/node_modules links to it, so a fresh checkout (CI) does
+# not download them again. A changed lock file gets a new folder.
+cache="${CLAWGATE_E2E_CACHE:-$HOME/.cache/clawgate-e2e}"
+lock_hash="$(cat package.json package-lock.json | sha256sum | cut -c1-16)"
+mods="$cache/npm-$lock_hash"
+if [ ! -f "$mods/.done" ]; then
+	rm -rf "$mods"
+	mkdir -p "$mods"
+	cp package.json package-lock.json "$mods/"
+	(cd "$mods" && npm ci --no-audit --no-fund)
+	touch "$mods/.done"
+fi
+if [ "$(readlink node_modules 2>/dev/null)" != "$mods/node_modules" ]; then
+	rm -rf node_modules
+	ln -s "$mods/node_modules" node_modules
 fi
 
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
