@@ -90,6 +90,7 @@ type state struct {
 	maxBody   int64
 	loadedAt  time.Time
 	masterKey string
+	cors      []string // origins allowed to call from a browser (cors.go); empty without a master key
 }
 
 // New builds a Server from a config.
@@ -132,7 +133,11 @@ func New(opts Options) (*Server, error) {
 // master key a request a web page could have made is refused (guard.go).
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	withBodyDeadline(w, r, s.bodyGrace)
-	if !s.state.Load().auth.hasMaster && refuseWeb(w, r) {
+	st := s.state.Load()
+	if !st.auth.hasMaster && refuseWeb(w, r) {
+		return
+	}
+	if cors(w, r, st.cors) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -170,6 +175,13 @@ func (s *Server) SetConfig(cfg *config.Config, masterKey string) error {
 	}
 	if mb := cfg.General.MaxRequestSizeMB; mb > 0 {
 		st.maxBody = int64(mb * (1 << 20))
+	}
+	if o := cfg.General.CORSAllowOrigins; len(o) > 0 {
+		if masterKey == "" {
+			s.log.Warn("general_settings.cors_allow_origins is ignored: without a master key every caller is master, so web pages stay refused", "origins", o)
+		} else {
+			st.cors = o
+		}
 	}
 	s.state.Store(st)
 	return nil

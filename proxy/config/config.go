@@ -79,6 +79,9 @@ type GeneralSettings struct {
 	// ResponsesStoreTTL is how long a stored Responses API response is kept for
 	// previous_response_id and GET (0 = the default, 24 h).
 	ResponsesStoreTTL time.Duration
+	// CORSAllowOrigins are the web origins (scheme://host[:port], or "*") that may call the
+	// gateway from a browser; honoured only with a master key (proxy/cors.go).
+	CORSAllowOrigins []string
 	// Extra keeps every other key.
 	Extra map[string]any
 }

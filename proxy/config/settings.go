@@ -141,6 +141,10 @@ func (p *parser) generalSettings(sec entry, g *GeneralSettings) error {
 			if g.ResponsesStoreTTL, _, err = p.seconds(e.v, e.path); err != nil {
 				return err
 			}
+		case "cors_allow_origins":
+			if g.CORSAllowOrigins, err = p.origins(e.v, e.path); err != nil {
+				return err
+			}
 		default:
 			switch {
 			case ledgerGeneral[e.key], appGeneral[e.key]:
@@ -213,6 +217,17 @@ func (p *parser) fallbacks(sec entry) ([]Fallback, error) {
 
 // names reads a list of model group names; a single name is taken as a list of one.
 func (p *parser) names(v *yaml.Node, path string) ([]string, error) {
+	return p.texts(v, path, "model names", func(it *yaml.Node, ipath, s string, ok bool) (string, error) {
+		if !ok || s == "" {
+			return "", p.errorf(it, ipath, "empty model name")
+		}
+		return s, nil
+	})
+}
+
+// texts reads a list of strings (what names the items, in an error), each checked by check; a
+// single string is taken as a list of one.
+func (p *parser) texts(v *yaml.Node, path, what string, check func(it *yaml.Node, ipath, s string, ok bool) (string, error)) ([]string, error) {
 	n, err := p.deref(v, path)
 	if err != nil {
 		return nil, err
@@ -224,7 +239,7 @@ func (p *parser) names(v *yaml.Node, path string) ([]string, error) {
 	case n.Kind == yaml.SequenceNode:
 		items = n.Content
 	case n.Kind != yaml.ScalarNode:
-		return nil, p.errorf(v, path, "want a list of model names, got %s", describe(n))
+		return nil, p.errorf(v, path, "want a list of %s, got %s", what, describe(n))
 	}
 	out := make([]string, 0, len(items))
 	for i, it := range items {
@@ -236,8 +251,8 @@ func (p *parser) names(v *yaml.Node, path string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !ok || s == "" {
-			return nil, p.errorf(it, ipath, "empty model name")
+		if s, err = check(it, ipath, s, ok); err != nil {
+			return nil, err
 		}
 		out = append(out, s)
 	}
