@@ -16,7 +16,6 @@ VERSION ?= $(or $(shell sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"
 GOOS := $(shell $(GO) env GOOS)
 GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
 .PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench bench-idle package package-windows icons prices e2e-passthrough mutate fuzz clean install uninstall
 
@@ -97,16 +96,20 @@ $(FYNE):
 	GOBIN=$(CURDIR)/bin/tools $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOLS_VERSION)
 
 # The binary is built here (fyne package would drop -X main.version), then fyne package lays out the
-# tar.xz: usr/local/bin/clawgate, the desktop entry (from FyneApp.toml) and the icon, and a Makefile
-# whose `make user-install` puts them under ~/.local.
-package: deps-build $(FYNE) ## dist/clawgate-VERSION-linux-ARCH.tar.xz via Fyne's packager: binary, desktop entry, icon
-	mkdir -p dist
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST) .
-	stage=$$(mktemp -d); cp FyneApp.toml "$$stage/"; cp $(DIST) "$$stage/clawgate"; \
-		(cd "$$stage" && $(CURDIR)/$(FYNE) package --os $(GOOS) --exe clawgate --name Clawgate \
-			--icon $(CURDIR)/assets/icon.png --release); \
-		mv "$$stage/Clawgate.tar.xz" dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz; rm -rf "$$stage"
-	@echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz"
+# tar.xz: usr/local/bin/clawgate, the desktop entry (FyneApp.toml's [LinuxAndBSD]) and the icon, and a
+# Makefile whose `make user-install` puts them under ~/.local. fyne package bumps Build in
+# FyneApp.toml; the file is put back as it was.
+package: deps-build $(FYNE) ## dist/clawgate-VERSION-linux-ARCH.tar.xz via Fyne's packager: binary, desktop entry, icon (dist/Clawgate.app on macOS)
+	mkdir -p dist bin/pkg
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/pkg/clawgate .
+	cp FyneApp.toml bin/FyneApp.toml.orig
+	$(FYNE) package --os $(GOOS) --exe bin/pkg/clawgate --name Clawgate --icon assets/icon.png --release || \
+		{ mv bin/FyneApp.toml.orig FyneApp.toml; exit 1; }
+	mv bin/FyneApp.toml.orig FyneApp.toml
+	if [ "$(GOOS)" = darwin ]; then rm -rf dist/Clawgate.app; mv Clawgate.app dist/; \
+	else mv Clawgate.tar.xz dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz; fi
+	@if [ "$(GOOS)" = darwin ]; then echo "packaged dist/Clawgate.app"; \
+	else echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz"; fi
 
 # Cross-compiles Fyne's GLFW driver (cgo) with Debian's MinGW-w64. Cold, the go-gl C build dominates
 # (see the README); it is not part of `make test`. -H windowsgui: no console window behind the tray app.
