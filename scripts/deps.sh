@@ -20,7 +20,7 @@ test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick cu
 	openbox haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils dunst xdotool)
 
 # Cross-compiling Fyne's GLFW driver (cgo) for Windows needs a C compiler for Windows; nothing else.
-windows_pkgs=(gcc-mingw-w64-x86-64)
+windows_pkgs=(gcc-mingw-w64-x86-64 zip file)
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && pkgs+=("${test_pkgs[@]}")
