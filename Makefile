@@ -16,9 +16,8 @@ VERSION ?= $(or $(shell sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"
 GOOS := $(shell $(GO) env GOOS)
 GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-DIST := dist/clawgate-$(GOOS)-$(GOARCH)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench package icons prices e2e-passthrough mutate fuzz clean install uninstall screenshots
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench bench-idle package package-windows icons prices e2e-passthrough mutate fuzz clean install uninstall screenshots
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -88,21 +87,48 @@ FUZZTIME ?= 10s
 fuzz: ## run each fuzz target alone for FUZZTIME (10s); fails on a crash or a target that stalls (scripts/fuzz.sh)
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate
+bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate, then the idle row (bench-idle)
 	$(GO) run ./internal/bench
+	$(MAKE) bench-idle
 
-package: ## release binary in dist/, plus a .tar.gz with icon and .desktop file on Linux
-	mkdir -p dist
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST) .
-	if [ "$(GOOS)" = linux ]; then \
-		stage=$$(mktemp -d); dir="$$stage/clawgate-$(VERSION)"; mkdir -p "$$dir"; \
-		cp $(DIST) "$$dir/clawgate"; \
-		cp assets/icon.png "$$dir/clawgate.png"; \
-		cp assets/clawgate.desktop "$$dir/clawgate.desktop"; \
-		tar -C "$$stage" -czf dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.gz "clawgate-$(VERSION)"; \
-		rm -rf "$$stage"; \
-		echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.gz"; \
-	fi
+# IDLE_SECS=60 by default; the processes run side by side, so it takes about that plus start-up.
+bench-idle: build ## the tray app at rest under Xvfb: CPU and RSS with no window and each window open, against an empty Fyne app and clawgate serve
+	CLAWGATE_BIN=$(CURDIR)/bin/clawgate scripts/idle-bench.sh
+
+# Fyne's packager (fyne.io/tools), installed on first use into bin/tools: not needed for anything else.
+FYNE_TOOLS_VERSION ?= v1.7.4
+FYNE := bin/tools/fyne
+$(FYNE):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOLS_VERSION)
+
+# The binary is built here (fyne package would drop -X main.version), then fyne package lays out the
+# tar.xz: usr/local/bin/clawgate, the desktop entry (FyneApp.toml's [LinuxAndBSD]) and the icon, and a
+# Makefile whose `make user-install` puts them under ~/.local. fyne package bumps Build in
+# FyneApp.toml; the file is put back as it was.
+package: deps-build $(FYNE) ## dist/clawgate-VERSION-linux-ARCH.tar.xz via Fyne's packager: binary, desktop entry, icon (dist/Clawgate.app on macOS)
+	mkdir -p dist bin/pkg
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/pkg/clawgate .
+	cp FyneApp.toml bin/FyneApp.toml.orig
+	$(FYNE) package --os $(GOOS) --exe bin/pkg/clawgate --name Clawgate --icon assets/icon.png --release || \
+		{ mv bin/FyneApp.toml.orig FyneApp.toml; exit 1; }
+	mv bin/FyneApp.toml.orig FyneApp.toml
+	if [ "$(GOOS)" = darwin ]; then rm -rf dist/Clawgate.app; mv Clawgate.app dist/; \
+	else mv Clawgate.tar.xz dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz; fi
+	@if [ "$(GOOS)" = darwin ]; then echo "packaged dist/Clawgate.app"; \
+	else echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz"; fi
+
+# Cross-compiles Fyne's GLFW driver (cgo) with Debian's MinGW-w64. Cold, the go-gl C build dominates
+# (see the README); it is not part of `make test`. -H windowsgui: no console window behind the tray app.
+WINDIST := dist/clawgate-$(VERSION)-windows-amd64
+package-windows: ## dist/clawgate-VERSION-windows-amd64.zip: clawgate.exe and its icon clawgate.png, cross-compiled with MinGW-w64
+	@scripts/deps.sh windows
+	rm -rf $(WINDIST) && mkdir -p $(WINDIST)
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
+		$(GO) build -trimpath -ldflags "$(LDFLAGS) -H windowsgui" -o $(WINDIST)/clawgate.exe .
+	cp assets/icon.png $(WINDIST)/clawgate.png
+	rm -f $(WINDIST).zip && (cd dist && zip -qr $(notdir $(WINDIST)).zip $(notdir $(WINDIST)))
+	@file $(WINDIST)/clawgate.exe
+	@echo "packaged $(WINDIST).zip"
 
 # Where make install puts things: the binary in $(PREFIX)/bin, the desktop entry and icon in the XDG data folder.
 PREFIX ?= $(HOME)/.local

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs the system packages that Clawgate's build and tests need and this machine lacks.
-# Usage: scripts/deps.sh [build|all]   (default all: the build libraries, the test tools, and a Node check)
+# Usage: scripts/deps.sh [build|all|windows]   (default all: the build libraries, the test tools, and a Node
+# check; windows: only the MinGW-w64 cross compiler that `make package-windows` needs)
 #
 # Debian/Ubuntu only: it asks dpkg which packages are missing and apt-installs just those, so a second
 # run is silent. macOS needs nothing (cgo uses the system frameworks). Node and npm are not installed
@@ -8,7 +9,7 @@
 set -euo pipefail
 
 mode=${1:-all}
-case "$mode" in build | all) ;; *) echo "usage: $0 [build|all]" >&2; exit 2 ;; esac
+case "$mode" in build | all | windows) ;; *) echo "usage: $0 [build|all|windows]" >&2; exit 2 ;; esac
 
 # Fyne's GLFW driver links these (libxxf86vm-dev is not optional: glfw links -lXxf86vm).
 build_pkgs=(pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev)
@@ -18,8 +19,12 @@ build_pkgs=(pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxine
 test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick curl
 	openbox haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils dunst xdotool)
 
+# Cross-compiling Fyne's GLFW driver (cgo) for Windows needs a C compiler for Windows; nothing else.
+windows_pkgs=(gcc-mingw-w64-x86-64 zip file)
+
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && pkgs+=("${test_pkgs[@]}")
+[ "$mode" = windows ] && pkgs=("${windows_pkgs[@]}")
 
 install_missing() {
 	if ! command -v dpkg-query >/dev/null 2>&1; then
