@@ -33,6 +33,7 @@ Usage:
   clawgate [flags]          run the tray app with the gateway inside
   clawgate serve [flags]    run the gateway alone (no display needed); logs to stderr
   clawgate keys set|list|delete   provider keys in the OS keychain
+  clawgate key regenerate|block|unblock|delete KEY   virtual keys (the keys clients send)
   clawgate openclaw status|connect|sync|use MODEL   point OpenClaw at the gateway, switch its model
   clawgate master-key       print the master key clients use
   clawgate prices [MODEL]   what a model costs and where the price came from
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args, stdout, stderr)
 	case "keys":
 		return runKeys(args, os.Stdin, stdout, stderr)
+	case "key":
+		return runKey(args, stdout, stderr)
 	case "openclaw":
 		return runOpenClaw(args, stdout, stderr)
 	case "master-key":

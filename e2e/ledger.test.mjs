@@ -149,3 +149,77 @@ describe('LiteLLM guide commands against clawgate serve', { timeout: 120000 }, (
     assert.ok(Math.abs(info.info.spend - ok * CALL_COST) < 1e-12, `key spend ${info.info.spend}, want ${ok} × ${CALL_COST}`);
   });
 });
+
+// A key changed by the CLI, a separate process on the same data folder, is refused or admitted
+// by the running gateway within a second: the store is the truth, not each process's cache.
+describe('clawgate key, beside a running gateway', { timeout: 120000 }, () => {
+  let fake;
+  let gateway;
+  let base;
+  let dir;
+  let config;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'clawgate-e2e-keycli-'));
+    fake = await start('fakeupstream', requireBin('FAKEUPSTREAM_BIN'), ['-addr', '127.0.0.1:0', '-key', UPSTREAM_KEY]);
+    config = path.join(dir, 'config.yaml');
+    await writeFile(config, [
+      'model_list:',
+      `  - model_name: ${MODEL}`,
+      `    litellm_params: {model: openai/${UPSTREAM_MODEL}, api_base: "${fake.url}/v1", api_key: ${UPSTREAM_KEY}}`,
+      `general_settings: {master_key: ${MASTER_KEY}}`,
+      '',
+    ].join('\n'));
+    ({ gateway, base } = await serveGateway(dir, config, undefined));
+  });
+
+  after(async () => {
+    await stop(gateway);
+    await stop(fake);
+  });
+
+  // cli runs the real binary as a user would, with the gateway's data folder and config.
+  async function cli(...args) {
+    const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config') };
+    delete env.LITELLM_MASTER_KEY;
+    const { stdout } = await run(requireBin('CLAWGATE_BIN'), ['key', ...args, '--data-dir', path.join(dir, 'data'), '--config', config], { env });
+    return stdout.trim();
+  }
+  const status = async (key) => (await fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status;
+  // until polls (up to 5 s) for the gateway to answer want, and returns how long it took.
+  async function until(key, want) {
+    const t0 = Date.now();
+    for (;;) {
+      const got = await status(key);
+      if (got === want) return Date.now() - t0;
+      assert.ok(Date.now() - t0 < 5000, `still ${got} after 5 s, want ${want}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  test('regenerate, block, unblock and delete reach the running gateway within a second', async () => {
+    const gen = await fetch(`${base}/key/generate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key_alias: 'cli-made' }),
+    });
+    const genBody = await gen.text();
+    assert.equal(gen.status, 200, genBody);
+    const old = JSON.parse(genBody).key;
+    assert.equal(await status(old), 200);
+
+    const fresh = await cli('regenerate', 'cli-made');
+    assert.match(fresh, /^sk-/);
+    const times = { regenerate: await until(old, 401) };
+    assert.equal(await status(fresh), 200, 'the new secret works at once');
+
+    await cli('block', 'cli-made');
+    times.block = await until(fresh, 401);
+    await cli('unblock', fresh);
+    times.unblock = await until(fresh, 200);
+    await cli('delete', 'cli-made');
+    times.delete = await until(fresh, 401);
+    console.log(`seen by the running gateway after (ms): ${JSON.stringify(times)}`);
+    for (const [op, ms] of Object.entries(times)) assert.ok(ms < 1000, `${op} took ${ms} ms to reach the gateway`);
+  });
+});
