@@ -87,7 +87,10 @@ type Status struct {
 	// while it can: read live from the ledger, so the tray shows a warning while it is set.
 	StoreErr error
 	// Models are the public model names served, in config order.
-	Models     []string
+	Models []string
+	// Backends are the models served by several deployments, with the one serving now (the tray's
+	// Backend submenus; UseBackend changes it).
+	Backends   []BackendGroup
 	ConfigPath string
 	DataDir    string
 	// FirstRun is true when this start wrote the example config.
@@ -506,6 +509,7 @@ func (a *App) Status() Status {
 	defer a.mu.Unlock()
 	s := a.status
 	s.Models = append([]string(nil), s.Models...)
+	s.Backends = cloneBackends(s.Backends)
 	s.KeyProblems = append([]string(nil), s.KeyProblems...)
 	s.Requests = a.counts.n.Load()
 	if a.ledger != nil {

@@ -39,6 +39,7 @@ func (a *App) apply(cfg *config.Config, settings ledger.Settings) error {
 	a.status.KeyringErr = a.keyringErr
 	a.status.Auth = source
 	a.status.Models = a.srv.Models()
+	a.status.Backends = backendsOf(cfg)
 	a.status.Unpriced = unpriced
 	a.mu.Unlock()
 	return nil
