@@ -34,6 +34,7 @@ const (
 	actUseOpenClaw // Arg is the model
 	actShowProblems
 	actStartAtLogin
+	actUseBackend // Arg is the model_list index of the deployment
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -199,6 +200,9 @@ func menuFor(s app.Status, x menuExtras) []item {
 	}
 	items := append(top, []item{
 		{Label: "Models", Children: models},
+	}...)
+	items = append(items, backendMenus(s)...)
+	items = append(items, []item{
 		{Label: ocTitle, Children: openClawItems(s, x.previous)},
 		{Separator: true},
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},

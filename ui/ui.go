@@ -366,6 +366,9 @@ func (g *gui) handler(it item) func() {
 	case actUseOpenClaw:
 		model := it.Arg
 		return func() { g.useOpenClaw(model) }
+	case actUseBackend:
+		arg := it.Arg
+		return func() { g.useBackend(arg) }
 	}
 	return nil
 }
