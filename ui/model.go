@@ -35,6 +35,7 @@ const (
 	actShowProblems
 	actStartAtLogin
 	actUseBackend // Arg is the model_list index of the deployment
+	actShowSettings
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -175,6 +176,8 @@ type menuExtras struct {
 	previous string
 	// login, when set, is whether Clawgate starts at login: a "Start at login" item toggles it.
 	login *bool
+	// settings says the service has the Settings window's calls: "Settings…" opens it.
+	settings bool
 }
 
 // menuFor is menuModel with the extras. The first line names the worst problem and opens the
@@ -213,6 +216,9 @@ func menuFor(s app.Status, x menuExtras) []item {
 		{Label: "Routes…", Action: actShowRoutes},
 		{Label: "Problems and log…", Action: actShowProblems},
 	}...)
+	if x.settings {
+		items = append(items, item{Label: "Settings…", Action: actShowSettings})
+	}
 	if x.login != nil {
 		items = append(items, item{Label: "Start at login", Action: actStartAtLogin, Checked: *x.login})
 	}

@@ -150,6 +150,7 @@ type gui struct {
 	win  *statusWindow
 	reqs *activityWindow
 	prob *problemsWindow
+	sets *settingsWindow // nil when the service cannot edit settings
 
 	// notified holds the IDs of the problems present at the last apply: a notification goes out
 	// for each new one, once (not per request), and again only after it went away and came back.
@@ -191,6 +192,9 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	})
 	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
 	g.prob = newProblemsWindow(g)
+	if ss, ok := svc.(settingsService); ok {
+		g.sets = newSettingsWindow(g, ss)
+	}
 	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
@@ -258,7 +262,9 @@ func (g *gui) start() {
 }
 
 // anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
-func (g *gui) anyWindowOpen() bool { return g.win.visible || g.prob.visible || g.reqs.visible }
+func (g *gui) anyWindowOpen() bool {
+	return g.win.visible || g.prob.visible || g.reqs.visible || g.sets != nil && g.sets.visible
+}
 
 func (g *gui) stop() {
 	g.stopped.Store(true)
@@ -295,7 +301,7 @@ func (g *gui) apply(s app.Status) {
 	if g.tray == nil {
 		return
 	}
-	x := menuExtras{previous: g.previous}
+	x := menuExtras{previous: g.previous, settings: g.sets != nil}
 	if g.login != nil {
 		on := g.login.StartAtLogin()
 		x.login = &on
@@ -366,6 +372,8 @@ func (g *gui) handler(it item) func() {
 	case actUseOpenClaw:
 		model := it.Arg
 		return func() { g.useOpenClaw(model) }
+	case actShowSettings:
+		return g.sets.show
 	case actUseBackend:
 		arg := it.Arg
 		return func() { g.useBackend(arg) }
