@@ -36,6 +36,7 @@ const (
 	actStartAtLogin
 	actUseBackend // Arg is the model_list index of the deployment
 	actShowSettings
+	actShowWizard
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -178,6 +179,8 @@ type menuExtras struct {
 	login *bool
 	// settings says the service has the Settings window's calls: "Settings…" opens it.
 	settings bool
+	// wizard says the service has the first-run wizard's calls: "Setup wizard…" opens it.
+	wizard bool
 }
 
 // menuFor is menuModel with the extras. The first line names the worst problem and opens the
@@ -218,6 +221,9 @@ func menuFor(s app.Status, x menuExtras) []item {
 	}...)
 	if x.settings {
 		items = append(items, item{Label: "Settings…", Action: actShowSettings})
+	}
+	if x.wizard {
+		items = append(items, item{Label: "Setup wizard…", Action: actShowWizard})
 	}
 	if x.login != nil {
 		items = append(items, item{Label: "Start at login", Action: actStartAtLogin, Checked: *x.login})

@@ -151,6 +151,7 @@ type gui struct {
 	reqs *activityWindow
 	prob *problemsWindow
 	sets *settingsWindow // nil when the service cannot edit settings
+	wiz  *wizardWindow   // the first-run wizard; nil when the service lacks its calls
 
 	// notified holds the IDs of the problems present at the last apply: a notification goes out
 	// for each new one, once (not per request), and again only after it went away and came back.
@@ -195,6 +196,9 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	if ss, ok := svc.(settingsService); ok {
 		g.sets = newSettingsWindow(g, ss)
 	}
+	if ws, ok := svc.(wizardService); ok {
+		g.wiz = newWizardWindow(g, ws)
+	}
 	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
@@ -207,7 +211,13 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g.events, g.cancel = svc.Subscribe()
 	s := svc.Status()
 	g.apply(s)
-	if t == nil || s.FirstRun {
+	switch {
+	case s.FirstRun && g.wiz != nil:
+		g.wiz.show() // no config.yaml before this start: set up in a few steps
+		if t == nil {
+			g.win.show() // without a tray, the window that quits must be there too
+		}
+	case t == nil || s.FirstRun:
 		g.win.show()
 	}
 	return g
@@ -263,7 +273,8 @@ func (g *gui) start() {
 
 // anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
 func (g *gui) anyWindowOpen() bool {
-	return g.win.visible || g.prob.visible || g.reqs.visible || g.sets != nil && g.sets.visible
+	return g.win.visible || g.prob.visible || g.reqs.visible || g.sets != nil && g.sets.visible ||
+		g.wiz != nil && g.wiz.visible
 }
 
 func (g *gui) stop() {
@@ -301,7 +312,7 @@ func (g *gui) apply(s app.Status) {
 	if g.tray == nil {
 		return
 	}
-	x := menuExtras{previous: g.previous, settings: g.sets != nil}
+	x := menuExtras{previous: g.previous, settings: g.sets != nil, wizard: g.wiz != nil}
 	if g.login != nil {
 		on := g.login.StartAtLogin()
 		x.login = &on
@@ -374,6 +385,8 @@ func (g *gui) handler(it item) func() {
 		return func() { g.useOpenClaw(model) }
 	case actShowSettings:
 		return g.sets.show
+	case actShowWizard:
+		return g.wiz.show
 	case actUseBackend:
 		arg := it.Arg
 		return func() { g.useBackend(arg) }
