@@ -160,6 +160,9 @@ func (a *App) validateConfig(text []byte) error {
 	if err := resolveSecrets(cfg, a.secrets); err != nil {
 		return err
 	}
+	if _, _, err := upstreamNet(cfg); err != nil {
+		return err
+	}
 	_, err = route.Build(cfg, proxy.NewProvider)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/clawgate/clawgate/app/budget"
+	"github.com/clawgate/clawgate/proxy/provider/upstream"
 )
 
 // GatewaySettings are what the Settings window edits, as written in config.yaml.
@@ -23,9 +24,14 @@ type GatewaySettings struct {
 	// AlertLevels are litellm_settings.budget_alert_levels as percentages, "50, 80, 100" ("" for
 	// the default levels).
 	AlertLevels string
+	// HTTPSProxy and CAFile are how upstream calls reach providers (upstreamnet.go): a proxy URL
+	// and a PEM file of extra certificate authorities, "" for none.
+	HTTPSProxy string
+	CAFile     string
 }
 
-// SettingsProblems maps a field ("port", "host", "retention", "alerts") to what is wrong with it.
+// SettingsProblems maps a field ("port", "host", "retention", "alerts", "proxy", "ca") to what is
+// wrong with it.
 type SettingsProblems map[string]string
 
 // Settings reads the settings from config.yaml with the file's version (hand it back to
@@ -44,6 +50,7 @@ func (a *App) Settings() (GatewaySettings, ConfigVersion, error) {
 	_, gen := value(f.top(), "general_settings")
 	s.StorePrompts = scalar(gen, "store_prompts_in_spend_logs") == "true"
 	s.Retention = scalar(gen, "maximum_spend_logs_retention_period")
+	s.HTTPSProxy, s.CAFile = scalar(gen, proxyKey), scalar(gen, caKey)
 	_, lit := value(f.top(), "litellm_settings")
 	if _, lv := value(lit, "budget_alert_levels"); lv != nil {
 		var parts []string
@@ -74,6 +81,16 @@ func CheckSettings(s GatewaySettings) SettingsProblems {
 	}
 	if _, err := alertLevels(s.AlertLevels); err != nil {
 		p["alerts"] = err.Error()
+	}
+	if v := strings.TrimSpace(s.HTTPSProxy); v != "" {
+		if err := upstream.CheckProxyURL(v); err != nil {
+			p["proxy"] = err.Error()
+		}
+	}
+	if v := strings.TrimSpace(s.CAFile); v != "" {
+		if _, err := readCAFile(v); err != nil {
+			p["ca"] = err.Error()
+		}
 	}
 	return p
 }
@@ -116,6 +133,8 @@ func (a *App) SaveSettings(ctx context.Context, ver ConfigVersion, s GatewaySett
 			{"general_settings", "store_prompts_in_spend_logs", store},
 			{"general_settings", "maximum_spend_logs_retention_period", yamlOrEmpty(strings.TrimSpace(s.Retention))},
 			{"litellm_settings", "budget_alert_levels", levels},
+			{"general_settings", proxyKey, yamlOrEmpty(strings.TrimSpace(s.HTTPSProxy))},
+			{"general_settings", caKey, yamlOrEmpty(strings.TrimSpace(s.CAFile))},
 		}
 		cur := f
 		for _, e := range edits {
@@ -144,7 +163,7 @@ func yamlOrEmpty(s string) string {
 
 func problemList(p SettingsProblems) []string {
 	var out []string
-	for _, k := range []string{"host", "port", "retention", "alerts"} {
+	for _, k := range []string{"host", "port", "retention", "alerts", "proxy", "ca"} {
 		if m, ok := p[k]; ok {
 			out = append(out, k+": "+m)
 		}

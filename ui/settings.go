@@ -31,7 +31,7 @@ const (
 )
 
 // settingsWindow edits the gateway's settings in config.yaml: where it listens, prompt storage,
-// log retention and budget alert levels. What is typed is checked as it is typed; Save stays
+// log retention, budget alert levels, and the proxy and extra CAs for calls to providers. What is typed is checked as it is typed; Save stays
 // disabled until every field is valid and the port is known to be free.
 type settingsWindow struct {
 	g       *gui
@@ -46,6 +46,7 @@ type settingsWindow struct {
 	store      *widget.Check
 	retention  *widget.Entry
 	alerts     *widget.Entry
+	proxy, ca  *widget.Entry
 	problems   map[string]*widget.Label // by field: "port", "retention", "alerts"
 	save       *widget.Button
 	status     *widget.Label
@@ -77,7 +78,13 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 	sw.alerts = widget.NewEntry()
 	sw.alerts.SetPlaceHolder("default: 50, 80, 100")
 	sw.alerts.OnChanged = func(string) { sw.check(false) }
-	for _, f := range []string{"port", "host", "retention", "alerts"} {
+	sw.proxy = widget.NewEntry()
+	sw.proxy.SetPlaceHolder("none (or http://proxy.example:3128)")
+	sw.proxy.OnChanged = func(string) { sw.check(false) }
+	sw.ca = widget.NewEntry()
+	sw.ca.SetPlaceHolder("none (a PEM file, e.g. /etc/ssl/company-ca.pem)")
+	sw.ca.OnChanged = func(string) { sw.check(false) }
+	for _, f := range []string{"port", "host", "retention", "alerts", "proxy", "ca"} {
 		l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		l.Wrapping = fyne.TextWrapWord
 		l.Hide()
@@ -104,11 +111,14 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 		widget.NewFormItem("Keep the log for", with(sw.retention, "retention")),
 		widget.NewFormItem("Budget alerts at", container.NewVBox(sw.alerts, sw.problems["alerts"],
 			hint("Percent of a budget; each sends a notification."))),
+		widget.NewFormItem("Upstream proxy", with(sw.proxy, "proxy")),
+		widget.NewFormItem("Extra CA file", container.NewVBox(sw.ca, sw.problems["ca"],
+			hint("Trusted beside the system's, for calls to providers."))),
 	)
 	close := widget.NewButton("Close", sw.hide)
 	sw.w.SetContent(container.NewBorder(nil, container.NewPadded(container.NewBorder(nil, nil, nil,
 		container.NewHBox(close, sw.save), sw.status)), nil, nil, container.NewVScroll(container.NewPadded(form))))
-	sw.w.Resize(fyne.NewSize(620, 560))
+	sw.w.Resize(fyne.NewSize(620, 640))
 	sw.w.SetCloseIntercept(sw.hide)
 	return sw
 }
@@ -161,6 +171,8 @@ func (sw *settingsWindow) read(note string) {
 		sw.store.SetChecked(s.StorePrompts)
 		sw.retention.SetText(s.Retention)
 		sw.alerts.SetText(s.AlertLevels)
+		sw.proxy.SetText(s.HTTPSProxy)
+		sw.ca.SetText(s.CAFile)
 		sw.loaded = true
 		sw.status.SetText(note)
 		sw.check(true)
@@ -182,7 +194,8 @@ func (sw *settingsWindow) typed() app.GatewaySettings {
 		port = -1
 	}
 	return app.GatewaySettings{Host: host, Port: port, StorePrompts: sw.store.Checked,
-		Retention: strings.TrimSpace(sw.retention.Text), AlertLevels: strings.TrimSpace(sw.alerts.Text)}
+		Retention: strings.TrimSpace(sw.retention.Text), AlertLevels: strings.TrimSpace(sw.alerts.Text),
+		HTTPSProxy: strings.TrimSpace(sw.proxy.Text), CAFile: strings.TrimSpace(sw.ca.Text)}
 }
 
 // check shows what is wrong with each field and enables Save when nothing is; with address set the

@@ -68,8 +68,15 @@ func TestSettingsChangePort(t *testing.T) {
 		t.Errorf("bad duration: retention shown %v, port shown %v, save disabled %v",
 			sw.problems["retention"].Visible(), sw.problems["port"].Visible(), sw.save.Disabled())
 	}
+	sw.proxy.SetText("ftp://proxy")
+	sw.ca.SetText("/nonexistent/ca.pem")
+	if !strings.Contains(sw.problems["proxy"].Text, "scheme") || !sw.problems["ca"].Visible() {
+		t.Errorf("proxy problem %q, CA problem shown %v", sw.problems["proxy"].Text, sw.problems["ca"].Visible())
+	}
 	sw.bind.SetSelected(bindLAN)
 	shots(t, a, sw.w, "settings-problems")
+	sw.proxy.SetText("")
+	sw.ca.SetText("")
 	sw.bind.SetSelected(bindLocal)
 	sw.retention.SetText("30d")
 	test.Tap(sw.store)
