@@ -47,6 +47,7 @@ type settingsWindow struct {
 	retention  *widget.Entry
 	alerts     *widget.Entry
 	proxy, ca  *widget.Entry
+	theme      *widget.Select           // applied and kept (Fyne preferences) as soon as it is chosen
 	problems   map[string]*widget.Label // by field: "port", "retention", "alerts"
 	save       *widget.Button
 	status     *widget.Label
@@ -84,6 +85,23 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 	sw.ca = widget.NewEntry()
 	sw.ca.SetPlaceHolder("none (a PEM file, e.g. /etc/ssl/company-ca.pem)")
 	sw.ca.OnChanged = func(string) { sw.check(false) }
+	var themeLabels []string
+	for _, c := range themeChoices {
+		themeLabels = append(themeLabels, c.label)
+	}
+	sw.theme = widget.NewSelect(themeLabels, func(label string) {
+		for _, c := range themeChoices {
+			if c.label == label && g.a.Preferences().StringWithFallback(prefTheme, "system") != c.value {
+				g.a.Preferences().SetString(prefTheme, c.value)
+				applyTheme(g.a, c.value)
+			}
+		}
+	})
+	for _, c := range themeChoices {
+		if c.value == g.a.Preferences().StringWithFallback(prefTheme, "system") {
+			sw.theme.Selected = c.label
+		}
+	}
 	for _, f := range []string{"port", "host", "retention", "alerts", "proxy", "ca"} {
 		l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		l.Wrapping = fyne.TextWrapWord
@@ -114,6 +132,7 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 		widget.NewFormItem("Upstream proxy", with(sw.proxy, "proxy")),
 		widget.NewFormItem("Extra CA file", container.NewVBox(sw.ca, sw.problems["ca"],
 			hint("Trusted beside the system's, for calls to providers."))),
+		widget.NewFormItem("Theme", sw.theme),
 	)
 	close := widget.NewButton("Close", sw.hide)
 	sw.w.SetContent(container.NewBorder(nil, container.NewPadded(container.NewBorder(nil, nil, nil,

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 )
 
 func freeTCPPort(t *testing.T) int {
@@ -91,6 +92,16 @@ func TestSettingsChangePort(t *testing.T) {
 	sw.bind.SetSelected(bindLocal)
 	waitFor(t, "the port check", func() bool { return !sw.portPending && !sw.save.Disabled() })
 	shots(t, a, sw.w, "settings")
+	sw.theme.SetSelected("Dark")
+	if a.Preferences().String(prefTheme) != "dark" || a.Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight) !=
+		theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantDark) {
+		t.Error("choosing Dark did not apply and keep it")
+	}
+	if g2 := newGUI(a, nil, newFakeService(running), Options{}); g2 == nil || a.Settings().Theme().Color(theme.ColorNameBackground,
+		theme.VariantLight) != theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantDark) {
+		t.Error("the next start does not apply the kept theme")
+	}
+	sw.theme.SetSelected("Follow the system")
 	test.Tap(sw.save)
 	waitFor(t, "the save", func() bool { return sw.status.Text == "Saved; in force now." })
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(next) + "/health/liveliness")

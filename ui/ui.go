@@ -185,6 +185,9 @@ type gui struct {
 func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g := &gui{a: a, tray: t, svc: svc, opts: opts, quit: a.Quit}
 	g.login, _ = svc.(loginSwitch)
+	if choice := a.Preferences().String(prefTheme); choice != "" {
+		applyTheme(a, choice) // the Settings window's choice; unset follows the system
+	}
 	g.keyringAck = a.Preferences().Bool(prefKeyringAck)
 	g.win = newStatusWindow(a, windowActions{
 		copyURL:     g.copyURL,
