@@ -28,10 +28,12 @@ type GatewaySettings struct {
 	// and a PEM file of extra certificate authorities, "" for none.
 	HTTPSProxy string
 	CAFile     string
+	// OpenClawPath is a custom location of OpenClaw's config ("" = found by OpenClaw's rules).
+	OpenClawPath string
 }
 
-// SettingsProblems maps a field ("port", "host", "retention", "alerts", "proxy", "ca") to what is
-// wrong with it.
+// SettingsProblems maps a field ("port", "host", "retention", "alerts", "proxy", "ca", "openclaw")
+// to what is wrong with it.
 type SettingsProblems map[string]string
 
 // Settings reads the settings from config.yaml with the file's version (hand it back to
@@ -51,6 +53,7 @@ func (a *App) Settings() (GatewaySettings, ConfigVersion, error) {
 	s.StorePrompts = scalar(gen, "store_prompts_in_spend_logs") == "true"
 	s.Retention = scalar(gen, "maximum_spend_logs_retention_period")
 	s.HTTPSProxy, s.CAFile = scalar(gen, proxyKey), scalar(gen, caKey)
+	s.OpenClawPath = scalar(gen, openClawPathKey)
 	_, lit := value(f.top(), "litellm_settings")
 	if _, lv := value(lit, "budget_alert_levels"); lv != nil {
 		var parts []string
@@ -86,6 +89,9 @@ func CheckSettings(s GatewaySettings) SettingsProblems {
 		if err := upstream.CheckProxyURL(v); err != nil {
 			p["proxy"] = err.Error()
 		}
+	}
+	if m := checkOpenClawPath(s.OpenClawPath); m != "" {
+		p["openclaw"] = m
 	}
 	if v := strings.TrimSpace(s.CAFile); v != "" {
 		if _, err := readCAFile(v); err != nil {
@@ -135,6 +141,7 @@ func (a *App) SaveSettings(ctx context.Context, ver ConfigVersion, s GatewaySett
 			{"litellm_settings", "budget_alert_levels", levels},
 			{"general_settings", proxyKey, yamlOrEmpty(strings.TrimSpace(s.HTTPSProxy))},
 			{"general_settings", caKey, yamlOrEmpty(strings.TrimSpace(s.CAFile))},
+			{"general_settings", openClawPathKey, yamlOrEmpty(strings.TrimSpace(s.OpenClawPath))},
 		}
 		cur := f
 		for _, e := range edits {
@@ -151,7 +158,11 @@ func (a *App) SaveSettings(ctx context.Context, ver ConfigVersion, s GatewaySett
 	if err != nil {
 		return err
 	}
-	return a.SetListen(ctx, strings.TrimSpace(s.Host), s.Port)
+	if err := a.SetListen(ctx, strings.TrimSpace(s.Host), s.Port); err != nil {
+		return err
+	}
+	a.rewatchOpenClaw(ctx) // its path or the gateway's address may have changed
+	return nil
 }
 
 func yamlOrEmpty(s string) string {
@@ -163,7 +174,7 @@ func yamlOrEmpty(s string) string {
 
 func problemList(p SettingsProblems) []string {
 	var out []string
-	for _, k := range []string{"host", "port", "retention", "alerts", "proxy", "ca"} {
+	for _, k := range []string{"host", "port", "retention", "alerts", "proxy", "ca", "openclaw"} {
 		if m, ok := p[k]; ok {
 			out = append(out, k+": "+m)
 		}

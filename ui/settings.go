@@ -47,6 +47,7 @@ type settingsWindow struct {
 	retention  *widget.Entry
 	alerts     *widget.Entry
 	proxy, ca  *widget.Entry
+	openclaw   *widget.Entry
 	theme      *widget.Select           // applied and kept (Fyne preferences) as soon as it is chosen
 	problems   map[string]*widget.Label // by field: "port", "retention", "alerts"
 	save       *widget.Button
@@ -102,7 +103,10 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 			sw.theme.Selected = c.label
 		}
 	}
-	for _, f := range []string{"port", "host", "retention", "alerts", "proxy", "ca"} {
+	sw.openclaw = widget.NewEntry()
+	sw.openclaw.SetPlaceHolder("found by OpenClaw's rules (~/.openclaw/openclaw.json)")
+	sw.openclaw.OnChanged = func(string) { sw.check(false) }
+	for _, f := range []string{"port", "host", "retention", "alerts", "proxy", "ca", "openclaw"} {
 		l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		l.Wrapping = fyne.TextWrapWord
 		l.Hide()
@@ -132,6 +136,7 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 		widget.NewFormItem("Upstream proxy", with(sw.proxy, "proxy")),
 		widget.NewFormItem("Extra CA file", container.NewVBox(sw.ca, sw.problems["ca"],
 			hint("Trusted beside the system's, for calls to providers."))),
+		widget.NewFormItem("OpenClaw's config", with(sw.openclaw, "openclaw")),
 		widget.NewFormItem("Theme", sw.theme),
 	)
 	close := widget.NewButton("Close", sw.hide)
@@ -192,6 +197,7 @@ func (sw *settingsWindow) read(note string) {
 		sw.alerts.SetText(s.AlertLevels)
 		sw.proxy.SetText(s.HTTPSProxy)
 		sw.ca.SetText(s.CAFile)
+		sw.openclaw.SetText(s.OpenClawPath)
 		sw.loaded = true
 		sw.status.SetText(note)
 		sw.check(true)
@@ -214,7 +220,8 @@ func (sw *settingsWindow) typed() app.GatewaySettings {
 	}
 	return app.GatewaySettings{Host: host, Port: port, StorePrompts: sw.store.Checked,
 		Retention: strings.TrimSpace(sw.retention.Text), AlertLevels: strings.TrimSpace(sw.alerts.Text),
-		HTTPSProxy: strings.TrimSpace(sw.proxy.Text), CAFile: strings.TrimSpace(sw.ca.Text)}
+		HTTPSProxy: strings.TrimSpace(sw.proxy.Text), CAFile: strings.TrimSpace(sw.ca.Text),
+		OpenClawPath: strings.TrimSpace(sw.openclaw.Text)}
 }
 
 // check shows what is wrong with each field and enables Save when nothing is; with address set the

@@ -71,6 +71,10 @@ func TestSettingsChangePort(t *testing.T) {
 	}
 	sw.proxy.SetText("ftp://proxy")
 	sw.ca.SetText("/nonexistent/ca.pem")
+	sw.openclaw.SetText("relative/openclaw.json")
+	if !sw.problems["openclaw"].Visible() {
+		t.Error("a relative OpenClaw path is not flagged")
+	}
 	if !strings.Contains(sw.problems["proxy"].Text, "scheme") || !sw.problems["ca"].Visible() {
 		t.Errorf("proxy problem %q, CA problem shown %v", sw.problems["proxy"].Text, sw.problems["ca"].Visible())
 	}
@@ -78,6 +82,7 @@ func TestSettingsChangePort(t *testing.T) {
 	shots(t, a, sw.w, "settings-problems")
 	sw.proxy.SetText("")
 	sw.ca.SetText("")
+	sw.openclaw.SetText("")
 	sw.bind.SetSelected(bindLocal)
 	sw.retention.SetText("30d")
 	test.Tap(sw.store)
