@@ -174,9 +174,14 @@ func (ww *wizardWindow) goTo(step int) {
 		ww.say("Reading OpenClaw's config…")
 		ww.next.SetText("Connect")
 		ww.diff.SetText("")
-		ww.background(func() {
-			ww.diffPath, ww.diffLines, ww.diffErr = ww.svc.OpenClawPreview(context.Background())
-		}, ww.showPreview)
+		ww.diffPath, ww.diffLines, ww.diffErr = "", nil, nil
+		var path string
+		var lines []string
+		var err error
+		ww.background(func() { path, lines, err = ww.svc.OpenClawPreview(context.Background()) }, func() {
+			ww.diffPath, ww.diffLines, ww.diffErr = path, lines, err // set on the Fyne goroutine only
+			ww.showPreview()
+		})
 	case stepBudget:
 		ww.title.SetText("3 of 3 · A monthly budget for OpenClaw")
 		ww.say("Requests from OpenClaw's key are refused once it has spent this much in a calendar month.")
