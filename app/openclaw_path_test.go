@@ -24,7 +24,7 @@ func TestOpenClawCustomPath(t *testing.T) {
 	s, v, _ := a.Settings()
 	for _, bad := range []string{"openclaw.json", "/no/such/folder/openclaw.json", filepath.Dir(custom)} {
 		s.OpenClawPath = bad
-		if p := CheckSettings(s); p["openclaw"] == "" {
+		if p := CheckSettingsFiles(s); p["openclaw"] == "" {
 			t.Errorf("%s accepted", bad)
 		}
 	}

@@ -69,8 +69,8 @@ func (a *App) Settings() (GatewaySettings, ConfigVersion, error) {
 	return s, versionOf(f.raw), nil
 }
 
-// CheckSettings says what is wrong with s as typed, field by field, without touching the network
-// (CheckListen adds whether the port is free).
+// CheckSettings says what is wrong with s as typed, field by field, without touching the disk or
+// the network (CheckSettingsFiles and CheckListen add those).
 func CheckSettings(s GatewaySettings) SettingsProblems {
 	p := SettingsProblems{}
 	if s.Port < 1 || s.Port > 65535 {
@@ -90,6 +90,13 @@ func CheckSettings(s GatewaySettings) SettingsProblems {
 			p["proxy"] = err.Error()
 		}
 	}
+	return p
+}
+
+// CheckSettingsFiles says what is wrong with the files s names (the CA file readable and PEM,
+// OpenClaw's folder there). It reads the disk: call it off the UI goroutine.
+func CheckSettingsFiles(s GatewaySettings) SettingsProblems {
+	p := SettingsProblems{}
 	if m := checkOpenClawPath(s.OpenClawPath); m != "" {
 		p["openclaw"] = m
 	}
@@ -123,7 +130,11 @@ func alertLevels(s string) (string, error) {
 // (SetListen: live, OpenClaw's baseUrl rewritten). Nothing is written when s has a problem.
 // It writes files and binds ports: call it off the UI goroutine.
 func (a *App) SaveSettings(ctx context.Context, ver ConfigVersion, s GatewaySettings) error {
-	if p := CheckSettings(s); len(p) > 0 {
+	p := CheckSettings(s)
+	for k, v := range CheckSettingsFiles(s) {
+		p[k] = v
+	}
+	if len(p) > 0 {
 		return fmt.Errorf("not saved: %s", strings.Join(problemList(p), "; "))
 	}
 	if p := a.CheckListen(s.Host, s.Port); p != "" {

@@ -55,11 +55,12 @@ type settingsWindow struct {
 
 	// portCheck counts port checks: a result is shown only if no later one started; portProblem is
 	// the last shown ("" when free), portPending while one runs.
-	portCheck   int
-	portProblem string
-	portPending bool
-	loaded      bool
-	saving      bool
+	portCheck    int
+	portProblem  string
+	fileProblems app.SettingsProblems // the files' problems found with the last check
+	portPending  bool
+	loaded       bool
+	saving       bool
 }
 
 func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
@@ -85,7 +86,7 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 	sw.proxy.OnChanged = func(string) { sw.check(false) }
 	sw.ca = widget.NewEntry()
 	sw.ca.SetPlaceHolder("none (a PEM file, e.g. /etc/ssl/company-ca.pem)")
-	sw.ca.OnChanged = func(string) { sw.check(false) }
+	sw.ca.OnChanged = func(string) { sw.check(true) }
 	var themeLabels []string
 	for _, c := range themeChoices {
 		themeLabels = append(themeLabels, c.label)
@@ -105,7 +106,7 @@ func newSettingsWindow(g *gui, svc settingsService) *settingsWindow {
 	}
 	sw.openclaw = widget.NewEntry()
 	sw.openclaw.SetPlaceHolder("found by OpenClaw's rules (~/.openclaw/openclaw.json)")
-	sw.openclaw.OnChanged = func(string) { sw.check(false) }
+	sw.openclaw.OnChanged = func(string) { sw.check(true) }
 	for _, f := range []string{"port", "host", "retention", "alerts", "proxy", "ca", "openclaw"} {
 		l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		l.Wrapping = fyne.TextWrapWord
@@ -224,8 +225,9 @@ func (sw *settingsWindow) typed() app.GatewaySettings {
 		OpenClawPath: strings.TrimSpace(sw.openclaw.Text)}
 }
 
-// check shows what is wrong with each field and enables Save when nothing is; with address set the
-// address changed and whether it is free is asked again, in the background.
+// check shows what is wrong with each field and enables Save when nothing is; with address set
+// the address or a file field changed: whether the port is free and the files usable is asked
+// again, in the background (a bind and disk reads).
 func (sw *settingsWindow) check(address bool) {
 	if !sw.loaded {
 		return
@@ -237,18 +239,29 @@ func (sw *settingsWindow) check(address bool) {
 		sw.lanWarning.Hide()
 	}
 	p := app.CheckSettings(s)
-	if address && p["port"] == "" && p["host"] == "" {
+	if address {
 		sw.portCheck++
 		n := sw.portCheck
 		sw.portPending = true
 		var problem string
-		sw.background(func() { problem = sw.svc.CheckListen(s.Host, s.Port) }, func() {
+		var files app.SettingsProblems
+		sw.background(func() {
+			if p["port"] == "" && p["host"] == "" {
+				problem = sw.svc.CheckListen(s.Host, s.Port)
+			}
+			files = app.CheckSettingsFiles(s)
+		}, func() {
 			if n != sw.portCheck {
 				return // a later check is under way
 			}
-			sw.portPending, sw.portProblem = false, problem
+			sw.portPending, sw.portProblem, sw.fileProblems = false, problem, files
 			sw.check(false)
 		})
+	}
+	if !sw.portPending {
+		for k, v := range sw.fileProblems {
+			p[k] = v
+		}
 	}
 	if sw.portProblem != "" && !sw.portPending && p["port"] == "" {
 		if strings.Contains(sw.portProblem, "master key") {

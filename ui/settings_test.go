@@ -72,6 +72,7 @@ func TestSettingsChangePort(t *testing.T) {
 	sw.proxy.SetText("ftp://proxy")
 	sw.ca.SetText("/nonexistent/ca.pem")
 	sw.openclaw.SetText("relative/openclaw.json")
+	waitFor(t, "the files' check", func() bool { return !sw.portPending })
 	if !sw.problems["openclaw"].Visible() {
 		t.Error("a relative OpenClaw path is not flagged")
 	}
@@ -79,6 +80,7 @@ func TestSettingsChangePort(t *testing.T) {
 		t.Errorf("proxy problem %q, CA problem shown %v", sw.problems["proxy"].Text, sw.problems["ca"].Visible())
 	}
 	sw.bind.SetSelected(bindLAN)
+	waitFor(t, "the files' check", func() bool { return !sw.portPending })
 	shots(t, a, sw.w, "settings-problems")
 	sw.proxy.SetText("")
 	sw.ca.SetText("")
