@@ -147,7 +147,9 @@ func newAppWith(f *commonFlags, log *slog.Logger, openclawConfig string) (*app.A
 
 func appOptions(f *commonFlags, log *slog.Logger, openclawConfig string) app.Options {
 	return app.Options{ConfigPath: f.config, DataDir: f.dataDir, Host: f.host, Port: f.port, FreePort: f.port == 0, Model: f.model,
-		Logger: log, OpenClawConfig: openclawConfig}
+		Logger: log, OpenClawConfig: openclawConfig,
+		// A --host or --port other than the defaults wins over the address Settings kept.
+		ListenGiven: f.port != 4000 || f.host != "127.0.0.1"}
 }
 
 // runServe runs the gateway in the foreground until SIGINT or SIGTERM.

@@ -33,6 +33,9 @@ type Options struct {
 	Host     string
 	Port     int
 	FreePort bool
+	// ListenGiven says Host or Port came from the command line: they then win over the address
+	// the Settings window kept in config.yaml (general_settings.clawgate_listen).
+	ListenGiven bool
 	// Model, when set, serves that one model with no config file (like `litellm --model X`).
 	Model  string
 	Logger *slog.Logger
@@ -87,7 +90,10 @@ type Status struct {
 	// while it can: read live from the ledger, so the tray shows a warning while it is set.
 	StoreErr error
 	// Models are the public model names served, in config order.
-	Models     []string
+	Models []string
+	// Backends are the models served by several deployments, with the one serving now (the tray's
+	// Backend submenus; UseBackend changes it).
+	Backends   []BackendGroup
 	ConfigPath string
 	DataDir    string
 	// FirstRun is true when this start wrote the example config.
@@ -164,6 +170,8 @@ type App struct {
 	mu     sync.Mutex
 	status Status
 	done   chan struct{}
+	// listener is what the gateway serves on now (SetListen swaps it); guarded by mu.
+	listener net.Listener
 
 	// ocMu guards the OpenClaw watcher, which runs only while the app serves and OpenClaw is connected.
 	ocMu     sync.Mutex
@@ -232,6 +240,9 @@ func New(opts Options) (*App, error) {
 			return nil, err
 		}
 		cfg = a.fallbackConfig(err)
+	}
+	if h, p, ok := listenFromConfig(cfg.General.Extra); ok && !opts.ListenGiven && !opts.FreePort {
+		a.opts.Host, a.opts.Port = h, p
 	}
 	a.priceURL = priceMapURL(cfg)
 	settings, errs := ledger.SettingsFrom(cfg)
@@ -357,15 +368,11 @@ func (a *App) serve(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.done = make(chan struct{})
+	a.listener = l
 	a.status.State, a.status.Addr, a.status.Err = StateRunning, l.Addr().String(), nil
 	done := a.done
 	a.mu.Unlock()
-	go func() {
-		defer close(done)
-		if err := a.srv.Serve(l); err != nil {
-			a.setErr(fmt.Errorf("gateway stopped: %w", err))
-		}
-	}()
+	go a.serveOn(l, done) // listen.go: SetListen moves it
 	a.startPriceRefresh()
 	a.mu.Lock()
 	a.stopBudgets = make(chan struct{})
@@ -451,6 +458,9 @@ func (a *App) Stop(ctx context.Context) error {
 		return a.closeLedger(ctx)
 	}
 	err := a.srv.Shutdown(ctx)
+	a.mu.Lock()
+	done = a.done // SetListen may have moved the gateway meanwhile
+	a.mu.Unlock()
 	<-done
 	if lerr := a.closeLedger(ctx); err == nil {
 		err = lerr
@@ -507,6 +517,7 @@ func (a *App) Status() Status {
 	defer a.mu.Unlock()
 	s := a.status
 	s.Models = append([]string(nil), s.Models...)
+	s.Backends = cloneBackends(s.Backends)
 	s.KeyProblems = append([]string(nil), s.KeyProblems...)
 	s.Requests = a.counts.n.Load()
 	if a.ledger != nil {

@@ -24,6 +24,9 @@ var errNoModels = errors.New("the new config lists no models (a half-written fil
 // here: the gateway refuses a config that would leave it without a master key once it has one
 // (proxy.ErrAuthOff), and Start refuses to listen beyond loopback without one.
 func (a *App) apply(cfg *config.Config, settings ledger.Settings) error {
+	if err := applyUpstreamNet(cfg); err != nil { // upstreamnet.go
+		return err
+	}
 	key, source := a.pickMaster(cfg)
 	if err := a.srv.SetConfig(cfg, key); err != nil {
 		if errors.Is(err, proxy.ErrAuthOff) {
@@ -39,6 +42,7 @@ func (a *App) apply(cfg *config.Config, settings ledger.Settings) error {
 	a.status.KeyringErr = a.keyringErr
 	a.status.Auth = source
 	a.status.Models = a.srv.Models()
+	a.status.Backends = backendsOf(cfg)
 	a.status.Unpriced = unpriced
 	a.mu.Unlock()
 	return nil

@@ -46,10 +46,20 @@ func readConfigFile(path string) (*configFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	f, err := parseConfigFile(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// parseConfigFile reads config text for an edit; an edit that changes several places re-reads its
+// own output between them, since each splice moves the lines after it.
+func parseConfigFile(raw []byte) (*configFile, error) {
 	f := &configFile{raw: raw, lines: strings.Split(string(raw), "\n")}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	f.root = &doc
 	return f, nil
@@ -148,6 +158,9 @@ func (a *App) validateConfig(text []byte) error {
 		return err
 	}
 	if err := resolveSecrets(cfg, a.secrets); err != nil {
+		return err
+	}
+	if _, _, err := upstreamNet(cfg); err != nil {
 		return err
 	}
 	_, err = route.Build(cfg, proxy.NewProvider)

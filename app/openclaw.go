@@ -30,6 +30,9 @@ func (a *App) openClawPath() string {
 	if a.opts.OpenClawConfig != "" {
 		return a.opts.OpenClawConfig
 	}
+	if p := a.openClawPathSetting(); p != "" { // Settings' custom path (openclaw_path.go)
+		return p
+	}
 	home, _ := os.UserHomeDir()
 	p, _ := openclaw.Locate(os.Getenv, home)
 	return p

@@ -34,6 +34,9 @@ const (
 	actUseOpenClaw // Arg is the model
 	actShowProblems
 	actStartAtLogin
+	actUseBackend // Arg is the model_list index of the deployment
+	actShowSettings
+	actShowWizard
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -174,6 +177,10 @@ type menuExtras struct {
 	previous string
 	// login, when set, is whether Clawgate starts at login: a "Start at login" item toggles it.
 	login *bool
+	// settings says the service has the Settings window's calls: "Settings…" opens it.
+	settings bool
+	// wizard says the service has the first-run wizard's calls: "Setup wizard…" opens it.
+	wizard bool
 }
 
 // menuFor is menuModel with the extras. The first line names the worst problem and opens the
@@ -199,6 +206,9 @@ func menuFor(s app.Status, x menuExtras) []item {
 	}
 	items := append(top, []item{
 		{Label: "Models", Children: models},
+	}...)
+	items = append(items, backendMenus(s)...)
+	items = append(items, []item{
 		{Label: ocTitle, Children: openClawItems(s, x.previous)},
 		{Separator: true},
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
@@ -209,6 +219,12 @@ func menuFor(s app.Status, x menuExtras) []item {
 		{Label: "Routes…", Action: actShowRoutes},
 		{Label: "Problems and log…", Action: actShowProblems},
 	}...)
+	if x.settings {
+		items = append(items, item{Label: "Settings…", Action: actShowSettings})
+	}
+	if x.wizard {
+		items = append(items, item{Label: "Setup wizard…", Action: actShowWizard})
+	}
 	if x.login != nil {
 		items = append(items, item{Label: "Start at login", Action: actStartAtLogin, Checked: *x.login})
 	}

@@ -45,6 +45,7 @@ type keysTab struct {
 	last   secretsRead
 	master *widget.Label
 	copy   *widget.Button
+	regen  *widget.Button // nil without masterRegenerator (masterregen.go)
 	table  *itemTable
 	rows   [][]string
 
@@ -83,7 +84,7 @@ func (rw *activityWindow) enableSecrets(svc secretService) {
 	kt.replace = replace
 	kt.buttons()
 	masterRow := container.NewBorder(nil, nil,
-		widget.NewLabelWithStyle("Master key", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), kt.copy, kt.master)
+		widget.NewLabelWithStyle("Master key", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), kt.masterButtons(), kt.master)
 	note := widget.NewLabel("Clients send the master key (or a virtual key) as their API key; it can call every model and the admin API.")
 	note.Wrapping = fyne.TextWrapWord
 	top := container.NewPadded(container.NewVBox(masterRow, note, widget.NewSeparator(),

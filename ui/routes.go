@@ -57,6 +57,7 @@ type routeEditor struct {
 
 	add, edit, dup, del, test, testAll *widget.Button
 	status                             *widget.Label
+	order                              *routeOrder // backend choice and fallbacks (routeorder.go); nil without
 }
 
 // enableRouteEditing turns the Routes tab into an editor of config.yaml's routes.
@@ -80,7 +81,8 @@ func (rw *activityWindow) enableRouteEditing(svc routeService) {
 	rw.routes.onSelect = re.selectRow
 	re.selectRow(-1)
 	bar := container.NewPadded(container.NewBorder(nil, nil, nil,
-		container.NewHBox(re.add, re.edit, re.dup, re.del, widget.NewSeparator(), re.test, re.testAll), re.status))
+		container.NewHBox(append([]fyne.CanvasObject{re.add, re.edit, re.dup, re.del, widget.NewSeparator(), re.test, re.testAll},
+			re.orderButtons()...)...), re.status))
 	rw.tabs.Items[tabRoutes].Content = container.NewBorder(nil, bar, nil, nil, rw.routes.object())
 	rw.tabs.Refresh()
 }
@@ -172,6 +174,9 @@ func (re *routeEditor) selectRow(row int) {
 		re.add.Disable() // no file read (yet): nothing to add to
 	} else {
 		re.add.Enable()
+	}
+	if re.order != nil {
+		re.order.selected(re.selected)
 	}
 	if on {
 		if t, ok := re.tests[re.file.specs[row].Name]; ok {

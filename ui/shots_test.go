@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -15,14 +14,7 @@ import (
 )
 
 // variantTheme is Fyne's default theme held to one variant, so a test can draw light and dark.
-type variantTheme struct {
-	fyne.Theme
-	v fyne.ThemeVariant
-}
-
-func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
-	return t.Theme.Color(n, t.v)
-}
+type variantTheme = fixedVariant
 
 var variants = []struct {
 	name string

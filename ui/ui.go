@@ -150,6 +150,8 @@ type gui struct {
 	win  *statusWindow
 	reqs *activityWindow
 	prob *problemsWindow
+	sets *settingsWindow // nil when the service cannot edit settings
+	wiz  *wizardWindow   // the first-run wizard; nil when the service lacks its calls
 
 	// notified holds the IDs of the problems present at the last apply: a notification goes out
 	// for each new one, once (not per request), and again only after it went away and came back.
@@ -183,6 +185,9 @@ type gui struct {
 func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g := &gui{a: a, tray: t, svc: svc, opts: opts, quit: a.Quit}
 	g.login, _ = svc.(loginSwitch)
+	if choice := a.Preferences().String(prefTheme); choice != "" {
+		applyTheme(a, choice) // the Settings window's choice; unset follows the system
+	}
 	g.keyringAck = a.Preferences().Bool(prefKeyringAck)
 	g.win = newStatusWindow(a, windowActions{
 		copyURL:     g.copyURL,
@@ -191,6 +196,12 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	})
 	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
 	g.prob = newProblemsWindow(g)
+	if ss, ok := svc.(settingsService); ok {
+		g.sets = newSettingsWindow(g, ss)
+	}
+	if ws, ok := svc.(wizardService); ok {
+		g.wiz = newWizardWindow(g, ws)
+	}
 	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
 		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
@@ -203,7 +214,13 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g.events, g.cancel = svc.Subscribe()
 	s := svc.Status()
 	g.apply(s)
-	if t == nil || s.FirstRun {
+	switch {
+	case s.FirstRun && g.wiz != nil:
+		g.wiz.show() // no config.yaml before this start: set up in a few steps
+		if t == nil {
+			g.win.show() // without a tray, the window that quits must be there too
+		}
+	case t == nil || s.FirstRun:
 		g.win.show()
 	}
 	return g
@@ -258,7 +275,10 @@ func (g *gui) start() {
 }
 
 // anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
-func (g *gui) anyWindowOpen() bool { return g.win.visible || g.prob.visible || g.reqs.visible }
+func (g *gui) anyWindowOpen() bool {
+	return g.win.visible || g.prob.visible || g.reqs.visible || g.sets != nil && g.sets.visible ||
+		g.wiz != nil && g.wiz.visible
+}
 
 func (g *gui) stop() {
 	g.stopped.Store(true)
@@ -295,7 +315,7 @@ func (g *gui) apply(s app.Status) {
 	if g.tray == nil {
 		return
 	}
-	x := menuExtras{previous: g.previous}
+	x := menuExtras{previous: g.previous, settings: g.sets != nil, wizard: g.wiz != nil}
 	if g.login != nil {
 		on := g.login.StartAtLogin()
 		x.login = &on
@@ -366,6 +386,13 @@ func (g *gui) handler(it item) func() {
 	case actUseOpenClaw:
 		model := it.Arg
 		return func() { g.useOpenClaw(model) }
+	case actShowSettings:
+		return g.sets.show
+	case actShowWizard:
+		return g.wiz.show
+	case actUseBackend:
+		arg := it.Arg
+		return func() { g.useBackend(arg) }
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func Build(cfg *config.Config, f Factory) ([]*Deployment, error) {
 			return nil, fmt.Errorf("%s: model_list entry %q: litellm_params.model %q must be provider/model, e.g. \"openai/gpt-4o\"",
 				where(cfg, i), e.ModelName, e.Params.Model)
 		}
-		for _, key := range []string{"weight", "rpm"} {
+		for _, key := range []string{"weight", "rpm", "order"} {
 			if v, set := e.Params.Extra[key]; set {
 				if _, ok := paramNumber(e.Params.Extra, key); !ok {
 					return nil, fmt.Errorf("%s: model_list entry %q: litellm_params.%s must be a non-negative number, got %v",

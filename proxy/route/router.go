@@ -115,6 +115,7 @@ func New(deps []*Deployment, s Settings) *Router {
 	}
 	for _, g := range all {
 		weightsFor(g.members)
+		g.tiers = ordersFor(g.members)
 	}
 	sortPatterns(r.patterns)
 	sortPatterns(r.catchAll)

@@ -11,12 +11,14 @@ type group struct {
 	name    string
 	pat     pattern // stars == 0 for an exact group
 	members []*member
+	tiers   bool // members differ in litellm_params.order
 }
 
 // member is a deployment inside its group, with its pick weight and health.
 type member struct {
 	d      *Deployment
 	weight float64
+	order  int // litellm_params.order, noOrder when unset (see order.go)
 	health health
 }
 
@@ -108,6 +110,10 @@ func (s *marks) set(i int) {
 // members not yet tried in this request, weighted at random. When none is available it returns -1
 // and, if some were only cooling down, the earliest time one is free (zero otherwise).
 func (g *group) pick(now func() time.Time, rnd func() float64, tried, excluded *marks) (int, time.Time) {
+	if g.tiers {
+		m := g.tierMask(now, tried, excluded)
+		excluded = &m
+	}
 	var (
 		nowNs                 int64 // read lazily: most picks meet no cooldown at all
 		earliest              int64

@@ -14,6 +14,7 @@ func groupOf(deps ...*Deployment) *group {
 		g.members = append(g.members, &member{d: d})
 	}
 	weightsFor(g.members)
+	g.tiers = ordersFor(g.members)
 	return g
 }
 

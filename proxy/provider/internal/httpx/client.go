@@ -2,11 +2,13 @@ package httpx
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clawgate/clawgate/proxy/provider"
@@ -23,12 +25,13 @@ type Doer interface {
 //
 // It calls the transport directly: with no redirects, cookie jar or client timeout, http.Client
 // only adds its per-request header copier and URL clones, a measurable share of a proxied call.
-var Shared = sync.OnceValue(func() Doer { return direct{Transport()} })
+var Shared = sync.OnceValue(func() Doer { return direct{} })
 
-type direct struct{ rt http.RoundTripper }
+// direct sends through the transport in force at each call, so Configure reaches every provider.
+type direct struct{}
 
 func (d direct) Do(req *http.Request) (*http.Response, error) {
-	resp, err := d.rt.RoundTrip(req)
+	resp, err := Transport().RoundTrip(req)
 	if err != nil {
 		// The same shape as http.Client's errors: `Post "https://host/path": dial tcp: ...`.
 		m := req.Method
@@ -43,10 +46,22 @@ func (d direct) Do(req *http.Request) (*http.Response, error) {
 // upstream that cost 25-30% of throughput in new connections, so the idle pool is large here.
 // There is no ResponseHeaderTimeout: a model may think for minutes before its first byte, and the
 // router bounds each call through its context instead.
-var Transport = sync.OnceValue(func() *http.Transport {
+func Transport() *http.Transport {
+	if t := current.Load(); t != nil {
+		return t
+	}
+	current.CompareAndSwap(nil, newTransport(http.ProxyFromEnvironment, nil))
+	return current.Load()
+}
+
+// current is the transport in force; Configure replaces it.
+var current atomic.Pointer[http.Transport]
+
+func newTransport(proxy func(*http.Request) (*url.URL, error), tlsConf *tls.Config) *http.Transport {
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxy,
+		TLSClientConfig:       tlsConf,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          512,
@@ -55,7 +70,7 @@ var Transport = sync.OnceValue(func() *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,
 	}
-})
+}
 
 // Bearer sets "Authorization: Bearer" from token (Vertex AI's OAuth2 access token). A failure to
 // get one is a 401 *provider.Error naming it.
