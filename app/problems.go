@@ -97,6 +97,12 @@ func (s Status) Problems() []Problem {
 	if s.OpenClaw.Connected && s.OpenClaw.Err != "" {
 		add(Problem{ID: "openclaw:" + s.OpenClaw.Err, Severity: SevWarning, Title: "OpenClaw: " + s.OpenClaw.Err, Detail: s.OpenClaw.Path})
 	}
+	if s.OpenClaw.OutOfSync != "" {
+		// The sync is retried until it succeeds (openclaw_state.go); meanwhile OpenClaw may lack
+		// a route the gateway serves, or name one it no longer does.
+		add(Problem{ID: "openclaw:sync", Severity: SevWarning, Title: "OpenClaw out of sync: " + s.OpenClaw.OutOfSync,
+			Detail: "Clawgate retries until OpenClaw's config takes the change. " + s.OpenClaw.Path})
+	}
 	// Stable sort by severity, worst first.
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && out[j].Severity > out[j-1].Severity; j-- {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -178,5 +179,23 @@ func TestKeyringLocked(t *testing.T) {
 	// A key the user sets replaces it.
 	if err := a.SetMasterKey("sk-chosen-by-user"); err != nil || a.MasterKey() != "sk-chosen-by-user" {
 		t.Fatalf("SetMasterKey: %v, in force %q", err, a.MasterKey())
+	}
+}
+
+// TestOpenClawProblems: a sync that could not run is a problem the tray names, not just a field
+// of the status; agents that pin their own model are the user's choice, not a problem.
+func TestOpenClawProblems(t *testing.T) {
+	var st Status
+	st.State = StateRunning
+	st.OpenClaw.Connected = true
+	st.OpenClaw.OutOfSync = "OpenClaw's config is locked"
+	st.OpenClaw.Pinned = "coder: anthropic/claude-opus-4-6"
+	var titles []string
+	for _, p := range st.Problems() {
+		titles = append(titles, p.Title)
+	}
+	want := []string{"OpenClaw out of sync: OpenClaw's config is locked"}
+	if !slices.Equal(titles, want) {
+		t.Fatalf("problems %q, want %q", titles, want)
 	}
 }
