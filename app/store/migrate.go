@@ -125,6 +125,90 @@ CREATE TRIGGER keys_renamed AFTER UPDATE OF token ON keys WHEN NEW.token != OLD.
 	INSERT OR REPLACE INTO key_renames (old_token, new_token) VALUES (OLD.token, NEW.token);
 END;
 `,
+	// Version 5 (requests paging and spend rollup): the Requests tab pages by (start_time, request_id)
+	// with keyset cursors, so each filter it offers has an index ending in those two columns; and the
+	// Overview sums spend_rollup, 15-minute buckets per model and key kept by triggers, instead of
+	// every row of 30 days. 15 minutes divides every time zone's offset, so local days add up from it.
+	`
+DROP INDEX spend_logs_start;
+CREATE INDEX spend_logs_time_id ON spend_logs(start_time, request_id);
+CREATE INDEX spend_logs_alias_time ON spend_logs(key_alias, start_time, request_id);
+CREATE INDEX spend_logs_status_time ON spend_logs(status, start_time, request_id);
+CREATE INDEX spend_logs_model_time ON spend_logs(model, start_time, request_id);
+CREATE INDEX spend_logs_group_time ON spend_logs(model_group, start_time, request_id);
+DROP INDEX spend_logs_model_group;
+
+CREATE TABLE spend_rollup (
+	bucket             INTEGER NOT NULL, -- start_time / 900 s
+	model              TEXT NOT NULL,    -- model_group, or model when the row has none
+	api_key            TEXT NOT NULL,
+	key_alias          TEXT NOT NULL DEFAULT '',
+	spend              REAL NOT NULL DEFAULT 0,
+	requests           INTEGER NOT NULL DEFAULT 0,
+	failures           INTEGER NOT NULL DEFAULT 0,
+	unpriced           INTEGER NOT NULL DEFAULT 0,
+	prompt_tokens      INTEGER NOT NULL DEFAULT 0,
+	completion_tokens  INTEGER NOT NULL DEFAULT 0,
+	total_tokens       INTEGER NOT NULL DEFAULT 0,
+	cache_read_tokens  INTEGER NOT NULL DEFAULT 0,
+	cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+	reasoning_tokens   INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (bucket, model, api_key)
+) STRICT, WITHOUT ROWID;
+INSERT INTO spend_rollup SELECT start_time / 900000000, COALESCE(NULLIF(model_group, ''), model), api_key,
+	MAX(key_alias), SUM(spend), COUNT(*), SUM(status = 'failure'), SUM(unpriced), SUM(prompt_tokens),
+	SUM(completion_tokens), SUM(total_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens), SUM(reasoning_tokens)
+	FROM spend_logs GROUP BY 1, 2, 3;
+CREATE TRIGGER spend_rollup_insert AFTER INSERT ON spend_logs BEGIN
+	INSERT INTO spend_rollup VALUES (NEW.start_time / 900000000, COALESCE(NULLIF(NEW.model_group, ''), NEW.model),
+		NEW.api_key, NEW.key_alias, NEW.spend, 1, NEW.status = 'failure', NEW.unpriced, NEW.prompt_tokens,
+		NEW.completion_tokens, NEW.total_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.reasoning_tokens)
+	ON CONFLICT DO UPDATE SET key_alias = MAX(key_alias, excluded.key_alias), spend = spend + excluded.spend,
+		requests = requests + 1, failures = failures + excluded.failures, unpriced = unpriced + excluded.unpriced,
+		prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+		completion_tokens = completion_tokens + excluded.completion_tokens,
+		total_tokens = total_tokens + excluded.total_tokens,
+		cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+		cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+		reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens;
+END;
+CREATE TRIGGER spend_rollup_delete AFTER DELETE ON spend_logs BEGIN
+	UPDATE spend_rollup SET spend = spend - OLD.spend, requests = requests - 1,
+		failures = failures - (OLD.status = 'failure'), unpriced = unpriced - OLD.unpriced,
+		prompt_tokens = prompt_tokens - OLD.prompt_tokens, completion_tokens = completion_tokens - OLD.completion_tokens,
+		total_tokens = total_tokens - OLD.total_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+		cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+		reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
+	WHERE bucket = OLD.start_time / 900000000 AND model = COALESCE(NULLIF(OLD.model_group, ''), OLD.model)
+		AND api_key = OLD.api_key;
+	DELETE FROM spend_rollup WHERE bucket = OLD.start_time / 900000000
+		AND model = COALESCE(NULLIF(OLD.model_group, ''), OLD.model) AND api_key = OLD.api_key AND requests <= 0;
+END;
+-- Only api_key is ever updated (a regenerated key's rows move to its new token): move the row's sums.
+CREATE TRIGGER spend_rollup_rekey AFTER UPDATE OF api_key ON spend_logs WHEN NEW.api_key != OLD.api_key BEGIN
+	UPDATE spend_rollup SET spend = spend - OLD.spend, requests = requests - 1,
+		failures = failures - (OLD.status = 'failure'), unpriced = unpriced - OLD.unpriced,
+		prompt_tokens = prompt_tokens - OLD.prompt_tokens, completion_tokens = completion_tokens - OLD.completion_tokens,
+		total_tokens = total_tokens - OLD.total_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens,
+		cache_write_tokens = cache_write_tokens - OLD.cache_write_tokens,
+		reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens
+	WHERE bucket = OLD.start_time / 900000000 AND model = COALESCE(NULLIF(OLD.model_group, ''), OLD.model)
+		AND api_key = OLD.api_key;
+	DELETE FROM spend_rollup WHERE bucket = OLD.start_time / 900000000
+		AND model = COALESCE(NULLIF(OLD.model_group, ''), OLD.model) AND api_key = OLD.api_key AND requests <= 0;
+	INSERT INTO spend_rollup VALUES (NEW.start_time / 900000000, COALESCE(NULLIF(NEW.model_group, ''), NEW.model),
+		NEW.api_key, NEW.key_alias, NEW.spend, 1, NEW.status = 'failure', NEW.unpriced, NEW.prompt_tokens,
+		NEW.completion_tokens, NEW.total_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.reasoning_tokens)
+	ON CONFLICT DO UPDATE SET key_alias = MAX(key_alias, excluded.key_alias), spend = spend + excluded.spend,
+		requests = requests + 1, failures = failures + excluded.failures, unpriced = unpriced + excluded.unpriced,
+		prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+		completion_tokens = completion_tokens + excluded.completion_tokens,
+		total_tokens = total_tokens + excluded.total_tokens,
+		cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+		cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+		reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens;
+END;
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -87,19 +87,37 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	if q.By&ByProvider != 0 {
 		sel, group = append(sel, "l.provider"), append(group, "l.provider")
 	}
-	where := []string{"l.start_time >= ?", "l.start_time < ?"}
-	args = append(args, micros(start), micros(end))
-	if q.APIKey != "" {
-		where, args = append(where, "l.api_key = ?"), append(args, q.APIKey)
+	var query string
+	if rollupServes(q, start, end) {
+		// The 15-minute buckets hold the same sums; bucket bounds keep the primary key in use.
+		sel = append(sel, `COALESCE(SUM(l.spend), 0), COALESCE(SUM(l.requests), 0), COALESCE(SUM(l.failures), 0),
+			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
+			COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
+			COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
+		where := []string{"bucket >= ?", "bucket < ?"}
+		args = append(args, micros(start)/bucketMicros, micros(end)/bucketMicros)
+		if q.APIKey != "" {
+			where, args = append(where, "api_key = ?"), append(args, q.APIKey)
+		}
+		query = `SELECT ` + strings.Join(sel, ", ") + ` FROM (SELECT bucket * ` + strconv.Itoa(bucketMicros) +
+			` AS start_time, model AS model_group, model, api_key, key_alias, spend, requests, failures, unpriced,
+			prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+			FROM spend_rollup WHERE ` + strings.Join(where, " AND ") + `) l`
+	} else {
+		where := []string{"l.start_time >= ?", "l.start_time < ?"}
+		args = append(args, micros(start), micros(end))
+		if q.APIKey != "" {
+			where, args = append(where, "l.api_key = ?"), append(args, q.APIKey)
+		}
+		if q.UserID != "" {
+			where, args = append(where, "l.user_id = ?"), append(args, q.UserID)
+		}
+		sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
+			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
+			COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
+			COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
+		query = `SELECT ` + strings.Join(sel, ", ") + ` FROM spend_logs l WHERE ` + strings.Join(where, " AND ")
 	}
-	if q.UserID != "" {
-		where, args = append(where, "l.user_id = ?"), append(args, q.UserID)
-	}
-	sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
-		COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
-		COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
-		COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
-	query := `SELECT ` + strings.Join(sel, ", ") + ` FROM spend_logs l WHERE ` + strings.Join(where, " AND ")
 	if len(group) > 0 {
 		query += ` GROUP BY ` + strings.Join(group, ", ") + ` ORDER BY ` + summaryOrder(q.By)
 	}
@@ -141,6 +159,16 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		return nil, fmt.Errorf("store: spend summary: %w", err)
 	}
 	return out, nil
+}
+
+// bucketMicros is spend_rollup's bucket (migration 5): 15 minutes divides every zone's UTC offset.
+const bucketMicros = 900_000_000
+
+// rollupServes reports whether spend_rollup can answer q over [start, end): it keeps model and key
+// only, and whole buckets, so the bounds must fall on bucket edges (local midnights do).
+func rollupServes(q SummaryQuery, start, end time.Time) bool {
+	return q.UserID == "" && q.By&(ByUser|ByProvider) == 0 &&
+		micros(start)%bucketMicros == 0 && micros(end)%bucketMicros == 0
 }
 
 // summaryOrder orders by day, then spend descending, then the other group columns, by position in
