@@ -129,6 +129,7 @@ END;
 	// with keyset cursors, so each filter it offers has an index ending in those two columns; and the
 	// Overview sums spend_rollup, 15-minute buckets per model and key kept by triggers, instead of
 	// every row of 30 days. 15 minutes divides every time zone's offset, so local days add up from it.
+	// spend_logs_text indexes the text search's columns by trigram.
 	`
 DROP INDEX spend_logs_start;
 CREATE INDEX spend_logs_time_id ON spend_logs(start_time, request_id);
@@ -183,6 +184,22 @@ CREATE TRIGGER spend_rollup_delete AFTER DELETE ON spend_logs BEGIN
 		AND api_key = OLD.api_key;
 	DELETE FROM spend_rollup WHERE bucket = OLD.start_time / 900000000
 		AND model = COALESCE(NULLIF(OLD.model_group, ''), OLD.model) AND api_key = OLD.api_key AND requests <= 0;
+END;
+-- The Requests tab's text search: trigrams of the searched columns, so a substring anywhere is found
+-- from the index instead of by reading every row. Contentless (the text stays in spend_logs) and
+-- detail=none (no positions): candidates are checked again with LIKE, which is exact.
+CREATE VIRTUAL TABLE spend_logs_text USING fts5(request_id, model_group, model, error, user_id, end_user, tags,
+	content='', contentless_delete=1, detail=none, tokenize='trigram');
+INSERT INTO spend_logs_text (rowid, request_id, model_group, model, error, user_id, end_user, tags)
+	SELECT rowid, request_id, model_group, model, error, user_id, end_user,
+	CASE WHEN metadata LIKE '%"tags"%' THEN json_extract(metadata, '$.tags') END FROM spend_logs;
+CREATE TRIGGER spend_logs_text_insert AFTER INSERT ON spend_logs BEGIN
+	INSERT INTO spend_logs_text (rowid, request_id, model_group, model, error, user_id, end_user, tags)
+	VALUES (NEW.rowid, NEW.request_id, NEW.model_group, NEW.model, NEW.error, NEW.user_id, NEW.end_user,
+		CASE WHEN NEW.metadata LIKE '%"tags"%' THEN json_extract(NEW.metadata, '$.tags') END);
+END;
+CREATE TRIGGER spend_logs_text_delete AFTER DELETE ON spend_logs BEGIN
+	DELETE FROM spend_logs_text WHERE rowid = OLD.rowid;
 END;
 -- Only api_key is ever updated (a regenerated key's rows move to its new token): move the row's sums.
 CREATE TRIGGER spend_rollup_rekey AFTER UPDATE OF api_key ON spend_logs WHEN NEW.api_key != OLD.api_key BEGIN

@@ -68,6 +68,10 @@ func (q RequestQuery) sql(cols string) (string, []any) {
 		or = append(or, `(metadata LIKE '%"tags"%' AND json_extract(metadata, '$.tags') LIKE ? ESCAPE '\')`)
 		args = append(args, p)
 		w = append(w, "("+strings.Join(or, " OR ")+")")
+		if m := trigramMatch(t); m != "" {
+			// The index finds the rows holding every trigram of the text; LIKE above keeps the real matches.
+			add("rowid IN (SELECT rowid FROM spend_logs_text WHERE spend_logs_text MATCH ?)", m)
+		}
 	}
 	order := "DESC"
 	switch {
@@ -89,6 +93,25 @@ func (q RequestQuery) sql(cols string) (string, []any) {
 		args = append(args, q.Limit)
 	}
 	return s, args
+}
+
+// trigramMatch is an FTS5 query for rows holding every trigram of t (lower-cased, as the trigram
+// tokenizer folds them), or "" when t is shorter than a trigram and the index cannot help.
+func trigramMatch(t string) string {
+	r := []rune(strings.ToLower(t))
+	if len(r) < 3 {
+		return ""
+	}
+	seen := map[string]bool{}
+	var terms []string
+	for i := 0; i+3 <= len(r); i++ {
+		g := string(r[i : i+3])
+		if !seen[g] {
+			seen[g] = true
+			terms = append(terms, `"`+strings.ReplaceAll(g, `"`, `""`)+`"`)
+		}
+	}
+	return strings.Join(terms, " AND ")
 }
 
 // PageSpendLogs returns one page of q, newest first (bodies left out).

@@ -73,6 +73,8 @@ func TestPageSpendLogsFilters(t *testing.T) {
 		{"LIKE wildcards are literal", RequestQuery{Text: "r_1"}, ""},
 		{"percent is literal", RequestQuery{Text: "%"}, ""},
 		{"nothing matches", RequestQuery{Model: "nope"}, ""},
+		{"quotes in the text", RequestQuery{Text: `he said "r0"`}, ""},
+		{"text split over two columns is no match", RequestQuery{Text: "gptgpt-4o"}, ""},
 		{"limit", RequestQuery{Limit: 2, Status: StatusSuccess}, "r11 r10"},
 	}
 	for _, tt := range tests {
@@ -179,26 +181,14 @@ func TestRollupMatchesRows(t *testing.T) {
 	if err := s.InsertSpendLogs(ctx, logs); err != nil {
 		t.Fatal(err)
 	}
-	day := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 	compare := func(step string) {
 		t.Helper()
-		for _, by := range []GroupBy{ByDay | ByModel, ByKey, ByDay | ByKey | ByModel, 0} {
-			q := SummaryQuery{Start: day, End: day.AddDate(0, 0, 3), By: by}
-			if !rollupServes(q, q.Start, q.End) {
-				t.Fatal("rollup not used")
-			}
-			fromRollup, err := s.SpendSummary(ctx, q)
+		for _, zone := range []string{"UTC", "Asia/Kolkata", "America/New_York"} {
+			loc, err := time.LoadLocation(zone)
 			if err != nil {
 				t.Fatal(err)
 			}
-			q.End = q.End.Add(time.Microsecond) // off a bucket edge: read from the rows
-			fromRows, err := s.SpendSummary(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(fromRows) == 0 || !reflect.DeepEqual(round(fromRollup), round(fromRows)) {
-				t.Errorf("%s, by %b: rollup %+v\nrows %+v", step, by, fromRollup, fromRows)
-			}
+			compareIn(t, s, step, time.Date(2026, 3, 13, 0, 0, 0, 0, loc))
 		}
 	}
 	compare("after insert")
@@ -210,6 +200,30 @@ func TestRollupMatchesRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	compare("after prune")
+}
+
+// compareIn checks the rollup against the rows over three local days from day.
+func compareIn(t *testing.T, s *Store, step string, day time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for _, by := range []GroupBy{ByDay | ByModel, ByKey, ByDay | ByKey | ByModel, 0} {
+		q := SummaryQuery{Start: day, End: day.AddDate(0, 0, 3), By: by, Location: day.Location()}
+		if !rollupServes(q, q.Start, q.End) {
+			t.Fatal("rollup not used")
+		}
+		fromRollup, err := s.SpendSummary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.End = q.End.Add(time.Microsecond) // off a bucket edge: read from the rows
+		fromRows, err := s.SpendSummary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fromRows) == 0 || !reflect.DeepEqual(round(fromRollup), round(fromRows)) {
+			t.Errorf("%s, %v, by %b: rollup %+v\nrows %+v", step, day.Location(), by, fromRollup, fromRows)
+		}
+	}
 }
 
 // round cuts float noise from summing in another order.

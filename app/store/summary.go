@@ -70,8 +70,15 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	}
 	var sel, group []string
 	var args []any
+	rollup := rollupServes(q, start, end)
 	if q.By&ByDay != 0 {
 		day, dayArgs := dayExpr(start, end, loc)
+		if rollup {
+			// Grouped by the day's number, formatted once per group: date() on every bucket costs more
+			// than the sums.
+			day, dayArgs = localSeconds(start, end, loc)
+			day = "(" + day + ") / 86400"
+		}
 		sel, group, args = append(sel, day+" AS day"), append(group, "day"), append(args, dayArgs...)
 	}
 	if q.By&ByModel != 0 {
@@ -88,7 +95,7 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		sel, group = append(sel, "l.provider"), append(group, "l.provider")
 	}
 	var query string
-	if rollupServes(q, start, end) {
+	if rollup {
 		// The 15-minute buckets hold the same sums; bucket bounds keep the primary key in use.
 		sel = append(sel, `COALESCE(SUM(l.spend), 0), COALESCE(SUM(l.requests), 0), COALESCE(SUM(l.failures), 0),
 			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
@@ -130,7 +137,10 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	for rows.Next() {
 		var g SpendGroup
 		var dest []any
-		if q.By&ByDay != 0 {
+		var dayNumber int64
+		if q.By&ByDay != 0 && rollup {
+			dest = append(dest, &dayNumber)
+		} else if q.By&ByDay != 0 {
 			dest = append(dest, &g.Day)
 		}
 		if q.By&ByModel != 0 {
@@ -149,6 +159,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 			&g.CompletionTokens, &g.TotalTokens, &g.CacheReadTokens, &g.CacheWriteTokens, &g.ReasoningTokens)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: spend summary: %w", err)
+		}
+		if q.By&ByDay != 0 && rollup {
+			g.Day = time.Unix(dayNumber*86400, 0).UTC().Format("2006-01-02")
 		}
 		if len(group) == 0 && g.Requests == 0 {
 			continue // an aggregate over nothing
@@ -215,11 +228,17 @@ func (s *Store) summaryRange(ctx context.Context, q SummaryQuery) (start, end ti
 	return start, end, end.After(start), nil
 }
 
-// dayExpr returns SQL for the calendar day of l.start_time in loc. SQLite knows only UTC and the
-// process's local zone, so the range is cut into spans of constant UTC offset (Go knows the zone's
-// rules, DST included) and the offset of the row's span is added before taking the UTC date. Cost
-// per row: a comparison per offset change in the range, about two a year.
+// dayExpr returns SQL for the calendar day of l.start_time in loc, as "2006-01-02".
 func dayExpr(start, end time.Time, loc *time.Location) (string, []any) {
+	secs, args := localSeconds(start, end, loc)
+	return "date(" + secs + ", 'unixepoch')", args
+}
+
+// localSeconds returns SQL for l.start_time as seconds since the epoch of loc's wall clock. SQLite
+// knows only UTC and the process's local zone, so the range is cut into spans of constant UTC offset
+// (Go knows the zone's rules, DST included) and the offset of the row's span is added. Cost per
+// row: a comparison per offset change in the range, about two a year.
+func localSeconds(start, end time.Time, loc *time.Location) (string, []any) {
 	type span struct {
 		until  int64 // micros; the span holds times before it
 		offset int   // seconds east of UTC
@@ -240,15 +259,15 @@ func dayExpr(start, end time.Time, loc *time.Location) (string, []any) {
 		if len(spans) == 1 {
 			off = spans[0].offset
 		}
-		return "date(l.start_time / 1000000 + ?, 'unixepoch')", []any{off}
+		return "l.start_time / 1000000 + ?", []any{off}
 	}
 	var b strings.Builder
 	var args []any
-	b.WriteString("date(l.start_time / 1000000 + CASE")
+	b.WriteString("l.start_time / 1000000 + CASE")
 	for _, sp := range spans[:len(spans)-1] {
 		b.WriteString(" WHEN l.start_time < ? THEN ?")
 		args = append(args, sp.until, sp.offset)
 	}
-	b.WriteString(" ELSE ? END, 'unixepoch')")
+	b.WriteString(" ELSE ? END")
 	return b.String(), append(args, spans[len(spans)-1].offset)
 }
