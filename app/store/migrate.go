@@ -188,14 +188,15 @@ END;
 -- The Requests tab's text search: trigrams of the searched columns, so a substring anywhere is found
 -- from the index instead of by reading every row. Contentless (the text stays in spend_logs) and
 -- detail=none (no positions): candidates are checked again with LIKE, which is exact.
-CREATE VIRTUAL TABLE spend_logs_text USING fts5(request_id, model_group, model, error, user_id, end_user, tags,
+CREATE VIRTUAL TABLE spend_logs_text USING fts5(request_id, model_group, model, provider, key_alias, error, user_id, end_user, tags,
 	content='', contentless_delete=1, detail=none, tokenize='trigram');
-INSERT INTO spend_logs_text (rowid, request_id, model_group, model, error, user_id, end_user, tags)
-	SELECT rowid, request_id, model_group, model, error, user_id, end_user,
+INSERT INTO spend_logs_text (rowid, request_id, model_group, model, provider, key_alias, error, user_id, end_user, tags)
+	SELECT rowid, request_id, model_group, model, provider, key_alias, error, user_id, end_user,
 	CASE WHEN metadata LIKE '%"tags"%' THEN json_extract(metadata, '$.tags') END FROM spend_logs;
 CREATE TRIGGER spend_logs_text_insert AFTER INSERT ON spend_logs BEGIN
-	INSERT INTO spend_logs_text (rowid, request_id, model_group, model, error, user_id, end_user, tags)
-	VALUES (NEW.rowid, NEW.request_id, NEW.model_group, NEW.model, NEW.error, NEW.user_id, NEW.end_user,
+	INSERT INTO spend_logs_text (rowid, request_id, model_group, model, provider, key_alias, error, user_id, end_user, tags)
+	VALUES (NEW.rowid, NEW.request_id, NEW.model_group, NEW.model, NEW.provider, NEW.key_alias, NEW.error, NEW.user_id,
+		NEW.end_user,
 		CASE WHEN NEW.metadata LIKE '%"tags"%' THEN json_extract(NEW.metadata, '$.tags') END);
 END;
 CREATE TRIGGER spend_logs_text_delete AFTER DELETE ON spend_logs BEGIN

@@ -16,8 +16,8 @@ type RequestQuery struct {
 	Status   string // StatusSuccess or StatusFailure
 	// Since and Until bound start_time to [Since, Until); zero means open.
 	Since, Until time.Time
-	// Text is a case-insensitive substring of the request id, model, model group, error, user,
-	// end user or metadata tags.
+	// Text is a case-insensitive substring of the request id, model, model group, provider, key
+	// alias, error, user, end user or metadata tags.
 	Text string
 	// After returns the rows older than the cursor (the next page); Before the rows newer than it
 	// (the previous page). At most one is set.
@@ -61,7 +61,7 @@ func (q RequestQuery) sql(cols string) (string, []any) {
 		// LIKE is case-insensitive for ASCII; metadata is searched only under "tags" so that the
 		// call id and other bookkeeping in it do not match.
 		var or []string
-		for _, col := range []string{"request_id", "model_group", "model", "error", "user_id", "end_user"} {
+		for _, col := range []string{"request_id", "model_group", "model", "provider", "key_alias", "error", "user_id", "end_user"} {
 			or = append(or, col+` LIKE ? ESCAPE '\'`)
 			args = append(args, p)
 		}

@@ -70,6 +70,7 @@ func TestPageSpendLogsFilters(t *testing.T) {
 		{"text in upstream model", RequestQuery{Text: "sonnet-x", Since: t0.Add(9 * time.Minute)}, "r11 r09"},
 		{"text in tags", RequestQuery{Text: "nightly_b"}, "r07"},
 		{"text in end user", RequestQuery{Text: "alice"}, "r09"},
+		{"text in key alias", RequestQuery{Text: "KB", Since: t0.Add(8 * time.Minute)}, "r11 r09"},
 		{"LIKE wildcards are literal", RequestQuery{Text: "r_1"}, ""},
 		{"percent is literal", RequestQuery{Text: "%"}, ""},
 		{"nothing matches", RequestQuery{Model: "nope"}, ""},
