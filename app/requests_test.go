@@ -209,3 +209,53 @@ model_list:
 		t.Errorf("curl without a body:\n%s", c)
 	}
 }
+
+// A served request is announced to change subscribers, and only to them.
+func TestSubscribeChanges(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(`model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
+`), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	changes, unsubscribe := a.SubscribeChanges()
+	status, unsubStatus := a.Subscribe()
+	defer unsubStatus()
+	select {
+	case e := <-changes:
+		t.Fatalf("a change before any request: %+v", e)
+	default:
+	}
+	resp, err := http.Post(a.Status().BaseURL()+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"mini","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case e := <-changes:
+		if e.Kind != EventRequests {
+			t.Errorf("kind %v", e.Kind)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change event for a served request")
+	}
+	for len(status) > 0 {
+		if e := <-status; e.Kind == EventRequests {
+			t.Error("a request event reached the tray's subscription")
+		}
+	}
+	unsubscribe()
+	resp, err = http.Post(a.Status().BaseURL()+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"mini","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(changes) != 0 {
+		t.Error("an event after unsubscribing")
+	}
+}
