@@ -25,6 +25,12 @@ func (rw *activityWindow) enableEditors(svc any) {
 	if os, ok := svc.(overviewService); ok {
 		rw.enableOverview(os)
 	}
+	if ds, ok := svc.(requestDetailService); ok {
+		rw.enableRequestDetail(ds)
+	}
+	if cs, ok := svc.(changeService); ok {
+		rw.enableChanges(cs)
+	}
 }
 
 // background runs call off the Fyne goroutine and then done on it, unless the app is closing.
