@@ -207,7 +207,7 @@ func TestRollupMatchesRows(t *testing.T) {
 func compareIn(t *testing.T, s *Store, step string, day time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	for _, by := range []GroupBy{ByDay | ByModel, ByKey, ByDay | ByKey | ByModel, 0} {
+	for _, by := range []GroupBy{ByDay | ByModel, ByKey, ByDay | ByKey, ByModel, ByDay, 0} {
 		q := SummaryQuery{Start: day, End: day.AddDate(0, 0, 3), By: by, Location: day.Location()}
 		if !rollupServes(q, q.Start, q.End) {
 			t.Fatal("rollup not used")
@@ -234,4 +234,33 @@ func round(gs []SpendGroup) []SpendGroup {
 		out[i].Spend = float64(int64(out[i].Spend*1e9+0.5)) / 1e9
 	}
 	return out
+}
+
+// A text search's page is the same whether the newest rows fill it (the LIKE window) or the
+// trigram index has to be asked, with cursors too.
+func TestTextSearchWindowAndIndex(t *testing.T) {
+	s := requestRows(t)
+	for _, window := range []int{1, 3, 5000} {
+		prev := textWindow
+		textWindow = window
+		t.Cleanup(func() { textWindow = prev })
+		for _, tt := range []struct {
+			q    RequestQuery
+			want string
+		}{
+			{RequestQuery{Text: "overloaded", Limit: 2}, "r09 r06"},
+			{RequestQuery{Text: "overloaded", Limit: 2, After: &Cursor{Start: t0.Add(4 * time.Minute), RequestID: "r06"}}, "r03 r00"},
+			{RequestQuery{Text: "overloaded", Limit: 2, Before: &Cursor{Start: t0.Add(3 * time.Minute), RequestID: "r03"}}, "r09 r06"},
+			{RequestQuery{Text: "claude", KeyAlias: "kb", Limit: 4}, "r11 r09 r07 r05"},
+			{RequestQuery{Text: "nightly", Limit: 5}, "r07"},
+		} {
+			got, err := s.PageSpendLogs(context.Background(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := strings.Join(ids(got), " "); g != tt.want {
+				t.Errorf("window %d, %+v: %q, want %q", window, tt.q, g, tt.want)
+			}
+		}
+	}
 }

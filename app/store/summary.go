@@ -103,13 +103,18 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 			COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
 		where := []string{"bucket >= ?", "bucket < ?"}
 		args = append(args, micros(start)/bucketMicros, micros(end)/bucketMicros)
+		// The model table when models are asked for, else the key table (it also gives totals).
+		table, cols := "spend_rollup_key", "'' AS model_group, '' AS model, api_key, key_alias"
+		if q.By&ByModel != 0 {
+			table, cols = "spend_rollup_model", "model AS model_group, model, '' AS api_key, '' AS key_alias"
+		}
 		if q.APIKey != "" {
 			where, args = append(where, "api_key = ?"), append(args, q.APIKey)
 		}
 		query = `SELECT ` + strings.Join(sel, ", ") + ` FROM (SELECT bucket * ` + strconv.Itoa(bucketMicros) +
-			` AS start_time, model AS model_group, model, api_key, key_alias, spend, requests, failures, unpriced,
-			prompt_tokens, completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
-			FROM spend_rollup WHERE ` + strings.Join(where, " AND ") + `) l`
+			` AS start_time, ` + cols + `, spend, requests, failures, unpriced, prompt_tokens, completion_tokens,
+			total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+			FROM ` + table + ` WHERE ` + strings.Join(where, " AND ") + `) l`
 	} else {
 		where := []string{"l.start_time >= ?", "l.start_time < ?"}
 		args = append(args, micros(start), micros(end))
@@ -177,10 +182,12 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 // bucketMicros is spend_rollup's bucket (migration 5): 15 minutes divides every zone's UTC offset.
 const bucketMicros = 900_000_000
 
-// rollupServes reports whether spend_rollup can answer q over [start, end): it keeps model and key
-// only, and whole buckets, so the bounds must fall on bucket edges (local midnights do).
+// rollupServes reports whether a rollup table can answer q over [start, end): they keep one of
+// model or key, and whole buckets, so the bounds must fall on bucket edges (local midnights do).
 func rollupServes(q SummaryQuery, start, end time.Time) bool {
+	perModel := q.By&ByModel != 0
 	return q.UserID == "" && q.By&(ByUser|ByProvider) == 0 &&
+		!(perModel && (q.By&ByKey != 0 || q.APIKey != "")) && // one dimension per table
 		micros(start)%bucketMicros == 0 && micros(end)%bucketMicros == 0
 }
 
