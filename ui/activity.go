@@ -31,7 +31,8 @@ var requestStretch = []bool{false, true, false, false, false, false, true}
 
 // activityWindow shows, in three tabs, the latest requests from the spend log, the budgets and the
 // routes, under the day's and month's spend. It reads them through the service, off the Fyne
-// goroutine, when shown and then every requestsEvery while open. Each table's selection follows
+// goroutine, when shown and then on the service's change events while open (changes.go), or
+// every requestsEvery for a service that announces none. Each table's selection follows
 // its item (a request's id, a key's hash, a route's name) across reads.
 type activityWindow struct {
 	w       fyne.Window

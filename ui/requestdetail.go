@@ -45,16 +45,11 @@ func (rw *activityWindow) enableRequestDetail(svc requestDetailService) {
 	p.curl.Disable()
 	scroll := container.NewVScroll(rw.detail)
 	scroll.SetMinSize(fyne.NewSize(0, 150))
-	tab := rw.tabs.Items[tabRequests]
-	// The tab is a Border whose bottom is the padded detail label: the pane replaces it.
-	if b, ok := tab.Content.(*fyne.Container); ok {
-		for i, o := range b.Objects {
-			if pad, ok := o.(*fyne.Container); ok && len(pad.Objects) == 1 && pad.Objects[0] == rw.detail {
-				b.Objects[i] = container.NewBorder(nil, nil, nil, container.NewVBox(p.curl), scroll)
-				b.Refresh()
-			}
-		}
-	}
+	// Before the filter bar wraps the tab (enableEditors' order): the tab is the table over the
+	// detail line, rebuilt here with the pane in the line's place.
+	rw.tabs.Items[tabRequests].Content = container.NewBorder(nil,
+		container.NewBorder(nil, nil, nil, container.NewVBox(p.curl), scroll), nil, nil, rw.table.object())
+	rw.tabs.Refresh()
 }
 
 // selectRequest shows r at once from the row, then in full when the read returns; Fyne goroutine.

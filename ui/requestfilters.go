@@ -64,10 +64,10 @@ func (rw *activityWindow) enableRequestFilters(svc requestService) {
 	rf.status = widget.NewSelect([]string{statusAll, "ok", "failed"}, nil)
 	rf.status.SetSelected(statusAll)
 	rf.text = widget.NewEntry()
-	rf.text.SetPlaceHolder("search id, model, key, error, user, tags…")
+	rf.text.SetPlaceHolder("search…")
 	rf.from, rf.to = widget.NewEntry(), widget.NewEntry()
-	rf.from.SetPlaceHolder("from YYYY-MM-DD")
-	rf.to.SetPlaceHolder("to YYYY-MM-DD")
+	rf.from.SetPlaceHolder("from date")
+	rf.to.SetPlaceHolder("to date")
 	rf.from.Validator, rf.to.Validator = validDay, validDay
 	rf.page = 1
 	rf.newer = widget.NewButtonWithIcon("Newer", theme.NavigateBackIcon(), rf.newerPage)
