@@ -184,7 +184,7 @@ func TestRollupMatchesRows(t *testing.T) {
 	}
 	compare := func(step string) {
 		t.Helper()
-		for _, zone := range []string{"UTC", "Asia/Kolkata", "America/New_York"} {
+		for _, zone := range []string{"UTC", "Asia/Kolkata", "America/New_York", "Asia/Kathmandu"} {
 			loc, err := time.LoadLocation(zone)
 			if err != nil {
 				t.Fatal(err)
@@ -209,8 +209,9 @@ func compareIn(t *testing.T, s *Store, step string, day time.Time) {
 	ctx := context.Background()
 	for _, by := range []GroupBy{ByDay | ByModel, ByKey, ByDay | ByKey, ByModel, ByDay, 0} {
 		q := SummaryQuery{Start: day, End: day.AddDate(0, 0, 3), By: by, Location: day.Location()}
-		if !rollupServes(q, q.Start, q.End) {
-			t.Fatal("rollup not used")
+		// A zone at :45 has its midnights off the buckets' edges: the rows answer, as they must.
+		if served := rollupServes(q, q.Start, q.End); served != (day.Location().String() != "Asia/Kathmandu") {
+			t.Fatalf("%v: rollup used: %v", day.Location(), served)
 		}
 		fromRollup, err := s.SpendSummary(ctx, q)
 		if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -9,10 +10,11 @@ import (
 //   - the Requests tab pages by (start_time, request_id) with keyset cursors, so each filter it
 //     offers has an index ending in those two columns;
 //   - spend_logs_text indexes the text search's columns by trigram (FTS5);
-//   - the Overview sums spend_rollup_model and spend_rollup_key, 15-minute buckets per model and
-//     per key kept by triggers, instead of every row of 30 days. 15 minutes divides every time
-//     zone's UTC offset, so local days add up from buckets; one table per dimension keeps a bucket's
-//     rows at models + keys, not models x keys.
+//   - the Overview sums spend_rollup_model and spend_rollup_key, 30-minute buckets per model and
+//     per key kept by triggers, instead of every row of 30 days. 30 minutes divides the UTC offset
+//     of every zone but the few at :45 (Nepal, Chatham), so local days add up from buckets; those
+//     zones' days fall off bucket edges and are summed from the rows (summary.go). One table per
+//     dimension keeps a bucket's rows at models + keys, not models x keys.
 func requestsMigration() string {
 	var b strings.Builder
 	b.WriteString(`
@@ -83,8 +85,8 @@ func (r rollup) exprs(row string, list []string) []string {
 	return out
 }
 
-// bucketOf is the row's 15-minute bucket (bucketMicros).
-func bucketOf(row string) string { return row + "start_time / 900000000" }
+// bucketOf is the row's 30-minute bucket (bucketMicros).
+func bucketOf(row string) string { return row + "start_time / " + strconv.Itoa(bucketMicros) }
 
 // add is the statement that adds row (NEW.) to its group.
 func (r rollup) add(row string) string {
@@ -119,7 +121,7 @@ func (r rollup) sub(row string) string {
 
 func (r rollup) ddl() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE %s (\n\tbucket INTEGER NOT NULL, -- start_time / 900 s\n", r.table)
+	fmt.Fprintf(&b, "CREATE TABLE %s (\n\tbucket INTEGER NOT NULL, -- start_time / 1800 s\n", r.table)
 	for _, c := range append(append([]string{}, r.key...), r.extra...) {
 		fmt.Fprintf(&b, "\t%s TEXT NOT NULL,\n", c)
 	}

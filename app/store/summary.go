@@ -96,7 +96,7 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	}
 	var query string
 	if rollup {
-		// The 15-minute buckets hold the same sums; bucket bounds keep the primary key in use.
+		// The 30-minute buckets hold the same sums; bucket bounds keep the primary key in use.
 		sel = append(sel, `COALESCE(SUM(l.spend), 0), COALESCE(SUM(l.requests), 0), COALESCE(SUM(l.failures), 0),
 			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
 			COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
@@ -179,8 +179,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	return out, nil
 }
 
-// bucketMicros is spend_rollup's bucket (migration 5): 15 minutes divides every zone's UTC offset.
-const bucketMicros = 900_000_000
+// bucketMicros is the rollups' bucket (migration 5, rollup.go): 30 minutes. Never change it: the
+// tables on disk are cut at it.
+const bucketMicros = 1_800_000_000
 
 // rollupServes reports whether a rollup table can answer q over [start, end): they keep one of
 // model or key, and whole buckets, so the bounds must fall on bucket edges (local midnights do).

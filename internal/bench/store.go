@@ -38,7 +38,7 @@ var (
 // genStore returns a store file with n generated rows, building it under cacheDir the first time:
 // rows spread evenly over genDays, models and keys, 5% failures with an error text, 1% tagged.
 func genStore(ctx context.Context, cacheDir string, n int) (string, error) {
-	path := filepath.Join(cacheDir, fmt.Sprintf("requests-%d-v%d-c.db", n, store.SchemaVersion()))
+	path := filepath.Join(cacheDir, fmt.Sprintf("requests-%d-v%d-d.db", n, store.SchemaVersion()))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
