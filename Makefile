@@ -72,7 +72,7 @@ e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any
 # fyne/test draws the windows in software: no display, no GL, no cgo step.
 screenshots: ## every window and form, light and dark, at its size and at 1366x768, as PNGs in bin/shots/
 	mkdir -p bin/shots
-	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing|TestOverviewTab|TestRequestsFiltersAndExport|TestRoutesServeNowAndFallbacks|TestSettingsChangePort|TestWizardFirstRun|TestKeysRegenerateMaster'
+	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing|TestOverviewTab|TestRequestsFiltersAndExport|TestRoutesServeNowAndFallbacks|TestSettingsChangePort|TestWizardFirstRun|TestKeysRegenerateMaster|TestRequestsPagingAndDetail'
 	@ls bin/shots
 
 tray-smoke: ## the real tray app under Xvfb with a real tray host and dunst: icon states, notifications, windows by X11 title, second launch, idle CPU, broken config
@@ -87,8 +87,12 @@ FUZZTIME ?= 10s
 fuzz: ## run each fuzz target alone for FUZZTIME (10s); fails on a crash or a target that stalls (scripts/fuzz.sh)
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate, then the idle row (bench-idle)
-	$(GO) run ./internal/bench
+# Store sizes the bench times the Requests and Overview queries at; generated files are cached in
+# ~/.cache/clawgate-bench. 5M takes half an hour to generate once: make bench BENCH_STORE_ROWS=100000,1000000,5000000
+BENCH_STORE_ROWS ?= 100000,1000000
+
+bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate, the store's queries, then the idle row (bench-idle)
+	$(GO) run ./internal/bench -store-rows $(BENCH_STORE_ROWS)
 	$(MAKE) bench-idle
 
 # IDLE_SECS=60 by default; the processes run side by side, so it takes about that plus start-up.

@@ -7,6 +7,11 @@ import (
 	"github.com/clawgate/clawgate/proxy"
 )
 
+// EventRequests says a request's usage was recorded: the spend log, the Overview and the budgets'
+// spend have moved. It goes only to SubscribeChanges, never to Subscribe, so the tray is not
+// rebuilt per request; a read after it sees the row (the windows' reads flush pending usage first).
+const EventRequests EventKind = EventAlert + 1
+
 // broker fans events out to subscribers. Each subscriber has a small queue; when it is full the
 // oldest event is dropped, so a slow tray never blocks the gateway (status events are snapshots,
 // so only the latest matters; alerts are rare).
@@ -51,10 +56,17 @@ func (b *broker) publish(e Event) {
 	}
 }
 
-// counter counts requests and passes usage on.
+// counter counts requests, passes usage on, and tells the change subscribers.
 type counter struct {
-	n    atomic.Int64
-	next proxy.UsageSink
+	n       atomic.Int64
+	next    proxy.UsageSink
+	once    sync.Once
+	changes *broker // made on first use, so the App needs no field for it
+}
+
+func (c *counter) broker() *broker {
+	c.once.Do(func() { c.changes = newBroker() })
+	return c.changes
 }
 
 func (c *counter) Record(u proxy.Usage) {
@@ -62,4 +74,9 @@ func (c *counter) Record(u proxy.Usage) {
 	if c.next != nil {
 		c.next.Record(u)
 	}
+	c.broker().publish(Event{Kind: EventRequests})
 }
+
+// SubscribeChanges delivers EventRequests while the subscription lasts; the open windows re-read
+// on it (throttled) instead of polling. Call the returned func to unsubscribe.
+func (a *App) SubscribeChanges() (<-chan Event, func()) { return a.counts.broker().subscribe() }

@@ -42,14 +42,10 @@ type NamedSpend struct {
 
 // Overview sums the spend log by day, model and key. It queries SQLite: off the UI goroutine.
 func (a *App) Overview(ctx context.Context) (Overview, error) {
-	led, err := a.openLedger()
+	st, err := a.flushedStore(ctx)
 	if err != nil {
 		return Overview{}, err
 	}
-	if err := led.Flush(ctx); err != nil {
-		return Overview{}, err
-	}
-	st := led.Store()
 	now := time.Now()
 	loc := now.Location()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)

@@ -11,20 +11,34 @@ import (
 	"github.com/clawgate/clawgate/app/store"
 )
 
-// RequestFilter narrows the spend log as the Requests tab and its CSV export do. Model, Key and
-// Status are matched by the store's indexed query; Text is a case-insensitive substring of the
-// model, upstream, provider, key or error, checked over the rows the store returns.
+// RequestFilter narrows the spend log as the Requests tab and its CSV export do. Every field is
+// matched by the store's indexed SQL (app/store/requests.go), and pages are read by keyset cursor.
 type RequestFilter struct {
 	Model  string // a model group or an upstream model
 	Key    string // a virtual key's alias
 	Status string // "", "ok" or "failed"
-	Text   string
+	// Since and Until bound the start time to [Since, Until); zero means open.
+	Since, Until time.Time
+	// Text is a case-insensitive substring of the request id, model, provider, key, error, user or tags.
+	Text string
+	// After asks for the page older than that row (the next page); Before for the page newer than
+	// it (the previous one). Both nil: the newest page.
+	After, Before *Request
 	// Limit is the most rows returned (the newest first); 0 for all.
 	Limit int
 }
 
-func (f RequestFilter) query(page, size int) store.SpendQuery {
-	q := store.SpendQuery{Model: strings.TrimSpace(f.Model), KeyAlias: strings.TrimSpace(f.Key), Page: page, PageSize: size}
+func cursor(r *Request) *store.Cursor {
+	if r == nil {
+		return nil
+	}
+	return &store.Cursor{Start: r.Start, RequestID: r.ID}
+}
+
+func (f RequestFilter) query() store.RequestQuery {
+	q := store.RequestQuery{Model: strings.TrimSpace(f.Model), KeyAlias: strings.TrimSpace(f.Key),
+		Since: f.Since, Until: f.Until, Text: strings.TrimSpace(f.Text),
+		After: cursor(f.After), Before: cursor(f.Before), Limit: f.Limit}
 	switch f.Status {
 	case "ok":
 		q.Status = store.StatusSuccess
@@ -34,56 +48,35 @@ func (f RequestFilter) query(page, size int) store.SpendQuery {
 	return q
 }
 
-func (f RequestFilter) match(r Request) bool {
-	t := strings.ToLower(strings.TrimSpace(f.Text))
-	if t == "" {
-		return true
-	}
-	for _, s := range []string{r.Model, r.Upstream, r.Provider, r.Key, r.Error} {
-		if strings.Contains(strings.ToLower(s), t) {
-			return true
-		}
-	}
-	return false
-}
-
-// requestPage is how many rows one store read takes while filtering or exporting.
-const requestPage = 1000
-
-// Requests reads the newest logged requests that pass f. It queries SQLite: off the UI goroutine.
+// Requests reads one page of the logged requests that pass f, newest first. It queries SQLite:
+// off the UI goroutine.
 func (a *App) Requests(ctx context.Context, f RequestFilter) ([]Request, error) {
-	var out []Request
-	err := a.eachRequest(ctx, f, func(r Request) bool {
-		out = append(out, r)
-		return f.Limit == 0 || len(out) < f.Limit
-	})
-	return out, err
+	st, err := a.flushedStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	logs, err := st.PageSpendLogs(ctx, f.query())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Request, len(logs))
+	for i, l := range logs {
+		out[i] = requestOf(l)
+	}
+	return out, nil
 }
 
-// eachRequest calls yield with each request that passes f, newest first, until it returns false.
-func (a *App) eachRequest(ctx context.Context, f RequestFilter, yield func(Request) bool) error {
+// flushedStore is the ledger's store once pending usage is written, so a request that just ended
+// is read.
+func (a *App) flushedStore(ctx context.Context) (*store.Store, error) {
 	led, err := a.openLedger()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := led.Flush(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	st := led.Store()
-	for page := 1; ; page++ {
-		logs, _, err := st.QuerySpendLogs(ctx, f.query(page, requestPage))
-		if err != nil {
-			return err
-		}
-		for _, l := range logs {
-			if r := requestOf(l); f.match(r) && !yield(r) {
-				return nil
-			}
-		}
-		if len(logs) < requestPage {
-			return nil
-		}
-	}
+	return led.Store(), nil
 }
 
 // requestOf is a spend log row as the windows show it.
@@ -101,30 +94,33 @@ func requestOf(l store.SpendLog) Request {
 var csvHeader = []string{"request_id", "start_time", "model", "upstream_model", "provider", "key_alias", "stream",
 	"prompt_tokens", "completion_tokens", "spend_usd", "unpriced", "duration_ms", "status", "error"}
 
-// ExportRequestsCSV writes every request that passes f (Limit ignored) as CSV, newest first, and
+// ExportRequestsCSV writes every request that passes f (paging and Limit ignored) as CSV, newest first, and
 // returns how many rows it wrote.
 func (a *App) ExportRequestsCSV(ctx context.Context, f RequestFilter, w io.Writer) (int, error) {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return 0, err
 	}
+	st, err := a.flushedStore(ctx)
+	if err != nil {
+		return 0, err
+	}
+	q := f.query()
+	q.After, q.Before, q.Limit = nil, nil, 0
 	n := 0
-	var werr error
-	err := a.eachRequest(ctx, f, func(r Request) bool {
+	// One row at a time from the database to the writer: an export of a million rows holds one.
+	err = st.EachSpendLog(ctx, q, func(l store.SpendLog) error {
+		r := requestOf(l)
 		status := "success"
 		if !r.OK {
 			status = "failure"
 		}
-		werr = cw.Write([]string{r.ID, r.Start.UTC().Format(time.RFC3339Nano), r.Model, r.Upstream, r.Provider, r.Key,
+		n++
+		return cw.Write([]string{r.ID, r.Start.UTC().Format(time.RFC3339Nano), r.Model, r.Upstream, r.Provider, r.Key,
 			strconv.FormatBool(r.Stream), strconv.FormatInt(r.PromptTokens, 10), strconv.FormatInt(r.CompletionTokens, 10),
 			strconv.FormatFloat(r.Cost, 'f', -1, 64), strconv.FormatBool(r.Unpriced), strconv.FormatInt(r.Duration.Milliseconds(), 10),
 			status, r.Error})
-		n++
-		return werr == nil
 	})
-	if err == nil {
-		err = werr
-	}
 	cw.Flush()
 	if err == nil {
 		err = cw.Error()

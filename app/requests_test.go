@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clawgate/clawgate/internal/fakeupstream"
 )
@@ -71,8 +72,36 @@ model_list:
 		})
 	}
 
+	// Pages of one, forward to the end and back: each request once, then an empty page.
+	all, _ := a.Requests(ctx, RequestFilter{})
+	var walked []string
+	var last *Request
+	for range 6 {
+		p, err := a.Requests(ctx, RequestFilter{Limit: 1, After: last})
+		if err != nil || len(p) > 1 {
+			t.Fatalf("page after %v: %v %v", last, p, err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		walked, last = append(walked, p[0].ID), &p[0]
+	}
+	if len(walked) != len(all) || walked[0] != all[0].ID || walked[len(all)-1] != all[len(all)-1].ID {
+		t.Errorf("walked %v, want %d rows in the order of %v", walked, len(all), all)
+	}
+	if back, err := a.Requests(ctx, RequestFilter{Limit: 2, Before: last}); err != nil || len(back) != 2 ||
+		back[0].ID != all[len(all)-3].ID || back[1].ID != all[len(all)-2].ID {
+		t.Errorf("previous page from the oldest: %v %v", back, err)
+	}
+	if none, err := a.Requests(ctx, RequestFilter{Since: time.Now().Add(time.Hour)}); err != nil || len(none) != 0 {
+		t.Errorf("future range: %v %v", none, err)
+	}
+	if got, err := a.Requests(ctx, RequestFilter{Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Minute)}); err != nil || len(got) != 4 {
+		t.Errorf("the last hour: %d rows, %v", len(got), err)
+	}
+
 	var buf bytes.Buffer
-	n, err := a.ExportRequestsCSV(ctx, RequestFilter{Key: "ci"}, &buf)
+	n, err := a.ExportRequestsCSV(ctx, RequestFilter{Key: "ci", Limit: 1, After: &all[len(all)-1]}, &buf)
 	if err != nil || n != 2 {
 		t.Fatalf("export: %d rows, %v", n, err)
 	}
@@ -128,5 +157,105 @@ model_list:
 	}
 	if len(o.TopKeys) != 1 || o.TopKeys[0].Name != "ci" || o.TopKeys[0].Spend != o.Today.Spend {
 		t.Errorf("top keys %+v", o.TopKeys)
+	}
+}
+
+// The detail pane's row: bodies only with prompt storage on, and "Copy as curl" never holds a key.
+func TestRequestDetailAndCurl(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(`general_settings: {master_key: sk-master-secret, store_prompts_in_spend_logs: true}
+model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
+`), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	ctx := context.Background()
+	req, _ := http.NewRequest("POST", a.Status().BaseURL()+"/v1/chat/completions",
+		strings.NewReader(`{"model":"mini","messages":[{"role":"user","content":"it's here"}],"api_key":"sk-body-secret"}`))
+	req.Header.Set("Authorization", "Bearer sk-master-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	rs, err := a.Requests(ctx, RequestFilter{})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("%v %v", rs, err)
+	}
+	d, err := a.RequestDetail(ctx, rs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != rs[0].ID || d.CallType != "acompletion" || !strings.Contains(string(d.Body), "it's here") || len(d.Reply) == 0 {
+		t.Errorf("detail %+v body %s reply %s", d.Request, d.Body, d.Reply)
+	}
+	curl := d.Curl(a.Status().BaseURL())
+	for _, want := range []string{"curl '" + a.Status().BaseURL() + "/v1/chat/completions'", "Bearer $LITELLM_API_KEY", `it'\''s here`} {
+		if !strings.Contains(curl, want) {
+			t.Errorf("curl lacks %q:\n%s", want, curl)
+		}
+	}
+	for _, secret := range []string{"sk-master-secret", "sk-body-secret", "sk-up"} {
+		if strings.Contains(curl, secret) {
+			t.Errorf("curl holds %s:\n%s", secret, curl)
+		}
+	}
+	// Without a stored body the command still names the model, with a placeholder prompt.
+	d.Body = nil
+	if c := d.Curl("http://h/"); !strings.Contains(c, `"model":"mini"`) || !strings.Contains(c, "'http://h/v1/chat/completions'") {
+		t.Errorf("curl without a body:\n%s", c)
+	}
+}
+
+// A served request is announced to change subscribers, and only to them.
+func TestSubscribeChanges(t *testing.T) {
+	up := httptest.NewServer(fakeupstream.New())
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(`model_list:
+  - model_name: mini
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "`+up.URL+`/v1", api_key: sk-up}
+`), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	changes, unsubscribe := a.SubscribeChanges()
+	status, unsubStatus := a.Subscribe()
+	defer unsubStatus()
+	select {
+	case e := <-changes:
+		t.Fatalf("a change before any request: %+v", e)
+	default:
+	}
+	resp, err := http.Post(a.Status().BaseURL()+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"mini","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case e := <-changes:
+		if e.Kind != EventRequests {
+			t.Errorf("kind %v", e.Kind)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change event for a served request")
+	}
+	for len(status) > 0 {
+		if e := <-status; e.Kind == EventRequests {
+			t.Error("a request event reached the tray's subscription")
+		}
+	}
+	unsubscribe()
+	resp, err = http.Post(a.Status().BaseURL()+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"mini","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(changes) != 0 {
+		t.Error("an event after unsubscribing")
 	}
 }

@@ -18,8 +18,8 @@ import (
 const (
 	// requestsShown is how many of the latest requests the window lists.
 	requestsShown = 200
-	// requestsEvery is how often an open activity window re-reads the log; usage reaches the log
-	// in batches about once a second, so faster would show nothing new.
+	// requestsEvery is how often an open activity window re-reads the log when its service
+	// announces no changes; usage reaches the log in batches about once a second.
 	requestsEvery = 2 * time.Second
 )
 
@@ -31,7 +31,8 @@ var requestStretch = []bool{false, true, false, false, false, false, true}
 
 // activityWindow shows, in three tabs, the latest requests from the spend log, the budgets and the
 // routes, under the day's and month's spend. It reads them through the service, off the Fyne
-// goroutine, when shown and then every requestsEvery while open. Each table's selection follows
+// goroutine, when shown and then on the service's change events while open (changes.go), or
+// every requestsEvery for a service that announces none. Each table's selection follows
 // its item (a request's id, a key's hash, a route's name) across reads.
 type activityWindow struct {
 	w       fyne.Window
@@ -58,6 +59,8 @@ type activityWindow struct {
 	filters    *requestFilters // the Requests tab's filters and export (requestfilters.go)
 	reqs       []app.Request   // the rows' requests, for the detail line
 	detail     *widget.Label   // the selected request in full (cells cut long errors)
+	changes    changeService   // when set, the window reads on its events, not on a timer (changes.go)
+	pane       *requestPane    // when set, the selected request in full with Copy as curl (requestdetail.go)
 
 	loading atomic.Bool    // a read is under way: ticks skip rather than pile up
 	again   atomic.Bool    // a read was asked for while one was under way
@@ -81,6 +84,13 @@ func newActivityWindow(a fyne.App, fetch func(context.Context, int) (app.Activit
 	rw.table = newItemTable(requestColumns[:], requestStretch, func(row int) {
 		if row < 0 || row >= len(rw.reqs) {
 			rw.detail.SetText(noRequestSelected)
+			if rw.pane != nil {
+				rw.pane.selectRequest(nil)
+			}
+			return
+		}
+		if rw.pane != nil {
+			rw.pane.selectRequest(&rw.reqs[row]) // the full row, bodies and Copy as curl (requestdetail.go)
 			return
 		}
 		rw.detail.SetText(requestDetail(rw.reqs[row]))
@@ -121,6 +131,11 @@ func (rw *activityWindow) show(tab int) {
 		rw.keys.stale.Store(true) // the keychain is read when the window opens, not on ticks
 	}
 	rw.refresh()
+	if rw.changes != nil {
+		rw.follow(stop) // reads on change events only (changes.go)
+		return
+	}
+	// A service that announces no changes (a test's fake) is read on a timer.
 	rw.jobs.Add(1)
 	go func() {
 		defer rw.jobs.Done()
@@ -160,8 +175,8 @@ func (rw *activityWindow) refresh() {
 		return
 	}
 	var filter *app.RequestFilter // read here: the widgets belong to the Fyne goroutine
-	if rf := rw.filters; rf != nil && rf.active() {
-		f := rf.filter(requestsShown)
+	if rf := rw.filters; rf != nil {
+		f := rf.filter(requestPageSize)
 		filter = &f
 	}
 	ov := rw.overview
@@ -201,8 +216,11 @@ func (rw *activityWindow) refresh() {
 					rw.redit.file = file
 				}
 				rw.showActivity(act, err)
-				if filter != nil && err == nil {
-					rw.summary.SetText(rw.summary.Text + filteredNote(len(act.Requests)))
+				if rf := rw.filters; rf != nil && err == nil {
+					if rf.active() {
+						rw.summary.SetText(rw.summary.Text + filteredNote(len(act.Requests)))
+					}
+					rf.showPage(len(act.Requests))
 				}
 				if rw.filters != nil {
 					rw.filters.offerModels(rw.models())

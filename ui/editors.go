@@ -19,11 +19,17 @@ func (rw *activityWindow) enableEditors(svc any) {
 	if ss, ok := svc.(secretService); ok {
 		rw.enableSecrets(ss)
 	}
+	if ds, ok := svc.(requestDetailService); ok {
+		rw.enableRequestDetail(ds) // first: it rebuilds the tab the filter bar then wraps
+	}
 	if rs, ok := svc.(requestService); ok {
 		rw.enableRequestFilters(rs)
 	}
 	if os, ok := svc.(overviewService); ok {
 		rw.enableOverview(os)
+	}
+	if cs, ok := svc.(changeService); ok {
+		rw.enableChanges(cs)
 	}
 }
 

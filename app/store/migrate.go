@@ -125,6 +125,8 @@ CREATE TRIGGER keys_renamed AFTER UPDATE OF token ON keys WHEN NEW.token != OLD.
 	INSERT OR REPLACE INTO key_renames (old_token, new_token) VALUES (OLD.token, NEW.token);
 END;
 `,
+	// Version 5: see requestsMigration (rollup.go).
+	requestsMigration(),
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -70,8 +70,15 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	}
 	var sel, group []string
 	var args []any
+	rollup := rollupServes(q, start, end)
 	if q.By&ByDay != 0 {
 		day, dayArgs := dayExpr(start, end, loc)
+		if rollup {
+			// Grouped by the day's number, formatted once per group: date() on every bucket costs more
+			// than the sums.
+			day, dayArgs = localSeconds(start, end, loc)
+			day = "(" + day + ") / 86400"
+		}
 		sel, group, args = append(sel, day+" AS day"), append(group, "day"), append(args, dayArgs...)
 	}
 	if q.By&ByModel != 0 {
@@ -87,19 +94,42 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	if q.By&ByProvider != 0 {
 		sel, group = append(sel, "l.provider"), append(group, "l.provider")
 	}
-	where := []string{"l.start_time >= ?", "l.start_time < ?"}
-	args = append(args, micros(start), micros(end))
-	if q.APIKey != "" {
-		where, args = append(where, "l.api_key = ?"), append(args, q.APIKey)
+	var query string
+	if rollup {
+		// The 30-minute buckets hold the same sums; bucket bounds keep the primary key in use.
+		sel = append(sel, `COALESCE(SUM(l.spend), 0), COALESCE(SUM(l.requests), 0), COALESCE(SUM(l.failures), 0),
+			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
+			COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
+			COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
+		where := []string{"bucket >= ?", "bucket < ?"}
+		args = append(args, micros(start)/bucketMicros, micros(end)/bucketMicros)
+		// The model table when models are asked for, else the key table (it also gives totals).
+		table, cols := "spend_rollup_key", "'' AS model_group, '' AS model, api_key, key_alias"
+		if q.By&ByModel != 0 {
+			table, cols = "spend_rollup_model", "model AS model_group, model, '' AS api_key, '' AS key_alias"
+		}
+		if q.APIKey != "" {
+			where, args = append(where, "api_key = ?"), append(args, q.APIKey)
+		}
+		query = `SELECT ` + strings.Join(sel, ", ") + ` FROM (SELECT bucket * ` + strconv.Itoa(bucketMicros) +
+			` AS start_time, ` + cols + `, spend, requests, failures, unpriced, prompt_tokens, completion_tokens,
+			total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+			FROM ` + table + ` WHERE ` + strings.Join(where, " AND ") + `) l`
+	} else {
+		where := []string{"l.start_time >= ?", "l.start_time < ?"}
+		args = append(args, micros(start), micros(end))
+		if q.APIKey != "" {
+			where, args = append(where, "l.api_key = ?"), append(args, q.APIKey)
+		}
+		if q.UserID != "" {
+			where, args = append(where, "l.user_id = ?"), append(args, q.UserID)
+		}
+		sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
+			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
+			COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
+			COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
+		query = `SELECT ` + strings.Join(sel, ", ") + ` FROM spend_logs l WHERE ` + strings.Join(where, " AND ")
 	}
-	if q.UserID != "" {
-		where, args = append(where, "l.user_id = ?"), append(args, q.UserID)
-	}
-	sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
-		COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
-		COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
-		COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
-	query := `SELECT ` + strings.Join(sel, ", ") + ` FROM spend_logs l WHERE ` + strings.Join(where, " AND ")
 	if len(group) > 0 {
 		query += ` GROUP BY ` + strings.Join(group, ", ") + ` ORDER BY ` + summaryOrder(q.By)
 	}
@@ -112,7 +142,10 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	for rows.Next() {
 		var g SpendGroup
 		var dest []any
-		if q.By&ByDay != 0 {
+		var dayNumber int64
+		if q.By&ByDay != 0 && rollup {
+			dest = append(dest, &dayNumber)
+		} else if q.By&ByDay != 0 {
 			dest = append(dest, &g.Day)
 		}
 		if q.By&ByModel != 0 {
@@ -132,6 +165,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: spend summary: %w", err)
 		}
+		if q.By&ByDay != 0 && rollup {
+			g.Day = time.Unix(dayNumber*86400, 0).UTC().Format("2006-01-02")
+		}
 		if len(group) == 0 && g.Requests == 0 {
 			continue // an aggregate over nothing
 		}
@@ -141,6 +177,19 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		return nil, fmt.Errorf("store: spend summary: %w", err)
 	}
 	return out, nil
+}
+
+// bucketMicros is the rollups' bucket (migration 5, rollup.go): 30 minutes. Never change it: the
+// tables on disk are cut at it.
+const bucketMicros = 1_800_000_000
+
+// rollupServes reports whether a rollup table can answer q over [start, end): they keep one of
+// model or key, and whole buckets, so the bounds must fall on bucket edges (local midnights do).
+func rollupServes(q SummaryQuery, start, end time.Time) bool {
+	perModel := q.By&ByModel != 0
+	return q.UserID == "" && q.By&(ByUser|ByProvider) == 0 &&
+		!(perModel && (q.By&ByKey != 0 || q.APIKey != "")) && // one dimension per table
+		micros(start)%bucketMicros == 0 && micros(end)%bucketMicros == 0
 }
 
 // summaryOrder orders by day, then spend descending, then the other group columns, by position in
@@ -187,11 +236,17 @@ func (s *Store) summaryRange(ctx context.Context, q SummaryQuery) (start, end ti
 	return start, end, end.After(start), nil
 }
 
-// dayExpr returns SQL for the calendar day of l.start_time in loc. SQLite knows only UTC and the
-// process's local zone, so the range is cut into spans of constant UTC offset (Go knows the zone's
-// rules, DST included) and the offset of the row's span is added before taking the UTC date. Cost
-// per row: a comparison per offset change in the range, about two a year.
+// dayExpr returns SQL for the calendar day of l.start_time in loc, as "2006-01-02".
 func dayExpr(start, end time.Time, loc *time.Location) (string, []any) {
+	secs, args := localSeconds(start, end, loc)
+	return "date(" + secs + ", 'unixepoch')", args
+}
+
+// localSeconds returns SQL for l.start_time as seconds since the epoch of loc's wall clock. SQLite
+// knows only UTC and the process's local zone, so the range is cut into spans of constant UTC offset
+// (Go knows the zone's rules, DST included) and the offset of the row's span is added. Cost per
+// row: a comparison per offset change in the range, about two a year.
+func localSeconds(start, end time.Time, loc *time.Location) (string, []any) {
 	type span struct {
 		until  int64 // micros; the span holds times before it
 		offset int   // seconds east of UTC
@@ -212,15 +267,15 @@ func dayExpr(start, end time.Time, loc *time.Location) (string, []any) {
 		if len(spans) == 1 {
 			off = spans[0].offset
 		}
-		return "date(l.start_time / 1000000 + ?, 'unixepoch')", []any{off}
+		return "l.start_time / 1000000 + ?", []any{off}
 	}
 	var b strings.Builder
 	var args []any
-	b.WriteString("date(l.start_time / 1000000 + CASE")
+	b.WriteString("l.start_time / 1000000 + CASE")
 	for _, sp := range spans[:len(spans)-1] {
 		b.WriteString(" WHEN l.start_time < ? THEN ?")
 		args = append(args, sp.until, sp.offset)
 	}
-	b.WriteString(" ELSE ? END, 'unixepoch')")
+	b.WriteString(" ELSE ? END")
 	return b.String(), append(args, spans[len(spans)-1].offset)
 }

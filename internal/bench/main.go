@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -41,6 +42,9 @@ type options struct {
 	concurrency int
 	chunkDelay  time.Duration
 	clawgate    string
+	storeRows   string // row counts for the store rows, comma-separated
+	storeCache  string // where generated store files are kept between runs
+	storeOnly   bool
 }
 
 // bareEnv, when set to an upstream URL, makes this binary serve the bare proxy in front of it
@@ -60,14 +64,31 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent requests")
 	flag.DurationVar(&o.chunkDelay, "chunk-delay", 2*time.Millisecond, "upstream delay per chunk for the first-byte measurement")
 	flag.StringVar(&o.clawgate, "clawgate", "bin/clawgate", "path to the clawgate binary")
+	cache, _ := os.UserCacheDir()
+	flag.StringVar(&o.storeRows, "store-rows", "100000,1000000", "store sizes to time the Requests and Overview queries at (\"\" for none)")
+	flag.StringVar(&o.storeCache, "store-cache", filepath.Join(cache, "clawgate-bench"), "folder for the generated store files, reused by later runs")
+	flag.BoolVar(&o.storeOnly, "store-only", false, "time only the store queries, not the gateway")
 	flag.Parse()
 	if o.rounds < 1 || o.concurrency < 1 || o.duration <= 0 {
 		log.Fatal("bench: -rounds, -concurrency and -duration must be positive")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	sizes, err := parseSizes(o.storeRows)
+	if err != nil {
 		log.Fatalf("bench: %v", err)
+	}
+	if !o.storeOnly {
+		if err := run(ctx, o); err != nil {
+			log.Fatalf("bench: %v", err)
+		}
+	}
+	if len(sizes) > 0 {
+		rows, err := benchStore(ctx, o.storeCache, sizes)
+		if err != nil {
+			log.Fatalf("bench: store: %v", err)
+		}
+		reportStore(os.Stdout, rows)
 	}
 }
 
