@@ -218,8 +218,10 @@ func TestRequestsWindow(t *testing.T) {
 		t.Errorf("rows after a failed read: %d", len(g.reqs.rows))
 	}
 
-	// Closing hides it and stops the reads.
+	// Closing hides it and stops the reads: a read already under way may end, none starts after.
 	g.reqs.hide()
+	g.reqs.jobs.Wait()
+	pump()
 	svc.mu.Lock()
 	reads := svc.reads
 	svc.mu.Unlock()
