@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/clawgate/clawgate/app"
 )
@@ -93,4 +95,33 @@ func TestShots(t *testing.T) {
 	shots(t, a, g.reqs.w, "budgets")
 	g.reqs.show(tabRoutes)
 	shots(t, a, g.reqs.w, "routes")
+}
+
+// TestShotTrayMenu draws the tray's menu as the gui builds it (items, submenus, the status line
+// first), in a Fyne menu widget: a tray host draws it in its own style, so this is its content,
+// not its look. `make screenshots` keeps it as tray-menu-*.png.
+func TestShotTrayMenu(t *testing.T) {
+	a := test.NewTempApp(t)
+	uiQueue(t)
+	svc := newFakeService(running)
+	svc.activity = sampleActivity()
+	tray := newFakeTray()
+	g := newGUI(a, tray, svc, Options{})
+	settle(t, g)
+	g.start()
+	defer g.stop()
+	menu := receive(t, tray.menus, "tray menu")
+	if len(menu.Items) < 5 {
+		t.Fatalf("tray menu has %d items", len(menu.Items))
+	}
+	w := a.NewWindow("Clawgate tray menu")
+	m := widget.NewMenu(menu)
+	w.SetContent(container.NewBorder(nil, nil, nil, nil, container.NewPadded(m)))
+	w.Resize(m.MinSize().Add(fyne.NewSquareSize(2 * theme.Padding())))
+	dir := shotsDir(t)
+	defer a.Settings().SetTheme(test.Theme())
+	for _, v := range variants {
+		a.Settings().SetTheme(variantTheme{theme.DefaultTheme(), v.v})
+		writePNG(t, w, filepath.Join(dir, "tray-menu-"+v.name+".png"))
+	}
 }
