@@ -1,6 +1,7 @@
 // Shared by the OpenClaw e2e files: where install.sh put Node 24 and OpenClaw, and how to run a
 // process with a deadline and read OpenClaw's --json envelope.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -63,4 +64,33 @@ export function lastJSON(stdout) {
     }
   }
   return undefined;
+}
+
+// requireOpenClaw fails, with the fix in the message, when install.sh has not run: never a skip.
+export function requireOpenClaw() {
+  for (const [what, p] of [
+    ['NODE24_BIN', NODE24_BIN],
+    ['OpenClaw (OPENCLAW_DIR)', OPENCLAW_ENTRY],
+  ]) {
+    if (!existsSync(p)) throw new Error(`${what}: ${p} does not exist: run e2e/openclaw/install.sh (or e2e/openclaw/run.sh)`);
+  }
+}
+
+// openclawEnv is the environment for OpenClaw and `clawgate openclaw` under a throwaway HOME:
+// Node 24 first on PATH and none of the developer's OpenClaw, LiteLLM, Clawgate or XDG settings.
+export function openclawEnv(home) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('OPENCLAW_') || k.startsWith('LITELLM_') || k.startsWith('CLAWGATE_') || k.startsWith('XDG_')) delete env[k];
+  }
+  return {
+    ...env,
+    HOME: home,
+    PATH: `${path.dirname(NODE24_BIN)}:${env.PATH}`,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    NO_COLOR: '1',
+  };
 }
