@@ -9,8 +9,8 @@
 # title (X11 _NET_WM_PID and WM_NAME, through xdotool), never by looking at pixels.
 #
 # Rounds, all on one config folder and data folder:
-#  1. First run without OPENAI_API_KEY (the first-run route reads it): the status window opens, the
-#     icon is amber, the first menu line names the missing key, and a notification from "Clawgate"
+#  1. First run without OPENAI_API_KEY (the first-run route reads it): the setup wizard opens (the
+#     first run's face), the icon is amber, the first menu line names the missing key, and a notification from "Clawgate"
 #     says so. SIGTERM ends it with status 0.
 #  2. With the key set: green icon, no window. Idle for 20 s with no window: below 0.5% of a core.
 #     A broken edit of config.yaml turns the icon amber with a notification, the fix turns it green.
@@ -232,7 +232,7 @@ green='#1f9d55' amber='#e89b0c' red='#d6332f'
 echo "tray-smoke: round 1: first run of $bin on port $port, OPENAI_API_KEY unset"
 unset OPENAI_API_KEY
 start_round
-wait_window Clawgate "$shot"
+wait_window "Clawgate: set up" "$shot"
 tray -until-icon "$amber"
 expect_line "icon 64x64 $amber"
 expect_line "No API key for route gpt-4o-mini"
