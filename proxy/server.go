@@ -205,11 +205,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	for _, p := range []string{"", "/v1", "/openai", "/openai/v1"} {
-		m.HandleFunc("POST "+p+"/chat/completions", s.handleChat)
+	// The OpenAI-shaped endpoints, each under every prefix OpenAI's and Azure's clients use and
+	// with the model in the path (Azure deployments, the old engines form).
+	for _, e := range []struct {
+		path string
+		h    http.HandlerFunc
+	}{{"/chat/completions", s.handleChat}, {"/embeddings", s.handleEmbeddings}, {"/completions", s.handleCompletions}} {
+		for _, p := range []string{"", "/v1", "/openai", "/openai/v1", "/openai/deployments/{model}", "/engines/{model}"} {
+			m.HandleFunc("POST "+p+e.path, e.h)
+		}
 	}
-	m.HandleFunc("POST /openai/deployments/{model}/chat/completions", s.handleChat)
-	m.HandleFunc("POST /engines/{model}/chat/completions", s.handleChat)
 	for _, p := range []string{"/v1/responses", "/responses", "/openai/v1/responses"} {
 		m.HandleFunc("POST "+p, s.handleResponses)
 		m.HandleFunc("GET "+p+"/{id}", s.handleResponseGet)
@@ -232,15 +237,7 @@ func (s *Server) routes() {
 	for _, p := range []string{"/key/", "/spend/", "/global/", "/user/daily/activity", "/budget/", "/v1/key/", "/v1/spend/"} {
 		m.HandleFunc(p, s.handleAdmin)
 	}
-	// Embeddings, legacy text completions and LiteLLM's operational endpoints (endpoints.go).
-	for _, p := range []string{"", "/v1", "/openai", "/openai/v1"} {
-		m.HandleFunc("POST "+p+"/embeddings", s.handleEmbeddings)
-		m.HandleFunc("POST "+p+"/completions", s.handleCompletions)
-	}
-	m.HandleFunc("POST /openai/deployments/{model}/embeddings", s.handleEmbeddings)
-	m.HandleFunc("POST /engines/{model}/embeddings", s.handleEmbeddings)
-	m.HandleFunc("POST /openai/deployments/{model}/completions", s.handleCompletions)
-	m.HandleFunc("POST /engines/{model}/completions", s.handleCompletions)
+	// LiteLLM's operational endpoints (endpoints.go).
 	m.HandleFunc("GET /health", s.handleHealth)
 	m.HandleFunc("GET /model_group/info", s.handleModelGroupInfo)
 	m.HandleFunc("GET /v1/model_group/info", s.handleModelGroupInfo)
