@@ -448,7 +448,7 @@ func TestParseErrors(t *testing.T) {
 		{"master_key from an unset variable", "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n", "config.yaml:2: general_settings.master_key: environment variable LITELLM_MASTER_KEY is not set (referenced as os.environ/LITELLM_MASTER_KEY)"},
 		{"max_request_size_mb a word", "general_settings:\n  max_request_size_mb: big\n", `config.yaml:2: general_settings.max_request_size_mb: want a number, got "big"`},
 		{"responses_store_ttl a word", "general_settings:\n  responses_store_ttl: long\n", `config.yaml:2: general_settings.responses_store_ttl: want a number, got "long"`},
-		{"cors origin with a path", "general_settings:\n  cors_allow_origins: [\"https://a.example/app\"]\n", `config.yaml:2: general_settings.cors_allow_origins[0]: "https://a.example/app" is not a web origin: want scheme://host[:port] (e.g. https://app.example.com) or "*"`},
+		{"cors origin with a path", "general_settings:\n  cors_allow_origins: [\"https://a.example/path\"]\n", `config.yaml:2: general_settings.cors_allow_origins[0]: "https://a.example/path" is not a web origin: want scheme://host[:port] (e.g. https://app.example.com) or "*"`},
 		{"cors origin without a scheme", "general_settings:\n  cors_allow_origins:\n    - a.example\n", `config.yaml:3: general_settings.cors_allow_origins[0]: "a.example" is not a web origin: want scheme://host[:port] (e.g. https://app.example.com) or "*"`},
 		{"cors origins a mapping", "general_settings:\n  cors_allow_origins: {a: b}\n", "config.yaml:2: general_settings.cors_allow_origins: want a list of origins such as https://app.example.com, got a mapping"},
 		{"credential_list not a list", "credential_list: {a: b}\n", "config.yaml:1: credential_list: want a list of credentials, got a mapping"},
