@@ -51,9 +51,10 @@ vet: ## gofmt (fails on any unformatted file), go vet ./..., and go vet for darw
 	$(GO) vet ./...
 	pkgs=$$(scripts/gopkgs.sh race); for os in darwin windows; do GOOS=$$os CGO_ENABLED=0 $(GO) vet $$pkgs; done
 
-# Both groups run in a throwaway session: app/keychain needs a real Secret Service on a session bus.
-test-race: ## go test -race on every package that does not link Fyne's driver (in a throwaway D-Bus session)
-	pkgs=$$(scripts/gopkgs.sh race); scripts/with-session.sh $(GO) test -race $$pkgs
+# Both groups run in a throwaway session: app/keychain needs a real Secret Service on a session bus;
+# the store and ledger suites also run against a throwaway PostgreSQL cluster (scripts/with-postgres.sh).
+test-race: ## go test -race on every package that does not link Fyne's driver (in a throwaway D-Bus session, beside a throwaway PostgreSQL)
+	pkgs=$$(scripts/gopkgs.sh race); scripts/with-session.sh scripts/with-postgres.sh $(GO) test -race $$pkgs
 
 # The Fyne packages run twice. Once as built for real (the GLFW driver), without -race: a -race build
 # recompiles go-gl's C (6-8 min on an idle core; 55 min cold on the shared 2-core dev machine). Then
