@@ -122,6 +122,8 @@ type Status struct {
 	// KeyringErr is why the keychain could not give the master key (locked, no Secret Service):
 	// the gateway then runs without one, loopback only, refusing what could come from a web page.
 	KeyringErr error
+	// Team is the joined team gateway and its key's last read spend (team.go).
+	Team TeamState
 }
 
 // BaseURL is the URL clients use, e.g. "http://127.0.0.1:4000".

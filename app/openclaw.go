@@ -199,6 +199,9 @@ func (a *App) restartAfterKey(ctx context.Context, d *openclaw.Doc, path string,
 // OpenClawSync mirrors the gateway's routes into the litellm provider's models[], and keeps the
 // provider's baseUrl in the agents' generated models.json files in step.
 func (a *App) OpenClawSync(ctx context.Context) ([]string, error) {
+	if a.usingTeam(ctx) {
+		return []string{"OpenClaw uses the team gateway: its models are the team's, not this gateway's routes"}, nil
+	}
 	lines, err := a.editOpenClaw(ctx, func(t *openclaw.Tree) ([]string, error) { return openclaw.SyncRoutes(t.Doc, a.routes()) })
 	if err != nil {
 		return lines, err
@@ -216,6 +219,9 @@ func (a *App) OpenClawUse(ctx context.Context, model string, scope OpenClawAgent
 		if r.Name == model {
 			served = true
 		}
+	}
+	if !served && a.teamServes(ctx, model) {
+		served = true // OpenClaw uses the team gateway, which serves it
 	}
 	if !served {
 		return nil, nil, fmt.Errorf("the gateway does not serve %q; it serves: %s", model, strings.Join(a.srv.Models(), ", "))

@@ -32,6 +32,9 @@ type OpenClawState struct {
 	// Pinned names the agents whose own model beats Primary, "coder: anthropic/claude-opus-4-6;
 	// ..." ("" when none): a switch of the default model does not reach them.
 	Pinned string
+	// BaseURL is the litellm provider's baseUrl as written ("" when unset): the local gateway,
+	// or a team gateway (Status.UsingTeam).
+	BaseURL string
 }
 
 // openClawTimeout bounds an edit started from the tray: OpenClaw may hold its lock, a disk may hang.
@@ -99,9 +102,10 @@ func (a *App) refreshOpenClaw(ctx context.Context) {
 	case !f.Exists:
 		st.Err = "no config file"
 	default:
-		st.Primary = f.Status.Primary
+		st.Primary, st.BaseURL = f.Status.Primary, f.Status.BaseURL
 		st.Pinned = a.pinnedSummary()
 	}
+	a.loadTeam(ctx)
 	a.mu.Lock()
 	st.OutOfSync = a.status.OpenClaw.OutOfSync
 	a.status.OpenClaw = st
@@ -152,7 +156,7 @@ func (a *App) onOpenClawEvent(ev openclaw.Event) {
 	case ev.Kind.Has(openclaw.Invalid):
 		st.Err = fmt.Sprintf("config invalid: %v", ev.Err)
 	default:
-		st.Primary, st.Err = ev.Status.Primary, ""
+		st.Primary, st.Err, st.BaseURL = ev.Status.Primary, "", ev.Status.BaseURL
 		st.Pinned = a.pinnedSummary()
 	}
 	changed := st != a.status.OpenClaw

@@ -83,6 +83,31 @@ func SetEnv(path, name, value string) (changed bool, err error) {
 	return true, writeEnv(path, out.String())
 }
 
+// UnsetEnv removes every assignment of name from the dotenv file at path, keeping every other
+// line; a missing file or name writes nothing. It undoes SetEnv of a name that was absent.
+func UnsetEnv(path, name string) (changed bool, err error) {
+	if !envNameRE.MatchString(name) {
+		return false, fmt.Errorf("openclaw: bad variable name %q", name)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("openclaw: read %s: %w", path, err)
+	}
+	var out strings.Builder
+	for _, l := range strings.SplitAfter(string(data), "\n") {
+		if k, _, ok := envAssignment(l); !ok || k != name {
+			out.WriteString(l)
+		}
+	}
+	if out.String() == string(data) {
+		return false, nil
+	}
+	return true, writeEnv(path, out.String())
+}
+
 func checkEnv(name, value string) error {
 	if !envNameRE.MatchString(name) {
 		return fmt.Errorf("openclaw: bad variable name %q", name)

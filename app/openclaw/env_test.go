@@ -102,3 +102,40 @@ func TestSetEnv(t *testing.T) {
 		t.Error("a value on two lines was written")
 	}
 }
+
+func TestUnsetEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if ch, err := UnsetEnv(path, "TEAM_KEY"); ch || err != nil {
+		t.Fatalf("no file: %v %v", ch, err)
+	}
+	orig := "# mine\nLITELLM_API_KEY=sk-local\nexport OTHER=1\n"
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := SetEnv(path, "TEAM_KEY", "sk-team"); !ch || err != nil {
+		t.Fatalf("set: %v %v", ch, err)
+	}
+	if v, _ := LookupEnvFile(path, "TEAM_KEY"); v != "sk-team" {
+		t.Fatalf("after set: %q", v)
+	}
+	if ch, err := UnsetEnv(path, "TEAM_KEY"); !ch || err != nil {
+		t.Fatalf("unset: %v %v", ch, err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != orig {
+		t.Errorf("set then unset did not restore the file:\n%q\nwant\n%q", got, orig)
+	}
+	if ch, err := UnsetEnv(path, "TEAM_KEY"); ch || err != nil {
+		t.Errorf("second unset: %v %v", ch, err)
+	}
+	// Every assignment goes, exported or quoted ones too.
+	os.WriteFile(path, []byte("export TEAM_KEY=\"a\"\nKEEP=1\nTEAM_KEY=b\n"), 0o600)
+	if _, err := UnsetEnv(path, "TEAM_KEY"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "KEEP=1\n" {
+		t.Errorf("got %q", got)
+	}
+	if _, err := UnsetEnv(path, "bad name"); err == nil {
+		t.Error("a bad name was accepted")
+	}
+}
