@@ -73,7 +73,7 @@ e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any
 # fyne/test draws the windows in software: no display, no GL, no cgo step.
 screenshots: ## every window and form, light and dark, at its size and at 1366x768, as PNGs in bin/shots/
 	mkdir -p bin/shots
-	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestShotTrayMenu|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing|TestOverviewTab|TestRequestsFiltersAndExport|TestRoutesServeNowAndFallbacks|TestSettingsChangePort|TestWizardFirstRun|TestKeysRegenerateMaster|TestRequestsPagingAndDetail'
+	CLAWGATE_UI_SHOTS=$(CURDIR)/bin/shots $(GO) test ./ui -count=1 -run 'TestShots|TestShotTrayMenu|TestRoutesAddTestServe|TestKeysCreateCopyAndProxyBudget|TestKeysTab|TestBudgetEditing|TestOverviewTab|TestRequestsFiltersAndExport|TestRoutesServeNowAndFallbacks|TestSettingsChangePort|TestWizardFirstRun|TestKeysRegenerateMaster|TestRequestsPagingAndDetail|TestShotsTeam'
 	@ls bin/shots
 
 tray-smoke: ## the real tray app under Xvfb with a real tray host and dunst: icon states, notifications, windows by X11 title, second launch, idle CPU, broken config

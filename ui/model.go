@@ -37,6 +37,10 @@ const (
 	actUseBackend // Arg is the model_list index of the deployment
 	actShowSettings
 	actShowWizard
+	actShowTeam  // the Team window: the join form, or the team key's spend and models
+	actUseTeam   // point OpenClaw at the joined team gateway
+	actUseLocal  // point OpenClaw back at this computer's gateway
+	actLeaveTeam // asks, then forgets the team gateway and its key
 )
 
 // item is one tray menu entry, independent of Fyne.
@@ -181,6 +185,8 @@ type menuExtras struct {
 	settings bool
 	// wizard says the service has the first-run wizard's calls: "Setup wizard…" opens it.
 	wizard bool
+	// team says the service can join a team gateway: the Team items (team.go's menu part).
+	team bool
 }
 
 // menuFor is menuModel with the extras. The first line names the worst problem and opens the
@@ -210,6 +216,11 @@ func menuFor(s app.Status, x menuExtras) []item {
 	items = append(items, backendMenus(s)...)
 	items = append(items, []item{
 		{Label: ocTitle, Children: openClawItems(s, x.previous)},
+	}...)
+	if x.team {
+		items = append(items, teamItems(s)...)
+	}
+	items = append(items, []item{
 		{Separator: true},
 		{Label: "Copy base URL", Action: actCopyURL, Disabled: baseURL(s) == ""},
 		{Label: "Open config folder", Action: actOpenFolder, Disabled: s.ConfigPath == ""},
@@ -247,7 +258,11 @@ func openClawItems(s app.Status, previous string) []item {
 	}
 	out := []item{{Label: truncate(line), Disabled: true}, {Separator: true}}
 	n := len(out)
-	for _, m := range s.Models {
+	served := s.Models
+	if s.UsingTeam() && s.Team.Info != nil {
+		served = s.Team.Info.Models // OpenClaw picks among the team gateway's models
+	}
+	for _, m := range served {
 		if strings.Contains(m, "*") {
 			continue // a wildcard group is not a model OpenClaw could pick
 		}
@@ -256,7 +271,7 @@ func openClawItems(s app.Status, previous string) []item {
 	if len(out) == n {
 		out = append(out, item{Label: "No models to choose from", Disabled: true})
 	}
-	if previous != "" && oc.Primary != openClawRef(previous) && slices.Contains(s.Models, previous) {
+	if previous != "" && oc.Primary != openClawRef(previous) && slices.Contains(served, previous) {
 		out = append(out, item{Separator: true}, item{Label: truncate("Back to " + previous), Action: actUseOpenClaw, Arg: previous})
 	}
 	return out

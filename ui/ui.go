@@ -152,6 +152,7 @@ type gui struct {
 	prob *problemsWindow
 	sets *settingsWindow // nil when the service cannot edit settings
 	wiz  *wizardWindow   // the first-run wizard; nil when the service lacks its calls
+	team *teamWindow     // joins a team gateway (team.go); nil when the service lacks its calls
 
 	// notified holds the IDs of the problems present at the last apply: a notification goes out
 	// for each new one, once (not per request), and again only after it went away and came back.
@@ -201,6 +202,9 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	}
 	if ws, ok := svc.(wizardService); ok {
 		g.wiz = newWizardWindow(g, ws)
+	}
+	if ts, ok := svc.(teamService); ok {
+		g.team = newTeamWindow(g, ts)
 	}
 	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
 	if t != nil {
@@ -277,11 +281,14 @@ func (g *gui) start() {
 // anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
 func (g *gui) anyWindowOpen() bool {
 	return g.win.visible || g.prob.visible || g.reqs.visible || g.sets != nil && g.sets.visible ||
-		g.wiz != nil && g.wiz.visible
+		g.wiz != nil && g.wiz.visible || g.team != nil && g.team.visible
 }
 
 func (g *gui) stop() {
 	g.stopped.Store(true)
+	if g.team != nil {
+		g.team.stopTicking()
+	}
 	if g.stopEvents != nil {
 		g.stopEvents()
 		g.stopEvents = nil
@@ -311,11 +318,14 @@ func (g *gui) apply(s app.Status) {
 	if g.prob.visible {
 		g.prob.update(s)
 	}
+	if g.team != nil && g.team.visible {
+		g.team.update(s)
+	}
 	g.announce(s.Problems())
 	if g.tray == nil {
 		return
 	}
-	x := menuExtras{previous: g.previous, settings: g.sets != nil, wizard: g.wiz != nil}
+	x := menuExtras{previous: g.previous, settings: g.sets != nil, wizard: g.wiz != nil, team: g.team != nil}
 	if g.login != nil {
 		on := g.login.StartAtLogin()
 		x.login = &on
@@ -393,6 +403,14 @@ func (g *gui) handler(it item) func() {
 	case actUseBackend:
 		arg := it.Arg
 		return func() { g.useBackend(arg) }
+	case actShowTeam:
+		return g.team.show
+	case actUseTeam:
+		return func() { g.team.switchTo(true) }
+	case actUseLocal:
+		return func() { g.team.switchTo(false) }
+	case actLeaveTeam:
+		return func() { g.team.show(); g.team.confirmLeave() }
 	}
 	return nil
 }
