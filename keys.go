@@ -50,21 +50,7 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case cmd == "set" && len(args) == 2:
-		var secret string
-		var err error
-		if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			// On a terminal the secret is read with echo off: pasted keys stay off the screen and
-			// out of terminal scrollback and recordings.
-			fmt.Fprintf(stderr, "Paste the secret for %q and press Enter (it is not shown): ", args[1])
-			var b []byte
-			b, err = term.ReadPassword(int(f.Fd()))
-			fmt.Fprintln(stderr)
-			if err == nil {
-				secret, err = readSecret(strings.NewReader(string(b)))
-			}
-		} else {
-			secret, err = readSecret(stdin)
-		}
+		secret, err := promptSecret(stdin, stderr, fmt.Sprintf("Paste the secret for %q and press Enter (it is not shown): ", args[1]))
 		if err != nil {
 			return fail(err)
 		}
@@ -83,6 +69,22 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clawgate keys: unexpected arguments %q\n\n%s", args, keysUsage)
 		return 2
 	}
+}
+
+// promptSecret reads one secret from stdin: on a terminal after prompt, with echo off (pasted
+// keys stay off the screen and out of terminal scrollback and recordings), else piped in.
+func promptSecret(stdin io.Reader, stderr io.Writer, prompt string) (string, error) {
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return readSecret(stdin)
+	}
+	fmt.Fprint(stderr, prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", err
+	}
+	return readSecret(strings.NewReader(string(b)))
 }
 
 // readSecret reads one secret: everything up to the first newline (or the end), trimmed.

@@ -35,6 +35,7 @@ Usage:
   clawgate keys set|list|delete   provider keys in the OS keychain
   clawgate key regenerate|block|unblock|delete KEY   virtual keys (the keys clients send)
   clawgate openclaw status|connect|sync|use MODEL   point OpenClaw at the gateway, switch its model
+  clawgate team join URL|use team|local|status|leave   point OpenClaw at a team's gateway, and back
   clawgate master-key       print the master key clients use
   clawgate prices [MODEL]   what a model costs and where the price came from
   clawgate version          print the version
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runKey(args, stdout, stderr)
 	case "openclaw":
 		return runOpenClaw(args, stdout, stderr)
+	case "team":
+		return runTeam(args, os.Stdin, stdout, stderr)
 	case "master-key":
 		return runMasterKey(args, stdout, stderr)
 	case "prices":

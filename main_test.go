@@ -36,6 +36,11 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml", "gpt-4o"}, code: 0, out: "entry          gpt-4o"},
 		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml", "nobody/gpt-nope"}, code: 1, err: "no price for nobody/gpt-nope"},
 		{args: []string{"prices", "a", "b"}, code: 2, err: "one MODEL at most"},
+		{args: []string{"team", "--help"}, code: 0, out: "clawgate team join URL"},
+		{args: []string{"team"}, code: 2, out: "clawgate team use team|local"},
+		{args: []string{"team", "join"}, code: 2, err: "name the team gateway's URL"},
+		{args: []string{"team", "use", "nope"}, code: 2, err: `"nope" is neither team nor local`},
+		{args: []string{"team", "frob"}, code: 2, err: `unknown command "frob"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer

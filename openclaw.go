@@ -102,14 +102,7 @@ func runOpenClaw(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	for _, l := range lines {
-		fmt.Fprintln(stdout, l)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "clawgate: %v\n", err)
-		return 1
-	}
-	return 0
+	return report(stdout, stderr, lines, err)
 }
 
 // openClawStatus prints what OpenClaw's config says, then what answers now: the gateway at the

@@ -218,6 +218,9 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 	g.events, g.cancel = svc.Subscribe()
 	s := svc.Status()
 	g.apply(s)
+	if g.team != nil && s.Team.Joined() {
+		g.team.refreshNow() // once, for the tray's Team line; then only while the Team window shows
+	}
 	switch {
 	case s.FirstRun && g.wiz != nil:
 		g.wiz.show() // no config.yaml before this start: set up in a few steps
