@@ -183,8 +183,9 @@ func (tw *teamWindow) startTicking() {
 	}
 	stop := make(chan struct{})
 	tw.stopTick = stop
+	every := teamRefreshEvery // read here, on the Fyne goroutine, where tests set it
 	go func() {
-		t := time.NewTicker(teamRefreshEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
