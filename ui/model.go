@@ -133,6 +133,9 @@ func tooltip(s app.Status) string {
 	if m := currentModel(s); m != "" {
 		tip += "\nModel: " + m
 	}
+	if l := s.Team.SpendLine(); l != "" && s.UsingTeam() {
+		tip += "\n" + l // OpenClaw spends on the team key: its budget is the one that matters
+	}
 	return tip
 }
 

@@ -293,3 +293,48 @@ func TestShotsTeam(t *testing.T) {
 		writePNG(t, w, filepath.Join(dir, "tray-menu-team-"+v.name+".png"))
 	}
 }
+
+// The tray's model: a join item until joined, the Team submenu after, nothing for a service that
+// cannot join; the tooltip names the team key's budget while OpenClaw spends on it.
+func TestTeamMenuModel(t *testing.T) {
+	find := func(items []item, prefix string) *item {
+		for i := range items {
+			if strings.HasPrefix(items[i].Label, prefix) {
+				return &items[i]
+			}
+		}
+		return nil
+	}
+	if find(menuFor(running, menuExtras{}), "Join a team") != nil || find(menuFor(running, menuExtras{}), "Team") != nil {
+		t.Error("team items for a service that cannot join")
+	}
+	if it := find(menuFor(running, menuExtras{team: true}), "Join a team gateway…"); it == nil || it.Action != actShowTeam {
+		t.Errorf("no join item: %+v", it)
+	}
+	sub := find(menuFor(teamStatus, menuExtras{team: true}), "Team: $7.42 of $20.00 per 30d")
+	if sub == nil || len(sub.Children) == 0 || sub.Children[0].Label != "https://llm.acme.example" {
+		t.Fatalf("Team submenu: %+v", sub)
+	}
+	if it := find(sub.Children, "Use the local gateway"); it == nil || it.Checked || it.Action != actUseLocal {
+		t.Errorf("Use the local gateway: %+v", it)
+	}
+	if tip := tooltip(teamStatus); !strings.Contains(tip, "Team: $7.42 of $20.00 per 30d") || !strings.Contains(tip, "Model: claude-sonnet-4-5") {
+		t.Errorf("tooltip:\n%s", tip)
+	}
+	local := teamStatus
+	local.OpenClaw.BaseURL = "http://127.0.0.1:4000/v1"
+	if tip := tooltip(local); strings.Contains(tip, "Team") {
+		t.Errorf("tooltip names the team while OpenClaw uses the local gateway:\n%s", tip)
+	}
+	// The OpenClaw submenu offers the team's models while OpenClaw uses the team.
+	oc := find(menuFor(teamStatus, menuExtras{team: true}), "OpenClaw")
+	var models []string
+	for _, it := range oc.Children {
+		if it.Action == actUseOpenClaw {
+			models = append(models, fmt.Sprintf("%s:%v", it.Arg, it.Checked))
+		}
+	}
+	if got := strings.Join(models, " "); got != "claude-sonnet-4-5:true gpt-4o:false gpt-4o-mini:false" {
+		t.Errorf("OpenClaw submenu models %s", got)
+	}
+}
