@@ -285,7 +285,7 @@ func TestShotsTeam(t *testing.T) {
 	w := a.NewWindow("Clawgate tray menu: team")
 	top, sub := widget.NewMenu(m), widget.NewMenu(fyne.NewMenu("", items...))
 	w.SetContent(container.NewPadded(container.NewHBox(top, container.NewVBox(sub))))
-	w.Resize(top.MinSize().Add(fyne.NewSize(sub.MinSize().Width, 0)).Add(fyne.NewSquareSize(3 * theme.Padding())))
+	w.Resize(top.MinSize().Add(fyne.NewSize(sub.MinSize().Width+2*theme.Padding(), 0)).Add(fyne.NewSquareSize(3 * theme.Padding())))
 	dir := shotsDir(t)
 	defer a.Settings().SetTheme(test.Theme())
 	for _, v := range variants {
