@@ -17,7 +17,7 @@ GOOS := $(shell $(GO) env GOOS)
 GOARCH := $(shell $(GO) env GOARCH)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke bench bench-idle package package-windows icons prices e2e-passthrough mutate fuzz clean install uninstall screenshots
+.PHONY: help deps deps-build build run test vet test-race test-ui e2e tray-smoke e2e-team bench bench-team bench-idle package package-windows icons prices e2e-passthrough mutate fuzz clean install uninstall screenshots
 
 help: ## list the targets
 	@echo "Clawgate $(VERSION). Targets:"
@@ -67,6 +67,10 @@ test-ui: ## go test the Fyne packages (ui, main) under Xvfb with a session bus a
 e2e: ## the end-to-end suite (e2e/run.sh): the real openai npm SDK against the gateway
 	bash e2e/run.sh
 
+# CLAWGATE_E2E_TEAM_DB=postgres runs it on a throwaway PostgreSQL cluster instead of one shared SQLite folder.
+e2e-team: ## the team deployment alone (e2e/run-team.sh): three clawgate serve replicas behind HAProxy with TLS (make e2e runs it too)
+	bash e2e/run-team.sh
+
 e2e-passthrough: ## the e2e suites against a bare forwarding proxy: fails if any suite passes (make e2e runs it too)
 	bash e2e/run-passthrough.sh
 
@@ -92,9 +96,17 @@ fuzz: ## run each fuzz target alone for FUZZTIME (10s); fails on a crash or a ta
 # ~/.cache/clawgate-bench. 5M takes half an hour to generate once: make bench BENCH_STORE_ROWS=100000,1000000,5000000
 BENCH_STORE_ROWS ?= 100000,1000000
 
-bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate, the store's queries, then the idle row (bench-idle)
+bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawgate, the store's queries, then the team row (bench-team) and the idle row (bench-idle)
 	$(GO) run ./internal/bench -store-rows $(BENCH_STORE_ROWS)
+	$(MAKE) bench-team
 	$(MAKE) bench-idle
+
+# BENCH_TEAM_DB=postgres: the three replicas share a throwaway PostgreSQL cluster (scripts/with-postgres.sh);
+# CLAWGATE_BENCH_DATABASE_URL=postgres://... uses that database instead.
+BENCH_TEAM_DB ?= sqlite
+bench-team: build ## the team row: 1 replica on SQLite against 1 and 3 replicas behind HAProxy (docs/deploy/haproxy.cfg, TLS), on SQLite or PostgreSQL
+	$(if $(filter postgres,$(BENCH_TEAM_DB)),$(if $(CLAWGATE_BENCH_DATABASE_URL),,scripts/with-postgres.sh)) $(GO) run ./internal/bench -team-only \
+		$(if $(filter postgres,$(BENCH_TEAM_DB)),,-database-url '')
 
 # IDLE_SECS=60 by default; the processes run side by side, so it takes about that plus start-up.
 bench-idle: build ## the tray app at rest under Xvfb: CPU and RSS with no window and each window open, against an empty Fyne app and clawgate serve

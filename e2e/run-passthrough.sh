@@ -11,12 +11,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-if [ -z "${CLAWGATE_BIN:-}" ] || [ -z "${FAKEUPSTREAM_BIN:-}" ]; then
-	mkdir -p bin
-	go build -o bin/clawgate .
-	go build -o bin/fakeupstream ./internal/fakeupstream/cmd/fakeupstream
-	export CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream"
-fi
+source "$root/e2e/bins.sh"
 [ -d e2e/node_modules ] || (cd e2e && npm ci --no-audit --no-fund)
 
 suites="${E2E_PASSTHROUGH_SUITES:-gateway ledger providers endpoints claudecode responses openclaw}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds clawgate and the fake upstream, installs the e2e suite's npm packages when needed, and
 # runs the suite: the real openai SDK and LiteLLM guide curl commands against `clawgate serve` (e2e/*.test.mjs),
-# then the real OpenClaw, then every suite against a bare forwarding proxy, where each must fail.
+# then the real OpenClaw, then every suite against a bare forwarding proxy, where each must fail, and
+# last three replicas behind HAProxy as a team deploys them (e2e/run-team.sh).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,3 +39,7 @@ CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash
 # The control: each suite again, against a bare forwarding proxy in place of the gateway; every
 # suite must fail there (e2e/run-passthrough.sh prints how many tests did).
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash "$root/e2e/run-passthrough.sh"
+
+# A team's deployment: three replicas on one database behind HAProxy (docs/deploy/haproxy.cfg);
+# CLAWGATE_E2E_TEAM_DB=postgres runs it on PostgreSQL (e2e/run-team.sh).
+CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash "$root/e2e/run-team.sh"

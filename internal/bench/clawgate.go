@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,28 +35,47 @@ var listening = regexp.MustCompile(`listening on (http://[^\s"']+)`)
 // startGateway writes a config routing "bench" to fast and "bench-slow" to slow, and starts
 // bin serve on a free port with a throwaway HOME and data dir under dir.
 func startGateway(ctx context.Context, bin, dir, fast, slow, upstreamKey, masterKey string) (*gateway, error) {
-	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("clawgate binary: %w (build it with: go build -o bin/clawgate .)", err)
+	config, err := writeConfig(dir, fast, slow, upstreamKey, masterKey, "")
+	if err != nil {
+		return nil, err
 	}
+	return startServe(ctx, bin, dir, config, filepath.Join(dir, "data"))
+}
+
+// writeConfig writes dir/config.yaml routing "bench" to fast and "bench-slow" to slow, as the
+// upstream model upstreamModel (one the price table knows, for keys with a budget) or, when it is
+// empty, as models of their own names.
+func writeConfig(dir, fast, slow, upstreamKey, masterKey, upstreamModel string) (string, error) {
 	config := filepath.Join(dir, "config.yaml")
+	model, slowModel := cmp.Or(upstreamModel, "bench"), cmp.Or(upstreamModel, "bench-slow")
 	yaml := fmt.Sprintf(`model_list:
   - model_name: bench
-    litellm_params: {model: openai/bench, api_base: %q, api_key: %s}
+    litellm_params: {model: openai/%s, api_base: %q, api_key: %s}
   - model_name: bench-slow
-    litellm_params: {model: openai/bench-slow, api_base: %q, api_key: %s}
+    litellm_params: {model: openai/%s, api_base: %q, api_key: %s}
 general_settings: {master_key: %s}
-`, fast+"/v1", upstreamKey, slow+"/v1", upstreamKey, masterKey)
+`, model, fast+"/v1", upstreamKey, slowModel, slow+"/v1", upstreamKey, masterKey)
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
-		return nil, fmt.Errorf("write config: %w", err)
+		return "", fmt.Errorf("write config: %w", err)
+	}
+	return config, nil
+}
+
+// startServe starts bin serve on config and a free port, with HOME at home, its data in dataDir
+// and env added to this process's environment (DATABASE_URL for a replica on PostgreSQL).
+func startServe(ctx context.Context, bin, home, config, dataDir string, env ...string) (*gateway, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("clawgate binary: %w (build it with: go build -o bin/clawgate .)", err)
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", "--config", config, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--data-dir", filepath.Join(dir, "data"))
+		"--data-dir", dataDir)
 	cmd.SysProcAttr = childAttr()
-	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"))
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+	cmd.Env = append(cmd.Env, env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -121,13 +141,16 @@ func (g *gateway) output() string {
 func (g *gateway) pid() int { return g.cmd.Process.Pid }
 
 // stop sends SIGTERM and waits, killing after 10 s.
-func (g *gateway) stop() {
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+func (g *gateway) stop() { stopProcess(g.cmd.Process, g.done, 10*time.Second) }
+
+// stopProcess sends p SIGTERM and waits for done (closed when it has exited), killing it after grace.
+func stopProcess(p *os.Process, done <-chan struct{}, grace time.Duration) {
+	_ = p.Signal(syscall.SIGTERM)
 	select {
-	case <-g.done:
-	case <-time.After(10 * time.Second):
-		_ = g.cmd.Process.Kill()
-		<-g.done
+	case <-done:
+	case <-time.After(grace):
+		_ = p.Kill()
+		<-done
 	}
 }
 

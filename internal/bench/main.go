@@ -4,10 +4,12 @@
 // It is a measurement, not a test: it exits 0 whether the targets are met or missed.
 //
 //	go run ./internal/bench [-duration 4s] [-concurrency 16] [-clawgate bin/clawgate]
+//	go run ./internal/bench -team-only [-database-url postgres://...]   (team.go)
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -45,6 +47,8 @@ type options struct {
 	storeRows   string // row counts for the store rows, comma-separated
 	storeCache  string // where generated store files are kept between runs
 	storeOnly   bool
+	teamOnly    bool   // only the team row (team.go)
+	databaseURL string // the team row's replicas share this PostgreSQL database ("" for SQLite)
 }
 
 // bareEnv, when set to an upstream URL, makes this binary serve the bare proxy in front of it
@@ -68,12 +72,21 @@ func main() {
 	flag.StringVar(&o.storeRows, "store-rows", "100000,1000000", "store sizes to time the Requests and Overview queries at (\"\" for none)")
 	flag.StringVar(&o.storeCache, "store-cache", filepath.Join(cache, "clawgate-bench"), "folder for the generated store files, reused by later runs")
 	flag.BoolVar(&o.storeOnly, "store-only", false, "time only the store queries, not the gateway")
+	flag.BoolVar(&o.teamOnly, "team-only", false, "run only the team row: 1 replica on SQLite against 1 and 3 replicas behind HAProxy")
+	flag.StringVar(&o.databaseURL, "database-url", cmp.Or(os.Getenv("CLAWGATE_BENCH_DATABASE_URL"), os.Getenv("CLAWGATE_TEST_DATABASE_URL")),
+		"PostgreSQL database the team row's replicas share (default $CLAWGATE_BENCH_DATABASE_URL, else $CLAWGATE_TEST_DATABASE_URL; empty: one SQLite folder)")
 	flag.Parse()
 	if o.rounds < 1 || o.concurrency < 1 || o.duration <= 0 {
 		log.Fatal("bench: -rounds, -concurrency and -duration must be positive")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.teamOnly {
+		if err := runTeam(ctx, o); err != nil {
+			log.Fatalf("bench: team: %v", err)
+		}
+		return
+	}
 	sizes, err := parseSizes(o.storeRows)
 	if err != nil {
 		log.Fatalf("bench: %v", err)
@@ -237,12 +250,7 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 		for i, t := range targets {
-			results[i].sort()
-			fmt.Fprintf(os.Stderr, "bench: %-28s %-10s %7d requests %5d errors\n", m.name, t.name, results[i].requests, results[i].errors)
-			if results[i].firstErr != nil {
-				fmt.Fprintf(os.Stderr, "bench:   first error: %v\n", results[i].firstErr)
-			}
-			rows = append(rows, row{mode: m, target: t.name, r: results[i]})
+			rows = append(rows, finish(m, t.name, results[i]))
 		}
 	}
 
@@ -303,15 +311,9 @@ func startBare(ctx context.Context, upstream string) (string, int, func(), error
 		return "", 0, nil, fmt.Errorf("bare proxy: %w", err)
 	}
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd.Process, done, 5*time.Second)
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"time"
 )
@@ -32,33 +33,20 @@ func report(w io.Writer, o options, rows []row, mem memory, load float64) {
 		o.concurrency, o.duration, o.rounds, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), load)
 	fmt.Fprintln(w, "| kind | target | requests | errors | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | first byte p50 ms | CPU µs/req | reads+writes/req | upstream conns |")
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-	byKey := map[string]*result{}
+	byKey := index(rows)
 	for _, x := range rows {
-		byKey[x.mode.name+"/"+x.target] = x.r
-	}
-	for _, x := range rows {
-		direct := byKey[x.mode.name+"/direct"]
-		p50, p99 := pct(x.r.latency, 50), pct(x.r.latency, 99)
-		added50, added99 := "–", "–"
-		if x.target != "direct" {
-			added50 = ms(p50 - pct(direct.latency, 50))
-			added99 = ms(p99 - pct(direct.latency, 99))
-		}
+		l := latencies(x, byKey)
 		ttfb := "–"
 		if x.mode.stream {
 			ttfb = ms(pct(x.r.ttfb, 50))
 		}
-		// The serving process's CPU time per request (100 Hz clock: coarse, but phases are long).
-		cpu := "–"
-		if x.r.cpu > 0 && x.r.requests > 0 {
-			cpu = fmt.Sprintf("%.0f", float64(x.r.cpu)/float64(time.Microsecond)/float64(x.r.requests))
-		}
+		cpu := cpuPerRequest(x.r)
 		calls := "–"
 		if n := x.r.requests; n > 0 && x.r.io != (sysIO{}) {
 			calls = fmt.Sprintf("%.1f+%.1f", float64(x.r.io.reads)/float64(n), float64(x.r.io.writes)/float64(n))
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %d |\n",
-			x.mode.name, x.target, x.r.requests, x.r.errors, x.r.rps(), ms(p50), ms(p99), added50, added99, ttfb, cpu, calls, x.r.upstreamConns)
+			x.mode.name, x.target, x.r.requests, x.r.errors, x.r.rps(), l.p50, l.p99, l.added50, l.added99, ttfb, cpu, calls, x.r.upstreamConns)
 	}
 
 	fmt.Fprintln(w, "\n| clawgate vs bare proxy | measured | target | result |")
@@ -105,3 +93,45 @@ func verdict(ok bool) string {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// finish sorts a target's merged result, says on stderr how it went, and makes its row.
+func finish(m mode, target string, r *result) row {
+	r.sort()
+	fmt.Fprintf(os.Stderr, "bench: %-28s %-10s %7d requests %5d errors\n", m.name, target, r.requests, r.errors)
+	if r.firstErr != nil {
+		fmt.Fprintf(os.Stderr, "bench:   first error: %v\n", r.firstErr)
+	}
+	return row{mode: m, target: target, r: r}
+}
+
+// index keys rows by "kind/target".
+func index(rows []row) map[string]*result {
+	byKey := map[string]*result{}
+	for _, x := range rows {
+		byKey[x.mode.name+"/"+x.target] = x.r
+	}
+	return byKey
+}
+
+// rowLatency is a row's latency columns, formatted.
+type rowLatency struct{ p50, p99, added50, added99 string }
+
+// latencies formats x's p50 and p99 and what they add to the direct call's of the same kind.
+func latencies(x row, byKey map[string]*result) rowLatency {
+	direct := byKey[x.mode.name+"/direct"]
+	p50, p99 := pct(x.r.latency, 50), pct(x.r.latency, 99)
+	l := rowLatency{p50: ms(p50), p99: ms(p99), added50: "–", added99: "–"}
+	if x.target != "direct" {
+		l.added50, l.added99 = ms(p50-pct(direct.latency, 50)), ms(p99-pct(direct.latency, 99))
+	}
+	return l
+}
+
+// cpuPerRequest is the serving processes' CPU time per request in µs (100 Hz clock: coarse, but
+// phases are long), or "–" when not measured.
+func cpuPerRequest(r *result) string {
+	if r.cpu <= 0 || r.requests == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", float64(r.cpu)/float64(time.Microsecond)/float64(r.requests))
+}
