@@ -92,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type commonFlags struct {
 	config, dataDir, host, model string
 	port                         int
-	drain                        time.Duration
+	drain, grace                 time.Duration
 	verbose                      bool
 }
 
@@ -109,6 +109,9 @@ func newFlags(name, summary string, f *commonFlags, stdout io.Writer, withHost b
 	}
 	fs.StringVar(&f.model, "model", "", "serve this one model with no config file, e.g. gpt-4o-mini or ollama/llama3")
 	fs.DurationVar(&f.drain, "drain-timeout", 10*time.Second, "how long in-flight requests may finish on shutdown")
+	if withHost {
+		fs.DurationVar(&f.grace, "shutdown-grace", 0, "on SIGTERM, fail /health/readiness and /health/liveliness and keep serving this long before draining, so a load balancer checking readiness takes this replica out first (e.g. 3s)")
+	}
 	fs.BoolVar(&f.verbose, "verbose", false, "log debug detail")
 	fs.Usage = func() {
 		fmt.Fprintf(stdout, "%s\n\nUsage:\n  clawgate %s[flags]\n\nFlags:\n", summary, map[bool]string{true: name + " ", false: ""}[name != "clawgate"])
@@ -180,6 +183,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	<-ctx.Done()
 	stop()
+	if f.grace > 0 {
+		log.Info("leaving: the health probes fail from now on; still serving", "for", f.grace)
+		a.Leave()
+		time.Sleep(f.grace)
+	}
 	log.Info("shutting down; letting in-flight requests finish", "timeout", f.drain)
 	dctx, cancel := context.WithTimeout(context.Background(), f.drain)
 	defer cancel()

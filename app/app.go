@@ -441,6 +441,17 @@ func (a *App) Reload() error {
 	return err
 }
 
+// Leave fails the gateway's readiness probe from now on while it keeps serving (serve's
+// --shutdown-grace), so a load balancer stops sending it requests before Stop.
+func (a *App) Leave() {
+	a.mu.Lock()
+	srv := a.srv
+	a.mu.Unlock()
+	if srv != nil {
+		srv.Leave()
+	}
+}
+
 // Stop drains in-flight requests until ctx ends, then closes.
 func (a *App) Stop(ctx context.Context) error {
 	if a.watch != nil {

@@ -35,7 +35,10 @@ export async function startReplicas(dir, config, n, dbURL = '') {
     const port = await freePort();
     const data = path.join(dir, dbURL ? `data-r${i}` : 'data');
     const r = { name: `r${i}`, port, base: `http://127.0.0.1:${port}`, bin, env,
-      args: ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--data-dir', data] };
+      // As docs/deploy's unit runs them: on SIGTERM a replica fails its health check for 2.5 s (HAProxy
+      // checks every second and takes it out after two failures) before it stops taking requests.
+      args: ['serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--data-dir', data,
+        '--shutdown-grace', '2500ms'] };
     await restartReplica(r);
     replicas.push(r);
   }

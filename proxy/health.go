@@ -9,17 +9,30 @@ import (
 // Version is reported by /health/readiness and the x-litellm-version header; main sets it.
 var Version = "dev"
 
-// handleLiveliness answers LiteLLM's liveness probe: the JSON string "I'm alive!".
+// handleLiveliness answers LiteLLM's liveness probe: the JSON string "I'm alive!", or a 503 once
+// the gateway is leaving (Leave), so a load balancer checking either probe stops sending requests
+// while this process still answers the ones it has.
 func (s *Server) handleLiveliness(w http.ResponseWriter, r *http.Request) {
+	if s.leaving.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, "shutting down")
+		return
+	}
 	writeJSON(w, http.StatusOK, "I'm alive!")
 }
+
+// Leave makes /health/readiness and /health/liveliness answer 503 "shutting down" while the server
+// goes on serving: a load balancer that checks them takes this replica out of its rotation before Shutdown closes
+// the listener, so a rolling restart drops no request. It cannot be undone.
+func (s *Server) Leave() { s.leaving.Store(true) }
 
 // handleReadiness answers LiteLLM's readiness probe.
 func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	db, status, code := "Not connected", "connected", http.StatusOK
 	var reason any
-	if d, ok := s.keys.(Database); ok {
+	if s.leaving.Load() {
+		status, code, reason = "shutting down", http.StatusServiceUnavailable, "this gateway is shutting down"
+	} else if d, ok := s.keys.(Database); ok {
 		// A database that answers but cannot take the spend logs (a full disk) is not ready:
 		// usage would go unrecorded, so the probe fails and says why.
 		if err := d.PingDB(r.Context()); err != nil {

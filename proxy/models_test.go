@@ -64,6 +64,18 @@ general_settings: {master_key: `+masterKey+`}
 	if b := strings.TrimSpace(string(readAll(t, resp.Body))); b != `"I'm alive!"` {
 		t.Errorf("liveliness = %s", b)
 	}
+	// A gateway leaving (serve's --shutdown-grace) fails readiness and still answers requests.
+	g.gw.Leave()
+	resp = g.do("GET", "/health/readiness", "")
+	if b := string(readAll(t, resp.Body)); resp.StatusCode != 503 || !strings.Contains(b, "shutting down") {
+		t.Errorf("readiness while leaving: %d %s", resp.StatusCode, b)
+	}
+	if resp = g.do("GET", "/health/liveliness", ""); resp.StatusCode != 503 {
+		t.Errorf("liveliness while leaving: %d", resp.StatusCode)
+	}
+	if resp = g.do("GET", "/v1/models", ""); resp.StatusCode != 200 {
+		t.Errorf("models while leaving: %d", resp.StatusCode)
+	}
 	resp = g.do("GET", "/v1/chat/completions", "")
 	if e := errorOf(t, resp); resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || !strings.Contains(e.Message, "POST") {
 		t.Errorf("GET on chat: %d %+v", resp.StatusCode, e)

@@ -79,6 +79,9 @@ type Server struct {
 	respStore *responses.Store
 	// health runs GET /health's checks, one run at a time, results cached (health_check.go).
 	health healthChecks
+	// leaving is set by Leave: /health/readiness fails so a load balancer stops sending requests
+	// before the server stops taking them.
+	leaving atomic.Bool
 }
 
 // state is everything derived from one config; swapped atomically on reload.
