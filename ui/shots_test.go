@@ -65,10 +65,10 @@ func openActivity(t *testing.T, act app.Activity, tab int) (fyne.App, *fakeServi
 	svc.activity = act
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tab)
-	t.Cleanup(g.reqs.hide)
+	g.activityWin().show(tab)
+	t.Cleanup(g.activityWin().hide)
 	n := min(len(act.Requests), requestsShown)
-	waitFor(t, "the first read", func() bool { return len(g.reqs.rows) == n && len(g.reqs.brows) == len(act.Budgets) })
+	waitFor(t, "the first read", func() bool { return len(g.activityWin().rows) == n && len(g.activityWin().brows) == len(act.Budgets) })
 	return a, svc, g
 }
 
@@ -87,14 +87,14 @@ func writePNG(t *testing.T, w fyne.Window, path string) {
 // TestShots draws every window with realistic data; `make screenshots` keeps the PNGs.
 func TestShots(t *testing.T) {
 	a, svc, g := openActivity(t, sampleActivity(), tabRequests)
-	shots(t, a, g.win.w, "status")
-	g.reqs.table.selectKey("req-local")
-	shots(t, a, g.reqs.w, "requests")
-	g.reqs.show(tabBudgets)
-	g.reqs.budgets.selectKey(budgetKey(svc.activity.Budgets[1]))
-	shots(t, a, g.reqs.w, "budgets")
-	g.reqs.show(tabRoutes)
-	shots(t, a, g.reqs.w, "routes")
+	shots(t, a, g.mainWin().w, "status")
+	g.activityWin().table.selectKey("req-local")
+	shots(t, a, g.activityWin().w, "requests")
+	g.activityWin().show(tabBudgets)
+	g.activityWin().budgets.selectKey(budgetKey(svc.activity.Budgets[1]))
+	shots(t, a, g.activityWin().w, "budgets")
+	g.activityWin().show(tabRoutes)
+	shots(t, a, g.activityWin().w, "routes")
 }
 
 // TestShotTrayMenu draws the tray's menu as the gui builds it (items, submenus, the status line

@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/clawgate/clawgate/app"
+)
+
+// A tray app that nobody opens builds no window (building one loads Fyne's fonts); the first
+// click builds it with the status of that moment, not of start-up.
+func TestWindowsBuiltWhenFirstShown(t *testing.T) {
+	a := test.NewTempApp(t)
+	tr := newFakeTray()
+	base := len(a.Driver().AllWindows()) // the test driver keeps one of its own
+	built := func() int { return len(a.Driver().AllWindows()) - base }
+	g := newGUI(a, tr, newFakeService(running), Options{Notify: func(string, string) {}})
+	settle(t, g)
+	if n := built(); n != 0 || g.win != nil || g.reqs != nil || g.prob != nil || g.sets != nil || g.wiz != nil {
+		t.Fatalf("%d windows built at start-up with a tray and nothing wrong", n)
+	}
+
+	later := running
+	later.Models = []string{"gpt-4o", "claude-sonnet", "gemini-flash"}
+	g.apply(later)
+	if n := built(); n != 0 {
+		t.Fatalf("a status change built %d windows", n)
+	}
+
+	m := latestMenu(t, tr)
+	menuItem(t, m, "Show status…").Action()
+	if g.win == nil || !g.win.visible || built() != 1 {
+		t.Fatalf("Show status… did not build and show one window (%d built)", built())
+	}
+	if got := strings.Join(labels(g.win.w.Content()), "\n"); !strings.Contains(got, "gpt-4o, claude-sonnet, gemini-flash") {
+		t.Errorf("the window shows the start-up status, not the current one:\n%s", got)
+	}
+	menuItem(t, m, "Show status…").Action()
+	if n := built(); n != 1 {
+		t.Errorf("showing it again built another window: %d", n)
+	}
+
+	// A problem that needs the user brings the Problems window up, built then.
+	g.apply(app.Status{ConfigPath: brokenAt3.File, ConfigErr: brokenAt3})
+	if g.prob == nil || !g.prob.visible || built() != 2 {
+		t.Errorf("a broken config did not build and show the Problems window (%d built)", built())
+	}
+}
