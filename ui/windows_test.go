@@ -48,3 +48,27 @@ func TestWindowsBuiltWhenFirstShown(t *testing.T) {
 		t.Errorf("a broken config did not build and show the Problems window (%d built)", built())
 	}
 }
+
+// A second launch hands over to this one (Options.Show): the status window is built then and
+// comes up again on each later launch; it is built once.
+func TestSecondLaunchBuildsAndShowsTheWindow(t *testing.T) {
+	a := test.NewTempApp(t)
+	uiQueue(t)
+	base := len(a.Driver().AllWindows())
+	show := make(chan struct{})
+	g := newGUI(a, newFakeTray(), newFakeService(running), Options{Show: show})
+	settle(t, g)
+	g.start()
+	t.Cleanup(g.stop)
+	if g.win != nil {
+		t.Fatal("status window built before a second launch asked for it")
+	}
+	for range 2 {
+		show <- struct{}{}
+		waitFor(t, "the status window", func() bool { return g.win != nil && g.win.visible })
+		g.win.hide() // closed by the user before the next launch
+	}
+	if n := len(a.Driver().AllWindows()) - base; n != 1 {
+		t.Errorf("%d windows built for two launches", n)
+	}
+}
