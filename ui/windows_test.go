@@ -72,3 +72,25 @@ func TestSecondLaunchBuildsAndShowsTheWindow(t *testing.T) {
 		t.Errorf("%d windows built for two launches", n)
 	}
 }
+
+// The same with the real app's service, which has the calls of every optional window (settings,
+// wizard, ...): none of them is built until asked for.
+func TestNoWindowBuiltAtStartWithTheRealApp(t *testing.T) {
+	svc, _ := realApp(t, routesConfig, memKeychain{})
+	a := test.NewTempApp(t)
+	uiQueue(t)
+	base := len(a.Driver().AllWindows())
+	tr := newFakeTray()
+	g := newGUI(a, tr, svc, Options{Notify: func(string, string) {}})
+	settle(t, g)
+	t.Cleanup(g.jobs.Wait)
+	m := latestMenu(t, tr)
+	menuItem(t, m, "Settings…") // the service has the optional windows' calls
+	if n := len(a.Driver().AllWindows()) - base; n != 0 {
+		var titles []string
+		for _, w := range a.Driver().AllWindows()[base:] {
+			titles = append(titles, w.Title())
+		}
+		t.Errorf("%d windows built at start-up with a tray and nothing wrong: %q", n, titles)
+	}
+}
