@@ -37,13 +37,14 @@ run: deps-build build ## install what is missing, build, and start the tray app 
 
 # make mutate is not part of it: it takes ~15 minutes on two cores (run it before touching money or routing
 # code); `go test ./internal/mutate` (in test-race) checks that every mutation still applies to the code.
-test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb (also -race), fuzzers 3 s each, e2e (npm clients, OpenClaw, the pass-through control), tray smoke test
+test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb (also -race), fuzzers 3 s each, e2e (npm clients, OpenClaw, the pass-through control), tray smoke test, the Windows zip (cross-compiled, checked)
 	$(MAKE) vet
 	$(MAKE) test-race
 	$(MAKE) test-ui
 	$(MAKE) fuzz FUZZTIME=3s MIN_EXECS=1000
 	$(MAKE) e2e
 	$(MAKE) tray-smoke
+	$(MAKE) package-windows
 
 vet: ## gofmt (fails on any unformatted file), go vet ./..., and go vet for darwin and windows of every package that needs no cgo
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './e2e/*' -not -path './.git/*')); \
@@ -134,8 +135,10 @@ package: deps-build $(FYNE) ## dist/clawgate-VERSION-linux-ARCH.tar.xz via Fyne'
 	@if [ "$(GOOS)" = darwin ]; then echo "packaged dist/Clawgate.app"; \
 	else echo "packaged dist/clawgate-$(VERSION)-$(GOOS)-$(GOARCH).tar.xz"; fi
 
-# Cross-compiles Fyne's GLFW driver (cgo) with Debian's MinGW-w64. Cold, the go-gl C build dominates
-# (see the README); it is not part of `make test`. -H windowsgui: no console window behind the tray app.
+# Cross-compiles Fyne's GLFW driver (cgo) with Debian's MinGW-w64. Cold, cgo's analysis of go-gl's GL
+# bindings dominates (one single-threaded step, see the README); warm, it takes seconds. -H windowsgui:
+# no console window behind the tray app. It then checks what ships: the zip holds exactly the exe and
+# the icon, and the exe in it is a 64-bit Windows GUI program.
 WINDIST := dist/clawgate-$(VERSION)-windows-amd64
 package-windows: ## dist/clawgate-VERSION-windows-amd64.zip: clawgate.exe and its icon clawgate.png, cross-compiled with MinGW-w64
 	@scripts/deps.sh windows
@@ -144,7 +147,12 @@ package-windows: ## dist/clawgate-VERSION-windows-amd64.zip: clawgate.exe and it
 		$(GO) build -trimpath -ldflags "$(LDFLAGS) -H windowsgui" -o $(WINDIST)/clawgate.exe .
 	cp assets/icon.png $(WINDIST)/clawgate.png
 	rm -f $(WINDIST).zip && (cd dist && zip -qr $(notdir $(WINDIST)).zip $(notdir $(WINDIST)))
-	@file $(WINDIST)/clawgate.exe
+	@check=$$(mktemp -d) && trap 'rm -rf "$$check"' EXIT && unzip -q $(WINDIST).zip -d "$$check" && \
+	files=$$(cd "$$check" && find . -type f | sort | tr '\n' ' ') && \
+	if [ "$$files" != "./$(notdir $(WINDIST))/clawgate.exe ./$(notdir $(WINDIST))/clawgate.png " ]; then \
+		echo "package-windows: the zip holds: $$files" >&2; exit 1; fi && \
+	kind=$$(file -b "$$check/$(notdir $(WINDIST))/clawgate.exe") && echo "clawgate.exe in the zip: $$kind" && \
+	case "$$kind" in "PE32+ executable (GUI) x86-64"*) ;; *) echo "package-windows: not a 64-bit Windows GUI program" >&2; exit 1 ;; esac
 	@echo "packaged $(WINDIST).zip"
 
 # Where make install puts things: the binary in $(PREFIX)/bin, the desktop entry and icon in the XDG data folder.

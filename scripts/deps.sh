@@ -21,7 +21,7 @@ test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick cu
 	postgresql haproxy nginx-light)
 
 # Cross-compiling Fyne's GLFW driver (cgo) for Windows needs a C compiler for Windows; nothing else.
-windows_pkgs=(gcc-mingw-w64-x86-64 zip file)
+windows_pkgs=(gcc-mingw-w64-x86-64 zip unzip file)
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && pkgs+=("${test_pkgs[@]}")

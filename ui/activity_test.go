@@ -161,66 +161,66 @@ func TestRequestsWindow(t *testing.T) {
 	// The tray's Requests… item opens the window, which reads the log off the Fyne goroutine.
 	menu := receive(t, tray.menus, "tray menu")
 	menuItem(t, menu, "Requests…").Action()
-	waitFor(t, "the requests to show", func() bool { return len(g.reqs.rows) == 3 })
-	if !g.reqs.visible {
+	waitFor(t, "the requests to show", func() bool { return len(g.activityWin().rows) == 3 })
+	if !g.activityWin().visible {
 		t.Fatal("the window is not visible")
 	}
-	if s := g.reqs.summary.Text; s != "Today: $0.0512 in 3 requests   ·   This month: $4.8700 in 412 requests" {
+	if s := g.activityWin().summary.Text; s != "Today: $0.0512 in 3 requests   ·   This month: $4.8700 in 412 requests" {
 		t.Errorf("summary %q", s)
 	}
-	if r := g.reqs.rows[0]; r[1] != "claude → claude-sonnet-4-5" || r[3] != "15320 / 612" || r[6] != "ok, streamed" {
+	if r := g.activityWin().rows[0]; r[1] != "claude → claude-sonnet-4-5" || r[3] != "15320 / 612" || r[6] != "ok, streamed" {
 		t.Errorf("first row %q", r)
 	}
-	if r := g.reqs.rows[2]; r[4] != "no price" || !strings.HasPrefix(r[6], "failed: upstream connection failed") {
+	if r := g.activityWin().rows[2]; r[4] != "no price" || !strings.HasPrefix(r[6], "failed: upstream connection failed") {
 		t.Errorf("failed row %q", r)
 	}
 	// The headings (the cells are drawn from rows; capture shows them).
-	got := strings.Join(labels(g.reqs.w.Content()), "|")
+	got := strings.Join(labels(g.activityWin().w.Content()), "|")
 	for _, want := range requestColumns {
 		if !strings.Contains(got, want) {
 			t.Errorf("the window lacks %q; labels: %s", want, got)
 		}
 	}
 	// Selecting a row shows it in full, the error the cell cuts included.
-	g.reqs.table.table.Select(widget.TableCellID{Row: 2, Col: 1})
-	if d := g.reqs.detail.Text; !strings.Contains(d, "local → llama3.1 via ollama") || !strings.HasSuffix(d, "failed: upstream connection failed: connection refused") {
+	g.activityWin().table.table.Select(widget.TableCellID{Row: 2, Col: 1})
+	if d := g.activityWin().detail.Text; !strings.Contains(d, "local → llama3.1 via ollama") || !strings.HasSuffix(d, "failed: upstream connection failed: connection refused") {
 		t.Errorf("detail %q", d)
 	}
-	capture(t, g.reqs, "requests-window.png")
+	capture(t, g.activityWin(), "requests-window.png")
 
 	// The Budgets tab, from the same read; the tray's Budgets… item opens the window on it.
-	if len(g.reqs.brows) != 3 || g.reqs.brows[1][5] != "over 80%" {
-		t.Errorf("budget rows %q", g.reqs.brows)
+	if len(g.activityWin().brows) != 3 || g.activityWin().brows[1][5] != "over 80%" {
+		t.Errorf("budget rows %q", g.activityWin().brows)
 	}
 	menuItem(t, menu, "Budgets…").Action()
-	if g.reqs.tabs.SelectedIndex() != tabBudgets {
-		t.Errorf("tab %d after Budgets…", g.reqs.tabs.SelectedIndex())
+	if g.activityWin().tabs.SelectedIndex() != tabBudgets {
+		t.Errorf("tab %d after Budgets…", g.activityWin().tabs.SelectedIndex())
 	}
-	capture(t, g.reqs, "budgets-window.png")
+	capture(t, g.activityWin(), "budgets-window.png")
 	menuItem(t, menu, "Routes…").Action()
-	if g.reqs.tabs.SelectedIndex() != tabRoutes || len(g.reqs.rrows) != 3 || !strings.HasPrefix(g.reqs.rrows[2][6], "cooling down until") {
-		t.Errorf("routes tab %d, rows %q", g.reqs.tabs.SelectedIndex(), g.reqs.rrows)
+	if g.activityWin().tabs.SelectedIndex() != tabRoutes || len(g.activityWin().rrows) != 3 || !strings.HasPrefix(g.activityWin().rrows[2][6], "cooling down until") {
+		t.Errorf("routes tab %d, rows %q", g.activityWin().tabs.SelectedIndex(), g.activityWin().rrows)
 	}
-	capture(t, g.reqs, "routes-window.png")
+	capture(t, g.activityWin(), "routes-window.png")
 
 	// A later read replaces the rows; an error says so and keeps them.
 	svc.mu.Lock()
 	svc.activity.Requests = svc.activity.Requests[:1]
 	svc.mu.Unlock()
-	g.reqs.refresh()
-	waitFor(t, "the refreshed rows", func() bool { return len(g.reqs.rows) == 1 })
+	g.activityWin().refresh()
+	waitFor(t, "the refreshed rows", func() bool { return len(g.activityWin().rows) == 1 })
 	svc.mu.Lock()
 	svc.activityErr = errors.New("database is locked")
 	svc.mu.Unlock()
-	g.reqs.refresh()
-	waitFor(t, "the error", func() bool { return strings.Contains(g.reqs.summary.Text, "database is locked") })
-	if len(g.reqs.rows) != 1 {
-		t.Errorf("rows after a failed read: %d", len(g.reqs.rows))
+	g.activityWin().refresh()
+	waitFor(t, "the error", func() bool { return strings.Contains(g.activityWin().summary.Text, "database is locked") })
+	if len(g.activityWin().rows) != 1 {
+		t.Errorf("rows after a failed read: %d", len(g.activityWin().rows))
 	}
 
 	// Closing hides it and stops the reads: a read already under way may end, none starts after.
-	g.reqs.hide()
-	g.reqs.jobs.Wait()
+	g.activityWin().hide()
+	g.activityWin().jobs.Wait()
 	pump()
 	svc.mu.Lock()
 	reads := svc.reads
@@ -238,9 +238,9 @@ func TestRequestsWindowEmpty(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
 	settle(t, g)
-	g.reqs.show(tabRequests)
-	defer g.reqs.hide()
-	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.reqs.summary.Text, "No requests yet") })
+	g.activityWin().show(tabRequests)
+	defer g.activityWin().hide()
+	waitFor(t, "the empty state", func() bool { return strings.HasPrefix(g.activityWin().summary.Text, "No requests yet") })
 }
 
 // uiQueue makes the test goroutine the Fyne goroutine: what the package hands to onUI is queued
@@ -271,6 +271,10 @@ func uiQueue(t *testing.T) {
 // started is waited for. Call it after uiQueue.
 func settle(t *testing.T, g *gui) {
 	t.Cleanup(func() {
+		if g.reqs == nil { // never built: nothing of it runs
+			g.stopped.Store(true)
+			return
+		}
 		g.reqs.hide()
 		g.stopped.Store(true)
 		g.reqs.jobs.Wait()
@@ -320,22 +324,22 @@ func capture(t *testing.T, rw *activityWindow, name string) {
 
 func TestBudgetEditing(t *testing.T) {
 	_, svc, g := openActivity(t, sampleActivity(), tabBudgets)
-	be := &g.reqs.bedit
+	be := &g.activityWin().bedit
 
 	// The proxy budget is config.yaml's: nothing to press.
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
 	if !be.block.Disabled() || !be.setLimit.Disabled() || !strings.Contains(be.status.Text, "config.yaml") {
 		t.Errorf("proxy budget selected: block disabled %v, status %q", be.block.Disabled(), be.status.Text)
 	}
 	// A key that is not blocked can be blocked, not unblocked.
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 1, Col: 0})
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 1, Col: 0})
 	if be.block.Disabled() || !be.unblock.Disabled() || be.setLimit.Disabled() {
 		t.Fatalf("openclaw selected: block %v unblock %v", be.block.Disabled(), be.unblock.Disabled())
 	}
 	test.Tap(be.block)
 	waitFor(t, "the block", func() bool { return be.status.Text == "openclaw blocked." })
 	// The blocked one the other way round.
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 2, Col: 0})
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 2, Col: 0})
 	if !be.block.Disabled() || be.unblock.Disabled() {
 		t.Errorf("blocked key selected: block %v unblock %v", be.block.Disabled(), be.unblock.Disabled())
 	}
@@ -343,9 +347,9 @@ func TestBudgetEditing(t *testing.T) {
 	waitFor(t, "the unblock", func() bool { return be.status.Text == "sk-...9f2c unblocked." })
 
 	// Set limit… opens a form with the key's limit and period; Save sends the new ones.
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 1, Col: 0})
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 1, Col: 0})
 	test.Tap(be.setLimit)
-	overlay := g.reqs.w.Canvas().Overlays().Top()
+	overlay := g.activityWin().w.Canvas().Overlays().Top()
 	if overlay == nil {
 		t.Fatal("no form")
 	}
@@ -367,7 +371,7 @@ func TestBudgetEditing(t *testing.T) {
 	if entry == nil || period == nil || save == nil || entry.Text != "5" || period.Selected != "30d" {
 		t.Fatalf("form: entry %v period %v save %v", entry, period, save)
 	}
-	capture(t, g.reqs, "budget-form.png")
+	capture(t, g.activityWin(), "budget-form.png")
 	entry.SetText("12.50")
 	period.SetSelected("monthly")
 	test.Tap(save)

@@ -68,7 +68,7 @@ func TestLabelsReadable(t *testing.T) {
 	failed := app.Status{State: app.StateError, Err: app.ErrPortInUse, Addr: "127.0.0.1:4000"}
 	for _, st := range []app.Status{running, failed, {}} {
 		g.apply(st)
-		for _, w := range []fyne.Window{g.win.w, g.reqs.w} {
+		for _, w := range []fyne.Window{g.mainWin().w, g.activityWin().w} {
 			assertReadable(t, st.State.String(), w.Content())
 		}
 	}

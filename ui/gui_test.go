@@ -180,7 +180,7 @@ var running = app.Status{
 func TestStatusWindowShowsStatus(t *testing.T) {
 	a := test.NewTempApp(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{})
-	content := g.win.w.Content()
+	content := g.mainWin().w.Content()
 
 	got := strings.Join(labels(content), "\n")
 	for _, want := range []string{
@@ -194,11 +194,11 @@ func TestStatusWindowShowsStatus(t *testing.T) {
 			t.Errorf("window lacks %q; labels:\n%s", want, got)
 		}
 	}
-	if s := g.win.snippet.Text; !strings.Contains(s, `baseUrl: "http://127.0.0.1:4000/v1"`) || !strings.Contains(s, `api: "openai-completions"`) {
+	if s := g.mainWin().snippet.Text; !strings.Contains(s, `baseUrl: "http://127.0.0.1:4000/v1"`) || !strings.Contains(s, `api: "openai-completions"`) {
 		t.Errorf("snippet:\n%s", s)
 	}
-	if g.win.w.Title() != "Clawgate" {
-		t.Errorf("title %q", g.win.w.Title())
+	if g.mainWin().w.Title() != "Clawgate" {
+		t.Errorf("title %q", g.mainWin().w.Title())
 	}
 }
 
@@ -208,7 +208,7 @@ func TestStatusWindowButtons(t *testing.T) {
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{
 		OpenFolder: func(p string) error { opened = append(opened, p); return nil },
 	})
-	content := g.win.w.Content()
+	content := g.mainWin().w.Content()
 
 	test.Tap(button(t, content, "Copy base URL"))
 	if got := a.Clipboard().Content(); got != "http://127.0.0.1:4000" {
@@ -229,13 +229,13 @@ func TestStatusWindowOpenFolderError(t *testing.T) {
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{
 		OpenFolder: func(string) error { return errors.New("no file manager") },
 	})
-	test.Tap(button(t, g.win.w.Content(), "Open config folder"))
+	test.Tap(button(t, g.mainWin().w.Content(), "Open config folder"))
 	// The error is shown in a dialog over the window, which is brought up for it.
-	if !g.win.visible {
+	if !g.mainWin().visible {
 		t.Error("window not shown for the error")
 	}
 	var found bool
-	for _, o := range g.win.w.Canvas().Overlays().List() {
+	for _, o := range g.mainWin().w.Canvas().Overlays().List() {
 		for _, l := range labels(o) {
 			found = found || strings.Contains(l, "no file manager")
 		}
@@ -248,7 +248,7 @@ func TestStatusWindowOpenFolderError(t *testing.T) {
 func TestStatusWindowStopped(t *testing.T) {
 	a := test.NewTempApp(t)
 	g := newGUI(a, newFakeTray(), newFakeService(app.Status{}), Options{})
-	content := g.win.w.Content()
+	content := g.mainWin().w.Content()
 	if b := button(t, content, "Copy base URL"); !b.Disabled() {
 		t.Error("Copy base URL enabled with no address")
 	}
@@ -283,8 +283,8 @@ func TestWindowShownWhen(t *testing.T) {
 				tr = newFakeTray()
 			}
 			g := newGUI(a, tr, newFakeService(s), Options{})
-			if g.win.visible != tt.want {
-				t.Errorf("window visible = %v, want %v", g.win.visible, tt.want)
+			if g.mainWin().visible != tt.want {
+				t.Errorf("window visible = %v, want %v", g.mainWin().visible, tt.want)
 			}
 		})
 	}
@@ -320,11 +320,11 @@ func TestTrayMenu(t *testing.T) {
 	if got := a.Clipboard().Content(); got != "http://127.0.0.1:4000" {
 		t.Errorf("clipboard = %q", got)
 	}
-	if g.win.visible {
+	if g.mainWin().visible {
 		t.Fatal("window visible before Show status")
 	}
 	menuItem(t, m, "Show status…").Action()
-	if !g.win.visible {
+	if !g.mainWin().visible {
 		t.Error("Show status… did not show the window")
 	}
 }
@@ -354,7 +354,7 @@ func TestEventsUpdateTrayAndWindow(t *testing.T) {
 	default:
 		t.Error("stop did not cancel the subscription")
 	}
-	if got := g.win.state.Text; got != "Error: port 4000 is in use" {
+	if got := g.mainWin().state.Text; got != "Error: port 4000 is in use" {
 		t.Errorf("window state %q", got)
 	}
 

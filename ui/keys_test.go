@@ -27,10 +27,10 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabBudgets)
-	defer g.reqs.hide()
-	be := &g.reqs.bedit
-	waitFor(t, "the first read", func() bool { return len(g.reqs.lastRoutes) == 1 })
+	g.activityWin().show(tabBudgets)
+	defer g.activityWin().hide()
+	be := &g.activityWin().bedit
+	waitFor(t, "the first read", func() bool { return len(g.activityWin().lastRoutes) == 1 })
 	if be.newKey.Hidden || be.proxy.Hidden {
 		t.Fatal("the key buttons are hidden with a service that manages keys")
 	}
@@ -47,7 +47,7 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	if !strings.Contains(f.problem.Text, "soft budget") || !f.save.Disabled() {
 		t.Errorf("soft budget over the budget: %q", f.problem.Text)
 	}
-	assertReadable(t, "key form with a problem", g.reqs.w.Canvas().Overlays().Top())
+	assertReadable(t, "key form with a problem", g.activityWin().w.Canvas().Overlays().Top())
 	f.softBudget.SetText("4")
 	f.period.SetText("monthly")
 	f.models.SetSelected([]string{"local"})
@@ -55,21 +55,21 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	if f.problem.Text != "" || f.save.Disabled() {
 		t.Fatalf("a valid key: %q", f.problem.Text)
 	}
-	shots(t, a, g.reqs.w, "key-form")
+	shots(t, a, g.activityWin().w, "key-form")
 	test.Tap(f.save)
 	waitFor(t, "the key", func() bool { return be.shown != nil })
 	secret := be.shown.secret
 	if !strings.HasPrefix(secret, "sk-") {
 		t.Fatalf("secret %q", secret)
 	}
-	shots(t, a, g.reqs.w, "key-created")
+	shots(t, a, g.activityWin().w, "key-created")
 	test.Tap(be.shown.copy)
 	if got := a.Clipboard().Content(); got != secret {
 		t.Errorf("clipboard %q, want the secret", got)
 	}
-	test.Tap(topOverlayButton(t, g.reqs.w, "Done"))
-	waitFor(t, "the key's row", func() bool { return len(g.reqs.brows) == 1 })
-	if r := g.reqs.brows[0]; r[0] != "ci" || r[2] != "$5.0000" {
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Done"))
+	waitFor(t, "the key's row", func() bool { return len(g.activityWin().brows) == 1 })
+	if r := g.activityWin().brows[0]; r[0] != "ci" || r[2] != "$5.0000" {
 		t.Errorf("row %q", r)
 	}
 	req, _ := http.NewRequest("POST", svc.Status().BaseURL()+"/v1/chat/completions",
@@ -85,7 +85,7 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	}
 
 	// Edit it: the form comes filled from the store.
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
 	test.Tap(be.editKey)
 	f = be.keyForm
 	waitFor(t, "the key's details", func() bool { return f.alias.Text == "ci" })
@@ -95,13 +95,13 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 	}
 	f.maxBudget.SetText("7.5")
 	test.Tap(f.save)
-	waitFor(t, "the edit", func() bool { return len(g.reqs.brows) == 1 && g.reqs.brows[0][2] == "$7.5000" })
+	waitFor(t, "the edit", func() bool { return len(g.activityWin().brows) == 1 && g.activityWin().brows[0][2] == "$7.5000" })
 
 	// The proxy budget.
 	test.Tap(be.proxy)
 	var limit *widget.Entry
 	waitFor(t, "the proxy budget form", func() bool {
-		if top := g.reqs.w.Canvas().Overlays().Top(); top != nil {
+		if top := g.activityWin().w.Canvas().Overlays().Top(); top != nil {
 			for _, o := range test.LaidOutObjects(top) {
 				if e, ok := o.(*widget.Entry); ok && e.PlaceHolder == "USD, empty for none" {
 					limit = e
@@ -111,9 +111,9 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 		return limit != nil
 	})
 	limit.SetText("20")
-	test.Tap(topOverlayButton(t, g.reqs.w, "Save"))
-	waitFor(t, "the proxy budget", func() bool { return len(g.reqs.brows) == 2 })
-	if r := g.reqs.brows[0]; r[0] != "All requests (proxy budget)" || r[2] != "$20.0000" {
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Save"))
+	waitFor(t, "the proxy budget", func() bool { return len(g.activityWin().brows) == 2 })
+	if r := g.activityWin().brows[0]; r[0] != "All requests (proxy budget)" || r[2] != "$20.0000" {
 		t.Errorf("proxy row %q", r)
 	}
 	text, _ := os.ReadFile(path)
@@ -121,7 +121,7 @@ func TestKeysCreateCopyAndProxyBudget(t *testing.T) {
 		t.Errorf("config:\n%s", text)
 	}
 	// Its row's Set limit… edits the same.
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 0, Col: 0})
 	if be.setLimit.Disabled() {
 		t.Error("Set limit… disabled on the proxy budget's row")
 	}

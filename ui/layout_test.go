@@ -26,14 +26,14 @@ func TestWindowsFitSmallScreen(t *testing.T) {
 	g.apply(many)
 
 	for name, c := range map[string]struct{ w, h float32 }{
-		"status":   {g.win.w.Content().MinSize().Width, g.win.w.Content().MinSize().Height},
-		"activity": {g.reqs.w.Content().MinSize().Width, g.reqs.w.Content().MinSize().Height},
+		"status":   {g.mainWin().w.Content().MinSize().Width, g.mainWin().w.Content().MinSize().Height},
+		"activity": {g.activityWin().w.Content().MinSize().Width, g.activityWin().w.Content().MinSize().Height},
 	} {
 		if c.w > 1366 || c.h > 768-32 {
 			t.Errorf("%s window needs %.0fx%.0f, more than a 1366x768 screen", name, c.w, c.h)
 		}
 	}
-	if s := g.win.w.Canvas().Size(); s.Height > 768-32 {
+	if s := g.mainWin().w.Canvas().Size(); s.Height > 768-32 {
 		t.Errorf("status window opens %.0f high", s.Height)
 	}
 }

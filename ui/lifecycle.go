@@ -33,7 +33,7 @@ func (g *gui) announce(ps []app.Problem) {
 	}
 	g.notified = now
 	if show && !g.stopped.Load() {
-		g.prob.show()
+		g.problemsWin().show()
 	}
 }
 
@@ -85,9 +85,10 @@ const noTrayHostText = "Your desktop shows no tray icons, so Clawgate keeps this
 // noTrayHost is the face of an app without a tray: the main window stays up, and the user is told
 // once why and how to get a tray.
 func (g *gui) noTrayHost(why error) {
-	g.win.show()
+	win := g.mainWin()
+	win.show()
 	g.send("Clawgate has no tray icon here", noTrayHostText)
-	d := dialog.NewInformation("No system tray", noTrayHostText+"\n\n("+why.Error()+")", g.win.w)
+	d := dialog.NewInformation("No system tray", noTrayHostText+"\n\n("+why.Error()+")", win.w)
 	d.Resize(fyne.NewSize(520, 260))
 	d.Show()
 }
@@ -100,7 +101,7 @@ func (g *gui) confirmQuit() {
 			if quit {
 				g.quit()
 			}
-		}, g.win.w)
+		}, g.mainWin().w)
 	d.SetConfirmText("Quit")
 	d.SetDismissText("Keep running")
 	d.Show()

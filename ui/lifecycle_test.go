@@ -98,10 +98,10 @@ func TestBrokenConfigAtLaunchShowsWhereAndRetries(t *testing.T) {
 	if got := n.titles(); fmt.Sprint(got) != "[Config broken: not serving]" {
 		t.Errorf("notifications %q", got)
 	}
-	if !g.prob.visible {
+	if !g.problemsWin().visible {
 		t.Fatal("the Problems window did not come up for a broken config")
 	}
-	content := g.prob.w.Content()
+	content := g.problemsWin().w.Content()
 	if want := "File: /home/u/.config/clawgate/config.yaml, line 3, key model_list[0].litellm_params.model"; !contains(labels(content), want) {
 		t.Errorf("no %q in %q", want, labels(content))
 	}
@@ -125,10 +125,10 @@ func TestBrokenConfigAtLaunchShowsWhereAndRetries(t *testing.T) {
 	}
 	// A failed Retry says why in the window.
 	svc.lifeErr = errors.New("config.yaml:3: still broken")
-	test.Tap(button(t, g.prob.w.Content(), "Retry"))
+	test.Tap(button(t, g.problemsWin().w.Content(), "Retry"))
 	g.jobs.Wait()
-	if !contains(overlayLabels(g.prob.w), "still broken") {
-		t.Errorf("no error dialog: %q", overlayLabels(g.prob.w))
+	if !contains(overlayLabels(g.problemsWin().w), "still broken") {
+		t.Errorf("no error dialog: %q", overlayLabels(g.problemsWin().w))
 	}
 }
 
@@ -150,12 +150,12 @@ func TestBrokenConfigOnReloadWarns(t *testing.T) {
 		t.Errorf("notifications %q", got)
 	}
 	// A warning is told, not pushed: the window stays closed until asked for.
-	if g.prob.visible {
+	if g.problemsWin().visible {
 		t.Error("Problems window opened for a reload that kept the old config")
 	}
 	menuItem(t, m, "Problems and log…").Action()
-	if !g.prob.visible || !contains(labels(g.prob.w.Content()), "line 3") {
-		t.Errorf("Problems and log… shows %q", labels(g.prob.w.Content()))
+	if !g.problemsWin().visible || !contains(labels(g.problemsWin().w.Content()), "line 3") {
+		t.Errorf("Problems and log… shows %q", labels(g.problemsWin().w.Content()))
 	}
 }
 
@@ -175,9 +175,9 @@ func TestUnresolvedKeyIsNamed(t *testing.T) {
 	if got := n.titles(); fmt.Sprint(got) != "[No API key for route gpt-4o]" {
 		t.Errorf("notifications %q", got)
 	}
-	g.prob.show()
-	if !contains(labels(g.prob.w.Content()), "clawgate keys set openai") {
-		t.Errorf("Problems window: %q", labels(g.prob.w.Content()))
+	g.problemsWin().show()
+	if !contains(labels(g.problemsWin().w.Content()), "clawgate keys set openai") {
+		t.Errorf("Problems window: %q", labels(g.problemsWin().w.Content()))
 	}
 }
 
@@ -199,17 +199,17 @@ func TestKeyringLockedAsksToUnlockOrSetAKey(t *testing.T) {
 	if got := n.titles(); fmt.Sprint(got) != "[Keyring locked or absent: no master key]" {
 		t.Errorf("notifications %q", got)
 	}
-	if !g.prob.visible {
+	if !g.problemsWin().visible {
 		t.Fatal("the tray ran open silently: no window asking to unlock")
 	}
-	content := g.prob.w.Content()
+	content := g.problemsWin().w.Content()
 	test.Tap(button(t, content, "Unlock"))
 	g.jobs.Wait()
 
 	// Set a master key: a hidden entry, then the service stores it.
 	test.Tap(button(t, content, "Set a master key…"))
 	var entry *widget.Entry
-	for _, o := range g.prob.w.Canvas().Overlays().List() {
+	for _, o := range g.problemsWin().w.Canvas().Overlays().List() {
 		for _, obj := range test.LaidOutObjects(o) {
 			if e, ok := obj.(*widget.Entry); ok {
 				entry = e
@@ -221,29 +221,29 @@ func TestKeyringLockedAsksToUnlockOrSetAKey(t *testing.T) {
 	}
 	test.Type(entry, "sk-my-own-master-key")
 	svc.lifeErr = errors.New("no keyring to keep the master key in. Set LITELLM_MASTER_KEY in the environment")
-	test.Tap(overlayButton(t, g.prob.w, "Set"))
+	test.Tap(overlayButton(t, g.problemsWin().w, "Set"))
 	g.jobs.Wait()
 	if got := svc.called(); fmt.Sprint(got) != "[unlock set-master sk-my-own-master-key]" {
 		t.Errorf("service calls %q", got)
 	}
-	if !contains(overlayLabels(g.prob.w), "LITELLM_MASTER_KEY") {
-		t.Errorf("no explanation when the key cannot be kept: %q", overlayLabels(g.prob.w))
+	if !contains(overlayLabels(g.problemsWin().w), "LITELLM_MASTER_KEY") {
+		t.Errorf("no explanation when the key cannot be kept: %q", overlayLabels(g.problemsWin().w))
 	}
 
 	// Keep running loopback-only: the window goes and does not come back for the same problem.
 	test.Tap(button(t, content, "Keep running loopback-only"))
-	if g.prob.visible {
+	if g.problemsWin().visible {
 		t.Error("window still up")
 	}
 	g.apply(s)
-	if g.prob.visible {
+	if g.problemsWin().visible {
 		t.Error("window came back after the user chose loopback-only")
 	}
 	// Nor at the next launch (same preferences): told by notification only.
 	var n2 notes
 	g2 := newGUI(a, newFakeTray(), &lifeService{fakeService: newFakeService(s)}, Options{Notify: n2.notify})
-	if g2.prob.visible || len(n2.titles()) != 1 {
-		t.Errorf("next launch: window %v, notifications %q", g2.prob.visible, n2.titles())
+	if g2.problemsWin().visible || len(n2.titles()) != 1 {
+		t.Errorf("next launch: window %v, notifications %q", g2.problemsWin().visible, n2.titles())
 	}
 }
 
@@ -252,29 +252,29 @@ func TestNoTrayHostKeepsAWindowAndAsksBeforeQuitting(t *testing.T) {
 	var n notes
 	g := newGUI(a, nil, newFakeService(running), Options{Notify: n.notify})
 	g.noTrayHost(errNoWatcher)
-	if !g.win.visible {
+	if !g.mainWin().visible {
 		t.Fatal("no window without a tray")
 	}
 	if got := n.titles(); fmt.Sprint(got) != "[Clawgate has no tray icon here]" {
 		t.Errorf("notifications %q", got)
 	}
-	if !contains(overlayLabels(g.win.w), "AppIndicator") {
-		t.Errorf("the notice does not say how to get a tray: %q", overlayLabels(g.win.w))
+	if !contains(overlayLabels(g.mainWin().w), "AppIndicator") {
+		t.Errorf("the notice does not say how to get a tray: %q", overlayLabels(g.mainWin().w))
 	}
-	test.Tap(overlayButton(t, g.win.w, "OK"))
+	test.Tap(overlayButton(t, g.mainWin().w, "OK"))
 
 	quit := make(chan struct{}, 1)
 	g.quit = func() { quit <- struct{}{} }
 	g.confirmQuit()
-	if !contains(overlayLabels(g.win.w), "Quitting stops the gateway") {
-		t.Fatalf("no question before quitting: %q", overlayLabels(g.win.w))
+	if !contains(overlayLabels(g.mainWin().w), "Quitting stops the gateway") {
+		t.Fatalf("no question before quitting: %q", overlayLabels(g.mainWin().w))
 	}
-	test.Tap(overlayButton(t, g.win.w, "Keep running"))
-	if !g.win.visible || len(quit) > 0 {
+	test.Tap(overlayButton(t, g.mainWin().w, "Keep running"))
+	if !g.mainWin().visible || len(quit) > 0 {
 		t.Error("Keep running hid the window or quit")
 	}
 	g.confirmQuit()
-	test.Tap(overlayButton(t, g.win.w, "Quit"))
+	test.Tap(overlayButton(t, g.mainWin().w, "Quit"))
 	select {
 	case <-quit:
 	default:
@@ -333,10 +333,10 @@ func TestOpenFolderFallbackOffersThePath(t *testing.T) {
 	a := test.NewTempApp(t)
 	g := newGUI(a, newFakeTray(), newFakeService(running), Options{OpenFolder: func(string) error { return errors.New("xdg-open cannot open folders") }})
 	g.openFolder()
-	if !g.win.visible || !contains(overlayLabels(g.win.w), "/home/u/.config/clawgate") {
-		t.Fatalf("no path shown: %q", overlayLabels(g.win.w))
+	if !g.mainWin().visible || !contains(overlayLabels(g.mainWin().w), "/home/u/.config/clawgate") {
+		t.Fatalf("no path shown: %q", overlayLabels(g.mainWin().w))
 	}
-	test.Tap(overlayButton(t, g.win.w, "Copy path"))
+	test.Tap(overlayButton(t, g.mainWin().w, "Copy path"))
 	if got := a.Clipboard().Content(); got != "/home/u/.config/clawgate" {
 		t.Errorf("clipboard %q", got)
 	}

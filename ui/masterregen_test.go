@@ -21,17 +21,17 @@ func TestKeysRegenerateMaster(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.w.Resize(fyne.NewSize(1100, 640))
-	g.reqs.show(tabKeys)
-	defer g.reqs.hide()
-	kt := g.reqs.keys
+	g.activityWin().w.Resize(fyne.NewSize(1100, 640))
+	g.activityWin().show(tabKeys)
+	defer g.activityWin().hide()
+	kt := g.activityWin().keys
 	waitFor(t, "the master key", func() bool { return kt.last.master == old })
 	if kt.regen == nil {
 		t.Fatal("no Regenerate: *app.App lacks RegenerateMasterKey")
 	}
 	test.Tap(kt.regen)
-	shots(t, a, g.reqs.w, "keys-regenerate-master")
-	test.Tap(topOverlayButton(t, g.reqs.w, "Yes"))
+	shots(t, a, g.activityWin().w, "keys-regenerate-master")
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Yes"))
 	waitFor(t, "the new key", func() bool { return kt.last.master != old && kt.last.master != "" })
 	if svc.MasterKey() == old || !strings.HasPrefix(kt.status.Text, "New master key in force") {
 		t.Errorf("master still the old one, or status %q", kt.status.Text)

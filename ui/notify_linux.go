@@ -2,15 +2,11 @@ package ui
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"github.com/godbus/dbus/v5"
-
-	"github.com/clawgate/clawgate/assets"
 )
 
 // platformNotifier sends notifications over D-Bus itself (org.freedesktop.Notifications), because
@@ -48,20 +44,4 @@ func platformNotifier(a fyne.App) func(title, body string) {
 			}
 		}()
 	}
-}
-
-// iconFile writes the app icon where the notification daemon can read it ("" if it cannot).
-func iconFile() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	p := filepath.Join(dir, "clawgate", "clawgate.png")
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return ""
-	}
-	if err := os.WriteFile(p, assets.Icon, 0o600); err != nil {
-		return ""
-	}
-	return p
 }

@@ -41,17 +41,17 @@ func TestOverviewTab(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabRequests)
-	defer g.reqs.hide()
-	ot := g.reqs.overview
+	g.activityWin().show(tabRequests)
+	defer g.activityWin().hide()
+	ot := g.activityWin().overview
 	if ot == nil {
 		t.Fatal("no Overview tab")
 	}
-	waitFor(t, "the first read", func() bool { return len(g.reqs.rows) == 3 })
+	waitFor(t, "the first read", func() bool { return len(g.activityWin().rows) == 3 })
 	if ot.last.Requests != 0 {
 		t.Error("the Overview was summed while another tab was shown")
 	}
-	g.reqs.tabs.Select(ot.tab)
+	g.activityWin().tabs.Select(ot.tab)
 	waitFor(t, "the overview", func() bool { return ot.last.Requests == 3 })
 	if !strings.HasPrefix(ot.totals.Text, "Today $") || !strings.Contains(ot.totals.Text, "3 requests, 0.0% failed") {
 		t.Errorf("totals %q", ot.totals.Text)
@@ -62,7 +62,7 @@ func TestOverviewTab(t *testing.T) {
 	if n := len(ot.chart.plot.Objects); n != app.OverviewDays*2+1 {
 		t.Errorf("%d objects in the plot, want a bar per day and model and the axis", n)
 	}
-	shots(t, a, g.reqs.w, "overview")
+	shots(t, a, g.activityWin().w, "overview")
 }
 
 // The chart's colours stay apart from the background on both themes (WCAG's 3:1 for graphics).

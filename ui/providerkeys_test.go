@@ -19,9 +19,9 @@ func TestKeysTab(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabKeys)
-	defer g.reqs.hide()
-	kt := g.reqs.keys
+	g.activityWin().show(tabKeys)
+	defer g.activityWin().hide()
+	kt := g.activityWin().keys
 	if kt == nil {
 		t.Fatal("no Keys tab for a service with secrets")
 	}
@@ -39,7 +39,7 @@ func TestKeysTab(t *testing.T) {
 
 	test.Tap(kt.set)
 	var entries []*widget.Entry
-	for _, o := range test.LaidOutObjects(g.reqs.w.Canvas().Overlays().Top()) {
+	for _, o := range test.LaidOutObjects(g.activityWin().w.Canvas().Overlays().Top()) {
 		if e, ok := o.(*widget.Entry); ok {
 			entries = append(entries, e)
 		}
@@ -49,21 +49,21 @@ func TestKeysTab(t *testing.T) {
 	}
 	entries[0].SetText("spare")
 	entries[1].SetText("sk-spare")
-	shots(t, a, g.reqs.w, "provider-key-form")
-	test.Tap(topOverlayButton(t, g.reqs.w, "Save"))
+	shots(t, a, g.activityWin().w, "provider-key-form")
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Save"))
 	waitFor(t, "the new key", func() bool { return len(kt.rows) == 2 })
 	if secrets["spare"] != "sk-spare" {
 		t.Errorf("keychain %v", secrets)
 	}
-	shots(t, a, g.reqs.w, "keys")
+	shots(t, a, g.activityWin().w, "keys")
 
 	kt.table.selectKey("ollama")
 	test.Tap(kt.del)
-	test.Tap(topOverlayButton(t, g.reqs.w, "Yes"))
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Yes"))
 	waitFor(t, "the refusal", func() bool { return strings.HasPrefix(kt.status.Text, "Not deleted: ollama is used by local") })
 	kt.table.selectKey("spare")
 	test.Tap(kt.del)
-	test.Tap(topOverlayButton(t, g.reqs.w, "Yes"))
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Yes"))
 	waitFor(t, "the delete", func() bool { return len(kt.rows) == 1 })
 	if _, ok := secrets["spare"]; ok {
 		t.Error("spare is still in the keychain")

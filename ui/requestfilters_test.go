@@ -45,25 +45,25 @@ func TestRequestsFiltersAndExport(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabRequests)
-	defer g.reqs.hide()
-	rf := g.reqs.filters
+	g.activityWin().show(tabRequests)
+	defer g.activityWin().hide()
+	rf := g.activityWin().filters
 	if rf == nil {
 		t.Fatal("no filters for a service that can filter")
 	}
-	waitFor(t, "the requests", func() bool { return len(g.reqs.rows) == 3 })
+	waitFor(t, "the requests", func() bool { return len(g.activityWin().rows) == 3 })
 
 	test.Type(rf.key, "ci")
-	waitFor(t, "ci's requests", func() bool { return len(g.reqs.rows) == 2 })
-	if !strings.HasSuffix(g.reqs.summary.Text, "filtered: 2 matches") {
-		t.Errorf("summary %q", g.reqs.summary.Text)
+	waitFor(t, "ci's requests", func() bool { return len(g.activityWin().rows) == 2 })
+	if !strings.HasSuffix(g.activityWin().summary.Text, "filtered: 2 matches") {
+		t.Errorf("summary %q", g.activityWin().summary.Text)
 	}
 	rf.status.SetSelected("failed")
-	waitFor(t, "ci's failure", func() bool { return len(g.reqs.rows) == 1 })
-	if r := g.reqs.rows[0]; r[1] != "down → gpt-4o-mini" || !strings.HasPrefix(r[6], "failed") {
+	waitFor(t, "ci's failure", func() bool { return len(g.activityWin().rows) == 1 })
+	if r := g.activityWin().rows[0]; r[1] != "down → gpt-4o-mini" || !strings.HasPrefix(r[6], "failed") {
 		t.Errorf("row %q", r)
 	}
-	shots(t, a, g.reqs.w, "requests-filtered")
+	shots(t, a, g.activityWin().w, "requests-filtered")
 
 	path := filepath.Join(t.TempDir(), "out.csv")
 	f, err := os.Create(path)
@@ -81,8 +81,8 @@ func TestRequestsFiltersAndExport(t *testing.T) {
 	// Clearing the filters brings every request back.
 	rf.status.SetSelected(statusAll)
 	rf.key.SetText("")
-	waitFor(t, "all requests", func() bool { return len(g.reqs.rows) == 3 })
-	if strings.Contains(g.reqs.summary.Text, "filtered") {
-		t.Errorf("summary %q", g.reqs.summary.Text)
+	waitFor(t, "all requests", func() bool { return len(g.activityWin().rows) == 3 })
+	if strings.Contains(g.activityWin().summary.Text, "filtered") {
+		t.Errorf("summary %q", g.activityWin().summary.Text)
 	}
 }

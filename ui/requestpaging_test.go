@@ -66,9 +66,9 @@ func TestRequestsPagingAndDetail(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabRequests)
-	rf := g.reqs.filters
-	waitFor(t, "page 1", func() bool { return len(g.reqs.reqs) == 2 && rf.pageLabel.Text == "page 1" })
+	g.activityWin().show(tabRequests)
+	rf := g.activityWin().filters
+	waitFor(t, "page 1", func() bool { return len(g.activityWin().reqs) == 2 && rf.pageLabel.Text == "page 1" })
 	if !rf.newer.Disabled() || rf.older.Disabled() {
 		t.Errorf("page 1: newer enabled %v, older enabled %v", !rf.newer.Disabled(), !rf.older.Disabled())
 	}
@@ -78,8 +78,8 @@ func TestRequestsPagingAndDetail(t *testing.T) {
 	}
 	var seen []string
 	for page := 1; ; page++ {
-		waitFor(t, "page", func() bool { return rf.pageLabel.Text == "page "+strconv.Itoa(page) && !g.reqs.loading.Load() })
-		for _, r := range g.reqs.reqs {
+		waitFor(t, "page", func() bool { return rf.pageLabel.Text == "page "+strconv.Itoa(page) && !g.activityWin().loading.Load() })
+		for _, r := range g.activityWin().reqs {
 			seen = append(seen, r.ID)
 		}
 		if rf.older.Disabled() {
@@ -90,35 +90,35 @@ func TestRequestsPagingAndDetail(t *testing.T) {
 	if len(seen) != 5 || seen[0] != all[0].ID || seen[4] != all[4].ID || rf.pageLabel.Text != "page 3" {
 		t.Fatalf("walked %v on %s; want the 5 requests newest first over 3 pages", seen, rf.pageLabel.Text)
 	}
-	shots(t, a, g.reqs.w, "requests-page3")
+	shots(t, a, g.activityWin().w, "requests-page3")
 	test.Tap(rf.newer)
 	waitFor(t, "page 2 again", func() bool {
-		return rf.pageLabel.Text == "page 2" && len(g.reqs.reqs) == 2 && g.reqs.reqs[0].ID == all[2].ID
+		return rf.pageLabel.Text == "page 2" && len(g.activityWin().reqs) == 2 && g.activityWin().reqs[0].ID == all[2].ID
 	})
 	test.Tap(rf.newer)
 	waitFor(t, "page 1 again", func() bool {
-		return rf.pageLabel.Text == "page 1" && len(g.reqs.reqs) == 2 && g.reqs.reqs[0].ID == all[0].ID
+		return rf.pageLabel.Text == "page 1" && len(g.activityWin().reqs) == 2 && g.activityWin().reqs[0].ID == all[0].ID
 	})
 
 	// The detail pane: the full row, the stored prompt, and curl without the key.
-	g.reqs.table.table.Select(widget.TableCellID{Row: 1, Col: 0})
-	waitFor(t, "the full row", func() bool { return g.reqs.pane.cur != nil && g.reqs.pane.cur.ID == all[1].ID })
+	g.activityWin().table.table.Select(widget.TableCellID{Row: 1, Col: 0})
+	waitFor(t, "the full row", func() bool { return g.activityWin().pane.cur != nil && g.activityWin().pane.cur.ID == all[1].ID })
 	for _, want := range []string{"Request id: " + all[1].ID, "Call type: acompletion", "Prompt (request body):", "say hi", "Response:"} {
-		if !strings.Contains(g.reqs.detail.Text, want) {
-			t.Errorf("detail lacks %q:\n%s", want, g.reqs.detail.Text)
+		if !strings.Contains(g.activityWin().detail.Text, want) {
+			t.Errorf("detail lacks %q:\n%s", want, g.activityWin().detail.Text)
 		}
 	}
-	test.Tap(g.reqs.pane.curl)
+	test.Tap(g.activityWin().pane.curl)
 	curl := a.Clipboard().Content()
 	if !strings.Contains(curl, "Bearer $LITELLM_API_KEY") || !strings.Contains(curl, "say hi") || strings.Contains(curl, "sk-master") {
 		t.Errorf("curl:\n%s", curl)
 	}
-	shots(t, a, g.reqs.w, "requests-detail")
+	shots(t, a, g.activityWin().w, "requests-detail")
 
 	// A date range with no requests in it: an empty page, both buttons off.
 	test.Type(rf.from, "2020-01-01")
 	test.Type(rf.to, "2020-01-02")
-	waitFor(t, "the empty range", func() bool { return len(g.reqs.reqs) == 0 && !g.reqs.loading.Load() })
+	waitFor(t, "the empty range", func() bool { return len(g.activityWin().reqs) == 0 && !g.activityWin().loading.Load() })
 	if !rf.newer.Disabled() || !rf.older.Disabled() {
 		t.Error("paging offered on an empty page")
 	}
@@ -133,8 +133,8 @@ func TestRequestsRefreshOnChange(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabRequests)
-	waitFor(t, "the first read", func() bool { return len(g.reqs.reqs) == 1 && !g.reqs.loading.Load() })
+	g.activityWin().show(tabRequests)
+	waitFor(t, "the first read", func() bool { return len(g.activityWin().reqs) == 1 && !g.activityWin().loading.Load() })
 	opened := svc.reads.Load()
 
 	// Nothing happens for longer than the old 2 s poll: no read.
@@ -149,7 +149,7 @@ func TestRequestsRefreshOnChange(t *testing.T) {
 
 	// A request: it shows without any tick, after one or two reads (the throttle's trailing one).
 	call("local")
-	waitFor(t, "the new request", func() bool { return len(g.reqs.reqs) == 2 })
+	waitFor(t, "the new request", func() bool { return len(g.activityWin().reqs) == 2 })
 	if n := svc.reads.Load() - opened; n < 1 || n > 2 {
 		t.Errorf("%d reads for one request", n)
 	}
@@ -159,14 +159,14 @@ func TestRequestsRefreshOnChange(t *testing.T) {
 	for range 10 {
 		call("local")
 	}
-	waitFor(t, "the burst", func() bool { return len(g.reqs.reqs) == 12 })
+	waitFor(t, "the burst", func() bool { return len(g.activityWin().reqs) == 12 })
 	if n := svc.reads.Load() - before; n > 5 {
 		t.Errorf("%d reads for a burst of 10 requests", n)
 	}
 
 	// Closed: unsubscribed, no reads.
-	g.reqs.hide()
-	g.reqs.jobs.Wait()
+	g.activityWin().hide()
+	g.activityWin().jobs.Wait()
 	closed := svc.reads.Load()
 	call("local")
 	pump()

@@ -28,20 +28,20 @@ func TestRoutesServeNowAndFallbacks(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.w.Resize(fyne.NewSize(1100, 640))
-	g.reqs.show(tabRoutes)
-	defer g.reqs.hide()
-	re := g.reqs.redit
-	waitFor(t, "the file's routes", func() bool { return len(g.reqs.rrows) == 4 })
+	g.activityWin().w.Resize(fyne.NewSize(1100, 640))
+	g.activityWin().show(tabRoutes)
+	defer g.activityWin().hide()
+	re := g.activityWin().redit
+	waitFor(t, "the file's routes", func() bool { return len(g.activityWin().rrows) == 4 })
 	ro := re.order
 	if ro == nil {
 		t.Fatal("no backend choice: *app.App lacks an orderService method")
 	}
-	g.reqs.routes.table.Select(widget.TableCellID{Row: 2, Col: 0}) // mini: one deployment
+	g.activityWin().routes.table.Select(widget.TableCellID{Row: 2, Col: 0}) // mini: one deployment
 	if !ro.serve.Disabled() {
 		t.Error("Serve now is enabled for a model with one deployment")
 	}
-	g.reqs.routes.table.Select(widget.TableCellID{Row: 3, Col: 0}) // gpt-4o at B
+	g.activityWin().routes.table.Select(widget.TableCellID{Row: 3, Col: 0}) // gpt-4o at B
 	if ro.serve.Disabled() || !strings.Contains(re.status.Text, "sharing its requests") {
 		t.Fatalf("B selected: serve disabled=%v, status %q", ro.serve.Disabled(), re.status.Text)
 	}
@@ -88,5 +88,5 @@ func TestRoutesServeNowAndFallbacks(t *testing.T) {
 	if upB.Requests() != 3 || upA.Requests() != 1 {
 		t.Errorf("after the move down went to A %d, B %d times; want gpt-4o (B) first", upA.Requests(), upB.Requests())
 	}
-	shots(t, a, g.reqs.w, "routes-fallbacks")
+	shots(t, a, g.activityWin().w, "routes-fallbacks")
 }

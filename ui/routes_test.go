@@ -111,15 +111,15 @@ func TestRoutesAddTestServe(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.w.Resize(fyne.NewSize(1100, 640))
-	g.reqs.show(tabRoutes)
-	defer g.reqs.hide()
-	re := g.reqs.redit
+	g.activityWin().w.Resize(fyne.NewSize(1100, 640))
+	g.activityWin().show(tabRoutes)
+	defer g.activityWin().hide()
+	re := g.activityWin().redit
 	if re == nil {
 		t.Fatal("the Routes tab does not edit: *app.App lacks a routeService method")
 	}
-	waitFor(t, "the file's routes", func() bool { return len(g.reqs.rrows) == 1 })
-	if r := g.reqs.rrows[0]; r[0] != "local" || r[1] != "Ollama" {
+	waitFor(t, "the file's routes", func() bool { return len(g.activityWin().rrows) == 1 })
+	if r := g.activityWin().rrows[0]; r[0] != "local" || r[1] != "Ollama" {
 		t.Errorf("row %q", r)
 	}
 
@@ -139,7 +139,7 @@ func TestRoutesAddTestServe(t *testing.T) {
 	if !strings.Contains(f.problem.Text, "not a URL") || !f.save.Disabled() {
 		t.Errorf("bad URL: problem %q", f.problem.Text)
 	}
-	assertReadable(t, "route form with a problem", g.reqs.w.Canvas().Overlays().Top())
+	assertReadable(t, "route form with a problem", g.activityWin().w.Canvas().Overlays().Top())
 	f.apiBase.SetText(up.URL + "/v1")
 	f.keySource.SetSelected(keyFromKeychain)
 	f.keyName.SetText("house")
@@ -150,7 +150,7 @@ func TestRoutesAddTestServe(t *testing.T) {
 	if f.problem.Text != "" || f.save.Disabled() {
 		t.Fatalf("a valid route: problem %q, save disabled %v", f.problem.Text, f.save.Disabled())
 	}
-	shots(t, a, g.reqs.w, "route-form")
+	shots(t, a, g.activityWin().w, "route-form")
 
 	test.Tap(f.test)
 	waitFor(t, "the test", func() bool { return strings.Contains(f.keyHint.Text, "answered") })
@@ -162,7 +162,7 @@ func TestRoutesAddTestServe(t *testing.T) {
 	}
 
 	test.Tap(f.save)
-	waitFor(t, "the saved route", func() bool { return len(g.reqs.rrows) == 2 })
+	waitFor(t, "the saved route", func() bool { return len(g.activityWin().rrows) == 2 })
 	if secrets["house"] != "sk-typed" {
 		t.Errorf("keychain %v", secrets)
 	}
@@ -196,13 +196,13 @@ func TestRoutesAddTestServe(t *testing.T) {
 	if re.status.Text != "1 of 2 routes answered; failed: local." {
 		t.Errorf("summary %q", re.status.Text)
 	}
-	if c := g.reqs.rrows[1][7]; !strings.HasPrefix(c, "ok, ") {
+	if c := g.activityWin().rrows[1][7]; !strings.HasPrefix(c, "ok, ") {
 		t.Errorf("house's Last test %q", c)
 	}
-	if c := g.reqs.rrows[0][7]; !strings.HasPrefix(c, "failed: ") {
+	if c := g.activityWin().rrows[0][7]; !strings.HasPrefix(c, "failed: ") {
 		t.Errorf("local's Last test %q", c)
 	}
-	shots(t, a, g.reqs.w, "routes-editing")
+	shots(t, a, g.activityWin().w, "routes-editing")
 }
 
 // Edit, duplicate and delete from the tab; an edit made in a text editor meanwhile is not
@@ -213,20 +213,20 @@ func TestRoutesEditDuplicateDelete(t *testing.T) {
 	uiQueue(t)
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	g.reqs.show(tabRoutes)
-	defer g.reqs.hide()
-	re := g.reqs.redit
-	waitFor(t, "the file's routes", func() bool { return len(g.reqs.rrows) == 1 })
+	g.activityWin().show(tabRoutes)
+	defer g.activityWin().hide()
+	re := g.activityWin().redit
+	waitFor(t, "the file's routes", func() bool { return len(g.activityWin().rrows) == 1 })
 
-	g.reqs.routes.table.Select(widget.TableCellID{Row: 0, Col: 0})
+	g.activityWin().routes.table.Select(widget.TableCellID{Row: 0, Col: 0})
 	test.Tap(re.dup)
-	waitFor(t, "the copy", func() bool { return len(g.reqs.rrows) == 2 })
-	if g.reqs.rrows[1][0] != "local-copy" || re.status.Text != "Copied as local-copy." {
-		t.Errorf("copy row %q, status %q", g.reqs.rrows[1], re.status.Text)
+	waitFor(t, "the copy", func() bool { return len(g.activityWin().rrows) == 2 })
+	if g.activityWin().rrows[1][0] != "local-copy" || re.status.Text != "Copied as local-copy." {
+		t.Errorf("copy row %q, status %q", g.activityWin().rrows[1], re.status.Text)
 	}
 
 	// Edit the copy while an editor changes the file underneath.
-	g.reqs.routes.table.Select(widget.TableCellID{Row: 1, Col: 0})
+	g.activityWin().routes.table.Select(widget.TableCellID{Row: 1, Col: 0})
 	test.Tap(re.edit)
 	f := re.form
 	if f.name.Text != "local-copy" || f.preset.Selected != "Ollama" || f.model.Text != "llama3.1" {
@@ -250,10 +250,10 @@ func TestRoutesEditDuplicateDelete(t *testing.T) {
 	}
 
 	// Delete asks first.
-	g.reqs.routes.table.Select(widget.TableCellID{Row: 1, Col: 0})
+	g.activityWin().routes.table.Select(widget.TableCellID{Row: 1, Col: 0})
 	test.Tap(re.del)
-	test.Tap(topOverlayButton(t, g.reqs.w, "Yes"))
-	waitFor(t, "the delete", func() bool { return len(g.reqs.rrows) == 1 })
+	test.Tap(topOverlayButton(t, g.activityWin().w, "Yes"))
+	waitFor(t, "the delete", func() bool { return len(g.activityWin().rrows) == 1 })
 	if models := svc.Status().Models; len(models) != 1 || models[0] != "local" {
 		t.Errorf("served after the delete: %v", models)
 	}

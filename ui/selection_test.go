@@ -31,8 +31,8 @@ func TestSelectionFollowsItem(t *testing.T) {
 	act.Budgets = keys // no proxy budget yet
 	_, svc, g := openActivity(t, act, tabRequests)
 
-	g.reqs.table.table.Select(widget.TableCellID{Row: 1, Col: 2})   // gpt-4o-mini
-	g.reqs.budgets.table.Select(widget.TableCellID{Row: 0, Col: 0}) // openclaw
+	g.activityWin().table.table.Select(widget.TableCellID{Row: 1, Col: 2})   // gpt-4o-mini
+	g.activityWin().budgets.table.Select(widget.TableCellID{Row: 0, Col: 0}) // openclaw
 
 	// A new request arrives and the proxy budget is configured: both lists gain a first row.
 	svc.mu.Lock()
@@ -40,19 +40,19 @@ func TestSelectionFollowsItem(t *testing.T) {
 	svc.activity.Requests = append([]app.Request{newest}, svc.activity.Requests...)
 	svc.activity.Budgets = append([]app.Budget{proxyBudget}, keys...)
 	svc.mu.Unlock()
-	g.reqs.refresh()
-	waitFor(t, "the new rows", func() bool { return len(g.reqs.rows) == 4 && len(g.reqs.brows) == 3 })
+	g.activityWin().refresh()
+	waitFor(t, "the new rows", func() bool { return len(g.activityWin().rows) == 4 && len(g.activityWin().brows) == 3 })
 
-	if got := highlighted(g.reqs.table.table); got != 2 {
+	if got := highlighted(g.activityWin().table.table); got != 2 {
 		t.Errorf("requests: row %d highlighted, want 2 (gpt-4o-mini, now second)", got)
 	}
-	if d := g.reqs.detail.Text; !strings.Contains(d, "gpt-4o-mini via openai") {
+	if d := g.activityWin().detail.Text; !strings.Contains(d, "gpt-4o-mini via openai") {
 		t.Errorf("detail after the read: %q", d)
 	}
-	if got := highlighted(g.reqs.budgets.table); got != 1 {
+	if got := highlighted(g.activityWin().budgets.table); got != 1 {
 		t.Errorf("budgets: row %d highlighted, want 1 (openclaw, under the proxy budget)", got)
 	}
-	be := &g.reqs.bedit
+	be := &g.activityWin().bedit
 	if be.block.Disabled() || be.setLimit.Disabled() {
 		t.Fatal("Block or Set limit disabled with a key highlighted")
 	}
@@ -66,12 +66,12 @@ func TestSelectionFollowsItem(t *testing.T) {
 	svc.mu.Lock()
 	svc.activity.Requests = svc.activity.Requests[:1]
 	svc.mu.Unlock()
-	g.reqs.refresh()
-	waitFor(t, "the shorter list", func() bool { return len(g.reqs.rows) == 1 })
-	if got := highlighted(g.reqs.table.table); got != -1 {
+	g.activityWin().refresh()
+	waitFor(t, "the shorter list", func() bool { return len(g.activityWin().rows) == 1 })
+	if got := highlighted(g.activityWin().table.table); got != -1 {
 		t.Errorf("row %d highlighted after the request left the list", got)
 	}
-	if g.reqs.detail.Text != noRequestSelected {
-		t.Errorf("detail %q after the request left the list", g.reqs.detail.Text)
+	if g.activityWin().detail.Text != noRequestSelected {
+		t.Errorf("detail %q after the request left the list", g.activityWin().detail.Text)
 	}
 }

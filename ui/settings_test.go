@@ -32,12 +32,12 @@ func TestSettingsChangePort(t *testing.T) {
 	tr := newFakeTray()
 	g := newGUI(a, tr, svc, Options{})
 	settle(t, g)
-	if g.sets == nil {
+	if g.settingsWin() == nil {
 		t.Fatal("no Settings window: *app.App lacks a settingsService method")
 	}
-	t.Cleanup(func() { g.sets.hide(); g.jobs.Wait() })
+	t.Cleanup(func() { g.settingsWin().hide(); g.jobs.Wait() })
 	menuItem(t, latestMenu(t, tr), "Settings…").Action()
-	sw := g.sets
+	sw := g.settingsWin()
 	if !g.anyWindowOpen() {
 		t.Error("the idle gate does not know the Settings window is open")
 	}

@@ -78,12 +78,12 @@ func TestTeamJoinEndToEnd(t *testing.T) {
 	tr := newFakeTray()
 	g := newGUI(a, tr, local, Options{})
 	settle(t, g)
-	if g.team == nil {
+	if g.teamWin() == nil {
 		t.Fatal("no Team window: *app.App lacks a teamService method")
 	}
-	t.Cleanup(func() { g.team.hide(); g.jobs.Wait() })
+	t.Cleanup(func() { g.teamWin().hide(); g.jobs.Wait() })
 	menuItem(t, latestMenu(t, tr), "Join a team gateway…").Action()
-	tw := g.team
+	tw := g.teamWin()
 	if !tw.visible || tw.joined || !g.anyWindowOpen() {
 		t.Fatalf("the form is not up: visible %v joined %v", tw.visible, tw.joined)
 	}
@@ -233,16 +233,16 @@ func TestTeamWindowReadsOnlyWhileShown(t *testing.T) {
 	svc := &fakeTeam{fakeService: newFakeService(teamStatus)}
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	t.Cleanup(func() { g.team.hide(); g.jobs.Wait() })
+	t.Cleanup(func() { g.teamWin().hide(); g.jobs.Wait() })
 	// One read at start, for the tray's Team line, and no timer while no window shows.
-	waitFor(t, "the read at start", func() bool { return !g.team.reading })
-	if svc.readCount() != 1 || g.team.ticking() {
-		t.Fatalf("%d reads at start, timer running %v", svc.readCount(), g.team.ticking())
+	waitFor(t, "the read at start", func() bool { return !g.teamWin().reading })
+	if svc.readCount() != 1 || g.teamWin().ticking() {
+		t.Fatalf("%d reads at start, timer running %v", svc.readCount(), g.teamWin().ticking())
 	}
-	g.team.show()
+	g.teamWin().show()
 	waitFor(t, "three reads", func() bool { return svc.readCount() >= 3 })
-	g.team.hide()
-	if g.team.ticking() {
+	g.teamWin().hide()
+	if g.teamWin().ticking() {
 		t.Error("the timer runs on with the window closed")
 	}
 	g.jobs.Wait()
@@ -257,8 +257,8 @@ func TestShotsTeam(t *testing.T) {
 	svc := &fakeTeam{fakeService: newFakeService(none)}
 	g := newGUI(a, newFakeTray(), svc, Options{})
 	settle(t, g)
-	t.Cleanup(func() { g.team.hide(); g.jobs.Wait() })
-	tw := g.team
+	t.Cleanup(func() { g.teamWin().hide(); g.jobs.Wait() })
+	tw := g.teamWin()
 	tw.show()
 	tw.url.SetText("https://llm.acme.example")
 	tw.key.SetText("sk-wrong")

@@ -147,12 +147,16 @@ type gui struct {
 	tray tray
 	svc  Service
 	opts Options
+	// The windows, nil until first needed: use mainWin, activityWin, problemsWin, settingsWin and
+	// wizardWin (windows.go), which build them.
 	win  *statusWindow
 	reqs *activityWindow
 	prob *problemsWindow
-	sets *settingsWindow // nil when the service cannot edit settings
-	wiz  *wizardWindow   // the first-run wizard; nil when the service lacks its calls
-	team *teamWindow     // joins a team gateway (team.go); nil when the service lacks its calls
+	sets *settingsWindow
+	wiz  *wizardWindow
+	team *teamWindow
+	// hasSettings, hasWizard and hasTeam say whether the service has the calls those windows need.
+	hasSettings, hasWizard, hasTeam bool
 
 	// notified holds the IDs of the problems present at the last apply: a notification goes out
 	// for each new one, once (not per request), and again only after it went away and came back.
@@ -190,45 +194,25 @@ func newGUI(a fyne.App, t tray, svc Service, opts Options) *gui {
 		applyTheme(a, choice) // the Settings window's choice; unset follows the system
 	}
 	g.keyringAck = a.Preferences().Bool(prefKeyringAck)
-	g.win = newStatusWindow(a, windowActions{
-		copyURL:     g.copyURL,
-		copySnippet: g.copySnippet,
-		openFolder:  g.openFolder,
-	})
-	g.reqs = newActivityWindow(a, svc.Activity, svc.EditKey, &g.stopped)
-	g.prob = newProblemsWindow(g)
-	if ss, ok := svc.(settingsService); ok {
-		g.sets = newSettingsWindow(g, ss)
-	}
-	if ws, ok := svc.(wizardService); ok {
-		g.wiz = newWizardWindow(g, ws)
-	}
-	if ts, ok := svc.(teamService); ok {
-		g.team = newTeamWindow(g, ts)
-	}
-	g.reqs.enableEditors(svc) // the windows' editors, where the service can edit (editors.go)
-	if t != nil {
-		// With a tray the window is a view that comes and goes; the tray's Quit ends the app.
-		g.win.w.SetCloseIntercept(g.win.hide)
-	} else {
-		// Without a tray the window is all there is: closing it asks whether to quit.
-		g.win.w.SetCloseIntercept(g.confirmQuit)
-	}
+	_, g.hasSettings = svc.(settingsService)
+	_, g.hasWizard = svc.(wizardService)
+	_, g.hasTeam = svc.(teamService)
+	// No window is built here (windows.go): a tray app nobody opens keeps Fyne's fonts out of memory.
 	// Subscribe before reading the status, so no change falls between the two.
 	g.events, g.cancel = svc.Subscribe()
 	s := svc.Status()
 	g.apply(s)
-	if g.team != nil && s.Team.Joined() {
-		g.team.refreshNow() // once, for the tray's Team line; then only while the Team window shows
+	if s.Team.Joined() && g.hasTeam {
+		g.teamWin().refreshNow() // once, for the tray's Team line; then only while the Team window shows
 	}
 	switch {
-	case s.FirstRun && g.wiz != nil:
-		g.wiz.show() // no config.yaml before this start: set up in a few steps
+	case s.FirstRun && g.hasWizard:
+		g.wizardWin().show() // no config.yaml before this start: set up in a few steps
 		if t == nil {
-			g.win.show() // without a tray, the window that quits must be there too
+			g.mainWin().show() // without a tray, the window that quits must be there too
 		}
 	case t == nil || s.FirstRun:
-		g.win.show()
+		g.mainWin().show()
 	}
 	return g
 }
@@ -252,7 +236,7 @@ func (g *gui) start() {
 					}
 					onUI(func() {
 						if !g.stopped.Load() {
-							g.win.show()
+							g.mainWin().show()
 						}
 					})
 				}
@@ -279,12 +263,6 @@ func (g *gui) start() {
 		close(done)
 		<-finished
 	}
-}
-
-// anyWindowOpen says whether a window is showing (then Fyne's loop must run at full rate).
-func (g *gui) anyWindowOpen() bool {
-	return g.win.visible || g.prob.visible || g.reqs.visible || g.sets != nil && g.sets.visible ||
-		g.wiz != nil && g.wiz.visible || g.team != nil && g.team.visible
 }
 
 func (g *gui) stop() {
@@ -317,8 +295,10 @@ func (g *gui) send(title, body string) {
 // apply shows s everywhere; call on the Fyne goroutine.
 func (g *gui) apply(s app.Status) {
 	g.status = s
-	g.win.update(s)
-	if g.prob.visible {
+	if g.win != nil { // an unbuilt window reads the status when it is built
+		g.win.update(s)
+	}
+	if g.prob != nil && g.prob.visible {
 		g.prob.update(s)
 	}
 	if g.team != nil && g.team.visible {
@@ -328,7 +308,7 @@ func (g *gui) apply(s app.Status) {
 	if g.tray == nil {
 		return
 	}
-	x := menuExtras{previous: g.previous, settings: g.sets != nil, wizard: g.wiz != nil, team: g.team != nil}
+	x := menuExtras{previous: g.previous, settings: g.hasSettings, wizard: g.hasWizard, team: g.hasTeam}
 	if g.login != nil {
 		on := g.login.StartAtLogin()
 		x.login = &on
@@ -381,15 +361,15 @@ func (g *gui) handler(it item) func() {
 	case actOpenFolder:
 		return g.openFolder
 	case actShowStatus:
-		return g.win.show
+		return func() { g.mainWin().show() }
 	case actShowRequests:
-		return func() { g.reqs.show(tabRequests) }
+		return func() { g.activityWin().show(tabRequests) }
 	case actShowBudgets:
-		return func() { g.reqs.show(tabBudgets) }
+		return func() { g.activityWin().show(tabBudgets) }
 	case actShowRoutes:
-		return func() { g.reqs.show(tabRoutes) }
+		return func() { g.activityWin().show(tabRoutes) }
 	case actShowProblems:
-		return g.prob.show
+		return func() { g.problemsWin().show() }
 	case actStartAtLogin:
 		return g.toggleLogin
 	case actQuit:
@@ -400,20 +380,20 @@ func (g *gui) handler(it item) func() {
 		model := it.Arg
 		return func() { g.useOpenClaw(model) }
 	case actShowSettings:
-		return g.sets.show
+		return func() { g.settingsWin().show() }
 	case actShowWizard:
-		return g.wiz.show
+		return func() { g.wizardWin().show() }
 	case actUseBackend:
 		arg := it.Arg
 		return func() { g.useBackend(arg) }
 	case actShowTeam:
-		return g.team.show
+		return func() { g.teamWin().show() }
 	case actUseTeam:
-		return func() { g.team.switchTo(true) }
+		return func() { g.teamWin().switchTo(true) }
 	case actUseLocal:
-		return func() { g.team.switchTo(false) }
+		return func() { g.teamWin().switchTo(false) }
 	case actLeaveTeam:
-		return func() { g.team.show(); g.team.confirmLeave() }
+		return func() { tw := g.teamWin(); tw.show(); tw.confirmLeave() }
 	}
 	return nil
 }
@@ -481,8 +461,9 @@ func (g *gui) openFolder() {
 	if g.status.ConfigPath == "" {
 		return
 	}
-	g.win.show()
-	g.openPath(filepath.Dir(g.status.ConfigPath), g.win.w)
+	w := g.mainWin()
+	w.show()
+	g.openPath(filepath.Dir(g.status.ConfigPath), w.w)
 }
 
 func equalItems(a, b []item) bool {

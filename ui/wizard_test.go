@@ -58,8 +58,8 @@ func TestWizardFirstRun(t *testing.T) {
 	tr := newFakeTray()
 	g := newGUI(a, tr, svc, Options{})
 	settle(t, g)
-	t.Cleanup(func() { g.wiz.hide(); g.jobs.Wait() })
-	ww := g.wiz
+	t.Cleanup(func() { g.wizardWin().hide(); g.jobs.Wait() })
+	ww := g.wizardWin()
 	if ww == nil || !ww.visible || !g.anyWindowOpen() {
 		t.Fatal("the wizard is not open on a first run")
 	}
