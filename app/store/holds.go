@@ -137,53 +137,63 @@ type HoldResult struct {
 // ledger does: the request's own amount may reach past the cap.
 func (s *Store) Hold(ctx context.Context, q HoldRequest) (HoldResult, error) {
 	var out HoldResult
-	err := s.writeTx(ctx, "hold budgets", func(tx *sql.Tx) error {
-		out = HoldResult{Budgets: make([]BudgetState, len(q.Budgets)), Refused: -1}
-		first := map[string]int{} // id -> index of its first appearance
-		for _, i := range byID(q.Budgets, func(b HoldBudget) string { return b.Seed.ID }) {
-			id := q.Budgets[i].Seed.ID
-			if j, ok := first[id]; ok {
-				out.Budgets[i] = out.Budgets[j]
-				continue
-			}
-			first[id] = i
-			row, err := lockBudget(ctx, tx, q.Budgets[i].Seed, q.Now, q.Roll, &out.Resets)
-			if err != nil {
-				return err
-			}
-			st := BudgetState{BudgetRow: row}
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM budget_holds
-				WHERE budget_id = ? AND expires > ?`, id, micros(q.Now)).Scan(&st.Held); err != nil {
-				return err
-			}
-			out.Budgets[i] = st
-		}
-		for i, b := range out.Budgets {
-			if b.MaxBudget != nil && b.Spend+b.Held >= *b.MaxBudget {
-				out.Refused = i
-				return nil // commit: the resets stand
-			}
-		}
-		if r := q.Rate; r != nil {
-			ok, err := countRequest(ctx, tx, r, &out)
-			if err != nil || !ok {
-				return err
-			}
-		}
-		for id, i := range first {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO budget_holds (hold_id, budget_id, amount, owner, expires)
-				VALUES (?, ?, ?, ?, ?)`, q.HoldID, id, q.Budgets[i].Amount, q.Owner, micros(q.Expires)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.writeTx(ctx, "hold budgets", func(tx *sql.Tx) error { return hold(ctx, tx, q, &out) })
 	return out, err
+}
+
+// execer is a transaction as the functions below use it (so they read the same on every engine's
+// transaction type).
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func hold(ctx context.Context, tx execer, q HoldRequest, res *HoldResult) error {
+	out := HoldResult{Budgets: make([]BudgetState, len(q.Budgets)), Refused: -1}
+	defer func() { *res = out }()
+	first := map[string]int{} // id -> index of its first appearance
+	for _, i := range byID(q.Budgets, func(b HoldBudget) string { return b.Seed.ID }) {
+		id := q.Budgets[i].Seed.ID
+		if j, ok := first[id]; ok {
+			out.Budgets[i] = out.Budgets[j]
+			continue
+		}
+		first[id] = i
+		row, err := lockBudget(ctx, tx, q.Budgets[i].Seed, q.Now, q.Roll, &out.Resets)
+		if err != nil {
+			return err
+		}
+		st := BudgetState{BudgetRow: row}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM budget_holds
+			WHERE budget_id = ? AND expires > ?`, id, micros(q.Now)).Scan(&st.Held); err != nil {
+			return err
+		}
+		out.Budgets[i] = st
+	}
+	for i, b := range out.Budgets {
+		if b.MaxBudget != nil && b.Spend+b.Held >= *b.MaxBudget {
+			out.Refused = i
+			return nil // commit: the resets stand
+		}
+	}
+	if r := q.Rate; r != nil {
+		ok, err := countRequest(ctx, tx, r, &out)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	for id, i := range first {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO budget_holds (hold_id, budget_id, amount, owner, expires)
+			VALUES (?, ?, ?, ?, ?)`, q.HoldID, id, q.Budgets[i].Amount, q.Owner, micros(q.Expires)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // countRequest counts a request in its key's minute unless the minute is full, and reports
 // whether it was counted (else out has the minute's counts).
-func countRequest(ctx context.Context, tx *sql.Tx, r *RateCheck, out *HoldResult) (bool, error) {
+func countRequest(ctx context.Context, tx execer, r *RateCheck, out *HoldResult) (bool, error) {
 	var n int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO rate_counters (key_id, minute, requests, tokens) VALUES (?, ?, 1, ?)
 		ON CONFLICT (key_id, minute) DO UPDATE SET requests = rate_counters.requests + 1,
@@ -203,7 +213,7 @@ func countRequest(ctx context.Context, tx *sql.Tx, r *RateCheck, out *HoldResult
 
 // lockBudget locks a budget's row, creating it from seed when missing (writing seed's cap
 // otherwise), rolls its window if it ended, and returns it.
-func lockBudget(ctx context.Context, tx *sql.Tx, seed BudgetRow, now time.Time, roll Roller, resets *[]BudgetReset) (BudgetRow, error) {
+func lockBudget(ctx context.Context, tx execer, seed BudgetRow, now time.Time, roll Roller, resets *[]BudgetReset) (BudgetRow, error) {
 	row := BudgetRow{ID: seed.ID, MaxBudget: seed.MaxBudget}
 	var resetAt sql.NullInt64
 	var ws int64
@@ -237,7 +247,7 @@ func lockBudget(ctx context.Context, tx *sql.Tx, seed BudgetRow, now time.Time, 
 }
 
 // resetKey starts the key's new window when the budget is a key's (other ids match no key).
-func resetKey(ctx context.Context, tx *sql.Tx, id string, start time.Time, next *time.Time, now time.Time) error {
+func resetKey(ctx context.Context, tx execer, id string, start time.Time, next *time.Time, now time.Time) error {
 	since := start
 	if since.IsZero() {
 		since = now // no duration any more: count from now
@@ -297,51 +307,53 @@ type SettleResult struct {
 // the request's holds and corrects its token count, in one transaction.
 func (s *Store) Settle(ctx context.Context, q SettleRequest) (SettleResult, error) {
 	var out SettleResult
-	err := s.writeTx(ctx, "settle budgets", func(tx *sql.Tx) error {
-		out = SettleResult{}
-		byIndex := map[int]SpendChange{}
-		seen := map[string]bool{}
-		for _, i := range byID(q.Budgets, func(b BudgetRow) string { return b.ID }) {
-			seed := q.Budgets[i]
-			if seen[seed.ID] {
-				continue
-			}
-			seen[seed.ID] = true
-			row, err := lockBudget(ctx, tx, seed, q.Now, q.Roll, &out.Resets)
-			if err != nil {
-				return err
-			}
-			c := SpendChange{BudgetRow: row, Prev: row.Spend}
-			if q.Cost > 0 {
-				if err := tx.QueryRowContext(ctx, `UPDATE budgets SET spend = spend + ? WHERE id = ? RETURNING spend`,
-					q.Cost, row.ID).Scan(&c.Spend); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ? WHERE token = ?`, q.Cost, row.ID); err != nil {
-					return err
-				}
-			}
-			byIndex[i] = c
-		}
-		for i := range q.Budgets {
-			if c, ok := byIndex[i]; ok {
-				out.Changes = append(out.Changes, c)
-			}
-		}
-		if q.HoldID != "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM budget_holds WHERE hold_id = ?`, q.HoldID); err != nil {
-				return err
-			}
-		}
-		if q.RateKey != "" && q.RateTokens != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE rate_counters SET tokens = tokens + ? WHERE key_id = ? AND minute = ?`,
-				q.RateTokens, q.RateKey, q.RateMinute); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.writeTx(ctx, "settle budgets", func(tx *sql.Tx) error { return settle(ctx, tx, q, &out) })
 	return out, err
+}
+
+func settle(ctx context.Context, tx execer, q SettleRequest, out *SettleResult) error {
+	*out = SettleResult{}
+	byIndex := map[int]SpendChange{}
+	seen := map[string]bool{}
+	for _, i := range byID(q.Budgets, func(b BudgetRow) string { return b.ID }) {
+		seed := q.Budgets[i]
+		if seen[seed.ID] {
+			continue
+		}
+		seen[seed.ID] = true
+		row, err := lockBudget(ctx, tx, seed, q.Now, q.Roll, &out.Resets)
+		if err != nil {
+			return err
+		}
+		c := SpendChange{BudgetRow: row, Prev: row.Spend}
+		if q.Cost > 0 {
+			if err := tx.QueryRowContext(ctx, `UPDATE budgets SET spend = spend + ? WHERE id = ? RETURNING spend`,
+				q.Cost, row.ID).Scan(&c.Spend); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ? WHERE token = ?`, q.Cost, row.ID); err != nil {
+				return err
+			}
+		}
+		byIndex[i] = c
+	}
+	for i := range q.Budgets {
+		if c, ok := byIndex[i]; ok {
+			out.Changes = append(out.Changes, c)
+		}
+	}
+	if q.HoldID != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM budget_holds WHERE hold_id = ?`, q.HoldID); err != nil {
+			return err
+		}
+	}
+	if q.RateKey != "" && q.RateTokens != 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE rate_counters SET tokens = tokens + ? WHERE key_id = ? AND minute = ?`,
+			q.RateTokens, q.RateKey, q.RateMinute); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReleaseHold drops a request's holds without spending (its tokens estimate stays counted).
@@ -357,37 +369,44 @@ func (s *Store) ReleaseHold(ctx context.Context, holdID string) error {
 // spend - live holds, none when negative), as the in-memory ledger does.
 // Windows found ended are rolled and returned, to be announced.
 func (s *Store) AdjustHold(ctx context.Context, holdID string, budgets []BudgetRow, from, to float64, now time.Time, roll Roller) (float64, []BudgetReset, error) {
-	next := to
+	var next float64
 	var resets []BudgetReset
 	err := s.writeTx(ctx, "adjust hold", func(tx *sql.Tx) error {
-		next, resets = to, nil
-		for _, i := range byID(budgets, func(b BudgetRow) string { return b.ID }) {
-			if to <= from {
-				break
-			}
-			row, err := lockBudget(ctx, tx, budgets[i], now, roll, &resets)
-			if err != nil {
-				return err
-			}
-			if row.MaxBudget == nil {
-				continue
-			}
-			var held float64
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM budget_holds
-				WHERE budget_id = ? AND expires > ?`, row.ID, micros(now)).Scan(&held); err != nil {
-				return err
-			}
-			next = min(next, from+max(0, *row.MaxBudget-row.Spend-held))
-		}
-		for _, b := range budgets {
-			if _, err := tx.ExecContext(ctx, `UPDATE budget_holds SET amount = ? WHERE hold_id = ? AND budget_id = ?`,
-				next, holdID, b.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		next, resets, err = adjustHold(ctx, tx, holdID, budgets, from, to, now, roll)
+		return err
 	})
 	return next, resets, err
+}
+
+func adjustHold(ctx context.Context, tx execer, holdID string, budgets []BudgetRow, from, to float64, now time.Time, roll Roller) (float64, []BudgetReset, error) {
+	next := to
+	var resets []BudgetReset
+	for _, i := range byID(budgets, func(b BudgetRow) string { return b.ID }) {
+		if to <= from {
+			break
+		}
+		row, err := lockBudget(ctx, tx, budgets[i], now, roll, &resets)
+		if err != nil {
+			return 0, nil, err
+		}
+		if row.MaxBudget == nil {
+			continue
+		}
+		var held float64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM budget_holds
+			WHERE budget_id = ? AND expires > ?`, row.ID, micros(now)).Scan(&held); err != nil {
+			return 0, nil, err
+		}
+		next = min(next, from+max(0, *row.MaxBudget-row.Spend-held))
+	}
+	for _, b := range budgets {
+		if _, err := tx.ExecContext(ctx, `UPDATE budget_holds SET amount = ? WHERE hold_id = ? AND budget_id = ?`,
+			next, holdID, b.ID); err != nil {
+			return 0, nil, err
+		}
+	}
+	return next, resets, nil
 }
 
 // RenewHolds extends the lease of every hold owner has to expires.
@@ -433,28 +452,34 @@ func (s *Store) SetBudgetSpend(ctx context.Context, id string, spend float64) er
 func (s *Store) RestartBudget(ctx context.Context, seed BudgetRow, now time.Time) (bool, error) {
 	var took bool
 	err := s.writeTx(ctx, "restart budget", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE budgets SET spend = 0, duration = ?, budget_reset_at = ?, window_start = ?,
-			max_budget = ?, updated_at = ? WHERE id = ? AND duration <> ?`,
-			seed.Duration, nullMicros(seed.ResetAt), windowMicros(seed.WindowStart), nullFloat(seed.MaxBudget), micros(now),
-			seed.ID, seed.Duration)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		if n == 0 {
-			if res, err = tx.ExecContext(ctx, `INSERT INTO budgets (id, spend, max_budget, duration, budget_reset_at, window_start, updated_at)
-				VALUES (?, 0, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, seed.ID, nullFloat(seed.MaxBudget), seed.Duration,
-				nullMicros(seed.ResetAt), windowMicros(seed.WindowStart), micros(now)); err != nil {
-				return err
-			}
-			n, _ = res.RowsAffected()
-		}
-		if took = n == 1; took {
-			return resetKey(ctx, tx, seed.ID, seed.WindowStart, seed.ResetAt, now)
-		}
-		return nil
+		var err error
+		took, err = restartBudget(ctx, tx, seed, now)
+		return err
 	})
 	return took, err
+}
+
+func restartBudget(ctx context.Context, tx execer, seed BudgetRow, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE budgets SET spend = 0, duration = ?, budget_reset_at = ?, window_start = ?,
+		max_budget = ?, updated_at = ? WHERE id = ? AND duration <> ?`,
+		seed.Duration, nullMicros(seed.ResetAt), windowMicros(seed.WindowStart), nullFloat(seed.MaxBudget), micros(now),
+		seed.ID, seed.Duration)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		if res, err = tx.ExecContext(ctx, `INSERT INTO budgets (id, spend, max_budget, duration, budget_reset_at, window_start, updated_at)
+			VALUES (?, 0, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, seed.ID, nullFloat(seed.MaxBudget), seed.Duration,
+			nullMicros(seed.ResetAt), windowMicros(seed.WindowStart), micros(now)); err != nil {
+			return false, err
+		}
+		n, _ = res.RowsAffected()
+	}
+	if n != 1 {
+		return false, nil
+	}
+	return true, resetKey(ctx, tx, seed.ID, seed.WindowStart, seed.ResetAt, now)
 }
 
 // GetBudget returns a shared budget's row and what live holds hold on it, or ErrNotFound.
