@@ -161,14 +161,34 @@ func refusedWith(err error, kind string) bool {
 
 const unit = 0.01 // a request's expected cost in these tests
 
-func TestSharedOvershoot(t *testing.T) { testSharedOvershoot(t, sqliteReplicas(t)) }
+func TestSharedOvershoot(t *testing.T) { testSharedOvershoot(t, sqliteReplicas) }
 
-// 200 requests at once on three gateways against a key with room for 10: spend stays within 15%
-// of the limit, every admitted request is logged once and counted once (in the budget, the
-// key's spend and the logs alike).
-func testSharedOvershoot(t *testing.T, open replicaOpener) {
+// 200 requests at once on three gateways against a budget with room for 10 (a key's, then the
+// proxy-wide one): spend stays within 15% of the limit, every admitted request is logged once and
+// counted once (in the budget, the key's spend and the logs alike). replicasOn gives each case a
+// database of its own.
+func testSharedOvershoot(t *testing.T, replicasOn func(*testing.T) replicaOpener) {
 	limit := 10 * unit
-	r := newReplicas(t, open, 3, KeyRequest{MaxBudget: &limit}, Settings{})
+	for _, tc := range []struct {
+		name   string
+		key    KeyRequest
+		proxy  Settings
+		budget string // "": the key's
+	}{
+		{"key", KeyRequest{MaxBudget: &limit}, Settings{}, ""},
+		{"proxy", KeyRequest{}, Settings{MaxBudget: &limit}, GlobalBudget},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newReplicas(t, replicasOn(t), 3, tc.key, tc.proxy)
+			if tc.budget == "" {
+				tc.budget = r.key.Token
+			}
+			overshoot(t, r, limit, tc.budget)
+		})
+	}
+}
+
+func overshoot(t *testing.T, r *replicas, limit float64, id string) {
 	// Real costs scatter around the estimate, up to 10% over it.
 	n, total, refusals := r.burst(200, func(i int) float64 { return unit * (0.9 + 0.2*rand.New(rand.NewPCG(uint64(i), 7)).Float64()) })
 	for _, err := range refusals {
@@ -185,7 +205,7 @@ func testSharedOvershoot(t *testing.T, open replicaOpener) {
 	if over > 0.15 {
 		t.Errorf("spend %.4f is %.1f%% over the limit %.4f, want at most 15%%", total, 100*over, limit)
 	}
-	b := r.budget(r.key.Token)
+	b := r.budget(id)
 	logs, count, err := r.ls[0].Store().QuerySpendLogs(context.Background(), store.SpendQuery{APIKey: r.key.Token})
 	if err != nil {
 		t.Fatal(err)
