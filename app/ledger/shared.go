@@ -127,6 +127,7 @@ type sharedHold struct {
 	s       *shared
 	id      string
 	budgets []store.BudgetRow // the money budgets held (not the slot)
+	key     string            // the key's token at admission ("": the master key)
 	mu      sync.Mutex
 	amount  float64 // guarded by mu
 	// rate: the key's minute counter and the tokens counted in it at admission.
@@ -145,6 +146,7 @@ func (s *shared) admit(ctx context.Context, a *admission, ids []string, k *store
 	}
 	q := store.HoldRequest{HoldID: h.id, Owner: s.owner, Now: now, Expires: now.Add(holdLease), Roll: s.roll}
 	if k != nil {
+		h.key = k.Token
 		if err := h.limits(k, estTokens, now, &q); err != nil {
 			return nil, err
 		}
@@ -247,7 +249,7 @@ func (h *sharedHold) done(a *admission, u *proxy.Usage) {
 	if u != nil {
 		cost, tokens = costOf(u), int64(u.PromptTokens+u.CompletionTokens)
 	}
-	q := store.SettleRequest{HoldID: h.id, Budgets: h.budgets, Cost: cost}
+	q := store.SettleRequest{HoldID: h.id, Budgets: h.current(a.e), Cost: cost}
 	if h.rateKey != "" {
 		q.RateKey, q.RateMinute, q.RateTokens = h.rateKey, h.minute, tokens-h.est
 	}
@@ -260,6 +262,26 @@ func (h *sharedHold) done(a *admission, u *proxy.Usage) {
 	row := l.row(u, a.e)
 	row.Settled = settled
 	l.queue(row, u)
+}
+
+// current is the budgets to settle on: those held, with the key's under its current token when
+// it was regenerated meanwhile (its hold goes with the request's others).
+func (h *sharedHold) current(e *entry) []store.BudgetRow {
+	if e == nil || len(h.budgets) == 0 || h.budgets[0].ID != h.key {
+		return h.budgets
+	}
+	l := h.s.l
+	l.mu.RLock()
+	tok := e.k.Token
+	l.mu.RUnlock()
+	if tok == h.budgets[0].ID {
+		return h.budgets
+	}
+	seed, ok := h.s.seed(tok)
+	if !ok {
+		return h.budgets
+	}
+	return append([]store.BudgetRow{seed}, h.budgets[1:]...)
 }
 
 // record adds the spend of a request that never met the gate to the budgets in ids, and queues

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawgate/clawgate/app/budget"
 	"github.com/clawgate/clawgate/app/store"
 	"github.com/clawgate/clawgate/proxy"
 )
@@ -386,4 +387,76 @@ func testSharedParallel(t *testing.T, open replicaOpener) {
 	if _, err := r.admit(2, unit); err != nil {
 		t.Fatalf("after one ended: %v", err)
 	}
+}
+
+func TestSharedRestartOnce(t *testing.T) { testSharedRestartOnce(t, sqliteReplicas(t)) }
+
+// A new budget_duration starts a new window once: a key's changed on one gateway, the proxy-wide
+// one changed by a config every gateway reloads.
+func testSharedRestartOnce(t *testing.T, open replicaOpener) {
+	ctx := context.Background()
+	limit, hour, day := 100*unit, "1h", "1d"
+	r := newReplicas(t, open, 3, KeyRequest{MaxBudget: &limit, BudgetDuration: &hour}, Settings{})
+	if _, _, refusals := r.burst(3, each(unit)); len(refusals) > 0 {
+		t.Fatal(refusals)
+	}
+	if _, err := r.ls[0].UpdateKey(ctx, r.key.Token, KeyRequest{BudgetDuration: &day}); err != nil {
+		t.Fatal(err)
+	}
+	d := mustDuration(t, day)
+	for _, l := range r.ls {
+		l.SetSettings(Settings{BudgetDuration: &d})
+	}
+	if _, _, refusals := r.burst(30, each(unit)); len(refusals) > 0 {
+		t.Fatal(refusals)
+	}
+	midnight := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{r.key.Token, GlobalBudget} {
+		if n := len(r.events.of(EventReset, id)); n != 1 {
+			t.Errorf("%s: %d reset events, want 1", id, n)
+		}
+		b := r.budget(id)
+		if b.Duration != "1d" || b.ResetAt == nil || !b.ResetAt.Equal(midnight) || !near(b.Spend, 30*unit) {
+			t.Errorf("%s after the change: %s window to %v with %.4f spent, want 1d to %v with %.4f", id, b.Duration, b.ResetAt,
+				b.Spend, midnight, 30*unit)
+		}
+	}
+}
+
+func TestSharedRegenerateInFlight(t *testing.T) { testSharedRegenerateInFlight(t, sqliteReplicas(t)) }
+
+// A request in flight while its key is regenerated settles on the key under its new token.
+func testSharedRegenerateInFlight(t *testing.T, open replicaOpener) {
+	ctx := context.Background()
+	limit := 100 * unit
+	r := newReplicas(t, open, 2, KeyRequest{MaxBudget: &limit}, Settings{})
+	a, err := r.admit(1, unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, k, err := r.ls[1].RegenerateKey(ctx, r.key.Token, KeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Done(r.usage(2 * unit))
+	r.flush()
+	if b := r.budget(k.Token); !near(b.Spend, 2*unit) || b.Held != 0 {
+		t.Errorf("the regenerated key's budget: %.4f spent, %.4f held; want %.4f and nothing", b.Spend, b.Held, 2*unit)
+	}
+	stored, err := r.ls[0].Store().GetKey(ctx, k.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(stored.Spend, 2*unit) {
+		t.Errorf("the regenerated key's spend %.4f, want %.4f", stored.Spend, 2*unit)
+	}
+}
+
+func mustDuration(t *testing.T, s string) budget.Duration {
+	t.Helper()
+	d, err := budget.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
