@@ -369,6 +369,20 @@ func (s *shared) setSpend(ctx context.Context, id string, spend float64) error {
 	return s.l.st.SetBudgetSpend(ctx, id, spend)
 }
 
+// sharedView is budget id's spend and what requests in flight hold on it, as the database has
+// them in shared mode (every gateway's); else, or when the database does not answer, as memory
+// has them.
+func (l *Ledger) sharedView(ctx context.Context, id string, spend, reserved float64) (float64, float64) {
+	if l.shared == nil {
+		return spend, reserved
+	}
+	b, err := l.st.GetBudget(ctx, id, l.now())
+	if err != nil {
+		return spend, reserved
+	}
+	return b.Spend, b.Held
+}
+
 // unavailable is the 503 for a request whose budgets cannot be checked.
 func unavailable(err error) error {
 	if errors.Is(err, context.Canceled) {

@@ -460,3 +460,53 @@ func mustDuration(t *testing.T, s string) budget.Duration {
 	}
 	return d
 }
+
+func TestSharedReprice(t *testing.T) { testSharedReprice(t, sqliteReplicas(t)) }
+
+// A hold moved to a dearer deployment takes only the room left; moved to a cheaper one, it gives
+// the difference back at once, to every gateway.
+func testSharedReprice(t *testing.T, open replicaOpener) {
+	limit := 3 * unit
+	r := newReplicas(t, open, 2, KeyRequest{MaxBudget: &limit}, Settings{})
+	a, err := r.admit(0, unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Reprice(5 * unit)
+	if held := r.budget(r.key.Token).Held; !near(held, limit) {
+		t.Errorf("raised to 5 units on a 3-unit budget: %.4f held, want the room left (%.4f)", held, limit)
+	}
+	if _, err := r.admit(1, unit); !refusedWith(err, "budget") {
+		t.Fatalf("with the budget held whole: %v, want a budget refusal", err)
+	}
+	views, err := r.ls[1].Budgets(context.Background()) // the other gateway's tray
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range views {
+		if v.Token != r.key.Token {
+			continue
+		}
+		found = true
+		if !near(v.Reserved, limit) || v.State(r.clock.Now()) != BudgetRefusing {
+			t.Errorf("the other gateway shows %.4f in flight (%s), want %.4f (refusing)", v.Reserved, v.State(r.clock.Now()), limit)
+		}
+	}
+	if !found {
+		t.Errorf("the key is not among the budgets: %+v", views)
+	}
+	a.Reprice(unit / 2)
+	if held := r.budget(r.key.Token).Held; !near(held, unit/2) {
+		t.Errorf("cut to half a unit: %.4f held", held)
+	}
+	b, err := r.admit(1, unit)
+	if err != nil {
+		t.Fatalf("after the cut: %v", err)
+	}
+	a.Done(nil)
+	b.Done(nil)
+	if held := r.budget(r.key.Token).Held; held != 0 {
+		t.Errorf("%.4f held after both released", held)
+	}
+}
