@@ -249,7 +249,8 @@ func (h *sharedHold) done(a *admission, u *proxy.Usage) {
 	if u != nil {
 		cost, tokens = costOf(u), int64(u.PromptTokens+u.CompletionTokens)
 	}
-	q := store.SettleRequest{HoldID: h.id, Budgets: h.current(a.e), Cost: cost}
+	q := store.SettleRequest{HoldID: h.id, Cost: cost}
+	q.Budgets, q.Key = h.current(a.e)
 	if h.rateKey != "" {
 		q.RateKey, q.RateMinute, q.RateTokens = h.rateKey, h.minute, tokens-h.est
 	}
@@ -264,30 +265,39 @@ func (h *sharedHold) done(a *admission, u *proxy.Usage) {
 	l.queue(row, u)
 }
 
-// current is the budgets to settle on: those held, with the key's under its current token when
-// it was regenerated meanwhile (its hold goes with the request's others).
-func (h *sharedHold) current(e *entry) []store.BudgetRow {
+// current is the budgets to settle on and the key's token: those held, with the key's under its
+// current token when it was regenerated meanwhile (its hold goes with the request's others).
+func (h *sharedHold) current(e *entry) ([]store.BudgetRow, string) {
 	if e == nil || len(h.budgets) == 0 || h.budgets[0].ID != h.key {
-		return h.budgets
+		return h.budgets, ""
 	}
-	l := h.s.l
-	l.mu.RLock()
-	tok := e.k.Token
-	l.mu.RUnlock()
-	if tok == h.budgets[0].ID {
-		return h.budgets
+	tok := h.s.l.tokenOf(e)
+	if tok == h.key {
+		return h.budgets, tok
 	}
 	seed, ok := h.s.seed(tok)
 	if !ok {
-		return h.budgets
+		return h.budgets, h.key
 	}
-	return append([]store.BudgetRow{seed}, h.budgets[1:]...)
+	return append([]store.BudgetRow{seed}, h.budgets[1:]...), tok
+}
+
+// tokenOf is the key's current token.
+func (l *Ledger) tokenOf(e *entry) string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return e.k.Token
 }
 
 // record adds the spend of a request that never met the gate to the budgets in ids, and queues
 // its row.
 func (s *shared) record(ids []string, u *proxy.Usage, e *entry) {
 	q := store.SettleRequest{Cost: costOf(u)}
+	if e != nil {
+		q.Key = s.l.tokenOf(e)
+	} else if p := u.Principal; p != nil && !p.Master {
+		q.Key = p.KeyHash
+	}
 	for _, id := range ids {
 		if seed, ok := s.seed(id); ok {
 			q.Budgets = append(q.Budgets, seed)

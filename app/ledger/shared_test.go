@@ -510,3 +510,26 @@ func testSharedReprice(t *testing.T, open replicaOpener) {
 		t.Errorf("%.4f held after both released", held)
 	}
 }
+
+func TestSharedRecord(t *testing.T) { testSharedRecord(t, sqliteReplicas(t)) }
+
+// A request that never met the gate (the ledger only as the usage sink) still adds its cost to
+// its budgets in the database, once.
+func testSharedRecord(t *testing.T, open replicaOpener) {
+	limit := 100 * unit
+	r := newReplicas(t, open, 2, KeyRequest{MaxBudget: &limit}, Settings{MaxBudget: &limit})
+	r.ls[1].Record(*r.usage(3 * unit))
+	r.flush()
+	for _, id := range []string{r.key.Token, GlobalBudget} {
+		if b := r.budget(id); !near(b.Spend, 3*unit) {
+			t.Errorf("%s: %.4f spent, want %.4f", id, b.Spend, 3*unit)
+		}
+	}
+	k, err := r.ls[0].Store().GetKey(context.Background(), r.key.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(k.Spend, 3*unit) {
+		t.Errorf("key spend %.4f, want %.4f", k.Spend, 3*unit)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -145,6 +146,7 @@ func (s *Store) Hold(ctx context.Context, q HoldRequest) (HoldResult, error) {
 // transaction type).
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
@@ -163,12 +165,15 @@ func hold(ctx context.Context, tx execer, q HoldRequest, res *HoldResult) error 
 		if err != nil {
 			return err
 		}
-		st := BudgetState{BudgetRow: row}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM budget_holds
-			WHERE budget_id = ? AND expires > ?`, id, micros(q.Now)).Scan(&st.Held); err != nil {
-			return err
-		}
-		out.Budgets[i] = st
+		out.Budgets[i] = BudgetState{BudgetRow: row}
+	}
+	// Read once every row is locked: no hold on these budgets can commit meanwhile.
+	held, err := heldOn(ctx, tx, q.Now, out.Budgets)
+	if err != nil {
+		return err
+	}
+	for i := range out.Budgets {
+		out.Budgets[i].Held = held[out.Budgets[i].ID]
 	}
 	for i, b := range out.Budgets {
 		if b.MaxBudget != nil && b.Spend+b.Held >= *b.MaxBudget {
@@ -182,13 +187,48 @@ func hold(ctx context.Context, tx execer, q HoldRequest, res *HoldResult) error 
 			return err
 		}
 	}
-	for id, i := range first {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO budget_holds (hold_id, budget_id, amount, owner, expires)
-			VALUES (?, ?, ?, ?, ?)`, q.HoldID, id, q.Budgets[i].Amount, q.Owner, micros(q.Expires)); err != nil {
-			return err
-		}
+	if len(first) == 0 {
+		return nil
 	}
-	return nil
+	var args []any
+	for id, i := range first {
+		args = append(args, q.HoldID, id, q.Budgets[i].Amount, q.Owner, micros(q.Expires))
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO budget_holds (hold_id, budget_id, amount, owner, expires) VALUES `+
+		list("(?, ?, ?, ?, ?)", len(first)), args...)
+	return err
+}
+
+// heldOn is what live holds hold on each budget (by id).
+func heldOn(ctx context.Context, tx execer, now time.Time, budgets []BudgetState) (map[string]float64, error) {
+	held := map[string]float64{}
+	if len(budgets) == 0 {
+		return held, nil
+	}
+	args := []any{micros(now)}
+	for _, b := range budgets {
+		args = append(args, b.ID)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT budget_id, SUM(amount) FROM budget_holds WHERE expires > ? AND budget_id IN (`+
+		list("?", len(budgets))+`) GROUP BY budget_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var v float64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		held[id] = v
+	}
+	return held, rows.Err()
+}
+
+// list is n copies of item, comma-separated.
+func list(item string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(item+", ", n), ", ")
 }
 
 // countRequest counts a request in its key's minute unless the minute is full, and reports
@@ -214,36 +254,68 @@ func countRequest(ctx context.Context, tx execer, r *RateCheck, out *HoldResult)
 // lockBudget locks a budget's row, creating it from seed when missing (writing seed's cap
 // otherwise), rolls its window if it ended, and returns it.
 func lockBudget(ctx context.Context, tx execer, seed BudgetRow, now time.Time, roll Roller, resets *[]BudgetReset) (BudgetRow, error) {
+	row, err := upsertBudget(ctx, tx, seed, 0, now)
+	if err != nil {
+		return BudgetRow{}, err
+	}
+	row, _, err = rollDue(ctx, tx, row, 0, row.Spend, now, roll, resets)
+	return row, err
+}
+
+// addSpend adds cost to a budget, locking its row and creating it from seed when missing, in one
+// statement; a window found ended is then rolled, with cost as the new window's spend.
+func addSpend(ctx context.Context, tx execer, seed BudgetRow, cost float64, now time.Time, roll Roller, resets *[]BudgetReset) (SpendChange, error) {
+	row, err := upsertBudget(ctx, tx, seed, cost, now)
+	if err != nil {
+		return SpendChange{}, err
+	}
+	prev := row.Spend - cost
+	row, rolled, err := rollDue(ctx, tx, row, cost, prev, now, roll, resets)
+	if rolled {
+		prev = 0
+	}
+	return SpendChange{BudgetRow: row, Prev: prev}, err
+}
+
+// upsertBudget adds add to a budget's spend and writes seed's cap, creating the row from seed
+// when missing, and returns the row: one statement that also locks it until the transaction ends.
+func upsertBudget(ctx context.Context, tx execer, seed BudgetRow, add float64, now time.Time) (BudgetRow, error) {
 	row := BudgetRow{ID: seed.ID, MaxBudget: seed.MaxBudget}
 	var resetAt sql.NullInt64
 	var ws int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO budgets (id, spend, max_budget, duration, budget_reset_at, window_start, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET max_budget = excluded.max_budget, updated_at = excluded.updated_at
+		ON CONFLICT (id) DO UPDATE SET spend = budgets.spend + ?, max_budget = excluded.max_budget, updated_at = excluded.updated_at
 		RETURNING spend, duration, budget_reset_at, window_start`,
-		seed.ID, seed.Spend, nullFloat(seed.MaxBudget), seed.Duration, nullMicros(seed.ResetAt), windowMicros(seed.WindowStart),
-		micros(now)).Scan(&row.Spend, &row.Duration, &resetAt, &ws); err != nil {
+		seed.ID, seed.Spend+add, nullFloat(seed.MaxBudget), seed.Duration, nullMicros(seed.ResetAt), windowMicros(seed.WindowStart),
+		micros(now), add).Scan(&row.Spend, &row.Duration, &resetAt, &ws); err != nil {
 		return BudgetRow{}, fmt.Errorf("budget %s: %w", seed.ID, err)
 	}
 	row.ResetAt, row.WindowStart = timePtr(resetAt), windowTime(ws)
+	return row, nil
+}
+
+// rollDue starts the window after row's when row's ended by now, at spend (ended: what the
+// ended window spent), and reports whether it did. The UPDATE is conditional on the old reset
+// time: of the gateways that find the window ended, one moves it, and reports it in resets.
+func rollDue(ctx context.Context, tx execer, row BudgetRow, spend, ended float64, now time.Time, roll Roller, resets *[]BudgetReset) (BudgetRow, bool, error) {
 	if row.ResetAt == nil || now.Before(*row.ResetAt) {
-		return row, nil
+		return row, false, nil
 	}
 	next, start := roll(row, now)
-	// Conditional on the old reset time: of the gateways that find the window ended, one moves it.
-	res, err := tx.ExecContext(ctx, `UPDATE budgets SET spend = 0, budget_reset_at = ?, window_start = ?
-		WHERE id = ? AND budget_reset_at = ?`, nullMicros(next), windowMicros(start), row.ID, resetAt.Int64)
+	res, err := tx.ExecContext(ctx, `UPDATE budgets SET spend = ?, budget_reset_at = ?, window_start = ?
+		WHERE id = ? AND budget_reset_at = ?`, spend, nullMicros(next), windowMicros(start), row.ID, micros(*row.ResetAt))
 	if err != nil {
-		return BudgetRow{}, err
+		return BudgetRow{}, false, err
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		if err := resetKey(ctx, tx, row.ID, start, next, now); err != nil {
-			return BudgetRow{}, err
+			return BudgetRow{}, false, err
 		}
-		*resets = append(*resets, BudgetReset{ID: row.ID, EndedSpend: row.Spend, WindowStart: start, ResetAt: next})
+		*resets = append(*resets, BudgetReset{ID: row.ID, EndedSpend: ended, WindowStart: start, ResetAt: next})
 	}
-	row.Spend, row.ResetAt, row.WindowStart = 0, next, start
-	return row, nil
+	row.Spend, row.ResetAt, row.WindowStart = spend, next, start
+	return row, true, nil
 }
 
 // resetKey starts the key's new window when the budget is a key's (other ids match no key).
@@ -287,7 +359,10 @@ type SettleRequest struct {
 	HoldID  string
 	Now     time.Time
 	Budgets []BudgetRow // seeds, as for Hold; duplicates count once
-	Cost    float64
+	// Key is the token of the key whose budget is among Budgets ("": none): its spend column
+	// takes Cost too.
+	Key  string
+	Cost float64
 	// RateKey/RateMinute/RateTokens correct the tokens counted at admission (the estimate) by
 	// RateTokens (actual - estimate); RateKey "" skips it.
 	RateKey    string
@@ -303,7 +378,7 @@ type SettleResult struct {
 	Resets  []BudgetReset
 }
 
-// Settle adds Cost to every budget (and to the spend of a key whose token is a budget's id), drops
+// Settle adds Cost to every budget (and to Key's spend), drops
 // the request's holds and corrects its token count, in one transaction.
 func (s *Store) Settle(ctx context.Context, q SettleRequest) (SettleResult, error) {
 	var out SettleResult
@@ -317,25 +392,20 @@ func settle(ctx context.Context, tx execer, q SettleRequest, out *SettleResult) 
 	seen := map[string]bool{}
 	for _, i := range byID(q.Budgets, func(b BudgetRow) string { return b.ID }) {
 		seed := q.Budgets[i]
-		if seen[seed.ID] {
+		if seen[seed.ID] || !(q.Cost > 0) {
 			continue
 		}
 		seen[seed.ID] = true
-		row, err := lockBudget(ctx, tx, seed, q.Now, q.Roll, &out.Resets)
+		c, err := addSpend(ctx, tx, seed, q.Cost, q.Now, q.Roll, &out.Resets)
 		if err != nil {
 			return err
 		}
-		c := SpendChange{BudgetRow: row, Prev: row.Spend}
-		if q.Cost > 0 {
-			if err := tx.QueryRowContext(ctx, `UPDATE budgets SET spend = spend + ? WHERE id = ? RETURNING spend`,
-				q.Cost, row.ID).Scan(&c.Spend); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ? WHERE token = ?`, q.Cost, row.ID); err != nil {
-				return err
-			}
-		}
 		byIndex[i] = c
+	}
+	if q.Key != "" && q.Cost > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ? WHERE token = ?`, q.Cost, q.Key); err != nil {
+			return err
+		}
 	}
 	for i := range q.Budgets {
 		if c, ok := byIndex[i]; ok {
@@ -393,12 +463,11 @@ func adjustHold(ctx context.Context, tx execer, holdID string, budgets []BudgetR
 		if row.MaxBudget == nil {
 			continue
 		}
-		var held float64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM budget_holds
-			WHERE budget_id = ? AND expires > ?`, row.ID, micros(now)).Scan(&held); err != nil {
+		held, err := heldOn(ctx, tx, now, []BudgetState{{BudgetRow: row}})
+		if err != nil {
 			return 0, nil, err
 		}
-		next = min(next, from+max(0, *row.MaxBudget-row.Spend-held))
+		next = min(next, from+max(0, *row.MaxBudget-row.Spend-held[row.ID]))
 	}
 	for _, b := range budgets {
 		if _, err := tx.ExecContext(ctx, `UPDATE budget_holds SET amount = ? WHERE hold_id = ? AND budget_id = ?`,
