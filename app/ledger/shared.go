@@ -152,8 +152,12 @@ func (s *shared) admit(ctx context.Context, a *admission, ids []string, k *store
 		}
 	}
 	for _, id := range ids {
-		if seed, ok := s.seed(id); ok {
-			h.budgets = append(h.budgets, seed)
+		seed, ok := s.seed(id)
+		if !ok {
+			continue
+		}
+		h.budgets = append(h.budgets, seed)
+		if seed.MaxBudget != nil { // a budget without a cap refuses nothing: its row is not locked until settlement
 			q.Budgets = append(q.Budgets, store.HoldBudget{Seed: seed, Amount: h.amount})
 		}
 	}

@@ -435,8 +435,8 @@ func (s *Store) ReleaseHold(ctx context.Context, holdID string) error {
 }
 
 // AdjustHold moves a request's hold on budgets from amount from to amount to, and returns what it
-// holds now. A cut is given back whole; a raise takes only the room the budgets have left (cap -
-// spend - live holds, none when negative), as the in-memory ledger does.
+// holds now. A cut is given back whole; a raise takes only the room the capped budgets have left
+// (cap - spend - live holds, none when negative), as the in-memory ledger does.
 // Windows found ended are rolled and returned, to be announced.
 func (s *Store) AdjustHold(ctx context.Context, holdID string, budgets []BudgetRow, from, to float64, now time.Time, roll Roller) (float64, []BudgetReset, error) {
 	var next float64
@@ -456,12 +456,12 @@ func adjustHold(ctx context.Context, tx execer, holdID string, budgets []BudgetR
 		if to <= from {
 			break
 		}
+		if budgets[i].MaxBudget == nil {
+			continue
+		}
 		row, err := lockBudget(ctx, tx, budgets[i], now, roll, &resets)
 		if err != nil {
 			return 0, nil, err
-		}
-		if row.MaxBudget == nil {
-			continue
 		}
 		held, err := heldOn(ctx, tx, now, []BudgetState{{BudgetRow: row}})
 		if err != nil {
