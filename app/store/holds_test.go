@@ -203,3 +203,30 @@ func testHoldsRate(t *testing.T, open storeOpener) {
 		t.Fatalf("%+v, %v: the refused request must not have used the minute's one request", res, err)
 	}
 }
+
+func TestSettledLogsNotAddedTwice(t *testing.T) { testSettledLogsNotAddedTwice(t, sqliteStores(t)) }
+
+// A spend log row whose spend was settled in the database already moves its key's last_active
+// but not its spend; an unsettled one (the single-gateway path) adds its spend as before.
+func testSettledLogsNotAddedTwice(t *testing.T, open storeOpener) {
+	s := open(t)
+	ctx := context.Background()
+	if err := s.CreateKey(ctx, Key{Token: "k6"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Settle(ctx, SettleRequest{Now: holdNow, Budgets: []BudgetRow{{ID: "k6"}}, Key: "k6", Cost: 2, Roll: hourly}); err != nil {
+		t.Fatal(err)
+	}
+	settled := mkLog("settled", "k6", 2, holdNow)
+	settled.Settled = true
+	if err := s.InsertSpendLogs(ctx, []SpendLog{settled, mkLog("plain", "k6", 3, holdNow)}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.GetKey(ctx, "k6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Spend != 5 || k.LastActive == nil {
+		t.Errorf("key spend %g, last active %v: want 5 (2 settled + 3 logged) and set", k.Spend, k.LastActive)
+	}
+}
