@@ -133,11 +133,7 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, ex
 		if err := l.usable(k); err != nil {
 			return nil, err
 		}
-		if l.shared != nil {
-			a.e = e
-			return l.shared.admit(ctx, a, []string{k.Token, GlobalBudget}, &k, expectedCost, estTokens)
-		}
-		release, retry, err := l.lim.Acquire(k.Token, k.RPMLimit, k.TPMLimit, k.MaxParallelRequests, estTokens)
+		release, retry, err := l.acquire(k, estTokens)
 		if err != nil {
 			return nil, rateError(k, err, retry)
 		}
@@ -145,7 +141,7 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, ex
 		ids = []string{k.Token, GlobalBudget} // the key first: its refusal is the one reported
 	}
 	if l.shared != nil {
-		return l.shared.admit(ctx, a, ids, nil, expectedCost, estTokens)
+		return l.shared.admit(ctx, a, ids, expectedCost, estTokens)
 	}
 	res, err := l.bl.Reserve(ids, expectedCost)
 	if err != nil {

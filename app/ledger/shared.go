@@ -136,9 +136,24 @@ type sharedHold struct {
 	est     int64
 }
 
+// acquire takes key k's rpm/tpm/parallel room in memory. In shared mode the database takes it,
+// with the budgets (admit), so nothing happens here.
+func (l *Ledger) acquire(k store.Key, estTokens int64) (release func(int64), retry time.Duration, err error) {
+	if l.shared != nil {
+		return nil, 0, nil
+	}
+	return l.lim.Acquire(k.Token, k.RPMLimit, k.TPMLimit, k.MaxParallelRequests, estTokens)
+}
+
 // admit reserves amount on the budgets in ids (unknown ids have no budget and are skipped) and,
-// for key k (nil for the master key), takes its rpm/tpm/parallel room, all in one transaction.
-func (s *shared) admit(ctx context.Context, a *admission, ids []string, k *store.Key, amount float64, estTokens int64) (proxy.Admission, error) {
+// for the admission's key (none for the master key), takes its rpm/tpm/parallel room, all in one
+// transaction.
+func (s *shared) admit(ctx context.Context, a *admission, ids []string, amount float64, estTokens int64) (proxy.Admission, error) {
+	var k *store.Key
+	if a.e != nil {
+		kk := s.l.snapshot(a.e)
+		k = &kk
+	}
 	now := s.l.now()
 	h := &sharedHold{s: s, id: randomID("hold-"), amount: max(0, amount)}
 	if math.IsNaN(amount) || math.IsInf(amount, 0) {
