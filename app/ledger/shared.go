@@ -183,7 +183,7 @@ func (s *shared) admit(ctx context.Context, a *admission, ids []string, amount f
 	s.announce(res.Resets)
 	switch {
 	case res.Refused >= 0:
-		return nil, s.refusal(q.Budgets[res.Refused], res.Budgets[res.Refused], k, now)
+		return nil, s.refusal(q.Budgets[res.Refused], res.Budgets[res.Refused], k)
 	case res.RateRefused:
 		re := &budget.RateLimitError{ID: k.Token, Limit: budget.LimitRPM, Max: q.Rate.RPM, Current: res.Requests}
 		if res.Requests < q.Rate.RPM {
@@ -228,7 +228,7 @@ func orMax(v *int64) int64 {
 }
 
 // refusal is the error for a budget (or the parallel slot) without room.
-func (s *shared) refusal(hb store.HoldBudget, st store.BudgetState, k *store.Key, now time.Time) error {
+func (s *shared) refusal(hb store.HoldBudget, st store.BudgetState, k *store.Key) error {
 	if strings.HasPrefix(st.ID, slotPrefix) && k != nil {
 		re := &budget.RateLimitError{ID: k.Token, Limit: budget.LimitParallel, Max: int64(*st.MaxBudget), Current: int64(st.Held),
 			RetryAfter: time.Second}
