@@ -150,6 +150,9 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 	l.w = st.NewWriter(l.writerOptions(o))
 	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
+	if l.shared != nil {
+		go l.shared.renew()
+	}
 	return l, nil
 }
 

@@ -51,10 +51,9 @@ type shared struct {
 	once  sync.Once
 }
 
+// newShared is shared mode for l; Open starts its renew loop once l is ready.
 func newShared(l *Ledger) *shared {
-	s := &shared{l: l, owner: randomID("gw-"), stop: make(chan struct{}), done: make(chan struct{})}
-	go s.renew()
-	return s
+	return &shared{l: l, owner: randomID("gw-"), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 func randomID(prefix string) string {
