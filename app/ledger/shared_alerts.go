@@ -17,7 +17,7 @@ type alerter interface {
 
 // sharedAlerts claims each crossing in the database (budget, window, threshold): the gateway
 // whose claim is the first announces it, the others stay silent. While the database refuses
-// claims, each gateway falls back to its own memory (an alert may then come once per gateway).
+// claims, each gateway decides alone (an alert may then come once per gateway).
 type sharedAlerts struct {
 	l     *Ledger
 	local *budget.Alerter
@@ -33,13 +33,18 @@ func (a *sharedAlerts) Observe(id string, window time.Time, prev, next float64, 
 	return out
 }
 
+// Fire claims c for the window, once per gateway: a refusal storm asks the database once, not
+// once per refused request.
 func (a *sharedAlerts) Fire(id string, window time.Time, c budget.Crossing) bool {
+	if !a.local.Fire(id, window, c) {
+		return false // asked already; announced then if the claim was this gateway's
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
 	took, err := a.l.st.ClaimAlert(ctx, id, window, c.Key(), a.l.now())
 	if err != nil {
 		a.l.log.Warn("ledger: could not claim a budget alert in the database; this gateway decides alone", "err", err)
-		return a.local.Fire(id, window, c)
+		return true
 	}
 	return took
 }
