@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -272,17 +273,16 @@ func testSharedHoldsExpire(t *testing.T, open replicaOpener) {
 
 func TestSharedResetOnce(t *testing.T) { testSharedResetOnce(t, sqliteReplicas(t)) }
 
-// A window that ends is rolled once across three gateways: one EventReset, spend 0 in the new
-// window in the budget and on the key, the reset time moved by one window.
+// A window that ends is rolled once across three gateways, a key's and the proxy-wide one: one
+// EventReset each, spend 0 in the new window in the budget (and on the key, and the proxy's
+// stored window), the reset time moved by one window.
 func testSharedResetOnce(t *testing.T, open replicaOpener) {
+	ctx := context.Background()
 	limit, dur := 100*unit, "1h"
-	r := newReplicas(t, open, 3, KeyRequest{MaxBudget: &limit, BudgetDuration: &dur}, Settings{})
-	for i := range r.ls {
-		a, err := r.admit(i, unit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.Done(r.usage(unit))
+	hour := mustDuration(t, dur)
+	r := newReplicas(t, open, 3, KeyRequest{MaxBudget: &limit, BudgetDuration: &dur}, Settings{MaxBudget: &limit, BudgetDuration: &hour})
+	if _, _, refusals := r.burst(3, each(unit)); len(refusals) > 0 {
+		t.Fatal(refusals)
 	}
 	before := r.budget(r.key.Token)
 	if before.ResetAt == nil || !near(before.Spend, 3*unit) {
@@ -292,27 +292,37 @@ func testSharedResetOnce(t *testing.T, open replicaOpener) {
 	if _, _, refusals := r.burst(30, each(unit)); len(refusals) > 0 {
 		t.Fatal(refusals)
 	}
-	resets := r.events.of(EventReset, r.key.Token)
-	if len(resets) != 1 {
-		t.Fatalf("%d reset events across three gateways, want 1: %+v", len(resets), resets)
-	}
-	if !near(resets[0].Spend, 3*unit) {
-		t.Errorf("the reset reports %.4f spent in the ended window, want %.4f", resets[0].Spend, 3*unit)
-	}
-	after := r.budget(r.key.Token)
-	if want := before.ResetAt.Add(time.Hour); after.ResetAt == nil || !after.ResetAt.Equal(want) {
-		t.Errorf("reset time %v, want %v", after.ResetAt, want)
-	}
-	if !near(after.Spend, 30*unit) {
-		t.Errorf("new window spend %.4f, want %.4f", after.Spend, 30*unit)
+	for _, id := range []string{r.key.Token, GlobalBudget} {
+		resets := r.events.of(EventReset, id)
+		if len(resets) != 1 {
+			t.Fatalf("%s: %d reset events across three gateways, want 1: %+v", id, len(resets), resets)
+		}
+		if !near(resets[0].Spend, 3*unit) {
+			t.Errorf("%s: the reset reports %.4f spent in the ended window, want %.4f", id, resets[0].Spend, 3*unit)
+		}
+		after := r.budget(id)
+		if want := before.ResetAt.Add(time.Hour); after.ResetAt == nil || !after.ResetAt.Equal(want) {
+			t.Errorf("%s: reset time %v, want %v", id, after.ResetAt, want)
+		}
+		if !near(after.Spend, 30*unit) {
+			t.Errorf("%s: new window spend %.4f, want %.4f", id, after.Spend, 30*unit)
+		}
 	}
 	r.flush()
-	k, err := r.ls[0].Store().GetKey(context.Background(), r.key.Token)
+	k, err := r.ls[0].Store().GetKey(ctx, r.key.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !near(k.Spend, 30*unit) || k.SpendSince == nil || !k.SpendSince.Equal(*before.ResetAt) {
 		t.Errorf("key spend %.4f since %v, want %.4f since %v", k.Spend, k.SpendSince, 30*unit, before.ResetAt)
+	}
+	raw, _, err := r.ls[0].Store().GetSetting(ctx, globalSetting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gs globalState
+	if err := json.Unmarshal([]byte(raw), &gs); err != nil || !gs.Since.Equal(*before.ResetAt) {
+		t.Errorf("stored proxy window %s (%v), want it to start at %v", raw, err, before.ResetAt)
 	}
 }
 
