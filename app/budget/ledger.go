@@ -66,6 +66,9 @@ type ResetEvent struct {
 	WindowStart time.Time
 	// ResetAt is the new budget_reset_at (nil when the budget no longer resets).
 	ResetAt *time.Time
+	// Restart is true when SetBudget changed the duration (a new window from now), false when
+	// the window ended on its own.
+	Restart bool
 }
 
 // SpendEvent reports a change of a budget's spend. For an Alerter, identify the window by
@@ -154,7 +157,7 @@ func (l *Ledger) SetBudget(id string, limit *float64, spend float64, resetAt *ti
 			b.resetAt = &r
 			b.windowStart = now
 		}
-		events = append(events, ResetEvent{ID: id, EndedSpend: ended, WindowStart: b.windowStart, ResetAt: copyTime(b.resetAt)})
+		events = append(events, ResetEvent{ID: id, EndedSpend: ended, WindowStart: b.windowStart, ResetAt: copyTime(b.resetAt), Restart: true})
 	} else {
 		b.spend = clean(spend)
 		b.resetAt, b.windowStart = copyTime(resetAt), time.Time{}
@@ -379,22 +382,7 @@ func (l *Ledger) roll(b *budget, now time.Time, events *[]ResetEvent) {
 		*events = append(*events, ResetEvent{ID: b.id, EndedSpend: ended})
 		return
 	}
-	var next time.Time
-	if span, ok := b.dur.rolling(); ok {
-		// Keep the cadence: the first reset on resetAt + k×span after now.
-		next = b.resetAt.Add((now.Sub(*b.resetAt)/span + 1) * span)
-	} else {
-		// Calendar windows: step window by window; after a long gap jump to the window
-		// containing now, which is on the calendar anyway.
-		next = NextReset(*b.dur, *b.resetAt, l.loc)
-		for i := 0; !next.After(now); i++ {
-			if i == 64 {
-				next = NextReset(*b.dur, now, l.loc)
-				break
-			}
-			next = NextReset(*b.dur, next, l.loc)
-		}
-	}
+	next := NextAfter(*b.dur, *b.resetAt, now, l.loc)
 	b.resetAt = &next
 	b.windowStart = WindowStart(*b.dur, next, l.loc)
 	*events = append(*events, ResetEvent{ID: b.id, EndedSpend: ended, WindowStart: b.windowStart, ResetAt: copyTime(&next)})

@@ -72,6 +72,7 @@ func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 	var out []BudgetView
 	if spend, limit, resetAt := l.GlobalSpend(); limit != nil {
 		_, reserved, _ := l.bl.Spend(GlobalBudget)
+		spend, reserved = l.sharedView(ctx, GlobalBudget, spend, reserved)
 		v := BudgetView{Name: "All requests", Global: true, Spend: spend, Reserved: reserved, MaxBudget: limit, ResetAt: resetAt}
 		if d := l.settings().BudgetDuration; d != nil {
 			v.Duration = d.String()
@@ -89,6 +90,7 @@ func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 		}
 		k = l.snapshot(e)
 		spend, reserved, resetAt := l.bl.Spend(k.Token)
+		spend, reserved = l.sharedView(ctx, k.Token, spend, reserved)
 		name := k.KeyAlias
 		if name == "" {
 			name = k.KeyName

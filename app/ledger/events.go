@@ -154,6 +154,10 @@ func (l *Ledger) exhausted(ex *budget.ExceededError, msg string) {
 // on the goroutine that touched the budget (a request, an admin call), after the budget
 // ledger's lock is released; it must never be reached with l.mu held.
 func (l *Ledger) onReset(e budget.ResetEvent) {
+	if l.shared != nil {
+		l.shared.onReset(e) // the database keeps shared windows (shared.go)
+		return
+	}
 	since := e.WindowStart
 	if since.IsZero() {
 		// A window without a duration (the duration was removed): count from now, so old spend
@@ -169,13 +173,23 @@ func (l *Ledger) onReset(e budget.ResetEvent) {
 		if err != nil {
 			l.log.Warn("ledger: could not store a budget reset; it is redone at the next start", "key", keyNameOf(l, e.ID), "err", err)
 		}
-		l.mu.Lock()
-		if ent := l.keys[e.ID]; ent != nil {
-			// k.Spend is what the store holds, so that a re-read (keysync.go) sees no new spend in it.
-			ent.k.Spend, ent.k.SpendSince, ent.k.BudgetResetAt = stored, &since, copyTime(e.ResetAt)
-		}
-		l.mu.Unlock()
+		l.keepReset(e.ID, stored, since, e.ResetAt)
 	}
+	l.announceReset(e)
+}
+
+// keepReset keeps a key's new window in memory as the store holds it: k.Spend is the stored
+// spend, so that a re-read (keysync.go) sees no new spend in it.
+func (l *Ledger) keepReset(id string, stored float64, since time.Time, resetAt *time.Time) {
+	l.mu.Lock()
+	if ent := l.keys[id]; ent != nil {
+		ent.k.Spend, ent.k.SpendSince, ent.k.BudgetResetAt = stored, &since, copyTime(resetAt)
+	}
+	l.mu.Unlock()
+}
+
+// announceReset emits EventReset.
+func (l *Ledger) announceReset(e budget.ResetEvent) {
 	info, ok := l.budgetInfo(e.ID)
 	if !ok {
 		return

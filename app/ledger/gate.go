@@ -133,12 +133,15 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, ex
 		if err := l.usable(k); err != nil {
 			return nil, err
 		}
-		release, retry, err := l.lim.Acquire(k.Token, k.RPMLimit, k.TPMLimit, k.MaxParallelRequests, estTokens)
+		release, retry, err := l.acquire(k, estTokens)
 		if err != nil {
 			return nil, rateError(k, err, retry)
 		}
 		a.e, a.release = e, release
 		ids = []string{k.Token, GlobalBudget} // the key first: its refusal is the one reported
+	}
+	if l.shared != nil {
+		return l.shared.admit(ctx, a, ids, expectedCost, estTokens)
 	}
 	res, err := l.bl.Reserve(ids, expectedCost)
 	if err != nil {
@@ -179,15 +182,26 @@ type admission struct {
 	res     *budget.Reservation
 	release func(actualTokens int64)
 	done    atomic.Bool
+	sh      *sharedHold // shared mode: the request's holds in the database, in place of res and release
 }
 
 // Reprice moves the reservation to the expected cost on the deployment being called.
-func (a *admission) Reprice(expectedCost float64) { a.res.Adjust(expectedCost) }
+func (a *admission) Reprice(expectedCost float64) {
+	if a.sh != nil {
+		a.sh.reprice(expectedCost)
+		return
+	}
+	a.res.Adjust(expectedCost)
+}
 
 // Done settles the reservation with the request's real cost (a request with no usage releases
 // it), frees its rate-limit slot with the tokens it used, and queues its spend log row.
 func (a *admission) Done(u *proxy.Usage) {
 	if !a.done.CompareAndSwap(false, true) {
+		return
+	}
+	if a.sh != nil {
+		a.sh.done(a, u)
 		return
 	}
 	if u == nil {
@@ -223,6 +237,10 @@ func (l *Ledger) Record(u proxy.Usage) {
 		l.mu.RUnlock()
 		ids = append(ids, p.KeyHash)
 	}
+	if l.shared != nil {
+		l.shared.record(ids, &u, e)
+		return
+	}
 	l.bl.Record(ids, costOf(&u))
 	l.write(&u, e)
 }
@@ -237,8 +255,10 @@ func costOf(u *proxy.Usage) float64 {
 // write queues the request's spend log row. e, when set, names the key (under its current token,
 // which a regenerate may have changed since the request began). Refusals fold into one row per
 // key and kind within a few seconds.
-func (l *Ledger) write(u *proxy.Usage, e *entry) {
-	row := l.row(u, e)
+func (l *Ledger) write(u *proxy.Usage, e *entry) { l.queue(l.row(u, e), u) }
+
+// queue hands u's row to the writer, or to the refusal counter.
+func (l *Ledger) queue(row store.SpendLog, u *proxy.Usage) {
 	if u.Refusal != "" {
 		row.Metadata["refusal"] = u.Refusal
 		l.refused.add(row)

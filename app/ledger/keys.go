@@ -295,6 +295,11 @@ func (l *Ledger) setSpend(ctx context.Context, token string, spend float64, d *b
 	if err := l.st.SetKeySpend(ctx, token, spend); err != nil {
 		return err
 	}
+	if l.shared != nil {
+		if err := l.shared.setSpend(ctx, token, spend); err != nil {
+			return err
+		}
+	}
 	l.bl.SetBudget(token, l.limitOf(token), spend, resetAt, d)
 	l.mu.Lock()
 	if e := l.keys[token]; e != nil {

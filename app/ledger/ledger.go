@@ -52,6 +52,9 @@ type Options struct {
 	// writes (default 10,000); beyond it they go to a spill file beside the database, and when
 	// even that fails, requests are refused.
 	MaxPendingLogs int
+	// Shared keeps budgets, their reservations, resets, alerts and rate limits in the database,
+	// so that several gateways on one database enforce them together (shared.go).
+	Shared bool
 }
 
 // Ledger implements proxy.KeySource, proxy.Gate, proxy.UsageSink and proxy.Admin.
@@ -65,10 +68,12 @@ type Ledger struct {
 	w     *store.Writer
 	bl    *budget.Ledger
 	lim   *budget.Limiter
-	alert *budget.Alerter
+	alert alerter
 	hooks *webhooks
 	// refused folds repeated refusals into counted rows before they reach w.
 	refused *refusals
+	// shared is the gate's shared mode (Options.Shared), nil otherwise.
+	shared *shared
 
 	set atomic.Pointer[Settings]
 
@@ -122,6 +127,10 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	l.st = st
+	if o.Shared {
+		l.shared = newShared(l)
+		l.alert = &sharedAlerts{l: l, local: budget.NewAlerter()}
+	}
 	l.bl = budget.NewLedger(budget.LedgerOptions{Location: l.loc, Now: o.Now, OnReset: l.onReset, OnSpend: l.onSpend})
 	l.hooks = newWebhooks(l.log, o.HTTPClient, func() string { return l.settings().WebhookURL })
 	l.prune(ctx) // before loading, so spend counts only the logs kept
@@ -141,6 +150,9 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 	l.w = st.NewWriter(l.writerOptions(o))
 	l.refused = newRefusals(refusalWindow, l.w.Add)
 	go l.maintain()
+	if l.shared != nil {
+		go l.shared.renew()
+	}
 	return l, nil
 }
 
@@ -171,6 +183,11 @@ func (l *Ledger) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		l.hooks.close(ctx)
+		if l.shared != nil {
+			if err := l.shared.close(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if err := l.st.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -295,6 +312,9 @@ func (l *Ledger) adopt(ctx context.Context, k store.Key) (*entry, error) {
 // markCrossed tells the alerter what the current window already crossed (before a restart), so
 // a restart does not repeat those alerts. It also rolls a window that ended while stopped.
 func (l *Ledger) markCrossed(id string, d *budget.Duration) {
+	if l.shared != nil {
+		return // the database remembers what fired (shared_alerts.go)
+	}
 	spend, _, resetAt := l.bl.Spend(id)
 	var window time.Time
 	if d != nil && resetAt != nil {

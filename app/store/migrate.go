@@ -127,6 +127,8 @@ END;
 `,
 	// Version 5: see requestsMigration (rollup.go).
 	requestsMigration(),
+	// Version 6: budgets, holds, alert claims and rate counters shared by several gateways (holds.go).
+	sharedBudgetsMigration,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -44,6 +44,10 @@ type SpendLog struct {
 	Fallbacks  int
 	Retries    int
 
+	// Settled is true when the row's spend was already added to its budgets and its key's spend
+	// when the request settled (the ledger's shared mode): InsertSpendLogs then does not add it again.
+	Settled bool
+
 	// Messages and Response are JSON bodies, nil unless store_prompts_in_spend_logs is on.
 	Messages, Response []byte
 	Metadata           map[string]any // never nil when read back
@@ -86,7 +90,8 @@ func nullBody(b []byte) any {
 // each newly inserted row to its key, so a key's spend and its logs never disagree. A request_id
 // (a call id, unique per call) already stored is skipped and not counted again: replaying a batch
 // is harmless. A row that
-// started before its key's current window (SpendSince) is stored but not added. Rows whose api_key
+// started before its key's current window (SpendSince) is stored but not added, and so is a
+// Settled row, whose spend its settlement added already (holds.go); either still moves last_active. Rows whose api_key
 // matches no key are stored all the same, except that a row under a regenerated key's old token
 // (logged by a process that had not seen the change yet) moves to the key's current token.
 // Fields over their caps (caps.go) are cut, in logs too.
@@ -161,7 +166,9 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 				if since.Valid && micros(l.StartTime) < since.Int64 {
 					continue
 				}
-				delta += l.Spend
+				if !l.Settled {
+					delta += l.Spend
+				}
 				last = max(last, micros(l.EndTime), micros(l.StartTime))
 			}
 			if last == math.MinInt64 {
