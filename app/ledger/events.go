@@ -116,9 +116,14 @@ func (l *Ledger) onSpend(e budget.SpendEvent) {
 func newHook(id string, info budgetView, spend float64, limit *float64) webhookEvent {
 	hook := webhookEvent{Spend: spend, MaxBudget: copyFloat(limit), SoftBudget: info.soft, KeyAlias: nilIfEmpty(info.keyAlias),
 		UserID: nilIfEmpty(info.userID), EventGroup: "key"}
-	if id != GlobalBudget {
+	switch o := info.owner; {
+	case o != nil && o.kind == "team":
+		hook.EventGroup, hook.TeamID, hook.TeamAlias = "team", &o.id, nilIfEmpty(o.alias)
+	case o != nil:
+		hook.EventGroup, hook.UserID = "internal_user", &o.id
+	case id != GlobalBudget:
 		hook.Token = &id
-	} else {
+	default:
 		hook.EventGroup = "proxy"
 	}
 	return hook
@@ -164,7 +169,7 @@ func (l *Ledger) onReset(e budget.ResetEvent) {
 	defer cancel()
 	if e.ID == GlobalBudget {
 		l.saveGlobal(ctx, l.globalDuration(), e.ResetAt, since)
-	} else {
+	} else if !l.resetOwner(ctx, e, since) {
 		stored, err := l.st.ResetKeySpend(ctx, e.ID, since, e.ResetAt)
 		if err != nil {
 			l.log.Warn("ledger: could not store a budget reset; it is redone at the next start", "key", keyNameOf(l, e.ID), "err", err)
@@ -205,12 +210,16 @@ type budgetView struct {
 	userID   string
 	soft     *float64
 	limit    *float64
+	owner    *ownerView // a team's or user's budget
 }
 
 func (l *Ledger) budgetInfo(id string) (budgetView, bool) {
 	if id == GlobalBudget {
 		s := l.settings()
 		return budgetView{who: "The proxy", soft: s.SoftBudget, limit: s.MaxBudget}, true
+	}
+	if o, ok := l.budgetOwner(id); ok {
+		return budgetView{who: o.who(), alias: o.name(), soft: o.soft, limit: o.limit, owner: &o}, true
 	}
 	l.mu.RLock()
 	e := l.keys[id]

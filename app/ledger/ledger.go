@@ -74,6 +74,7 @@ type Ledger struct {
 
 	mu   sync.RWMutex
 	keys map[string]*entry // by token (SHA-256 hex of the key)
+	tu   owners            // teams and users (owners.go)
 	ks   keySync           // where keys is in the store's change log (keysync.go)
 
 	// written holds the CallIDs whose rows Done wrote, until Record sees them (see the package doc).
@@ -223,8 +224,11 @@ func (l *Ledger) GlobalSpend() (spend float64, limit *float64, resetAt *time.Tim
 
 func (l *Ledger) globalDuration() *budget.Duration { return l.settings().BudgetDuration }
 
-// load fills memory from disk: every key and the proxy-wide budget.
+// load fills memory from disk: every key, team and user, and the proxy-wide budget.
 func (l *Ledger) load(ctx context.Context) error {
+	if err := l.loadOwners(ctx); err != nil {
+		return err
+	}
 	keys, _, err := l.st.ListKeys(ctx, store.ListKeysOpts{})
 	if err != nil {
 		return fmt.Errorf("ledger: load keys: %w", err)
