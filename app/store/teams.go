@@ -116,23 +116,14 @@ func (l *Limits) updateSet() (string, []any, error) {
 			nullInt(l.TPMLimit), nullInt(l.RPMLimit), nullInt(l.MaxParallelRequests), micros(time.Now())}, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 const teamCols = `team_id, team_alias, blocked, ` + limitCols
 
 func scanTeam(r rowScanner) (Team, error) {
 	var t Team
 	var ls limitScan
-	var blocked int64
-	if err := r.Scan(append([]any{&t.TeamID, &t.TeamAlias, &blocked}, ls.dest(&t.Limits)...)...); err != nil {
+	if err := r.Scan(append([]any{&t.TeamID, &t.TeamAlias, &t.Blocked}, ls.dest(&t.Limits)...)...); err != nil {
 		return Team{}, err
 	}
-	t.Blocked = blocked != 0
 	if err := ls.finish(&t.Limits); err != nil {
 		return Team{}, fmt.Errorf("team %s: %w", t.TeamID, err)
 	}
@@ -154,7 +145,7 @@ func (s *Store) CreateTeam(ctx context.Context, t Team, members []Member) error 
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO teams (`+teamCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append([]any{t.TeamID, t.TeamAlias, boolInt(t.Blocked)}, args...)...); err != nil {
+			append([]any{t.TeamID, t.TeamAlias, t.Blocked}, args...)...); err != nil {
 			return err
 		}
 		return addMembers(ctx, tx, t.TeamID, members)
@@ -216,7 +207,7 @@ func (s *Store) UpdateTeam(ctx context.Context, t Team) error {
 	}
 	return s.writeTx(ctx, "update team", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE teams SET team_alias = ?, blocked = ?, `+set+` WHERE team_id = ?`,
-			append(append([]any{t.TeamAlias, boolInt(t.Blocked)}, args...), t.TeamID)...)
+			append(append([]any{t.TeamAlias, t.Blocked}, args...), t.TeamID)...)
 		if err != nil {
 			return err
 		}
