@@ -54,9 +54,11 @@ const GlobalBudget = "global"
 // Event tells the app (and so the tray) what happened to a budget.
 type Event struct {
 	Kind EventKind
-	// Budget is GlobalBudget or the key's hash (its token, as /key/info shows it).
+	// Budget is GlobalBudget, the key's hash (its token, as /key/info shows it), or
+	// "team:<team_id>" / "user:<user_id>" for a team's or an internal user's budget.
 	Budget string
-	// Alias names the key for people: its key_alias, else its key_name (sk-...XXXX); "" for global.
+	// Alias names the key for people: its key_alias, else its key_name (sk-...XXXX); a team's or
+	// user's alias, else its id; "" for global.
 	Alias string
 	// Level is the fraction of max_budget reached (EventThreshold; soft_budget/max_budget for
 	// EventSoftBudget, 0 without a max_budget).

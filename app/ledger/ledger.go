@@ -1,7 +1,8 @@
 // Package ledger is Clawgate's account of who may call and what it cost: LiteLLM-compatible
 // virtual keys, per-key and proxy-wide budgets enforced before each call, rpm/tpm/parallel
-// limits, the spend log, budget alerts, and the management API over them (/key/*, /spend/logs,
-// /spend/logs/ui, /global/spend, /user/daily/activity). A *Ledger is the gateway's KeySource,
+// limits, LiteLLM's teams and internal users (owners.go), the spend log, budget alerts, and the
+// management API over them (/key/*, /team/*, /user/*, /spend/logs, /spend/logs/ui, /global/spend,
+// /user/daily/activity, /team/daily/activity). A *Ledger is the gateway's KeySource,
 // Gate, UsageSink and Admin, built on app/store (SQLite) and app/budget (the arithmetic).
 //
 // Where a request's spend log row is written: Admission.Done writes it for every request the

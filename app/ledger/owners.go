@@ -44,20 +44,20 @@ func (l *Ledger) loadOwners(ctx context.Context) error {
 		return fmt.Errorf("ledger: load teams: %w", err)
 	}
 	for _, t := range teams {
+		l.putTeam(t)
 		if err := l.adoptLimits(ctx, store.TeamOwner(t.TeamID), teamBudget(t.TeamID), t.Limits); err != nil {
 			return err
 		}
-		l.putTeam(t)
 	}
 	users, _, err := l.st.ListUsers(ctx, "", 0, 0)
 	if err != nil {
 		return fmt.Errorf("ledger: load users: %w", err)
 	}
 	for _, u := range users {
+		l.putUser(u)
 		if err := l.adoptLimits(ctx, store.UserOwner(u.UserID), userBudget(u.UserID), u.Limits); err != nil {
 			return err
 		}
-		l.putUser(u)
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ func (l *Ledger) user(id string) (store.User, bool) {
 	return store.User{}, false
 }
 
-// adoptLimits sets up a team's or user's budget from its row: the spend of its current window is
+// adoptLimits sets up a team's or user's budget from its row (already in memory): the spend of its current window is
 // the row's spend (when it was set in this window) plus its logs since, and a window that ended
 // while Clawgate was stopped rolls over now.
 func (l *Ledger) adoptLimits(ctx context.Context, o store.Owner, id string, lim store.Limits) error {
@@ -127,6 +127,7 @@ func (l *Ledger) adoptLimits(ctx context.Context, o store.Owner, id string, lim 
 		return fmt.Errorf("ledger: load %s: %w", id, err)
 	}
 	l.bl.SetBudget(id, lim.MaxBudget, base+logged, resetAt, d)
+	l.markCrossed(id, d) // thresholds crossed before the restart do not alert again
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -424,4 +426,57 @@ func TestTeamFunctions(t *testing.T) {
 func isOp(err error, status int) bool {
 	var op *OpError
 	return errors.As(err, &op) && op.Status == status
+}
+
+// A team's budget raises the same alerts as a key's, with LiteLLM's team fields in the webhook,
+// and a restart does not raise them again.
+func TestTeamBudgetAlerts(t *testing.T) {
+	hooks := make(chan map[string]any, 100)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if json.NewDecoder(r.Body).Decode(&m) == nil {
+			hooks <- m
+		}
+	}))
+	defer recv.Close()
+	e := newEnv(t, withSettings(Settings{WebhookURL: recv.URL}))
+	e.ok("POST", "/team/new", fmt.Sprintf(`{"team_id": "eng", "team_alias": "Engineering", "max_budget": %v}`, 2*callCost))
+	key, _ := e.generate(`{"team_id": "eng"}`)
+	for range 2 {
+		if r := e.chat(key, exactChat); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	var levels []float64
+	for _, ev := range e.events.of(EventThreshold, "team:eng") {
+		levels = append(levels, ev.Level)
+		if ev.Alias != "Engineering" {
+			t.Errorf("event alias %q", ev.Alias)
+		}
+	}
+	if fmt.Sprint(levels) != "[0.5 0.8 1]" {
+		t.Errorf("team threshold levels %v", levels)
+	}
+	var crossed map[string]any
+	for crossed == nil {
+		select {
+		case h := <-hooks:
+			if h["event"] == "budget_crossed" {
+				crossed = h
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no budget_crossed webhook")
+		}
+	}
+	for f, v := range map[string]any{"event_group": "team", "team_id": "eng", "team_alias": "Engineering", "token": nil,
+		"max_budget": 2 * callCost} {
+		if crossed[f] != v {
+			t.Errorf("webhook %s = %#v, want %#v", f, crossed[f], v)
+		}
+	}
+	e.restart()
+	e.chat(key, exactChat).errOf(t, 429)
+	if n := len(e.events.of(EventThreshold, "team:eng")); n != 3 {
+		t.Errorf("%d threshold events after a restart in the same window, want the 3 from before", n)
+	}
 }
