@@ -90,6 +90,7 @@ func (l *Ledger) refuseKey(k store.Key, err error) {
 // The error wraps store.ErrNotFound for unknown keys.
 func (l *Ledger) entryFor(ctx context.Context, h string) (*entry, error) {
 	l.syncKeys(ctx)
+	l.syncOwners(ctx) // the key's team and user too
 	l.mu.RLock()
 	e := l.keys[h]
 	l.mu.RUnlock()

@@ -44,7 +44,7 @@ func (l *Ledger) GenerateKey(ctx context.Context, q KeyRequest) (string, store.K
 	if msg != "" {
 		return "", store.Key{}, invalid("%s", msg)
 	}
-	if err := l.checkKeyTeam(q, store.Key{}); err != nil {
+	if err := l.checkKeyTeam(ctx, q, store.Key{}); err != nil {
 		return "", store.Key{}, err
 	}
 	now := l.now()
@@ -121,7 +121,7 @@ func (l *Ledger) UpdateKey(ctx context.Context, keyOrHash string, q KeyRequest) 
 	if err != nil {
 		return store.Key{}, err
 	}
-	if err := l.checkKeyTeam(q, l.snapshot(e)); err != nil {
+	if err := l.checkKeyTeam(ctx, q, l.snapshot(e)); err != nil {
 		return store.Key{}, err
 	}
 	return l.updateOp(ctx, e, &q, v)

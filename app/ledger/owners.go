@@ -17,13 +17,13 @@ import (
 // team's and the proxy's at once (Admit), and takes a rate-limit slot on each. Their budgets live
 // in the same budget ledger as keys', under the ids "team:<team_id>" and "user:<user_id>".
 //
-// Memory is the truth for this process: teams and users are loaded at Open and changed through
-// the ledger's own operations. Unlike keys (keysync.go), a team or user changed by another process
-// on the same database is seen at the next start.
+// Teams and users are loaded at Open, changed through the ledger's own operations, and what other
+// processes on the same database change is applied within a second (ownersync.go).
 type owners struct {
 	mu    sync.RWMutex
 	teams map[string]*store.Team
 	users map[string]*store.User
+	sync  ownerSync // what other processes changed (ownersync.go)
 }
 
 const (
@@ -39,6 +39,12 @@ func (l *Ledger) loadOwners(ctx context.Context) error {
 	l.tu.mu.Lock()
 	l.tu.teams, l.tu.users = map[string]*store.Team{}, map[string]*store.User{}
 	l.tu.mu.Unlock()
+	// Read before the rows: a change made while they load is applied again, never missed.
+	mark, err := l.st.OwnersMark(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger: load teams: %w", err)
+	}
+	l.tu.sync.mark = mark
 	teams, err := l.st.ListTeams(ctx, "")
 	if err != nil {
 		return fmt.Errorf("ledger: load teams: %w", err)
@@ -312,10 +318,11 @@ func (l *Ledger) ownerBudgets(k store.Key) []string {
 
 // checkKeyTeam refuses a key request (on top of key k as it is; zero for a new key) whose team
 // does not exist, or that asks for models its team does not allow, as LiteLLM does.
-func (l *Ledger) checkKeyTeam(q KeyRequest, k store.Key) error {
+func (l *Ledger) checkKeyTeam(ctx context.Context, q KeyRequest, k store.Key) error {
 	if q.TeamID == nil && q.Models == nil {
 		return nil
 	}
+	l.syncOwners(ctx)
 	q.apply(&k)
 	if k.TeamID == "" {
 		return nil

@@ -31,6 +31,11 @@ func init() {
 		"/user/delete":         {http.MethodPost, true, (*Ledger).userDelete},
 		"/user/list":           {http.MethodGet, true, (*Ledger).userList},
 	} {
+		serve := rt.serve
+		rt.serve = func(l *Ledger, w http.ResponseWriter, r *http.Request, p *proxy.Principal) {
+			l.syncOwners(r.Context()) // teams and users another gateway changed
+			serve(l, w, r, p)
+		}
 		routes[path] = rt
 	}
 }

@@ -480,3 +480,51 @@ func TestTeamBudgetAlerts(t *testing.T) {
 		t.Errorf("%d threshold events after a restart in the same window, want the 3 from before", n)
 	}
 }
+
+// Teams and users written through another ledger on the same database (another gateway of the
+// team, the CLI) take effect here without a restart.
+func TestTeamChangesFromAnotherLedger(t *testing.T) {
+	e := newEnv(t)
+	other := openSecond(t, e)
+	ctx := t.Context()
+	id, alias := "remote", "Remote"
+	if _, err := other.NewTeam(ctx, TeamRequest{TeamID: &id, TeamAlias: &alias, LimitsRequest: LimitsRequest{Models: &[]string{"exact"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The team exists here for /key/generate, and its models bind the key.
+	var key string
+	seenWithin(t, "a team made by another ledger", func() bool {
+		r := e.master("POST", "/key/generate", `{"team_id": "remote"}`)
+		if r.status == 200 {
+			key = r.obj(t)["key"].(string)
+		}
+		return r.status == 200
+	})
+	if r := e.chat(key, `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`); r.status != 403 {
+		t.Errorf("a model outside the remote team's: %d %s", r.status, r.body)
+	}
+	if _, err := other.SetTeamBlocked(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin(t, "team blocked by another ledger refused", e.answers(key, 401))
+	if _, err := other.UpdateTeam(ctx, TeamRequest{TeamID: &id, Blocked: ptr(false), LimitsRequest: LimitsRequest{MaxBudget: ptr(0.0)}}); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin(t, "budget set to 0 by another ledger refuses", e.answers(key, 429))
+	user := "u2"
+	if _, _, _, err := other.NewUser(ctx, UserRequest{UserID: &user, AutoCreateKey: ptr(false),
+		LimitsRequest: LimitsRequest{MaxBudget: ptr(0.0)}}); err != nil {
+		t.Fatal(err)
+	}
+	userKey, _ := e.generate(`{"user_id": "u2"}`)
+	seenWithin(t, "a user made by another ledger has its budget here", e.answers(userKey, 429))
+	if _, err := other.DeleteUsers(ctx, []string{user}); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin(t, "a user deleted by another ledger takes its keys", e.answers(userKey, 401))
+	if _, err := other.DeleteTeams(ctx, []string{id}); err != nil {
+		t.Fatal(err)
+	}
+	seenWithin(t, "a team deleted by another ledger takes its keys", e.answers(key, 401))
+	seenWithin(t, "a team deleted by another ledger is gone", func() bool { return e.master("GET", "/team/info?team_id=remote", "").status == 404 })
+}

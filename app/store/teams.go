@@ -374,3 +374,14 @@ func (s *Store) SetOwnerSpend(ctx context.Context, o Owner, spend float64, windo
 		return mustAffect(res)
 	})
 }
+
+// OwnersMark changes whenever a team or user is created, updated or deleted, by any process: a
+// running gateway compares it to the last it saw to know when to re-read them.
+func (s *Store) OwnersMark(ctx context.Context) (string, error) {
+	var tn, tu, un, uu int64
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM teams), (SELECT COALESCE(MAX(updated_at), 0) FROM teams),
+		(SELECT COUNT(*) FROM users), (SELECT COALESCE(MAX(updated_at), 0) FROM users)`).Scan(&tn, &tu, &un, &uu); err != nil {
+		return "", fmt.Errorf("store: owners mark: %w", err)
+	}
+	return fmt.Sprint(tn, tu, un, uu), nil
+}
