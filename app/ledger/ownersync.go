@@ -48,32 +48,12 @@ func (l *Ledger) syncOwners(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	seenT := map[string]bool{}
-	for _, t := range teams {
-		seenT[t.TeamID] = true
-		old, known := l.team(t.TeamID)
-		if !known {
-			l.putTeam(t)
-			_ = l.adoptLimits(ctx, store.TeamOwner(t.TeamID), teamBudget(t.TeamID), t.Limits)
-			continue
-		}
-		t.Spend, t.SpendSince, t.BudgetResetAt = old.Spend, old.SpendSince, old.BudgetResetAt
-		l.putTeam(t)
-		l.followLimits(teamBudget(t.TeamID), old.Limits, t.Limits)
-	}
-	seenU := map[string]bool{}
-	for _, u := range users {
-		seenU[u.UserID] = true
-		old, known := l.user(u.UserID)
-		if !known {
-			l.putUser(u)
-			_ = l.adoptLimits(ctx, store.UserOwner(u.UserID), userBudget(u.UserID), u.Limits)
-			continue
-		}
-		u.Spend, u.SpendSince, u.BudgetResetAt = old.Spend, old.SpendSince, old.BudgetResetAt
-		l.putUser(u)
-		l.followLimits(userBudget(u.UserID), old.Limits, u.Limits)
-	}
+	seenT := applyRows(ctx, l, teams, ownerKind[store.Team]{
+		id: func(t *store.Team) string { return t.TeamID }, limits: func(t *store.Team) *store.Limits { return &t.Limits },
+		get: l.team, put: l.putTeam, owner: store.TeamOwner, budget: teamBudget})
+	seenU := applyRows(ctx, l, users, ownerKind[store.User]{
+		id: func(u *store.User) string { return u.UserID }, limits: func(u *store.User) *store.Limits { return &u.Limits },
+		get: l.user, put: l.putUser, owner: store.UserOwner, budget: userBudget})
 	l.tu.mu.Lock()
 	var gone []string
 	for id := range l.tu.teams {
@@ -113,4 +93,35 @@ func sameLimit(a, b *float64) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// ownerKind is how applyRows reaches a team's or a user's fields.
+type ownerKind[T any] struct {
+	id     func(*T) string
+	limits func(*T) *store.Limits
+	get    func(string) (T, bool)
+	put    func(T)
+	owner  func(string) store.Owner
+	budget func(string) string
+}
+
+// applyRows puts rows read from the store in memory (the spend and window stay the ledger's) and
+// returns their ids.
+func applyRows[T any](ctx context.Context, l *Ledger, rows []T, k ownerKind[T]) map[string]bool {
+	seen := map[string]bool{}
+	for _, r := range rows {
+		id, lim := k.id(&r), k.limits(&r)
+		seen[id] = true
+		old, known := k.get(id)
+		if !known {
+			k.put(r)
+			_ = l.adoptLimits(ctx, k.owner(id), k.budget(id), *lim)
+			continue
+		}
+		ol := k.limits(&old)
+		lim.Spend, lim.SpendSince, lim.BudgetResetAt = ol.Spend, ol.SpendSince, ol.BudgetResetAt
+		k.put(r)
+		l.followLimits(k.budget(id), *ol, *lim)
+	}
+	return seen
 }
