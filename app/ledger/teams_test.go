@@ -160,6 +160,12 @@ func TestUserBudgetAcrossKeys(t *testing.T) {
 	if r := e.chat(second, exactChat); r.status != 200 {
 		t.Errorf("after raising: %d %s", r.status, r.body)
 	}
+	// A personal key that names no models has its user's.
+	scoped := e.ok("POST", "/user/new", `{"user_id": "erin", "models": ["exact"]}`)["key"].(string)
+	if r := e.chat(scoped, exactChat); r.status != 200 {
+		t.Errorf("the user's model: %d %s", r.status, r.body)
+	}
+	e.chat(scoped, `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`).errOf(t, 403)
 }
 
 // A team key may ask only for the team's models, and inherits them when it names none.
