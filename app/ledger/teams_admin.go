@@ -139,7 +139,7 @@ func (l *Ledger) teamNew(w http.ResponseWriter, r *http.Request, _ *proxy.Princi
 	l.teamAnswer(w, r, t, nil)
 }
 
-// teamKeys are the team's keys as /key/info shows them.
+// keysWhere are the keys o selects, as /key/info shows them (live spend from memory).
 func (l *Ledger) keysWhere(r *http.Request, o store.ListKeysOpts) ([]map[string]any, error) {
 	keys, _, err := l.st.ListKeys(r.Context(), o)
 	if err != nil {
