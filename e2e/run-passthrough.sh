@@ -6,7 +6,7 @@
 # this script fails the build. It prints how many tests of each suite failed.
 #
 # e2e/run.sh calls it last, with the binaries built and the npm packages installed; run alone, it
-# builds and installs them first. E2E_PASSTHROUGH_SUITES picks suites (default: all seven).
+# builds and installs them first. E2E_PASSTHROUGH_SUITES picks suites (default: all eight).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +14,7 @@ cd "$root"
 source "$root/e2e/bins.sh"
 [ -d e2e/node_modules ] || (cd e2e && npm ci --no-audit --no-fund)
 
-suites="${E2E_PASSTHROUGH_SUITES:-gateway ledger providers endpoints claudecode responses openclaw}"
+suites="${E2E_PASSTHROUGH_SUITES:-gateway ledger providers endpoints claudecode responses teams openclaw}"
 logdir="$(mktemp -d)"
 trap 'rm -rf "$logdir"' EXIT
 status=0
@@ -28,7 +28,7 @@ for suite in $suites; do
 		export NODE24_BIN="$(sed -n 's/^NODE24_BIN=//p' <<<"$paths")"
 		file=e2e/openclaw/openclaw.test.mjs
 		;;
-	gateway | ledger | providers | endpoints | claudecode | responses) file="e2e/$suite.test.mjs" ;;
+	gateway | ledger | providers | endpoints | claudecode | responses | teams) file="e2e/$suite.test.mjs" ;;
 	*)
 		echo "run-passthrough.sh: unknown suite $suite" >&2
 		exit 2

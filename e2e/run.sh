@@ -31,7 +31,7 @@ if [ "$(readlink node_modules 2>/dev/null)" != "$mods/node_modules" ]; then
 fi
 
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" \
-	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs providers.test.mjs endpoints.test.mjs claudecode.test.mjs responses.test.mjs
+	node --test --test-reporter=spec --test-concurrency=1 gateway.test.mjs ledger.test.mjs providers.test.mjs endpoints.test.mjs claudecode.test.mjs responses.test.mjs teams.test.mjs
 
 # The real OpenClaw (Node 24 and openclaw from npm, cached in ~/.cache/clawgate-e2e) against the same binaries.
 CLAWGATE_BIN="$root/bin/clawgate" FAKEUPSTREAM_BIN="$root/bin/fakeupstream" bash "$root/e2e/openclaw/run.sh"

@@ -237,7 +237,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /health/liveliness", s.handleLiveliness)
 	m.HandleFunc("GET /health/liveness", s.handleLiveliness)
 	m.HandleFunc("GET /health/readiness", s.handleReadiness)
-	for _, p := range []string{"/key/", "/spend/", "/global/", "/user/daily/activity", "/budget/", "/v1/key/", "/v1/spend/"} {
+	for _, p := range []string{"/key/", "/spend/", "/global/", "/user/", "/team/", "/organization/", "/budget/", "/v1/key/", "/v1/spend/"} {
 		m.HandleFunc(p, s.handleAdmin)
 	}
 	// LiteLLM's operational endpoints (endpoints.go).

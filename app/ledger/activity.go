@@ -89,6 +89,11 @@ type dailyMetadata struct {
 // broken down by model (the model group clients call), provider and key. Days follow
 // litellm_settings.timezone (UTC by default).
 func (l *Ledger) dailyActivity(w http.ResponseWriter, r *http.Request, _ *proxy.Principal) {
+	l.activity(w, r, l.userEntities(r.URL.Query()))
+}
+
+// activity answers a daily activity view; ent says which entity (user, team) it is about.
+func (l *Ledger) activity(w http.ResponseWriter, r *http.Request, ent entities) {
 	q := r.URL.Query()
 	start, end, ok := l.dateRange(w, q)
 	if !ok {
@@ -104,7 +109,8 @@ func (l *Ledger) dailyActivity(w http.ResponseWriter, r *http.Request, _ *proxy.
 		badRequest(w, "page_size: %v", err)
 		return
 	}
-	sq := store.SummaryQuery{Start: start, End: end, By: store.ByDay | store.ByModel | store.ByKey | store.ByProvider, Location: l.loc}
+	sq := store.SummaryQuery{Start: start, End: end, By: store.ByDay | store.ByModel | store.ByKey | store.ByProvider | ent.by,
+		Location: l.loc, UserID: ent.userID, TeamID: ent.teamID}
 	if k := q.Get("api_key"); k != "" {
 		sq.APIKey = tokenOf(k)
 	}
@@ -118,7 +124,7 @@ func (l *Ledger) dailyActivity(w http.ResponseWriter, r *http.Request, _ *proxy.
 	var meta dailyMetadata
 	var total spendMetrics
 	for _, g := range groups {
-		if model != "" && g.Model != model {
+		if model != "" && g.Model != model || !ent.keep(g) {
 			continue
 		}
 		d := byDay[g.Day]
@@ -147,6 +153,7 @@ func (l *Ledger) dailyActivity(w http.ResponseWriter, r *http.Request, _ *proxy.
 			}
 			km.Metrics.add(g)
 		}
+		ent.add(d.Breakdown.Entities, g)
 		km := d.Breakdown.APIKeys[g.APIKey]
 		if km == nil {
 			km = &keyMetric{Metadata: keyMetadata{KeyAlias: nilIfEmpty(g.KeyAlias)}}

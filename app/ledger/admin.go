@@ -71,6 +71,13 @@ func (l *Ledger) ServeAdmin(w http.ResponseWriter, r *http.Request, p *proxy.Pri
 			ok, name = true, "/spend/logs/ui/{request_id}"
 		}
 	}
+	if path == "/organization" || strings.HasPrefix(path, "/organization/") {
+		// LiteLLM's organizations (a level above teams) are not modelled: say so, not "not found".
+		proxy.WriteError(w, http.StatusNotImplemented, "not_implemented_error",
+			fmt.Sprintf("%s %s is not supported by Clawgate: it has teams (/team/*) and users (/user/*), not organizations.",
+				r.Method, r.URL.Path), 0, nil)
+		return
+	}
 	if !ok {
 		proxy.WriteError(w, http.StatusNotFound, typeNotFound,
 			fmt.Sprintf("%s %s is not a management route Clawgate serves. It serves %s, /key/{key}/regenerate and /spend/logs/ui/{request_id}.",

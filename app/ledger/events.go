@@ -54,9 +54,11 @@ const GlobalBudget = "global"
 // Event tells the app (and so the tray) what happened to a budget.
 type Event struct {
 	Kind EventKind
-	// Budget is GlobalBudget or the key's hash (its token, as /key/info shows it).
+	// Budget is GlobalBudget, the key's hash (its token, as /key/info shows it), or
+	// "team:<team_id>" / "user:<user_id>" for a team's or an internal user's budget.
 	Budget string
-	// Alias names the key for people: its key_alias, else its key_name (sk-...XXXX); "" for global.
+	// Alias names the key for people: its key_alias, else its key_name (sk-...XXXX); a team's or
+	// user's alias, else its id; "" for global.
 	Alias string
 	// Level is the fraction of max_budget reached (EventThreshold; soft_budget/max_budget for
 	// EventSoftBudget, 0 without a max_budget).
@@ -116,9 +118,14 @@ func (l *Ledger) onSpend(e budget.SpendEvent) {
 func newHook(id string, info budgetView, spend float64, limit *float64) webhookEvent {
 	hook := webhookEvent{Spend: spend, MaxBudget: copyFloat(limit), SoftBudget: info.soft, KeyAlias: nilIfEmpty(info.keyAlias),
 		UserID: nilIfEmpty(info.userID), EventGroup: "key"}
-	if id != GlobalBudget {
+	switch o := info.owner; {
+	case o != nil && o.kind == "team":
+		hook.EventGroup, hook.TeamID, hook.TeamAlias = "team", &o.id, nilIfEmpty(o.alias)
+	case o != nil:
+		hook.EventGroup, hook.UserID = "internal_user", &o.id
+	case id != GlobalBudget:
 		hook.Token = &id
-	} else {
+	default:
 		hook.EventGroup = "proxy"
 	}
 	return hook
@@ -168,7 +175,7 @@ func (l *Ledger) onReset(e budget.ResetEvent) {
 	defer cancel()
 	if e.ID == GlobalBudget {
 		l.saveGlobal(ctx, l.globalDuration(), e.ResetAt, since)
-	} else {
+	} else if !l.resetOwner(ctx, e, since) {
 		stored, err := l.st.ResetKeySpend(ctx, e.ID, since, e.ResetAt)
 		if err != nil {
 			l.log.Warn("ledger: could not store a budget reset; it is redone at the next start", "key", keyNameOf(l, e.ID), "err", err)
@@ -219,12 +226,16 @@ type budgetView struct {
 	userID   string
 	soft     *float64
 	limit    *float64
+	owner    *ownerView // a team's or user's budget
 }
 
 func (l *Ledger) budgetInfo(id string) (budgetView, bool) {
 	if id == GlobalBudget {
 		s := l.settings()
 		return budgetView{who: "The proxy", soft: s.SoftBudget, limit: s.MaxBudget}, true
+	}
+	if o, ok := l.budgetOwner(id); ok {
+		return budgetView{who: o.who(), alias: o.name(), soft: o.soft, limit: o.limit, owner: &o}, true
 	}
 	l.mu.RLock()
 	e := l.keys[id]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -40,7 +39,7 @@ func (l *Ledger) Authenticate(ctx context.Context, key string) (*proxy.Principal
 		return nil, err
 	}
 	spend, _, _ := l.bl.Spend(k.Token)
-	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: slices.Clone(k.Models), Aliases: k.Aliases,
+	return &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias, Models: l.keyModels(k), Aliases: k.Aliases,
 		Spend: spend, MaxBudget: k.MaxBudget}, nil
 }
 
@@ -64,7 +63,7 @@ func (l *Ledger) usable(k store.Key) error {
 		return &authError{fmt.Sprintf("Authentication Error - Expired Key. Key Expiry time %s and current time %s",
 			k.Expires.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
 	}
-	return nil
+	return l.teamUsable(k)
 }
 
 // refuseKey logs a blocked or expired key's refusal. The body is not read before a key is
@@ -72,11 +71,15 @@ func (l *Ledger) usable(k store.Key) error {
 func (l *Ledger) refuseKey(k store.Key, err error) {
 	now := l.now()
 	kind := "key_blocked"
-	if !k.Blocked {
+	var tb *teamBlockedError
+	switch {
+	case errors.As(err, &tb):
+		kind = "team_blocked"
+	case !k.Blocked:
 		kind = "key_expired"
 	}
 	l.refused.add(store.SpendLog{
-		RequestID: newID(), CallType: "acompletion", APIKey: k.Token, KeyAlias: k.KeyAlias, User: k.UserID,
+		RequestID: newID(), CallType: "acompletion", APIKey: k.Token, KeyAlias: k.KeyAlias, User: k.UserID, TeamID: k.TeamID,
 		StartTime: now, EndTime: now, Status: store.StatusFailure, Error: err.Error(),
 		Metadata: map[string]any{"status_code": http.StatusUnauthorized, "refusal": kind},
 	})
@@ -87,6 +90,7 @@ func (l *Ledger) refuseKey(k store.Key, err error) {
 // The error wraps store.ErrNotFound for unknown keys.
 func (l *Ledger) entryFor(ctx context.Context, h string) (*entry, error) {
 	l.syncKeys(ctx)
+	l.syncOwners(ctx) // the key's team and user too
 	l.mu.RLock()
 	e := l.keys[h]
 	l.mu.RUnlock()
@@ -137,8 +141,14 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, ex
 		if err != nil {
 			return nil, rateError(k, err, retry)
 		}
-		a.e, a.release = e, release
-		ids = []string{k.Token, GlobalBudget} // the key first: its refusal is the one reported
+		owners, releaseOwners, err := l.admitOwners(k, model, estTokens)
+		if err != nil {
+			release(0)
+			return nil, err
+		}
+		a.e, a.release = e, func(n int64) { release(n); releaseOwners(n) }
+		// The key first: its refusal is the one reported; then its team's and user's.
+		ids = append(append([]string{k.Token}, owners...), GlobalBudget)
 	}
 	if l.shared != nil {
 		return l.shared.admit(ctx, a, ids, expectedCost, estTokens)
@@ -236,6 +246,9 @@ func (l *Ledger) Record(u proxy.Usage) {
 		e = l.keys[p.KeyHash]
 		l.mu.RUnlock()
 		ids = append(ids, p.KeyHash)
+		if e != nil {
+			ids = append(ids, l.ownerBudgets(l.snapshot(e))...)
+		}
 	}
 	if l.shared != nil {
 		l.shared.record(ids, &u, e)
@@ -299,7 +312,7 @@ func (l *Ledger) row(u *proxy.Usage, e *entry) store.SpendLog {
 	}
 	if e != nil {
 		l.mu.RLock()
-		row.APIKey, row.KeyAlias, row.User = e.k.Token, e.k.KeyAlias, e.k.UserID
+		row.APIKey, row.KeyAlias, row.User, row.TeamID = e.k.Token, e.k.KeyAlias, e.k.UserID, e.k.TeamID
 		l.mu.RUnlock()
 	} else if p := u.Principal; p != nil {
 		row.APIKey, row.KeyAlias = p.KeyHash, p.KeyAlias
@@ -343,10 +356,14 @@ func (l *Ledger) budgetError(err error) error {
 	if ex.Duration != nil {
 		d["budget_duration"] = ex.Duration.String()
 	}
-	who, what := "The proxy", "the proxy-wide "
-	if ex.ID == GlobalBudget {
+	who, what, wording := "The proxy", "the proxy-wide ", ""
+	switch o, isOwner := l.budgetOwner(ex.ID); {
+	case ex.ID == GlobalBudget:
 		d["budget"] = "global"
-	} else {
+	case isOwner:
+		d["budget"], d[o.kind+"_id"], d[o.kind+"_alias"] = o.kind, o.id, nilIfEmpty(o.alias)
+		who, what, wording = o.who(), "the ", o.litellmWording(ex.Spend, ex.Limit)
+	default:
 		d["budget"] = "key"
 		what = "the "
 		l.mu.RLock()
@@ -375,6 +392,9 @@ func (l *Ledger) budgetError(err error) error {
 		msg += "; raise litellm_settings.max_budget to continue"
 	} else {
 		msg += "; raise its max_budget to continue"
+	}
+	if wording != "" {
+		msg += " (" + wording + ")"
 	}
 	l.exhausted(ex, msg)
 	return &budgetExceeded{msg: msg, retry: retry, details: d}
@@ -426,13 +446,18 @@ func (e *rateLimited) HTTPStatus() (int, string, time.Duration, map[string]any) 
 }
 
 func rateError(k store.Key, err error, retry time.Duration) error {
-	var re *budget.RateLimitError
-	if !errors.As(err, &re) {
-		return err
-	}
 	who := k.KeyName
 	if k.KeyAlias != "" {
 		who = k.KeyAlias + " (" + k.KeyName + ")"
+	}
+	return limitError("key "+who, err, retry)
+}
+
+// limitError is the 429 for a limit of who ("key x", "team t", "user u").
+func limitError(who string, err error, retry time.Duration) error {
+	var re *budget.RateLimitError
+	if !errors.As(err, &re) {
+		return err
 	}
 	var what string
 	switch re.Limit {
@@ -445,7 +470,7 @@ func rateError(k store.Key, err error, retry time.Duration) error {
 	}
 	secs := int64(math.Ceil(retry.Seconds()))
 	return &rateLimited{
-		msg:     fmt.Sprintf("Rate limit exceeded for key %s: %s. Retry after %ds.", who, what, secs),
+		msg:     fmt.Sprintf("Rate limit exceeded for %s: %s. Retry after %ds.", who, what, secs),
 		retry:   retry,
 		details: map[string]any{"limit": re.Limit, "max": re.Max, "current": re.Current, "retry_after_seconds": secs},
 	}

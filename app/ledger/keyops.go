@@ -44,6 +44,9 @@ func (l *Ledger) GenerateKey(ctx context.Context, q KeyRequest) (string, store.K
 	if msg != "" {
 		return "", store.Key{}, invalid("%s", msg)
 	}
+	if err := l.checkKeyTeam(ctx, q, store.Key{}); err != nil {
+		return "", store.Key{}, err
+	}
 	now := l.now()
 	key := newKey()
 	if q.Key != nil {
@@ -116,6 +119,9 @@ func (l *Ledger) UpdateKey(ctx context.Context, keyOrHash string, q KeyRequest) 
 	}
 	e, err := l.findKey(ctx, keyOrHash)
 	if err != nil {
+		return store.Key{}, err
+	}
+	if err := l.checkKeyTeam(ctx, q, l.snapshot(e)); err != nil {
 		return store.Key{}, err
 	}
 	return l.updateOp(ctx, e, &q, v)

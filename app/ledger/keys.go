@@ -34,6 +34,7 @@ type KeyRequest struct {
 	MaxParallelRequests *int64            `json:"max_parallel_requests"`
 	Spend               *float64          `json:"spend"`
 	UserID              *string           `json:"user_id"`
+	TeamID              *string           `json:"team_id"`
 	Blocked             *bool             `json:"blocked"`
 	NewKey              *string           `json:"new_key"` // /key/regenerate
 }
@@ -149,7 +150,7 @@ func (l *Ledger) keyObject(k store.Key) map[string]any {
 		"permissions":            map[string]any{},
 		"metadata":               nonNilMap(k.Metadata),
 		"user_id":                nilIfEmpty(k.UserID),
-		"team_id":                nil,
+		"team_id":                nilIfEmpty(k.TeamID),
 		"organization_id":        nil,
 		"budget_id":              nil,
 		"tpm_limit":              k.TPMLimit,
@@ -229,6 +230,9 @@ func (q *KeyRequest) apply(k *store.Key) {
 	}
 	if q.UserID != nil {
 		k.UserID = *q.UserID
+	}
+	if q.TeamID != nil {
+		k.TeamID = strings.TrimSpace(*q.TeamID)
 	}
 	if q.Blocked != nil {
 		k.Blocked = *q.Blocked

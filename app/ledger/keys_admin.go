@@ -143,7 +143,7 @@ func (l *Ledger) keyList(w http.ResponseWriter, r *http.Request, _ *proxy.Princi
 			return
 		}
 	}
-	opts := store.ListKeysOpts{Page: page, Size: size, Alias: q.Get("key_alias"), UserID: q.Get("user_id")}
+	opts := store.ListKeysOpts{Page: page, Size: size, Alias: q.Get("key_alias"), UserID: q.Get("user_id"), TeamID: q.Get("team_id")}
 	if h := q.Get("key_hash"); h != "" {
 		opts.Token = tokenOf(h)
 	}

@@ -210,6 +210,11 @@ func TestRateLimits(t *testing.T) {
 func TestKeyManagement(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
+	for _, team := range []string{"t1", "t9"} { // a key's team must exist, as in LiteLLM
+		if r := e.master("POST", "/team/new", `{"team_id": "`+team+`"}`); r.status != 200 {
+			t.Fatalf("team/new: %d %s", r.status, r.body)
+		}
+	}
 
 	key, token := e.generate(`{"key_alias": "a", "models": ["exact"], "metadata": {"team": "x"}, "user_id": "ana",
 		"rpm_limit": 100, "tpm_limit": 100000, "max_parallel_requests": 5, "soft_budget": 1, "team_id": "t1"}`)

@@ -1,7 +1,8 @@
 // Package ledger is Clawgate's account of who may call and what it cost: LiteLLM-compatible
 // virtual keys, per-key and proxy-wide budgets enforced before each call, rpm/tpm/parallel
-// limits, the spend log, budget alerts, and the management API over them (/key/*, /spend/logs,
-// /spend/logs/ui, /global/spend, /user/daily/activity). A *Ledger is the gateway's KeySource,
+// limits, LiteLLM's teams and internal users (owners.go), the spend log, budget alerts, and the
+// management API over them (/key/*, /team/*, /user/*, /spend/logs, /spend/logs/ui, /global/spend,
+// /user/daily/activity, /team/daily/activity). A *Ledger is the gateway's KeySource,
 // Gate, UsageSink and Admin, built on app/store (SQLite) and app/budget (the arithmetic).
 //
 // Where a request's spend log row is written: Admission.Done writes it for every request the
@@ -79,6 +80,7 @@ type Ledger struct {
 
 	mu   sync.RWMutex
 	keys map[string]*entry // by token (SHA-256 hex of the key)
+	tu   owners            // teams and users (owners.go)
 	ks   keySync           // where keys is in the store's change log (keysync.go)
 
 	// written holds the CallIDs whose rows Done wrote, until Record sees them (see the package doc).
@@ -240,8 +242,11 @@ func (l *Ledger) GlobalSpend() (spend float64, limit *float64, resetAt *time.Tim
 
 func (l *Ledger) globalDuration() *budget.Duration { return l.settings().BudgetDuration }
 
-// load fills memory from disk: every key and the proxy-wide budget.
+// load fills memory from disk: every key, team and user, and the proxy-wide budget.
 func (l *Ledger) load(ctx context.Context) error {
+	if err := l.loadOwners(ctx); err != nil {
+		return err
+	}
 	keys, _, err := l.st.ListKeys(ctx, store.ListKeysOpts{})
 	if err != nil {
 		return fmt.Errorf("ledger: load keys: %w", err)

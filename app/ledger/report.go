@@ -46,7 +46,7 @@ type reportDay struct {
 // spendReport serves GET /global/spend/report (start_date, end_date as YYYY-MM-DD, inclusive;
 // group_by team, the default, or api_key; api_key and internal_user_id narrow it) in LiteLLM's
 // shape: one entry per day, "group_by_day" at that day's midnight, with the spend per (key,
-// model). Clawgate has no teams: every key is in one team with no name. LiteLLM's customer
+// model), per team (team_name is its alias, else its id; keys of no team under a null name). LiteLLM's customer
 // grouping (by the request's end user) is not kept by the store and is refused.
 func (l *Ledger) spendReport(w http.ResponseWriter, r *http.Request, _ *proxy.Principal) {
 	q := r.URL.Query()
@@ -64,7 +64,7 @@ func (l *Ledger) spendReport(w http.ResponseWriter, r *http.Request, _ *proxy.Pr
 		badRequest(w, "group_by must be team, customer or api_key, not %q.", by)
 		return
 	}
-	sq := store.SummaryQuery{Start: start, End: end, By: store.ByDay | store.ByModel | store.ByKey, Location: l.loc,
+	sq := store.SummaryQuery{Start: start, End: end, By: store.ByDay | store.ByModel | store.ByKey | store.ByTeam, Location: l.loc,
 		UserID: q.Get("internal_user_id")}
 	if k := q.Get("api_key"); k != "" {
 		sq.APIKey = tokenOf(k)
@@ -77,12 +77,14 @@ func (l *Ledger) spendReport(w http.ResponseWriter, r *http.Request, _ *proxy.Pr
 	out := []*reportDay{}
 	var day *reportDay
 	keys := map[string]*reportKey{}
+	teams := map[string]*reportTeam{}
 	for _, g := range groups {
 		if day == nil || day.GroupByDay[:10] != g.Day {
 			t, _ := time.ParseInLocation(time.DateOnly, g.Day, l.loc)
 			day = &reportDay{GroupByDay: t.Format("2006-01-02T15:04:05-07:00")}
 			out = append(out, day)
 			keys = map[string]*reportKey{}
+			teams = map[string]*reportTeam{}
 		}
 		if by == "api_key" {
 			k := keys[g.APIKey]
@@ -98,12 +100,25 @@ func (l *Ledger) spendReport(w http.ResponseWriter, r *http.Request, _ *proxy.Pr
 				TotalInputTokens: g.PromptTokens, TotalOutputTokens: g.CompletionTokens})
 			continue
 		}
-		if len(day.Teams) == 0 {
-			day.Teams = []*reportTeam{{Metadata: []reportLine{}}}
+		t := teams[g.TeamID]
+		if t == nil {
+			t = &reportTeam{TeamName: l.teamName(g.TeamID), Metadata: []reportLine{}}
+			teams[g.TeamID] = t
+			day.Teams = append(day.Teams, t)
 		}
-		t := day.Teams[0]
 		t.TotalSpend += g.Spend
 		t.Metadata = append(t.Metadata, reportLine{Model: g.Model, Spend: g.Spend, TotalTokens: g.TotalTokens, APIKey: g.APIKey})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// teamName is a team as the spend report names it: its alias, else its id; nil for no team.
+func (l *Ledger) teamName(id string) *string {
+	if id == "" {
+		return nil
+	}
+	if t, ok := l.team(id); ok && t.TeamAlias != "" {
+		return &t.TeamAlias
+	}
+	return &id
 }

@@ -73,6 +73,8 @@ func toRow(s store.SpendLog) logRow {
 	md["user_api_key"] = s.APIKey
 	md["user_api_key_alias"] = nilIfEmpty(s.KeyAlias)
 	md["user_api_key_user_id"] = nilIfEmpty(s.User)
+	md["user_api_key_team_id"] = nilIfEmpty(s.TeamID)
+	r.TeamID = nilIfEmpty(s.TeamID)
 	md["status"] = s.Status
 	md["attempted_retries"] = s.Retries
 	md["attempted_fallbacks"] = s.Fallbacks
@@ -132,7 +134,7 @@ func (l *Ledger) spendLogs(w http.ResponseWriter, r *http.Request, _ *proxy.Prin
 		}
 	}
 	// A lookup by request_id is one call (or a few): its stored messages and response come with it.
-	sq := store.SpendQuery{RequestID: q.Get("request_id"), UserID: q.Get("user_id"), IncludeBodies: q.Get("request_id") != ""}
+	sq := store.SpendQuery{RequestID: q.Get("request_id"), UserID: q.Get("user_id"), TeamID: q.Get("team_id"), IncludeBodies: q.Get("request_id") != ""}
 	if k := q.Get("api_key"); k != "" {
 		sq.APIKey = tokenOf(k)
 	}
@@ -201,7 +203,7 @@ func (l *Ledger) spendSummary(w http.ResponseWriter, r *http.Request, sq store.S
 		}
 	} else {
 		groups, err := l.st.SpendSummary(r.Context(), store.SummaryQuery{Start: *sq.Start, End: *sq.End,
-			By: store.ByDay | store.ByKey | store.ByUser | store.ByModel, APIKey: sq.APIKey, UserID: sq.UserID})
+			By: store.ByDay | store.ByKey | store.ByUser | store.ByModel, APIKey: sq.APIKey, UserID: sq.UserID, TeamID: sq.TeamID})
 		if err != nil {
 			serverError(w, err)
 			return
@@ -266,7 +268,7 @@ func (l *Ledger) spendLogsUI(w http.ResponseWriter, r *http.Request, _ *proxy.Pr
 	}
 	stop := end.Add(time.Microsecond) // inclusive, at the store's resolution
 	sq := store.SpendQuery{Start: &start, End: &stop, Page: page, PageSize: size, UserID: q.Get("user_id"),
-		RequestID: q.Get("request_id"), Model: q.Get("model"), KeyAlias: q.Get("key_alias"), EndUser: q.Get("end_user"),
+		RequestID: q.Get("request_id"), Model: q.Get("model"), KeyAlias: q.Get("key_alias"), EndUser: q.Get("end_user"), TeamID: q.Get("team_id"),
 		Status: q.Get("status_filter")}
 	if k := q.Get("api_key"); k != "" {
 		sq.APIKey = tokenOf(k)

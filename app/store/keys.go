@@ -36,6 +36,7 @@ type Key struct {
 	MaxParallelRequests *int64
 	Blocked             bool
 	UserID              string
+	TeamID              string // "" when the key belongs to no team
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	LastActive          *time.Time // the end of its latest logged request
@@ -43,7 +44,7 @@ type Key struct {
 
 const keyCols = `token, key_name, key_alias, spend, spend_since, max_budget, soft_budget, budget_duration,
 	budget_reset_at, expires, models, metadata, tpm_limit, rpm_limit, max_parallel_requests, blocked,
-	user_id, created_at, updated_at, last_active, aliases`
+	user_id, created_at, updated_at, last_active, aliases, team_id`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -58,7 +59,7 @@ func scanKey(r rowScanner) (Key, error) {
 		created, updated            int64
 	)
 	if err := r.Scan(&k.Token, &k.KeyName, &alias, &k.Spend, &since, &maxB, &softB, &k.BudgetDuration,
-		&resetAt, &exp, &models, &meta, &tpm, &rpm, &par, &k.Blocked, &k.UserID, &created, &updated, &active, &aliases); err != nil {
+		&resetAt, &exp, &models, &meta, &tpm, &rpm, &par, &k.Blocked, &k.UserID, &created, &updated, &active, &aliases, &k.TeamID); err != nil {
 		return Key{}, err
 	}
 	k.KeyAlias = alias.String
@@ -139,11 +140,11 @@ func (s *Store) CreateKey(ctx context.Context, k Key) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO keys (`+keyCols+`)
-			VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.Token, k.KeyName, nullString(k.KeyAlias), k.Spend, nullFloat(k.MaxBudget), nullFloat(k.SoftBudget),
 			k.BudgetDuration, nullMicros(k.BudgetResetAt), nullMicros(k.Expires), models, meta,
 			nullInt(k.TPMLimit), nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID,
-			micros(k.CreatedAt), micros(k.UpdatedAt), nullMicros(k.LastActive), aliasesJSON(k))
+			micros(k.CreatedAt), micros(k.UpdatedAt), nullMicros(k.LastActive), aliasesJSON(k), k.TeamID)
 		if isUnique(err) {
 			return ErrKeyExists
 		}
@@ -211,10 +212,10 @@ func (s *Store) UpdateKey(ctx context.Context, k Key) error {
 		res, err := tx.ExecContext(ctx, `UPDATE keys SET key_name = ?, key_alias = ?, max_budget = ?,
 			soft_budget = ?, budget_duration = ?, budget_reset_at = ?, expires = ?, models = ?, metadata = ?,
 			tpm_limit = ?, rpm_limit = ?, max_parallel_requests = ?, blocked = ?, user_id = ?, updated_at = ?,
-			aliases = ? WHERE token = ?`,
+			aliases = ?, team_id = ? WHERE token = ?`,
 			k.KeyName, nullString(k.KeyAlias), nullFloat(k.MaxBudget), nullFloat(k.SoftBudget), k.BudgetDuration,
 			nullMicros(k.BudgetResetAt), nullMicros(k.Expires), models, meta, nullInt(k.TPMLimit),
-			nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID, micros(k.UpdatedAt), aliasesJSON(k), k.Token)
+			nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID, micros(k.UpdatedAt), aliasesJSON(k), k.TeamID, k.Token)
 		if isUnique(err) {
 			return fmt.Errorf("%w: %q", ErrAliasTaken, k.KeyAlias)
 		}
@@ -293,6 +294,7 @@ type ListKeysOpts struct {
 	Page, Size int
 	Alias      string // exact key_alias
 	UserID     string
+	TeamID     string
 	Token      string // exact hash (LiteLLM's key_hash filter)
 }
 
@@ -305,6 +307,9 @@ func (s *Store) ListKeys(ctx context.Context, o ListKeysOpts) ([]Key, int, error
 	}
 	if o.UserID != "" {
 		where, args = append(where, "user_id = ?"), append(args, o.UserID)
+	}
+	if o.TeamID != "" {
+		where, args = append(where, "team_id = ?"), append(args, o.TeamID)
 	}
 	if o.Token != "" {
 		where, args = append(where, "token = ?"), append(args, o.Token)

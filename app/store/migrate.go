@@ -129,6 +129,61 @@ END;
 	requestsMigration(),
 	// Version 6: budgets, holds, alert claims and rate counters shared by several gateways (holds.go).
 	sharedBudgetsMigration,
+	// Version 7: LiteLLM's teams and internal users (teams.go, users.go), who belongs to which team,
+	// and the team of each key and spend log. A team's or user's spend is its starting or set spend
+	// (spend, counted from spend_since) plus its logs since then, as a key's is. Portable SQL: the
+	// same text runs on PostgreSQL.
+	`
+CREATE TABLE teams (
+	team_id               TEXT PRIMARY KEY,
+	team_alias            TEXT NOT NULL DEFAULT '',
+	spend                 REAL NOT NULL DEFAULT 0,
+	spend_since           INTEGER,
+	max_budget            REAL,
+	soft_budget           REAL,
+	budget_duration       TEXT NOT NULL DEFAULT '',
+	budget_reset_at       INTEGER,
+	models                TEXT NOT NULL DEFAULT '[]',
+	metadata              TEXT NOT NULL DEFAULT '{}',
+	tpm_limit             INTEGER,
+	rpm_limit             INTEGER,
+	max_parallel_requests INTEGER,
+	blocked               INTEGER NOT NULL DEFAULT 0,
+	created_at            INTEGER NOT NULL,
+	updated_at            INTEGER NOT NULL
+);
+CREATE TABLE users (
+	user_id               TEXT PRIMARY KEY,
+	user_alias            TEXT NOT NULL DEFAULT '',
+	user_email            TEXT NOT NULL DEFAULT '',
+	user_role             TEXT NOT NULL DEFAULT 'internal_user',
+	spend                 REAL NOT NULL DEFAULT 0,
+	spend_since           INTEGER,
+	max_budget            REAL,
+	soft_budget           REAL,
+	budget_duration       TEXT NOT NULL DEFAULT '',
+	budget_reset_at       INTEGER,
+	models                TEXT NOT NULL DEFAULT '[]',
+	metadata              TEXT NOT NULL DEFAULT '{}',
+	tpm_limit             INTEGER,
+	rpm_limit             INTEGER,
+	max_parallel_requests INTEGER,
+	created_at            INTEGER NOT NULL,
+	updated_at            INTEGER NOT NULL
+);
+CREATE TABLE team_memberships (
+	team_id    TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	role       TEXT NOT NULL DEFAULT 'user',
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_memberships_user ON team_memberships(user_id);
+ALTER TABLE keys ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX keys_team ON keys(team_id, created_at);
+ALTER TABLE spend_logs ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX spend_logs_team ON spend_logs(team_id, start_time);
+`,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -38,6 +38,7 @@ type SpendLog struct {
 	Provider   string
 	APIBase    string
 	User       string // internal user owning the key
+	TeamID     string // the key's team ("" for none)
 	EndUser    string // the request's `user` field
 	Status     string // "success" or "failure"
 	Error      string
@@ -74,10 +75,10 @@ func (l *SpendLog) validate() error {
 const logCols = `request_id, response_id, call_type, api_key, key_alias, spend, unpriced, prompt_tokens,
 	completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, start_time,
 	end_time, completion_start_time, model, model_group, model_id, provider, api_base, user_id, end_user,
-	status, error, fallbacks, retries, metadata`
+	status, error, fallbacks, retries, metadata, team_id`
 
 const insertLog = `INSERT OR IGNORE INTO spend_logs (` + logCols + `, messages, response)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func nullBody(b []byte) any {
 	if b == nil {
@@ -131,7 +132,7 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 				l.PromptTokens, l.CompletionTokens, l.TotalTokens, l.CacheReadTokens, l.CacheWriteTokens,
 				l.ReasoningTokens, micros(l.StartTime), micros(l.EndTime), nullMicros(l.CompletionStartTime),
 				l.Model, l.ModelGroup, l.ModelID, l.Provider, l.APIBase, l.User, l.EndUser, l.Status, l.Error,
-				l.Fallbacks, l.Retries, metas[i], nullBody(l.Messages), nullBody(l.Response))
+				l.Fallbacks, l.Retries, metas[i], l.TeamID, nullBody(l.Messages), nullBody(l.Response))
 			if err != nil {
 				return fmt.Errorf("%s: %w", l.RequestID, err)
 			}
@@ -194,7 +195,7 @@ func scanLog(r rowScanner, bodies bool) (SpendLog, error) {
 	dest := []any{&l.RequestID, &l.ResponseID, &l.CallType, &l.APIKey, &l.KeyAlias, &l.Spend, &l.Unpriced, &l.PromptTokens,
 		&l.CompletionTokens, &l.TotalTokens, &l.CacheReadTokens, &l.CacheWriteTokens, &l.ReasoningTokens,
 		&start, &end, &first, &l.Model, &l.ModelGroup, &l.ModelID, &l.Provider, &l.APIBase, &l.User,
-		&l.EndUser, &l.Status, &l.Error, &l.Fallbacks, &l.Retries, &meta}
+		&l.EndUser, &l.Status, &l.Error, &l.Fallbacks, &l.Retries, &meta, &l.TeamID}
 	if bodies {
 		dest = append(dest, &messages, &response)
 	}
@@ -229,6 +230,7 @@ func (s *Store) GetSpendLog(ctx context.Context, requestID string) (SpendLog, er
 type SpendQuery struct {
 	APIKey    string
 	UserID    string
+	TeamID    string
 	RequestID string // matches request_id (the call id) or response_id
 	Model     string // matches model or model_group
 	KeyAlias  string
@@ -253,6 +255,9 @@ func (q SpendQuery) where() (string, []any) {
 	}
 	if q.UserID != "" {
 		add("user_id = ?", q.UserID)
+	}
+	if q.TeamID != "" {
+		add("team_id = ?", q.TeamID)
 	}
 	if q.RequestID != "" {
 		// A call id, or the upstream's response id a client saw in the body (many rows, if repeated).

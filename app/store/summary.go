@@ -19,6 +19,7 @@ const (
 	ByKey                          // api_key (KeyAlias is filled in too)
 	ByUser                         // user_id
 	ByProvider                     // provider
+	ByTeam                         // team_id
 )
 
 // SummaryQuery selects the rows to aggregate: start_time in [Start, End). A zero Start or End means
@@ -28,6 +29,7 @@ type SummaryQuery struct {
 	By         GroupBy
 	APIKey     string
 	UserID     string
+	TeamID     string
 	// Location sets day boundaries for ByDay (the budget time zone); nil means UTC, as LiteLLM does.
 	Location *time.Location
 }
@@ -41,6 +43,7 @@ type SpendGroup struct {
 	KeyAlias string
 	User     string
 	Provider string
+	TeamID   string
 
 	Spend            float64
 	Requests         int64
@@ -94,6 +97,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	if q.By&ByProvider != 0 {
 		sel, group = append(sel, "l.provider"), append(group, "l.provider")
 	}
+	if q.By&ByTeam != 0 {
+		sel, group = append(sel, "l.team_id"), append(group, "l.team_id")
+	}
 	var query string
 	if rollup {
 		// The 30-minute buckets hold the same sums; bucket bounds keep the primary key in use.
@@ -123,6 +129,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		}
 		if q.UserID != "" {
 			where, args = append(where, "l.user_id = ?"), append(args, q.UserID)
+		}
+		if q.TeamID != "" {
+			where, args = append(where, "l.team_id = ?"), append(args, q.TeamID)
 		}
 		sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
 			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
@@ -160,6 +169,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		if q.By&ByProvider != 0 {
 			dest = append(dest, &g.Provider)
 		}
+		if q.By&ByTeam != 0 {
+			dest = append(dest, &g.TeamID)
+		}
 		dest = append(dest, &g.Spend, &g.Requests, &g.Failures, &g.Unpriced, &g.PromptTokens,
 			&g.CompletionTokens, &g.TotalTokens, &g.CacheReadTokens, &g.CacheWriteTokens, &g.ReasoningTokens)
 		if err := rows.Scan(dest...); err != nil {
@@ -187,7 +199,7 @@ const bucketMicros = 1_800_000_000
 // model or key, and whole buckets, so the bounds must fall on bucket edges (local midnights do).
 func rollupServes(q SummaryQuery, start, end time.Time) bool {
 	perModel := q.By&ByModel != 0
-	return q.UserID == "" && q.By&(ByUser|ByProvider) == 0 &&
+	return q.UserID == "" && q.TeamID == "" && q.By&(ByUser|ByProvider|ByTeam) == 0 &&
 		!(perModel && (q.By&ByKey != 0 || q.APIKey != "")) && // one dimension per table
 		micros(start)%bucketMicros == 0 && micros(end)%bucketMicros == 0
 }
@@ -201,7 +213,7 @@ func summaryOrder(by GroupBy) string {
 		order = append(order, "1")
 		pos++
 	}
-	for _, b := range []GroupBy{ByModel, ByKey, ByUser, ByProvider} {
+	for _, b := range []GroupBy{ByModel, ByKey, ByUser, ByProvider, ByTeam} {
 		if by&b == 0 {
 			continue
 		}
