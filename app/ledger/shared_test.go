@@ -547,3 +547,28 @@ func testSharedRecord(t *testing.T, open replicaOpener) {
 		t.Errorf("key spend %.4f, want %.4f", k.Spend, 3*unit)
 	}
 }
+
+func TestSharedTeamOvershoot(t *testing.T) { testSharedTeamOvershoot(t, sqliteReplicas) }
+
+// A team's budget holds across gateways as a key's does: 200 requests at once on three gateways,
+// on a key of a team with room for 10, stay within 15% of the team's limit.
+func testSharedTeamOvershoot(t *testing.T, replicasOn func(*testing.T) replicaOpener) {
+	limit, team := 10*unit, "eng"
+	open := replicasOn(t)
+	r := &replicas{t: t, clock: newClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)), events: &events{}}
+	o := Options{Now: r.clock.Now, OnEvent: r.events.add}
+	r.ls = append(r.ls, open(t, o))
+	ctx := context.Background()
+	if _, err := r.ls[0].NewTeam(ctx, TeamRequest{TeamID: &team, LimitsRequest: LimitsRequest{MaxBudget: &limit}}); err != nil {
+		t.Fatalf("NewTeam: %v", err)
+	}
+	_, k, err := r.ls[0].GenerateKey(ctx, KeyRequest{TeamID: &team})
+	if err != nil {
+		t.Fatalf("GenerateKey: %v", err)
+	}
+	r.key, r.p = k, &proxy.Principal{KeyHash: k.Token, KeyAlias: k.KeyAlias}
+	for len(r.ls) < 3 {
+		r.ls = append(r.ls, open(t, o))
+	}
+	overshoot(t, r, limit, teamBudget(team))
+}
