@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,8 +73,10 @@ const logCols = `request_id, response_id, call_type, api_key, key_alias, spend, 
 	end_time, completion_start_time, model, model_group, model_id, provider, api_base, user_id, end_user,
 	status, error, fallbacks, retries, metadata`
 
-const insertLog = `INSERT OR IGNORE INTO spend_logs (` + logCols + `, messages, response)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// A row whose request_id is stored already is skipped (both engines read ON CONFLICT DO NOTHING).
+const insertLog = `INSERT INTO spend_logs (` + logCols + `, messages, response)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (request_id) DO NOTHING`
 
 func nullBody(b []byte) any {
 	if b == nil {
@@ -110,7 +113,7 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 		}
 		metas[i] = string(b)
 	}
-	return s.writeTx(ctx, "insert spend logs", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "insert spend logs", func(tx *txn) error {
 		stmt, err := tx.PrepareContext(ctx, insertLog)
 		if err != nil {
 			return err
@@ -140,12 +143,22 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 			}
 			a.rows = append(a.rows, i)
 		}
-		for token, a := range perKey {
+		// Keys in one order in every transaction, each locked as it is read (PostgreSQL), so
+		// that gateways writing batches for the same keys queue instead of deadlocking, and a
+		// window reset elsewhere is either seen here or made after this write.
+		tokens := make([]string, 0, len(perKey))
+		for token := range perKey {
+			tokens = append(tokens, token)
+		}
+		slices.Sort(tokens)
+		sinceOf := `SELECT spend_since FROM keys WHERE token = ?` + s.d.forUpdate()
+		for _, token := range tokens {
+			a := perKey[token]
 			var since sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT spend_since FROM keys WHERE token = ?`, token).Scan(&since)
+			err := tx.QueryRowContext(ctx, sinceOf, token).Scan(&since)
 			if errors.Is(err, sql.ErrNoRows) {
 				if token, err = followRename(ctx, tx, token); err == nil {
-					err = tx.QueryRowContext(ctx, `SELECT spend_since FROM keys WHERE token = ?`, token).Scan(&since)
+					err = tx.QueryRowContext(ctx, sinceOf, token).Scan(&since)
 				}
 			}
 			if errors.Is(err, sql.ErrNoRows) {
@@ -168,7 +181,8 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ?,
-				last_active = MAX(COALESCE(last_active, ?), ?) WHERE token = ?`, delta, last, last, token); err != nil {
+				last_active = CASE WHEN last_active IS NULL OR last_active < ? THEN ? ELSE last_active END
+				WHERE token = ?`, delta, last, last, token); err != nil {
 				return err
 			}
 		}
@@ -342,8 +356,9 @@ const pruneChunk = 5000
 func (s *Store) PruneSpendLogs(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM spend_logs WHERE rowid IN
-			(SELECT rowid FROM spend_logs WHERE start_time < ? LIMIT ?)`, micros(before), pruneChunk)
+		id := s.d.rowID()
+		res, err := s.w.ExecContext(ctx, `DELETE FROM spend_logs WHERE `+id+` IN
+			(SELECT `+id+` FROM spend_logs WHERE start_time < ? LIMIT ?)`, micros(before), pruneChunk)
 		if err != nil {
 			return total, fmt.Errorf("store: prune spend logs: %w", err)
 		}
