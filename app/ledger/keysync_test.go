@@ -50,7 +50,7 @@ func (e *env) answers(key string, status int) func() bool {
 // holds. It shares nothing with e.l but the file.
 func openSecond(t *testing.T, e *env) *Ledger {
 	t.Helper()
-	l, err := Open(context.Background(), Options{DataDir: e.dir, FlushInterval: 20 * time.Millisecond})
+	l, err := Open(context.Background(), Options{DataDir: e.dir, DatabaseURL: e.opts.DatabaseURL, FlushInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("second Open: %v", err)
 	}
@@ -66,8 +66,10 @@ func ptr[T any](v T) *T { return &v }
 
 // Every kind of key change made through another ledger on the same database reaches the running
 // gateway, whose ledger has the key cached (each key answers once before it is changed).
-func TestKeyChangesFromAnotherLedger(t *testing.T) {
-	e := newEnv(t)
+func TestKeyChangesFromAnotherLedger(t *testing.T) { keyChangesFromAnotherLedger(t) }
+
+func keyChangesFromAnotherLedger(t *testing.T, opts ...envOption) {
+	e := newEnv(t, opts...)
 	other := openSecond(t, e)
 	ctx := context.Background()
 

@@ -2,7 +2,8 @@
 // virtual keys, per-key and proxy-wide budgets enforced before each call, rpm/tpm/parallel
 // limits, the spend log, budget alerts, and the management API over them (/key/*, /spend/logs,
 // /spend/logs/ui, /global/spend, /user/daily/activity). A *Ledger is the gateway's KeySource,
-// Gate, UsageSink and Admin, built on app/store (SQLite) and app/budget (the arithmetic).
+// Gate, UsageSink and Admin, built on app/store (SQLite, or PostgreSQL shared by several gateways)
+// and app/budget (the arithmetic).
 //
 // Where a request's spend log row is written: Admission.Done writes it for every request the
 // gate admitted (the gateway calls Done, then UsageSink.Record, on the same goroutine); Record
@@ -30,8 +31,14 @@ import (
 
 // Options configure Open.
 type Options struct {
-	// DataDir holds the database (store.Path(DataDir)). Required.
-	DataDir  string
+	// DataDir holds the database (store.Path(DataDir)), or with DatabaseURL set only the spill
+	// file of usage rows the database could not take yet. Required.
+	DataDir string
+	// DatabaseURL, when set, is a PostgreSQL database (postgres://...) that holds the ledger
+	// instead of the SQLite file in DataDir: general_settings.database_url or DATABASE_URL, so
+	// that several gateways share keys, budgets and spend. It may hold a password: it never
+	// appears in logs or errors (store.Redact).
+	DatabaseURL string
 	Settings Settings
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -99,7 +106,7 @@ var _ interface {
 	proxy.Admin
 } = (*Ledger)(nil)
 
-// Open opens (or creates) the database in o.DataDir, loads every key and budget with its spend
+// Open opens (or creates) the database (o.DatabaseURL, or the file in o.DataDir), loads every key and budget with its spend
 // recomputed from the logs on disk, prunes logs past the retention period and starts the
 // batching writer. Close it after the gateway has stopped.
 func Open(ctx context.Context, o Options) (*Ledger, error) {
@@ -117,7 +124,14 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 		stop: make(chan struct{}), maintDone: make(chan struct{})}
 	s := o.Settings
 	l.set.Store(&s)
-	st, err := store.Open(ctx, store.Path(o.DataDir))
+	target := store.Path(o.DataDir)
+	if o.DatabaseURL != "" {
+		if !store.IsURL(o.DatabaseURL) {
+			return nil, fmt.Errorf("ledger: database_url %s is not a postgres:// or postgresql:// URL", store.Redact(o.DatabaseURL))
+		}
+		target = o.DatabaseURL
+	}
+	st, err := store.Open(ctx, target)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
