@@ -39,7 +39,7 @@ type Options struct {
 	// that several gateways share keys, budgets and spend. It may hold a password: it never
 	// appears in logs or errors (store.Redact).
 	DatabaseURL string
-	Settings Settings
+	Settings    Settings
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); budget windows and key expiry follow it.
