@@ -35,9 +35,9 @@ type Options struct {
 	// file of usage rows the database could not take yet. Required.
 	DataDir string
 	// DatabaseURL, when set, is a PostgreSQL database (postgres://...) that holds the ledger
-	// instead of the SQLite file in DataDir: general_settings.database_url or DATABASE_URL, so
-	// that several gateways share keys, budgets and spend. It may hold a password: it never
-	// appears in logs or errors (store.Redact).
+	// instead of the SQLite file in DataDir, so that several gateways share keys, budgets and
+	// spend; "" takes Settings.DatabaseURL (general_settings.database_url or DATABASE_URL). It
+	// may hold a password: it never appears in logs or errors (store.Redact).
 	DatabaseURL string
 	Settings    Settings
 	// Logger defaults to slog.Default().
@@ -125,6 +125,9 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 	s := o.Settings
 	l.set.Store(&s)
 	target := store.Path(o.DataDir)
+	if o.DatabaseURL == "" {
+		o.DatabaseURL = o.Settings.DatabaseURL
+	}
 	if o.DatabaseURL != "" {
 		if !store.IsURL(o.DatabaseURL) {
 			return nil, fmt.Errorf("ledger: database_url %s is not a postgres:// or postgresql:// URL", store.Redact(o.DatabaseURL))
@@ -217,6 +220,10 @@ func (l *Ledger) settings() *Settings { return l.set.Load() }
 // a new time zone needs a restart (it is logged and ignored).
 func (l *Ledger) SetSettings(s Settings) {
 	old := l.set.Swap(&s)
+	if s.DatabaseURL != old.DatabaseURL {
+		l.log.Warn("ledger: general_settings.database_url (or DATABASE_URL) changed; the ledger stays on the database it opened until Clawgate restarts",
+			"open", store.Redact(l.st.Path()), "new", redactTarget(s.DatabaseURL))
+	}
 	if s.location().String() != l.loc.String() {
 		l.log.Warn("ledger: litellm_settings.timezone changed; budgets keep resetting in the old zone until Clawgate restarts",
 			"old", l.loc.String(), "new", s.location().String())
@@ -226,6 +233,14 @@ func (l *Ledger) SetSettings(s Settings) {
 		return
 	}
 	l.bl.SetBudget(GlobalBudget, s.MaxBudget, 0, nil, s.BudgetDuration) // a restart: OnReset saves it
+}
+
+// redactTarget names a database_url for the log: without its password, "" as the SQLite file.
+func redactTarget(u string) string {
+	if u == "" {
+		return "(the SQLite file in the data folder)"
+	}
+	return store.Redact(u)
 }
 
 // GlobalSpend reports the proxy-wide budget: spend in its window, the cap (nil = none) and when
