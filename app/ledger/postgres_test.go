@@ -25,6 +25,10 @@ func TestPostgresKeyChangesFromAnotherLedger(t *testing.T) {
 	keyChangesFromAnotherLedger(t, withDatabase(pgtest.URL(t)))
 }
 
+func TestPostgresKeyChangesFromAnotherProcess(t *testing.T) {
+	keyChangesFromAnotherProcess(t, withDatabase(pgtest.URL(t)))
+}
+
 // Two gateways with data folders of their own on one database: a key made through one is
 // served by the other, the spend of both counts against its budget in both, and a block made
 // through one is refused by the other.
