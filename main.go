@@ -37,6 +37,7 @@ Usage:
   clawgate openclaw status|connect|sync|use MODEL   point OpenClaw at the gateway, switch its model
   clawgate master-key       print the master key clients use
   clawgate prices [MODEL]   what a model costs and where the price came from
+  clawgate db migrate --to postgres://...   copy the ledger into a team database (PostgreSQL)
   clawgate version          print the version
   clawgate help [command]   show help
 
@@ -70,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runMasterKey(args, stdout, stderr)
 	case "prices":
 		return runPrices(args, stdout, stderr)
+	case "db":
+		return runDB(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "clawgate %s\n", version)
 		return 0
