@@ -122,11 +122,12 @@ func testKeyChangesInCommitOrder(t *testing.T, e engine) {
 // Gateways logging spend for the same keys at once, in any order of keys, while another resets
 // the keys' windows: every key's spend ends equal to the sum of its logs, nothing lost or
 // counted twice, and no batch fails (deadlocks between writers are avoided or retried).
-func TestConcurrentSpendAndResets(t *testing.T) { eachEngine(t, testConcurrentSpendAndResets) }
-
-func testConcurrentSpendAndResets(t *testing.T, e engine) {
+//
+// PostgreSQL only: on SQLite one writer holds the file at a time, and four processes hammering
+// it measure the machine's load against busy_timeout rather than the store.
+func TestConcurrentSpendAndResets(t *testing.T) {
 	ctx := context.Background()
-	stores := openMany(t, e, 4)
+	stores := openMany(t, postgresEngine, 4)
 	keys := []string{"ka", "kb", "kc", "kd"}
 	for _, k := range keys {
 		if err := stores[0].CreateKey(ctx, Key{Token: k}); err != nil {

@@ -18,8 +18,19 @@ const (
 
 var engines = []engine{sqliteEngine, postgresEngine}
 
-// target is a new, empty database on e: a file in a temporary folder, or a database of its own.
+// target is a new, empty database on e: a file in a temporary folder, or a schema of its own
+// (pgtest.SchemaURL: a database costs most of a second a test).
 func (e engine) target(t testing.TB) string {
+	t.Helper()
+	if e == postgresEngine {
+		return pgtest.SchemaURL(t)
+	}
+	return Path(t.TempDir())
+}
+
+// database is a new, empty database on e, for the tests of what a new database goes through
+// (migrations, the pg_trgm extension made by the first Open).
+func (e engine) database(t testing.TB) string {
 	t.Helper()
 	if e == postgresEngine {
 		return pgtest.URL(t)

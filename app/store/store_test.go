@@ -172,7 +172,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) { eachEngine(t, testOpenRefusesNew
 
 func testOpenRefusesNewerSchema(t *testing.T, e engine) {
 	ctx := context.Background()
-	target := e.target(t)
+	target := e.database(t)
 	s, err := Open(ctx, target)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestMigrateSteps(t *testing.T) { eachEngine(t, testMigrateSteps) }
 
 func testMigrateSteps(t *testing.T, e engine) {
 	ctx := context.Background()
-	db := rawPool(t, e.target(t))
+	db := rawPool(t, e.database(t))
 	db.db.SetMaxOpenConns(1)
 	ms := []string{
 		`CREATE TABLE a (x INTEGER)`,
@@ -252,7 +252,7 @@ func testMigrateSteps(t *testing.T, e engine) {
 func TestConcurrentOpen(t *testing.T) { eachEngine(t, testConcurrentOpen) }
 
 func testConcurrentOpen(t *testing.T, e engine) {
-	target := e.target(t)
+	target := e.database(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
 	start := make(chan struct{})
