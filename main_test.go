@@ -26,6 +26,12 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"keys", "--help"}, code: 0, out: "keychain/NAME"},
 		{args: []string{"keys"}, code: 2, out: "clawgate keys set NAME"},
 		{args: []string{"keys", "frobnicate"}, code: 2, err: "unexpected arguments"},
+		{args: []string{"db"}, code: 2, err: "clawgate db migrate --to postgres://"},
+		{args: []string{"db", "--help"}, code: 0, out: "one transaction"},
+		{args: []string{"db", "migrate", "--help"}, code: 0, out: "-data-dir"},
+		{args: []string{"db", "migrate"}, code: 2, err: "--to postgres://... is required"},
+		{args: []string{"db", "migrate", "--to", "mysql://u:pw@h/x", "--data-dir", "/nonexistent-dir"}, code: 1, err: "must be a postgres://"},
+		{args: []string{"db", "migrate", "--to", "postgres://u:pw@127.0.0.1:1/x", "--data-dir", "/nonexistent-dir"}, code: 1, err: "no ledger to copy in /nonexistent-dir"},
 		{args: []string{"nonsense"}, code: 2, err: `unknown command "nonsense"`},
 		{args: []string{"serve", "--port", "x"}, code: 2, out: "invalid value"},
 		{args: []string{"serve", "extra"}, code: 2, out: `unexpected argument "extra"`},
@@ -36,12 +42,6 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml", "gpt-4o"}, code: 0, out: "entry          gpt-4o"},
 		{args: []string{"prices", "--config", "/nonexistent-dir/config.yaml", "nobody/gpt-nope"}, code: 1, err: "no price for nobody/gpt-nope"},
 		{args: []string{"prices", "a", "b"}, code: 2, err: "one MODEL at most"},
-		{args: []string{"db"}, code: 2, err: "clawgate db migrate --to postgres://"},
-		{args: []string{"db", "--help"}, code: 0, out: "one transaction"},
-		{args: []string{"db", "migrate", "--help"}, code: 0, out: "-data-dir"},
-		{args: []string{"db", "migrate"}, code: 2, err: "--to postgres://... is required"},
-		{args: []string{"db", "migrate", "--to", "mysql://u:pw@h/x", "--data-dir", "/nonexistent-dir"}, code: 1, err: "must be a postgres://"},
-		{args: []string{"db", "migrate", "--to", "postgres://u:pw@127.0.0.1:1/x", "--data-dir", "/nonexistent-dir"}, code: 1, err: "no ledger to copy in /nonexistent-dir"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb bytes.Buffer
