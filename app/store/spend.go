@@ -73,10 +73,18 @@ const logCols = `request_id, response_id, call_type, api_key, key_alias, spend, 
 	end_time, completion_start_time, model, model_group, model_id, provider, api_base, user_id, end_user,
 	status, error, fallbacks, retries, metadata`
 
-// A row whose request_id is stored already is skipped (both engines read ON CONFLICT DO NOTHING).
-const insertLog = `INSERT INTO spend_logs (` + logCols + `, messages, response)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (request_id) DO NOTHING`
+// insertChunk is how many rows one INSERT statement carries: one round trip for many rows
+// (PostgreSQL answers each statement over the network), 30 parameters a row, well under both
+// engines' limits on parameters.
+const insertChunk = 128
+
+// insertLogs is the INSERT of n rows. A row whose request_id is stored already (or comes again
+// in the same statement) is skipped; RETURNING names the rows that went in. Both engines read it.
+func insertLogs(n int) string {
+	row := "(?" + strings.Repeat(", ?", 29) + ")"
+	return `INSERT INTO spend_logs (` + logCols + `, messages, response) VALUES ` +
+		row + strings.Repeat(", "+row, n-1) + ` ON CONFLICT (request_id) DO NOTHING RETURNING request_id`
+}
 
 func nullBody(b []byte) any {
 	if b == nil {
@@ -114,26 +122,33 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 		metas[i] = string(b)
 	}
 	return s.writeTx(ctx, "insert spend logs", func(tx *txn) error {
-		stmt, err := tx.PrepareContext(ctx, insertLog)
-		if err != nil {
-			return err
+		inserted := map[string]bool{}
+		for start := 0; start < len(logs); start += insertChunk {
+			chunk := logs[start:min(start+insertChunk, len(logs))]
+			args := make([]any, 0, 30*len(chunk))
+			for i := range chunk {
+				l := &chunk[i]
+				args = append(args, l.RequestID, l.ResponseID, l.CallType, l.APIKey, l.KeyAlias, l.Spend, l.Unpriced,
+					l.PromptTokens, l.CompletionTokens, l.TotalTokens, l.CacheReadTokens, l.CacheWriteTokens,
+					l.ReasoningTokens, micros(l.StartTime), micros(l.EndTime), nullMicros(l.CompletionStartTime),
+					l.Model, l.ModelGroup, l.ModelID, l.Provider, l.APIBase, l.User, l.EndUser, l.Status, l.Error,
+					l.Fallbacks, l.Retries, metas[start+i], nullBody(l.Messages), nullBody(l.Response))
+			}
+			if err := returnedIDs(ctx, tx, insertLogs(len(chunk)), args, inserted); err != nil {
+				return fmt.Errorf("rows %s to %s: %w", chunk[0].RequestID, chunk[len(chunk)-1].RequestID, err)
+			}
 		}
-		defer stmt.Close()
 		type added struct {
 			rows []int // indexes of newly inserted rows
 		}
 		perKey := map[string]*added{}
 		for i := range logs {
 			l := &logs[i]
-			res, err := stmt.ExecContext(ctx, l.RequestID, l.ResponseID, l.CallType, l.APIKey, l.KeyAlias, l.Spend, l.Unpriced,
-				l.PromptTokens, l.CompletionTokens, l.TotalTokens, l.CacheReadTokens, l.CacheWriteTokens,
-				l.ReasoningTokens, micros(l.StartTime), micros(l.EndTime), nullMicros(l.CompletionStartTime),
-				l.Model, l.ModelGroup, l.ModelID, l.Provider, l.APIBase, l.User, l.EndUser, l.Status, l.Error,
-				l.Fallbacks, l.Retries, metas[i], nullBody(l.Messages), nullBody(l.Response))
-			if err != nil {
-				return fmt.Errorf("%s: %w", l.RequestID, err)
+			if !inserted[l.RequestID] {
+				continue
 			}
-			if n, _ := res.RowsAffected(); n == 0 || l.APIKey == "" {
+			delete(inserted, l.RequestID) // a request_id twice in the batch went in once: count it once
+			if l.APIKey == "" {
 				continue
 			}
 			a := perKey[l.APIKey]
@@ -188,6 +203,23 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 		}
 		return nil
 	})
+}
+
+// returnedIDs runs an INSERT ... RETURNING request_id and notes the ids it returns in ids.
+func returnedIDs(ctx context.Context, tx *txn, query string, args []any, ids map[string]bool) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids[id] = true
+	}
+	return rows.Err()
 }
 
 func scanLog(r rowScanner, bodies bool) (SpendLog, error) {
