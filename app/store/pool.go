@@ -25,7 +25,15 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 	return p.db.QueryRowContext(ctx, p.d.rebind(query), p.d.args(args)...)
 }
 
-// QueryRow is QueryRowContext without a context, for tests.
+// Exec, Query and QueryRow are the calls without a context, as on a *sql.DB.
+func (p *pool) Exec(query string, args ...any) (sql.Result, error) {
+	return p.ExecContext(context.Background(), query, args...)
+}
+
+func (p *pool) Query(query string, args ...any) (*sql.Rows, error) {
+	return p.QueryContext(context.Background(), query, args...)
+}
+
 func (p *pool) QueryRow(query string, args ...any) *sql.Row {
 	return p.QueryRowContext(context.Background(), query, args...)
 }
@@ -80,6 +88,14 @@ type stmt struct {
 
 func (s *stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
 	return s.s.ExecContext(ctx, s.d.args(args)...)
+}
+
+func (s *stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return s.s.QueryContext(ctx, s.d.args(args)...)
+}
+
+func (s *stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return s.s.QueryRowContext(ctx, s.d.args(args)...)
 }
 
 func (s *stmt) Close() error { return s.s.Close() }
