@@ -211,3 +211,9 @@ func isPostgres(target string) bool {
 	t := strings.ToLower(target)
 	return strings.HasPrefix(t, "postgres://") || strings.HasPrefix(t, "postgresql://")
 }
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation, on either engine (for code
+// that holds no dialect).
+func isUnique(err error) bool {
+	return sqliteDialect{}.isUnique(err) || postgresDialect{}.isUnique(err)
+}

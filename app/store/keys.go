@@ -145,10 +145,10 @@ func (s *Store) CreateKey(ctx context.Context, k Key) error {
 			nullInt(k.TPMLimit), nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID,
 			micros(k.CreatedAt), micros(k.UpdatedAt), nullMicros(k.LastActive), aliasesJSON(k))
 		switch {
-		case s.d.isUnique(err) && k.KeyAlias != "" && strings.Contains(err.Error(), "alias"):
+		case isUnique(err) && k.KeyAlias != "" && strings.Contains(err.Error(), "alias"):
 			// Taken by a key created meanwhile (PostgreSQL: another gateway's, after aliasFree).
 			return fmt.Errorf("%w: %q", ErrAliasTaken, k.KeyAlias)
-		case s.d.isUnique(err):
+		case isUnique(err):
 			return ErrKeyExists
 		}
 		return err
@@ -219,7 +219,7 @@ func (s *Store) UpdateKey(ctx context.Context, k Key) error {
 			k.KeyName, nullString(k.KeyAlias), nullFloat(k.MaxBudget), nullFloat(k.SoftBudget), k.BudgetDuration,
 			nullMicros(k.BudgetResetAt), nullMicros(k.Expires), models, meta, nullInt(k.TPMLimit),
 			nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID, micros(k.UpdatedAt), aliasesJSON(k), k.Token)
-		if s.d.isUnique(err) {
+		if isUnique(err) {
 			return fmt.Errorf("%w: %q", ErrAliasTaken, k.KeyAlias)
 		}
 		if err != nil {
@@ -250,7 +250,7 @@ func (s *Store) RegenerateKey(ctx context.Context, oldToken, newToken, newKeyNam
 	return s.writeTx(ctx, "regenerate key", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE keys SET token = ?, key_name = ?, updated_at = ? WHERE token = ?`,
 			newToken, newKeyName, micros(time.Now()), oldToken)
-		if s.d.isUnique(err) {
+		if isUnique(err) {
 			return ErrKeyExists
 		}
 		if err != nil {
