@@ -13,7 +13,7 @@ import (
 	"github.com/clawgate/clawgate/internal/pgtest"
 )
 
-const teamConfig = `model_list:
+const databaseURLConfig = `model_list:
   - model_name: gpt-4o
     litellm_params: {model: openai/gpt-4o, api_base: "http://127.0.0.1:9/v1", api_key: sk-upstream}
 general_settings:
@@ -29,7 +29,7 @@ func TestDatabaseURLPutsTheLedgerOnPostgres(t *testing.T) {
 	t.Setenv("CLAWGATE_TEST_TEAM_DB", db)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(teamConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(databaseURLConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a := startApp(t, Options{ConfigPath: cfg, DataDir: filepath.Join(dir, "data")})
@@ -56,7 +56,7 @@ func TestDatabaseURLUnreachable(t *testing.T) {
 	t.Setenv("CLAWGATE_TEST_TEAM_DB", "postgresql://gw:s3cret-pw@127.0.0.1:1/teamdb?connect_timeout=2")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(teamConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(databaseURLConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var logged bytes.Buffer
