@@ -86,7 +86,7 @@ tray-smoke: ## the real tray app under Xvfb with a real tray host and dunst: ico
 
 # MUTATE="-only relay -j 2" passes flags to internal/mutate.
 mutate: ## break money and routing code on purpose (internal/mutate/mutations.txt); fails if the tests still pass
-	GO=$(GO) $(GO) run ./internal/mutate $(MUTATE)
+	GO=$(GO) scripts/with-postgres.sh $(GO) run ./internal/mutate $(MUTATE)
 
 # Time per fuzz target; CI runs a few seconds each. MIN_EXECS and FUZZ_ONLY pass through (see the script).
 FUZZTIME ?= 10s

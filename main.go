@@ -38,6 +38,7 @@ Usage:
   clawgate team join URL|use team|local|status|leave   point OpenClaw at a team's gateway, and back
   clawgate master-key       print the master key clients use
   clawgate prices [MODEL]   what a model costs and where the price came from
+  clawgate db migrate --to postgres://...   copy the ledger into a team database (PostgreSQL)
   clawgate version          print the version
   clawgate help [command]   show help
 
@@ -73,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runMasterKey(args, stdout, stderr)
 	case "prices":
 		return runPrices(args, stdout, stderr)
+	case "db":
+		return runDB(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "clawgate %s\n", version)
 		return 0

@@ -253,7 +253,11 @@ func New(opts Options) (*App, error) {
 	}
 	led, err := ledger.Open(context.Background(), ledger.Options{DataDir: a.opts.DataDir, Settings: settings, Logger: a.log, OnEvent: a.onLedgerEvent})
 	if err != nil {
-		return nil, fmt.Errorf("open the spend ledger in %s: %w", a.opts.DataDir, err)
+		where := "in " + a.opts.DataDir
+		if settings.DatabaseURL != "" {
+			where = "on the database of general_settings.database_url (or DATABASE_URL)" // its error names it, without the password
+		}
+		return nil, fmt.Errorf("open the spend ledger %s: %w", where, err)
 	}
 	a.ledger = led
 	a.counts.next = led

@@ -20,8 +20,10 @@ import (
 )
 
 // A key calls until its budget is spent, then gets LiteLLM's 429.
-func TestKeySpendsItsBudgetThen429(t *testing.T) {
-	e := newEnv(t)
+func TestKeySpendsItsBudgetThen429(t *testing.T) { keySpendsItsBudgetThen429(t) }
+
+func keySpendsItsBudgetThen429(t *testing.T, opts ...envOption) {
+	e := newEnv(t, opts...)
 	key, token := e.generate(fmt.Sprintf(`{"key_alias": "openclaw", "max_budget": %v, "budget_duration": "monthly"}`, 3*callCost))
 	for i := range 3 {
 		if r := e.chat(key, exactChat); r.status != 200 {

@@ -50,7 +50,7 @@ func (e *env) answers(key string, status int) func() bool {
 // holds. It shares nothing with e.l but the file.
 func openSecond(t *testing.T, e *env) *Ledger {
 	t.Helper()
-	l, err := Open(context.Background(), Options{DataDir: e.dir, FlushInterval: 20 * time.Millisecond})
+	l, err := Open(context.Background(), Options{DataDir: e.dir, DatabaseURL: e.opts.DatabaseURL, FlushInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("second Open: %v", err)
 	}
@@ -66,8 +66,10 @@ func ptr[T any](v T) *T { return &v }
 
 // Every kind of key change made through another ledger on the same database reaches the running
 // gateway, whose ledger has the key cached (each key answers once before it is changed).
-func TestKeyChangesFromAnotherLedger(t *testing.T) {
-	e := newEnv(t)
+func TestKeyChangesFromAnotherLedger(t *testing.T) { keyChangesFromAnotherLedger(t) }
+
+func keyChangesFromAnotherLedger(t *testing.T, opts ...envOption) {
+	e := newEnv(t, opts...)
 	other := openSecond(t, e)
 	ctx := context.Background()
 
@@ -191,6 +193,7 @@ const keySyncEnv = "CLAWGATE_LEDGER_KEYSYNC"
 // keySyncOp is what the child does: "update" (with Req), "delete" or "regenerate" Key.
 type keySyncOp struct {
 	Dir string     `json:"dir"`
+	DB  string     `json:"db,omitempty"` // Options.DatabaseURL
 	Op  string     `json:"op"`
 	Key string     `json:"key"`
 	Req KeyRequest `json:"req"`
@@ -205,7 +208,7 @@ func keySyncChild(spec string) int {
 		return 2
 	}
 	ctx := context.Background()
-	l, err := Open(ctx, Options{DataDir: op.Dir})
+	l, err := Open(ctx, Options{DataDir: op.Dir, DatabaseURL: op.DB})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keysync child:", err)
 		return 2
@@ -251,28 +254,30 @@ func runChild(t *testing.T, op keySyncOp) string {
 }
 
 // The same changes made by another OS process, against a gateway serving over HTTP.
-func TestKeyChangesFromAnotherProcess(t *testing.T) {
-	e := newEnv(t)
+func TestKeyChangesFromAnotherProcess(t *testing.T) { keyChangesFromAnotherProcess(t) }
+
+func keyChangesFromAnotherProcess(t *testing.T, opts ...envOption) {
+	e := newEnv(t, opts...)
 	key, _ := e.generate(`{"max_budget": 0.001, "spend": 0.001}`)
 	seenWithin(t, "spent key refused", e.answers(key, 429))
 
-	runChild(t, keySyncOp{Dir: e.dir, Op: "update", Key: key, Req: KeyRequest{MaxBudget: ptr(1.0)}})
+	runChild(t, keySyncOp{Dir: e.dir, DB: e.opts.DatabaseURL, Op: "update", Key: key, Req: KeyRequest{MaxBudget: ptr(1.0)}})
 	seenWithin(t, "budget raised by another process admits", e.answers(key, 200))
 
-	runChild(t, keySyncOp{Dir: e.dir, Op: "update", Key: key, Req: KeyRequest{Blocked: ptr(true)}})
+	runChild(t, keySyncOp{Dir: e.dir, DB: e.opts.DatabaseURL, Op: "update", Key: key, Req: KeyRequest{Blocked: ptr(true)}})
 	seenWithin(t, "key blocked by another process refused", e.answers(key, 401))
 
-	runChild(t, keySyncOp{Dir: e.dir, Op: "update", Key: key, Req: KeyRequest{Blocked: ptr(false)}})
+	runChild(t, keySyncOp{Dir: e.dir, DB: e.opts.DatabaseURL, Op: "update", Key: key, Req: KeyRequest{Blocked: ptr(false)}})
 	seenWithin(t, "key unblocked by another process admitted", e.answers(key, 200))
 
-	newKey := runChild(t, keySyncOp{Dir: e.dir, Op: "regenerate", Key: key})
+	newKey := runChild(t, keySyncOp{Dir: e.dir, DB: e.opts.DatabaseURL, Op: "regenerate", Key: key})
 	if !strings.HasPrefix(newKey, "sk-") {
 		t.Fatalf("child printed %q, want a key", newKey)
 	}
 	seenWithin(t, "old secret refused after another process regenerated it", e.answers(key, 401))
 	seenWithin(t, "new secret admitted", e.answers(newKey, 200))
 
-	runChild(t, keySyncOp{Dir: e.dir, Op: "delete", Key: newKey})
+	runChild(t, keySyncOp{Dir: e.dir, DB: e.opts.DatabaseURL, Op: "delete", Key: newKey})
 	seenWithin(t, "key deleted by another process refused", e.answers(newKey, 401))
 }
 

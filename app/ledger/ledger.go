@@ -3,7 +3,8 @@
 // limits, LiteLLM's teams and internal users (owners.go), the spend log, budget alerts, and the
 // management API over them (/key/*, /team/*, /user/*, /spend/logs, /spend/logs/ui, /global/spend,
 // /user/daily/activity, /team/daily/activity). A *Ledger is the gateway's KeySource,
-// Gate, UsageSink and Admin, built on app/store (SQLite) and app/budget (the arithmetic).
+// Gate, UsageSink and Admin, built on app/store (SQLite, or PostgreSQL shared by several gateways) and app/budget (the
+// arithmetic).
 //
 // Where a request's spend log row is written: Admission.Done writes it for every request the
 // gate admitted (the gateway calls Done, then UsageSink.Record, on the same goroutine); Record
@@ -31,9 +32,15 @@ import (
 
 // Options configure Open.
 type Options struct {
-	// DataDir holds the database (store.Path(DataDir)). Required.
-	DataDir  string
-	Settings Settings
+	// DataDir holds the database (store.Path(DataDir)), or with DatabaseURL set only the spill
+	// file of usage rows the database could not take yet. Required.
+	DataDir string
+	// DatabaseURL, when set, is a PostgreSQL database (postgres://...) that holds the ledger
+	// instead of the SQLite file in DataDir, so that several gateways share keys, budgets and
+	// spend; "" takes Settings.DatabaseURL (general_settings.database_url or DATABASE_URL). It
+	// may hold a password: it never appears in logs or errors (store.Redact).
+	DatabaseURL string
+	Settings    Settings
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); budget windows and key expiry follow it.
@@ -54,7 +61,9 @@ type Options struct {
 	// even that fails, requests are refused.
 	MaxPendingLogs int
 	// Shared keeps budgets, their reservations, resets, alerts and rate limits in the database,
-	// so that several gateways on one database enforce them together (shared.go).
+	// so that several gateways on one database enforce them together (shared.go). A PostgreSQL
+	// database (DatabaseURL) is always shared: it exists for several gateways. On a SQLite file
+	// the in-memory gate is kept (a database write per request would cost ~150x its time).
 	Shared bool
 }
 
@@ -106,7 +115,7 @@ var _ interface {
 	proxy.Admin
 } = (*Ledger)(nil)
 
-// Open opens (or creates) the database in o.DataDir, loads every key and budget with its spend
+// Open opens (or creates) the database (o.DatabaseURL, or the file in o.DataDir), loads every key and budget with its spend
 // recomputed from the logs on disk, prunes logs past the retention period and starts the
 // batching writer. Close it after the gateway has stopped.
 func Open(ctx context.Context, o Options) (*Ledger, error) {
@@ -124,7 +133,18 @@ func Open(ctx context.Context, o Options) (*Ledger, error) {
 		stop: make(chan struct{}), maintDone: make(chan struct{})}
 	s := o.Settings
 	l.set.Store(&s)
-	st, err := store.Open(ctx, store.Path(o.DataDir))
+	target := store.Path(o.DataDir)
+	if o.DatabaseURL == "" {
+		o.DatabaseURL = o.Settings.DatabaseURL
+	}
+	if o.DatabaseURL != "" {
+		if !store.IsURL(o.DatabaseURL) {
+			return nil, fmt.Errorf("ledger: database_url %s is not a postgres:// or postgresql:// URL", store.Redact(o.DatabaseURL))
+		}
+		target = o.DatabaseURL
+		o.Shared = true
+	}
+	st, err := store.Open(ctx, target)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -222,6 +242,10 @@ func (l *Ledger) settings() *Settings { return l.set.Load() }
 // a new time zone needs a restart (it is logged and ignored).
 func (l *Ledger) SetSettings(s Settings) {
 	old := l.set.Swap(&s)
+	if s.DatabaseURL != old.DatabaseURL {
+		l.log.Warn("ledger: general_settings.database_url (or DATABASE_URL) changed; the ledger stays on the database it opened until Clawgate restarts",
+			"open", store.Redact(l.st.Path()), "new", redactTarget(s.DatabaseURL))
+	}
 	if s.location().String() != l.loc.String() {
 		l.log.Warn("ledger: litellm_settings.timezone changed; budgets keep resetting in the old zone until Clawgate restarts",
 			"old", l.loc.String(), "new", s.location().String())
@@ -231,6 +255,14 @@ func (l *Ledger) SetSettings(s Settings) {
 		return
 	}
 	l.bl.SetBudget(GlobalBudget, s.MaxBudget, 0, nil, s.BudgetDuration) // a restart: OnReset saves it
+}
+
+// redactTarget names a database_url for the log: without its password, "" as the SQLite file.
+func redactTarget(u string) string {
+	if u == "" {
+		return "(the SQLite file in the data folder)"
+	}
+	return store.Redact(u)
 }
 
 // GlobalSpend reports the proxy-wide budget: spend in its window, the cap (nil = none) and when

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clawgate/clawgate/app/budget"
+	"github.com/clawgate/clawgate/app/store"
 	"github.com/clawgate/clawgate/proxy/config"
 )
 
@@ -36,6 +37,10 @@ type Settings struct {
 	StorePrompts bool
 	// Retention is general_settings.maximum_spend_logs_retention_period; nil keeps logs forever.
 	Retention *budget.Duration
+	// DatabaseURL is general_settings.database_url, else the DATABASE_URL environment variable
+	// (as LiteLLM): a PostgreSQL database that holds the ledger in place of the SQLite file
+	// ("" = the file). Read at Open (Options.DatabaseURL wins); a change needs a restart.
+	DatabaseURL string
 }
 
 // getenv is os.Getenv; tests swap it.
@@ -103,6 +108,19 @@ func SettingsFrom(cfg *config.Config) (Settings, []error) {
 			fail("general_settings.maximum_spend_logs_retention_period", "%v", err)
 		} else {
 			s.Retention = d
+		}
+	}
+	// DATABASE_URL may be set for another program on a desktop: only a PostgreSQL URL is taken.
+	if u := strings.TrimSpace(getenv("DATABASE_URL")); store.IsURL(u) {
+		s.DatabaseURL = u
+	} else if u != "" {
+		fail("DATABASE_URL", "not a postgres:// or postgresql:// URL (ignored: the ledger stays in the data folder)")
+	}
+	if v, ok := present(gen, "database_url"); ok {
+		if u, isText := v.(string); !isText {
+			fail("general_settings.database_url", "a postgres:// URL, not %T", v)
+		} else {
+			s.DatabaseURL = strings.TrimSpace(u)
 		}
 	}
 	if webhookAlerting(gen["alerting"]) {

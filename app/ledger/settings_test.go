@@ -69,6 +69,37 @@ general_settings:
 			t.Errorf("webhook without alerting: %q", s.WebhookURL)
 		}
 	})
+	t.Run("database_url as LiteLLM reads it", func(t *testing.T) {
+		const team = "postgresql://gw:pw@db.internal:5432/ledger"
+		for _, c := range []struct {
+			name, env, yaml, want, err string
+		}{
+			{"none", "", "model_list: []\n", "", ""},
+			{"DATABASE_URL", team, "model_list: []\n", team, ""},
+			{"config wins", "postgres://other/x", "general_settings:\n  database_url: " + team + "\n", team, ""},
+			{"os.environ", "", "general_settings:\n  database_url: os.environ/TEAM_DB\n", "postgres://from-env/db", ""},
+			{"another program's DATABASE_URL", "mysql://u:p@h/db", "model_list: []\n", "", "DATABASE_URL"},
+			{"not text", "", "general_settings:\n  database_url: 5\n", "", "general_settings.database_url"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				env["DATABASE_URL"] = c.env
+				defer delete(env, "DATABASE_URL")
+				cfg, _, err := config.Parse([]byte(c.yaml), "config.yaml", func(k string) (string, bool) {
+					return map[string]string{"TEAM_DB": "postgres://from-env/db"}[k], k == "TEAM_DB"
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, errs := SettingsFrom(cfg)
+				if s.DatabaseURL != c.want || (c.err == "") != (len(errs) == 0) || !strings.Contains(fmt.Sprint(errs), c.err) {
+					t.Errorf("DatabaseURL %q, errs %v; want %q, an error naming %q", s.DatabaseURL, errs, c.want, c.err)
+				}
+				if strings.Contains(fmt.Sprint(errs), "u:p@") {
+					t.Errorf("an error shows the URL: %v", errs)
+				}
+			})
+		}
+	})
 	t.Run("bad values are reported and skipped", func(t *testing.T) {
 		s, errs := SettingsFrom(parseConfig(t, `
 litellm_settings:

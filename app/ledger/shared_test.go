@@ -439,30 +439,39 @@ func testSharedRestartOnce(t *testing.T, open replicaOpener) {
 
 func TestSharedRegenerateInFlight(t *testing.T) { testSharedRegenerateInFlight(t, sqliteReplicas(t)) }
 
-// A request in flight while its key is regenerated settles on the key under its new token.
+// A request in flight while its key is regenerated settles on the key under its new token,
+// whether the regenerate went through its own gateway or through another one it has not heard
+// from yet (then the database maps the old token to the new one).
 func testSharedRegenerateInFlight(t *testing.T, open replicaOpener) {
-	ctx := context.Background()
-	limit := 100 * unit
-	r := newReplicas(t, open, 2, KeyRequest{MaxBudget: &limit}, Settings{})
-	a, err := r.admit(1, unit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, k, err := r.ls[1].RegenerateKey(ctx, r.key.Token, KeyRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Done(r.usage(2 * unit))
-	r.flush()
-	if b := r.budget(k.Token); !near(b.Spend, 2*unit) || b.Held != 0 {
-		t.Errorf("the regenerated key's budget: %.4f spent, %.4f held; want %.4f and nothing", b.Spend, b.Held, 2*unit)
-	}
-	stored, err := r.ls[0].Store().GetKey(ctx, k.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !near(stored.Spend, 2*unit) {
-		t.Errorf("the regenerated key's spend %.4f, want %.4f", stored.Spend, 2*unit)
+	for _, tc := range []struct {
+		name  string
+		admit int // the gateway serving the request; ls[1] regenerates
+	}{{"same gateway", 1}, {"another gateway", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			limit := 100 * unit
+			r := newReplicas(t, open, 2, KeyRequest{MaxBudget: &limit}, Settings{})
+			a, err := r.admit(tc.admit, unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, k, err := r.ls[1].RegenerateKey(ctx, r.key.Token, KeyRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Done(r.usage(2 * unit))
+			r.flush()
+			if b := r.budget(k.Token); !near(b.Spend, 2*unit) || b.Held != 0 {
+				t.Errorf("the regenerated key's budget: %.4f spent, %.4f held; want %.4f and nothing", b.Spend, b.Held, 2*unit)
+			}
+			stored, err := r.ls[0].Store().GetKey(ctx, k.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(stored.Spend, 2*unit) {
+				t.Errorf("the regenerated key's spend %.4f, want %.4f", stored.Spend, 2*unit)
+			}
+		})
 	}
 }
 

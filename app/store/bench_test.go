@@ -12,13 +12,19 @@ import (
 // BenchmarkInsertSpendLogs compares one transaction per row (what writing on the request path would
 // cost) with the Writer's batches. Reported as rows/s.
 func BenchmarkInsertSpendLogs(b *testing.B) {
+	for _, e := range engines {
+		b.Run(string(e), func(b *testing.B) { benchmarkInsertSpendLogs(b, e) })
+	}
+}
+
+func benchmarkInsertSpendLogs(b *testing.B, e engine) {
 	for _, batch := range []int{1, 64, 512} {
 		name := fmt.Sprintf("batch=%d", batch)
 		if batch == 1 {
 			name = "autocommit"
 		}
 		b.Run(name, func(b *testing.B) {
-			s := openTest(b)
+			s := e.open(b)
 			ctx := context.Background()
 			if err := s.CreateKey(ctx, Key{Token: "k"}); err != nil {
 				b.Fatal(err)

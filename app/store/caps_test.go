@@ -52,8 +52,9 @@ func TestClipMetadata(t *testing.T) {
 
 // TestOversizedFieldsCapped: a row with a 5 MB user, model name, error and metadata takes a few
 // kilobytes on disk, and says what was cut.
-func TestOversizedFieldsCapped(t *testing.T) {
-	s := openTest(t)
+func TestOversizedFieldsCapped(t *testing.T) { onBoth(t, testOversizedFieldsCapped) }
+
+func testOversizedFieldsCapped(t *testing.T, s *Store) {
 	ctx := context.Background()
 	huge := strings.Repeat("u", 5<<20)
 	var logs []SpendLog

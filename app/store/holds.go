@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -138,7 +139,7 @@ type HoldResult struct {
 // ledger does: the request's own amount may reach past the cap.
 func (s *Store) Hold(ctx context.Context, q HoldRequest) (HoldResult, error) {
 	var out HoldResult
-	err := s.writeTx(ctx, "hold budgets", func(tx *sql.Tx) error { return hold(ctx, tx, q, &out) })
+	err := s.writeTx(ctx, "hold budgets", func(tx *txn) error { return hold(ctx, tx, q, &out) })
 	return out, err
 }
 
@@ -382,12 +383,30 @@ type SettleResult struct {
 // the request's holds and corrects its token count, in one transaction.
 func (s *Store) Settle(ctx context.Context, q SettleRequest) (SettleResult, error) {
 	var out SettleResult
-	err := s.writeTx(ctx, "settle budgets", func(tx *sql.Tx) error { return settle(ctx, tx, q, &out) })
+	err := s.writeTx(ctx, "settle budgets", func(tx *txn) error { return settle(ctx, tx, q, &out) })
 	return out, err
 }
 
 func settle(ctx context.Context, tx execer, q SettleRequest, out *SettleResult) error {
 	*out = SettleResult{}
+	// A gateway that has not yet seen a regenerate made elsewhere settles under the old token:
+	// the spend goes to the key (and its budget row) under its current one, or it would be lost.
+	if q.Key != "" {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT new_token FROM key_renames WHERE old_token = ?`, q.Key).Scan(&cur)
+		switch {
+		case err == nil && cur != q.Key:
+			q.Budgets = slices.Clone(q.Budgets)
+			for i := range q.Budgets {
+				if q.Budgets[i].ID == q.Key {
+					q.Budgets[i].ID = cur
+				}
+			}
+			q.Key = cur
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+	}
 	byIndex := map[int]SpendChange{}
 	seen := map[string]bool{}
 	for _, i := range byID(q.Budgets, func(b BudgetRow) string { return b.ID }) {
@@ -441,7 +460,7 @@ func (s *Store) ReleaseHold(ctx context.Context, holdID string) error {
 func (s *Store) AdjustHold(ctx context.Context, holdID string, budgets []BudgetRow, from, to float64, now time.Time, roll Roller) (float64, []BudgetReset, error) {
 	var next float64
 	var resets []BudgetReset
-	err := s.writeTx(ctx, "adjust hold", func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, "adjust hold", func(tx *txn) error {
 		var err error
 		next, resets, err = adjustHold(ctx, tx, holdID, budgets, from, to, now, roll)
 		return err
@@ -520,7 +539,7 @@ func (s *Store) SetBudgetSpend(ctx context.Context, id string, spend float64) er
 // budget with no row yet gets one from seed.
 func (s *Store) RestartBudget(ctx context.Context, seed BudgetRow, now time.Time) (bool, error) {
 	var took bool
-	err := s.writeTx(ctx, "restart budget", func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, "restart budget", func(tx *txn) error {
 		var err error
 		took, err = restartBudget(ctx, tx, seed, now)
 		return err

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -66,7 +65,7 @@ func (s *Store) LastKeyChange(ctx context.Context) (int64, error) {
 // (KeyChanges), even when nothing changed since.
 func (s *Store) PruneKeyChanges(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.writeTx(ctx, "prune key changes", func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, "prune key changes", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM key_changes WHERE at < ?
 			AND seq < (SELECT MAX(seq) FROM key_changes)`, before.Unix())
 		if err != nil {
@@ -81,7 +80,7 @@ func (s *Store) PruneKeyChanges(ctx context.Context, before time.Time) (int64, e
 // followRename returns the current token of a key regenerated from token, after moving the logs
 // still under token to it, or sql.ErrNoRows when token was never regenerated. Renames are chained
 // by their trigger, so one step reaches the current token.
-func followRename(ctx context.Context, tx *sql.Tx, token string) (string, error) {
+func followRename(ctx context.Context, tx *txn, token string) (string, error) {
 	var cur string
 	if err := tx.QueryRowContext(ctx, `SELECT new_token FROM key_renames WHERE old_token = ?`, token).Scan(&cur); err != nil {
 		return "", err
@@ -101,16 +100,9 @@ type ownChanges struct {
 	ranges [][2]int64 // (from, to]: seqs from+1..to; ascending
 }
 
-// lastChangeSeq is the highest seq key_changes ever gave (AUTOINCREMENT's counter), 0 for none.
-func lastChangeSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
-	var seq int64
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'key_changes'), 0)`).Scan(&seq)
-	return seq, err
-}
-
-// commit commits tx, noting as own the change rows it wrote after seq before.
-func (o *ownChanges) commit(ctx context.Context, tx *sql.Tx, before int64) error {
-	after, err := lastChangeSeq(ctx, tx)
+// commit commits tx, noting as own the change rows it wrote (d.ownChanges, after mark).
+func (o *ownChanges) commit(ctx context.Context, d dialect, tx *txn, mark int64) error {
+	before, after, err := d.ownChanges(ctx, tx, mark)
 	if err != nil {
 		return err
 	}

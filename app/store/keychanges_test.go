@@ -9,9 +9,10 @@ import (
 
 // Every write to a key, through any of the store's writers, appends the tokens it touched to
 // key_changes, in order; reads change nothing; pruning keeps seq counting.
-func TestKeyChanges(t *testing.T) {
+func TestKeyChanges(t *testing.T) { onBoth(t, testKeyChanges) }
+
+func testKeyChanges(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t)
 	k := fullKey()
 	k.KeyAlias = ""
 	other := Key{Token: "other", KeyName: "sk-...othr"}
@@ -84,9 +85,10 @@ func TestKeyChanges(t *testing.T) {
 
 // A row logged under a regenerated key's old token, by a process that had not seen the change,
 // counts towards the key and is filed under its current token, through any number of renames.
-func TestSpendLogUnderOldToken(t *testing.T) {
+func TestSpendLogUnderOldToken(t *testing.T) { onBoth(t, testSpendLogUnderOldToken) }
+
+func testSpendLogUnderOldToken(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openTest(t)
 	if err := s.CreateKey(ctx, Key{Token: "a", KeyName: "sk-...aaaa"}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +130,11 @@ func TestSpendLogUnderOldToken(t *testing.T) {
 }
 
 // A Store tells its own changes from those another Store (another process) made to the same file.
-func TestKeyChangesOwn(t *testing.T) {
+func TestKeyChangesOwn(t *testing.T) { eachEngine(t, testKeyChangesOwn) }
+
+func testKeyChangesOwn(t *testing.T, e engine) {
 	ctx := context.Background()
-	path := Path(t.TempDir())
+	path := e.target(t)
 	open := func() *Store {
 		s, err := Open(ctx, path)
 		if err != nil {

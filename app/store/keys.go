@@ -135,7 +135,7 @@ func (s *Store) CreateKey(ctx context.Context, k Key) error {
 	if k.UpdatedAt.IsZero() {
 		k.UpdatedAt = k.CreatedAt
 	}
-	return s.writeTx(ctx, "create key", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "create key", func(tx *txn) error {
 		if err := aliasFree(ctx, tx, k.KeyAlias, k.Token); err != nil {
 			return err
 		}
@@ -145,7 +145,11 @@ func (s *Store) CreateKey(ctx context.Context, k Key) error {
 			k.BudgetDuration, nullMicros(k.BudgetResetAt), nullMicros(k.Expires), models, meta,
 			nullInt(k.TPMLimit), nullInt(k.RPMLimit), nullInt(k.MaxParallelRequests), k.Blocked, k.UserID,
 			micros(k.CreatedAt), micros(k.UpdatedAt), nullMicros(k.LastActive), aliasesJSON(k), k.TeamID)
-		if isUnique(err) {
+		switch {
+		case isUnique(err) && k.KeyAlias != "" && strings.Contains(err.Error(), "alias"):
+			// Taken by a key created meanwhile (PostgreSQL: another gateway's, after aliasFree).
+			return fmt.Errorf("%w: %q", ErrAliasTaken, k.KeyAlias)
+		case isUnique(err):
 			return ErrKeyExists
 		}
 		return err
@@ -154,7 +158,7 @@ func (s *Store) CreateKey(ctx context.Context, k Key) error {
 
 // aliasFree returns ErrAliasTaken when a key other than token holds alias. The unique index is the
 // backstop; checking first gives the caller a clean error.
-func aliasFree(ctx context.Context, tx *sql.Tx, alias, token string) error {
+func aliasFree(ctx context.Context, tx *txn, alias, token string) error {
 	if alias == "" {
 		return nil
 	}
@@ -205,7 +209,7 @@ func (s *Store) UpdateKey(ctx context.Context, k Key) error {
 		return fmt.Errorf("store: update key: %w", err)
 	}
 	k.UpdatedAt = time.Now()
-	return s.writeTx(ctx, "update key", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "update key", func(tx *txn) error {
 		if err := aliasFree(ctx, tx, k.KeyAlias, k.Token); err != nil {
 			return err
 		}
@@ -244,7 +248,7 @@ func (s *Store) RegenerateKey(ctx context.Context, oldToken, newToken, newKeyNam
 	if newToken == "" {
 		return errors.New("store: regenerate key: empty token")
 	}
-	return s.writeTx(ctx, "regenerate key", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "regenerate key", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE keys SET token = ?, key_name = ?, updated_at = ? WHERE token = ?`,
 			newToken, newKeyName, micros(time.Now()), oldToken)
 		if isUnique(err) {
@@ -265,7 +269,7 @@ func (s *Store) RegenerateKey(ctx context.Context, oldToken, newToken, newKeyNam
 // logs stay.
 func (s *Store) DeleteKeys(ctx context.Context, tokens []string) ([]string, error) {
 	deleted := []string{}
-	err := s.writeTx(ctx, "delete keys", func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, "delete keys", func(tx *txn) error {
 		deleted = deleted[:0]
 		stmt, err := tx.PrepareContext(ctx, `DELETE FROM keys WHERE token = ?`)
 		if err != nil {
@@ -346,7 +350,7 @@ func (s *Store) ListKeys(ctx context.Context, o ListKeysOpts) ([]Key, int, error
 // AddKeySpend adds delta to a key's spend without a log row (e.g. a correction). Prefer
 // InsertSpendLogs, which keeps spend equal to the sum of the logs.
 func (s *Store) AddKeySpend(ctx context.Context, token string, delta float64) error {
-	return s.writeTx(ctx, "add key spend", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "add key spend", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ? WHERE token = ?`, delta, token)
 		if err != nil {
 			return err
@@ -357,7 +361,7 @@ func (s *Store) AddKeySpend(ctx context.Context, token string, delta float64) er
 
 // SetKeySpend sets a key's spend (LiteLLM's /key/{key}/reset_spend {"reset_to": x}).
 func (s *Store) SetKeySpend(ctx context.Context, token string, spend float64) error {
-	return s.writeTx(ctx, "set key spend", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "set key spend", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE keys SET spend = ?, updated_at = ? WHERE token = ?`,
 			spend, micros(time.Now()), token)
 		if err != nil {
@@ -374,7 +378,16 @@ func (s *Store) SetKeySpend(ctx context.Context, token string, spend float64) er
 // It returns the key's new spend, or ErrNotFound.
 func (s *Store) ResetKeySpend(ctx context.Context, token string, windowStart time.Time, nextReset *time.Time) (float64, error) {
 	var spend float64
-	err := s.writeTx(ctx, "reset key spend", func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, "reset key spend", func(tx *txn) error {
+		// Locked first (PostgreSQL), so a batch of logs another gateway is committing for the
+		// key is either in the sum below or added after this write, never lost between them.
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE token = ?`+s.d.forUpdate(), token).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(spend), 0) FROM spend_logs
 			WHERE api_key = ? AND start_time >= ?`, token, micros(windowStart)).Scan(&spend); err != nil {
 			return err
@@ -389,23 +402,42 @@ func (s *Store) ResetKeySpend(ctx context.Context, token string, windowStart tim
 	return spend, err
 }
 
-// writeTx runs fn in a write transaction on the single writer connection, and notes the
-// key_changes rows it wrote as this Store's own.
-func (s *Store) writeTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+// writeTx runs fn in a write transaction (SQLite: on the single writer connection) and notes
+// the key_changes rows it wrote as this Store's own. On PostgreSQL a transaction that lost a
+// serialization conflict or deadlock with another writer is run again: fn must start afresh
+// each time it is called.
+func (s *Store) writeTx(ctx context.Context, what string, fn func(*txn) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryWriteTx(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if attempt >= maxTxAttempts || !s.d.retry(err) || ctx.Err() != nil {
+			return fmt.Errorf("store: %s: %w", what, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: %s: %w", what, err)
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+// maxTxAttempts bounds the runs of one write transaction that keeps losing conflicts.
+const maxTxAttempts = 6
+
+func (s *Store) tryWriteTx(ctx context.Context, fn func(*txn) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
+		return err
 	}
 	defer tx.Rollback()
-	before, err := lastChangeSeq(ctx, tx)
+	mark, err := s.d.changeMark(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
+		return err
 	}
 	if err := fn(tx); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
+		return err
 	}
-	if err := s.own.commit(ctx, tx, before); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	return nil
+	return s.own.commit(ctx, s.d, tx, mark)
 }

@@ -38,7 +38,9 @@ func fullKey() Key {
 	}
 }
 
-func TestKeyRoundTrip(t *testing.T) {
+func TestKeyRoundTrip(t *testing.T) { eachEngine(t, testKeyRoundTrip) }
+
+func testKeyRoundTrip(t *testing.T, e engine) {
 	ctx := context.Background()
 	for _, c := range []struct {
 		name string
@@ -52,7 +54,7 @@ func TestKeyRoundTrip(t *testing.T) {
 			Key{Token: "empty", CreatedAt: t0, UpdatedAt: t0, Models: []string{}, Metadata: map[string]any{}, Aliases: map[string]string{}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := openTest(t)
+			s := e.open(t)
 			if err := s.CreateKey(ctx, c.in); err != nil {
 				t.Fatal(err)
 			}
@@ -73,8 +75,9 @@ func TestKeyRoundTrip(t *testing.T) {
 	}
 }
 
-func TestKeyNotFound(t *testing.T) {
-	s := openTest(t)
+func TestKeyNotFound(t *testing.T) { onBoth(t, testKeyNotFound) }
+
+func testKeyNotFound(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if _, err := s.GetKey(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetKey = %v", err)
@@ -96,8 +99,9 @@ func TestKeyNotFound(t *testing.T) {
 	}
 }
 
-func TestKeyAliasUnique(t *testing.T) {
-	s := openTest(t)
+func TestKeyAliasUnique(t *testing.T) { onBoth(t, testKeyAliasUnique) }
+
+func testKeyAliasUnique(t *testing.T, s *Store) {
 	ctx := context.Background()
 	mustCreate := func(k Key) {
 		t.Helper()
@@ -136,8 +140,9 @@ func TestKeyAliasUnique(t *testing.T) {
 	}
 }
 
-func TestUpdateKey(t *testing.T) {
-	s := openTest(t)
+func TestUpdateKey(t *testing.T) { onBoth(t, testUpdateKey) }
+
+func testUpdateKey(t *testing.T, s *Store) {
 	ctx := context.Background()
 	k := fullKey()
 	k.Spend = 0
@@ -181,8 +186,9 @@ func TestUpdateKey(t *testing.T) {
 	}
 }
 
-func TestDeleteKeys(t *testing.T) {
-	s := openTest(t)
+func TestDeleteKeys(t *testing.T) { onBoth(t, testDeleteKeys) }
+
+func testDeleteKeys(t *testing.T, s *Store) {
 	ctx := context.Background()
 	for _, tok := range []string{"a", "b", "c"} {
 		if err := s.CreateKey(ctx, Key{Token: tok, KeyAlias: "alias-" + tok}); err != nil {
@@ -217,8 +223,9 @@ func TestDeleteKeys(t *testing.T) {
 	}
 }
 
-func TestListKeys(t *testing.T) {
-	s := openTest(t)
+func TestListKeys(t *testing.T) { onBoth(t, testListKeys) }
+
+func testListKeys(t *testing.T, s *Store) {
 	ctx := context.Background()
 	// k0 is oldest; user u1 owns the even ones.
 	for i := range 7 {
@@ -266,8 +273,9 @@ func TestListKeys(t *testing.T) {
 	}
 }
 
-func TestKeySpendWriters(t *testing.T) {
-	s := openTest(t)
+func TestKeySpendWriters(t *testing.T) { onBoth(t, testKeySpendWriters) }
+
+func testKeySpendWriters(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.CreateKey(ctx, Key{Token: "k", Spend: 2}); err != nil {
 		t.Fatal(err)
@@ -293,8 +301,9 @@ func TestKeySpendWriters(t *testing.T) {
 
 // A budget window reset noticed late keeps the spend already made in the new window, and rows from
 // the old window that arrive after the reset are stored but not charged to the new one.
-func TestResetKeySpend(t *testing.T) {
-	s := openTest(t)
+func TestResetKeySpend(t *testing.T) { onBoth(t, testResetKeySpend) }
+
+func testResetKeySpend(t *testing.T, s *Store) {
 	ctx := context.Background()
 	window := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	next := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -340,8 +349,9 @@ func TestResetKeySpend(t *testing.T) {
 	}
 }
 
-func TestRegenerateKey(t *testing.T) {
-	s := openTest(t)
+func TestRegenerateKey(t *testing.T) { onBoth(t, testRegenerateKey) }
+
+func testRegenerateKey(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.CreateKey(ctx, Key{Token: "old", KeyName: "sk-...0ld0", KeyAlias: "oc"}); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -189,10 +188,30 @@ CREATE INDEX spend_logs_team ON spend_logs(team_id, start_time);
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int { return len(migrations) }
 
-// migrate brings db up to len(ms). Each step reads the version inside its own write transaction
-// (db must begin transactions IMMEDIATE), so two processes opening the same new file at once apply
-// every migration exactly once.
-func migrate(ctx context.Context, db *sql.DB, ms []string) error {
+// migrationTexts is migrations in d's dialect.
+func migrationTexts(d dialect, ms []string) ([]string, error) {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		t, err := d.migration(i+1, m)
+		if err != nil {
+			return nil, fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// schemaMigrations records the versions applied (portable: both engines run it).
+const schemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`
+
+// migrate brings db up to len(ms), texts in db's dialect. Each step reads the version inside its
+// own write transaction, which is alone (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory
+// lock), so several processes opening the same new database at once apply every migration
+// exactly once.
+func migrate(ctx context.Context, db *pool, ms []string) error {
 	for {
 		done, err := migrateOne(ctx, db, ms)
 		if err != nil || done {
@@ -201,16 +220,20 @@ func migrate(ctx context.Context, db *sql.DB, ms []string) error {
 	}
 }
 
-func migrateOne(ctx context.Context, db *sql.DB, ms []string) (done bool, err error) {
+func migrateOne(ctx context.Context, db *pool, ms []string) (done bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
-	) STRICT`); err != nil {
+	if err := db.d.lockMigrations(ctx, tx); err != nil {
+		return false, fmt.Errorf("migrate: lock: %w", err)
+	}
+	ddl, err := db.d.migration(0, schemaMigrations)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, ddl); err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
 	}
 	var v int
@@ -219,12 +242,14 @@ func migrateOne(ctx context.Context, db *sql.DB, ms []string) (done bool, err er
 	}
 	switch {
 	case v > len(ms):
-		return false, fmt.Errorf("%w: the file is at version %d, this build knows up to %d; "+
+		return false, fmt.Errorf("%w: the database is at version %d, this build knows up to %d; "+
 			"run a newer clawgate or point it at another data folder", ErrSchemaTooNew, v, len(ms))
 	case v == len(ms):
 		return true, nil
 	}
-	if _, err := tx.ExecContext(ctx, ms[v]); err != nil {
+	// The text as written: no placeholders to rebind, and PostgreSQL's function bodies are
+	// best left alone. Without arguments both drivers run a multi-statement text.
+	if _, err := tx.tx.ExecContext(ctx, ms[v]); err != nil {
 		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,

@@ -49,7 +49,7 @@ type clause struct {
 }
 
 // filters are q's conditions but the text, in order, then the text's LIKE test (nil without text).
-func (q RequestQuery) filters() (conds []clause, like *clause) {
+func (q RequestQuery) filters(d dialect) (conds []clause, like *clause) {
 	add := func(cond string, v ...any) { conds = append(conds, clause{cond, v}) }
 	if q.Model != "" {
 		add("(model_group = ? OR model = ?)", q.Model, q.Model)
@@ -75,15 +75,15 @@ func (q RequestQuery) filters() (conds []clause, like *clause) {
 	}
 	if t := strings.TrimSpace(q.Text); t != "" {
 		p := "%" + likeEscape.Replace(t) + "%"
-		// LIKE is case-insensitive for ASCII; metadata is searched only under "tags" so that the
-		// call id and other bookkeeping in it do not match.
+		// Case-insensitive (SQLite's LIKE for ASCII, PostgreSQL's ILIKE); metadata is searched
+		// only under "tags" so that the call id and other bookkeeping in it do not match.
 		var or []string
 		like = &clause{}
 		for _, col := range []string{"request_id", "model_group", "model", "provider", "key_alias", "error", "user_id", "end_user"} {
-			or = append(or, col+` LIKE ? ESCAPE '\'`)
+			or = append(or, col+" "+d.like()+` ? ESCAPE '\'`)
 			like.args = append(like.args, p)
 		}
-		or = append(or, `(metadata LIKE '%"tags"%' AND json_extract(metadata, '$.tags') LIKE ? ESCAPE '\')`)
+		or = append(or, `(metadata LIKE '%"tags"%' AND `+d.tags()+" "+d.like()+` ? ESCAPE '\')`)
 		like.args = append(like.args, p)
 		like.cond = "(" + strings.Join(or, " OR ") + ")"
 	}
@@ -111,12 +111,12 @@ func where(cs []clause) (string, []any) {
 }
 
 // sql selects cols for q. indexed: the text is first looked up in the trigram index.
-func (q RequestQuery) sql(cols string, indexed bool) (string, []any) {
-	conds, like := q.filters()
+func (q RequestQuery) sql(d dialect, cols string, indexed bool) (string, []any) {
+	conds, like := q.filters(d)
 	if like != nil {
 		conds = append(conds, *like)
-		if m := trigramMatch(q.Text); indexed && m != "" {
-			conds = append(conds, clause{"rowid IN (SELECT rowid FROM spend_logs_text WHERE spend_logs_text MATCH ?)", []any{m}})
+		if ix := d.textIndex(strings.TrimSpace(q.Text)); indexed && ix != nil {
+			conds = append(conds, *ix)
 		}
 	}
 	w, args := where(conds)
@@ -129,12 +129,13 @@ func (q RequestQuery) sql(cols string, indexed bool) (string, []any) {
 }
 
 // windowSQL is the text search over the newest textWindow rows that pass the other filters.
-func (q RequestQuery) windowSQL(cols string) (string, []any) {
-	conds, like := q.filters()
+func (q RequestQuery) windowSQL(d dialect, cols string) (string, []any) {
+	conds, like := q.filters(d)
 	w, args := where(conds)
-	inner := `SELECT rowid FROM spend_logs` + w + q.order() + ` LIMIT ?`
+	id := d.rowID()
+	inner := `SELECT ` + id + ` FROM spend_logs` + w + q.order() + ` LIMIT ?`
 	args = append(args, textWindow)
-	s := `SELECT ` + cols + ` FROM spend_logs WHERE rowid IN (` + inner + `) AND ` + like.cond + q.order() + ` LIMIT ?`
+	s := `SELECT ` + cols + ` FROM spend_logs WHERE ` + id + ` IN (` + inner + `) AND ` + like.cond + q.order() + ` LIMIT ?`
 	return s, append(append(args, like.args...), q.Limit)
 }
 
@@ -163,10 +164,10 @@ func (s *Store) PageSpendLogs(ctx context.Context, q RequestQuery) ([]SpendLog, 
 	collect := func(l SpendLog) error { out = append(out, l); return nil }
 	var err error
 	if strings.TrimSpace(q.Text) != "" && q.Limit > 0 {
-		query, args := q.windowSQL(logCols)
+		query, args := q.windowSQL(s.d, logCols)
 		if err = s.eachLog(ctx, query, args, collect); err == nil && len(out) < q.Limit {
 			out = out[:0] // too few among the newest rows: ask the index
-			query, args = q.sql(logCols, true)
+			query, args = q.sql(s.d, logCols, true)
 			err = s.eachLog(ctx, query, args, collect)
 		}
 	} else {
@@ -186,7 +187,7 @@ func (s *Store) PageSpendLogs(ctx context.Context, q RequestQuery) ([]SpendLog, 
 // EachSpendLog calls fn with each row of q in order, reading one row at a time, so an export of a
 // million rows holds one in memory. An error from fn stops it and is returned.
 func (s *Store) EachSpendLog(ctx context.Context, q RequestQuery, fn func(SpendLog) error) error {
-	query, args := q.sql(logCols, true)
+	query, args := q.sql(s.d, logCols, true)
 	return s.eachLog(ctx, query, args, fn)
 }
 

@@ -12,9 +12,8 @@ import (
 // requestRows stores twelve rows: r00..r11, a minute apart except r04/r05/r06 which share one
 // start time (ties broken by request_id). Rows alternate model gpt/claude and key ka/kb; every
 // third fails; r07 carries a tag and r09 an end user.
-func requestRows(t *testing.T) *Store {
+func requestRows(t *testing.T, s *Store) *Store {
 	t.Helper()
-	s := openTest(t)
 	var logs []SpendLog
 	for i := range 12 {
 		at := t0.Add(time.Duration(i) * time.Minute)
@@ -51,8 +50,10 @@ func ids(logs []SpendLog) []string {
 	return out
 }
 
-func TestPageSpendLogsFilters(t *testing.T) {
-	s := requestRows(t)
+func TestPageSpendLogsFilters(t *testing.T) { onBoth(t, testPageSpendLogsFilters) }
+
+func testPageSpendLogsFilters(t *testing.T, s *Store) {
+	requestRows(t, s)
 	tests := []struct {
 		name string
 		q    RequestQuery
@@ -93,8 +94,10 @@ func TestPageSpendLogsFilters(t *testing.T) {
 
 // TestPageSpendLogsKeyset walks every page forward then back with pages that split the tied
 // rows, and checks that each row appears exactly once and the pages past either end are empty.
-func TestPageSpendLogsKeyset(t *testing.T) {
-	s := requestRows(t)
+func TestPageSpendLogsKeyset(t *testing.T) { onBoth(t, testPageSpendLogsKeyset) }
+
+func testPageSpendLogsKeyset(t *testing.T, s *Store) {
+	requestRows(t, s)
 	ctx := context.Background()
 	for _, size := range []int{1, 2, 5, 12, 20} {
 		t.Run(fmt.Sprint("size ", size), func(t *testing.T) {
@@ -146,8 +149,10 @@ func startOf(t *testing.T, s *Store, id string) time.Time {
 	return l.StartTime
 }
 
-func TestEachSpendLogStopsOnError(t *testing.T) {
-	s := requestRows(t)
+func TestEachSpendLogStopsOnError(t *testing.T) { onBoth(t, testEachSpendLogStopsOnError) }
+
+func testEachSpendLogStopsOnError(t *testing.T, s *Store) {
+	requestRows(t, s)
 	stop := fmt.Errorf("enough")
 	n := 0
 	err := s.EachSpendLog(context.Background(), RequestQuery{}, func(SpendLog) error {
@@ -164,8 +169,9 @@ func TestEachSpendLogStopsOnError(t *testing.T) {
 
 // TestRollupMatchesRows checks that the Overview's rollup answers what the rows do, through
 // inserts, a key regeneration (rows re-keyed) and pruning.
-func TestRollupMatchesRows(t *testing.T) {
-	s := openTest(t)
+func TestRollupMatchesRows(t *testing.T) { onBoth(t, testRollupMatchesRows) }
+
+func testRollupMatchesRows(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.CreateKey(ctx, Key{Token: "old", KeyAlias: "oc"}); err != nil {
 		t.Fatal(err)
@@ -239,8 +245,10 @@ func round(gs []SpendGroup) []SpendGroup {
 
 // A text search's page is the same whether the newest rows fill it (the LIKE window) or the
 // trigram index has to be asked, with cursors too.
-func TestTextSearchWindowAndIndex(t *testing.T) {
-	s := requestRows(t)
+func TestTextSearchWindowAndIndex(t *testing.T) { onBoth(t, testTextSearchWindowAndIndex) }
+
+func testTextSearchWindowAndIndex(t *testing.T, s *Store) {
+	requestRows(t, s)
 	for _, window := range []int{1, 3, 5000} {
 		prev := textWindow
 		textWindow = window

@@ -17,15 +17,8 @@ import (
 //     dimension keeps a bucket's rows at models + keys, not models x keys.
 func requestsMigration() string {
 	var b strings.Builder
+	b.WriteString(requestsIndexes)
 	b.WriteString(`
-DROP INDEX spend_logs_start;
-DROP INDEX spend_logs_model_group;
-CREATE INDEX spend_logs_time_id ON spend_logs(start_time, request_id);
-CREATE INDEX spend_logs_alias_time ON spend_logs(key_alias, start_time, request_id);
-CREATE INDEX spend_logs_status_time ON spend_logs(status, start_time, request_id);
-CREATE INDEX spend_logs_model_time ON spend_logs(model, start_time, request_id);
-CREATE INDEX spend_logs_group_time ON spend_logs(model_group, start_time, request_id);
-
 -- Contentless (the text stays in spend_logs) and detail=none (no positions): the index finds the
 -- rows holding every trigram of the text, and LIKE then keeps the real matches.
 CREATE VIRTUAL TABLE spend_logs_text USING fts5(request_id, model_group, model, provider, key_alias, error,
@@ -47,6 +40,17 @@ END;
 	}
 	return b.String()
 }
+
+// requestsIndexes are version 5's indexes for the Requests tab's filters (both engines).
+const requestsIndexes = `
+DROP INDEX spend_logs_start;
+DROP INDEX spend_logs_model_group;
+CREATE INDEX spend_logs_time_id ON spend_logs(start_time, request_id);
+CREATE INDEX spend_logs_alias_time ON spend_logs(key_alias, start_time, request_id);
+CREATE INDEX spend_logs_status_time ON spend_logs(status, start_time, request_id);
+CREATE INDEX spend_logs_model_time ON spend_logs(model, start_time, request_id);
+CREATE INDEX spend_logs_group_time ON spend_logs(model_group, start_time, request_id);
+`
 
 // rollup is one spend_rollup_* table: sums per bucket and one dimension.
 type rollup struct {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -77,8 +78,18 @@ const logCols = `request_id, response_id, call_type, api_key, key_alias, spend, 
 	end_time, completion_start_time, model, model_group, model_id, provider, api_base, user_id, end_user,
 	status, error, fallbacks, retries, metadata, team_id`
 
-const insertLog = `INSERT OR IGNORE INTO spend_logs (` + logCols + `, messages, response)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// insertChunk is how many rows one INSERT statement carries: one round trip for many rows
+// (PostgreSQL answers each statement over the network), 31 parameters a row, well under both
+// engines' limits on parameters.
+const insertChunk = 128
+
+// insertLogs is the INSERT of n rows. A row whose request_id is stored already (or comes again
+// in the same statement) is skipped; RETURNING names the rows that went in. Both engines read it.
+func insertLogs(n int) string {
+	row := "(?" + strings.Repeat(", ?", 30) + ")"
+	return `INSERT INTO spend_logs (` + logCols + `, messages, response) VALUES ` +
+		row + strings.Repeat(", "+row, n-1) + ` ON CONFLICT (request_id) DO NOTHING RETURNING request_id`
+}
 
 func nullBody(b []byte) any {
 	if b == nil {
@@ -116,27 +127,34 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 		}
 		metas[i] = string(b)
 	}
-	return s.writeTx(ctx, "insert spend logs", func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, insertLog)
-		if err != nil {
-			return err
+	return s.writeTx(ctx, "insert spend logs", func(tx *txn) error {
+		inserted := map[string]bool{}
+		for start := 0; start < len(logs); start += insertChunk {
+			chunk := logs[start:min(start+insertChunk, len(logs))]
+			args := make([]any, 0, 31*len(chunk))
+			for i := range chunk {
+				l := &chunk[i]
+				args = append(args, l.RequestID, l.ResponseID, l.CallType, l.APIKey, l.KeyAlias, l.Spend, l.Unpriced,
+					l.PromptTokens, l.CompletionTokens, l.TotalTokens, l.CacheReadTokens, l.CacheWriteTokens,
+					l.ReasoningTokens, micros(l.StartTime), micros(l.EndTime), nullMicros(l.CompletionStartTime),
+					l.Model, l.ModelGroup, l.ModelID, l.Provider, l.APIBase, l.User, l.EndUser, l.Status, l.Error,
+					l.Fallbacks, l.Retries, metas[start+i], l.TeamID, nullBody(l.Messages), nullBody(l.Response))
+			}
+			if err := returnedIDs(ctx, tx, insertLogs(len(chunk)), args, inserted); err != nil {
+				return fmt.Errorf("rows %s to %s: %w", chunk[0].RequestID, chunk[len(chunk)-1].RequestID, err)
+			}
 		}
-		defer stmt.Close()
 		type added struct {
 			rows []int // indexes of newly inserted rows
 		}
 		perKey := map[string]*added{}
 		for i := range logs {
 			l := &logs[i]
-			res, err := stmt.ExecContext(ctx, l.RequestID, l.ResponseID, l.CallType, l.APIKey, l.KeyAlias, l.Spend, l.Unpriced,
-				l.PromptTokens, l.CompletionTokens, l.TotalTokens, l.CacheReadTokens, l.CacheWriteTokens,
-				l.ReasoningTokens, micros(l.StartTime), micros(l.EndTime), nullMicros(l.CompletionStartTime),
-				l.Model, l.ModelGroup, l.ModelID, l.Provider, l.APIBase, l.User, l.EndUser, l.Status, l.Error,
-				l.Fallbacks, l.Retries, metas[i], l.TeamID, nullBody(l.Messages), nullBody(l.Response))
-			if err != nil {
-				return fmt.Errorf("%s: %w", l.RequestID, err)
+			if !inserted[l.RequestID] {
+				continue
 			}
-			if n, _ := res.RowsAffected(); n == 0 || l.APIKey == "" {
+			delete(inserted, l.RequestID) // a request_id twice in the batch went in once: count it once
+			if l.APIKey == "" {
 				continue
 			}
 			a := perKey[l.APIKey]
@@ -146,12 +164,22 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 			}
 			a.rows = append(a.rows, i)
 		}
-		for token, a := range perKey {
+		// Keys in one order in every transaction, each locked as it is read (PostgreSQL), so
+		// that gateways writing batches for the same keys queue instead of deadlocking, and a
+		// window reset elsewhere is either seen here or made after this write.
+		tokens := make([]string, 0, len(perKey))
+		for token := range perKey {
+			tokens = append(tokens, token)
+		}
+		slices.Sort(tokens)
+		sinceOf := `SELECT spend_since FROM keys WHERE token = ?` + s.d.forUpdate()
+		for _, token := range tokens {
+			a := perKey[token]
 			var since sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT spend_since FROM keys WHERE token = ?`, token).Scan(&since)
+			err := tx.QueryRowContext(ctx, sinceOf, token).Scan(&since)
 			if errors.Is(err, sql.ErrNoRows) {
 				if token, err = followRename(ctx, tx, token); err == nil {
-					err = tx.QueryRowContext(ctx, `SELECT spend_since FROM keys WHERE token = ?`, token).Scan(&since)
+					err = tx.QueryRowContext(ctx, sinceOf, token).Scan(&since)
 				}
 			}
 			if errors.Is(err, sql.ErrNoRows) {
@@ -176,12 +204,30 @@ func (s *Store) InsertSpendLogs(ctx context.Context, logs []SpendLog) error {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE keys SET spend = spend + ?,
-				last_active = MAX(COALESCE(last_active, ?), ?) WHERE token = ?`, delta, last, last, token); err != nil {
+				last_active = CASE WHEN last_active IS NULL OR last_active < ? THEN ? ELSE last_active END
+				WHERE token = ?`, delta, last, last, token); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// returnedIDs runs an INSERT ... RETURNING request_id and notes the ids it returns in ids.
+func returnedIDs(ctx context.Context, tx *txn, query string, args []any, ids map[string]bool) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids[id] = true
+	}
+	return rows.Err()
 }
 
 func scanLog(r rowScanner, bodies bool) (SpendLog, error) {
@@ -354,8 +400,9 @@ const pruneChunk = 5000
 func (s *Store) PruneSpendLogs(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM spend_logs WHERE rowid IN
-			(SELECT rowid FROM spend_logs WHERE start_time < ? LIMIT ?)`, micros(before), pruneChunk)
+		id := s.d.rowID()
+		res, err := s.w.ExecContext(ctx, `DELETE FROM spend_logs WHERE `+id+` IN
+			(SELECT `+id+` FROM spend_logs WHERE start_time < ? LIMIT ?)`, micros(before), pruneChunk)
 		if err != nil {
 			return total, fmt.Errorf("store: prune spend logs: %w", err)
 		}

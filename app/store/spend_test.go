@@ -38,8 +38,9 @@ func countLogs(t testing.TB, s *Store) int {
 	return n
 }
 
-func TestSpendLogRoundTrip(t *testing.T) {
-	s := openTest(t)
+func TestSpendLogRoundTrip(t *testing.T) { onBoth(t, testSpendLogRoundTrip) }
+
+func testSpendLogRoundTrip(t *testing.T, s *Store) {
 	ctx := context.Background()
 	full := SpendLog{
 		RequestID: "chatcmpl-abc", CallType: "acompletion", APIKey: "hash", KeyAlias: "openclaw",
@@ -83,8 +84,9 @@ func TestSpendLogRoundTrip(t *testing.T) {
 	}
 }
 
-func TestInsertSpendLogsIdempotent(t *testing.T) {
-	s := openTest(t)
+func TestInsertSpendLogsIdempotent(t *testing.T) { onBoth(t, testInsertSpendLogsIdempotent) }
+
+func testInsertSpendLogsIdempotent(t *testing.T, s *Store) {
 	ctx := context.Background()
 	for _, tok := range []string{"ka", "kb"} {
 		if err := s.CreateKey(ctx, Key{Token: tok}); err != nil {
@@ -128,15 +130,21 @@ func TestInsertSpendLogsIdempotent(t *testing.T) {
 }
 
 // The logs and the key's spend commit together or not at all.
-func TestInsertSpendLogsOneTransaction(t *testing.T) {
-	s := openTest(t)
+func TestInsertSpendLogsOneTransaction(t *testing.T) { onBoth(t, testInsertSpendLogsOneTransaction) }
+
+func testInsertSpendLogsOneTransaction(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.CreateKey(ctx, Key{Token: "k"}); err != nil {
 		t.Fatal(err)
 	}
 	// Make one row fail inside the transaction, after the rows before it were inserted.
-	if _, err := s.w.ExecContext(ctx, `CREATE TRIGGER boom BEFORE INSERT ON spend_logs
-		WHEN NEW.request_id = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+	boom := `CREATE TRIGGER boom BEFORE INSERT ON spend_logs
+		WHEN NEW.request_id = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`
+	if _, ok := s.d.(postgresDialect); ok {
+		boom = `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$;
+			CREATE TRIGGER boom BEFORE INSERT ON spend_logs FOR EACH ROW WHEN (NEW.request_id = 'boom') EXECUTE FUNCTION boom()`
+	}
+	if _, err := s.w.ExecContext(ctx, boom); err != nil {
 		t.Fatal(err)
 	}
 	err := s.InsertSpendLogs(ctx, []SpendLog{mkLog("ok-1", "k", 1, t0), mkLog("boom", "k", 1, t0), mkLog("ok-2", "k", 1, t0)})
@@ -151,8 +159,9 @@ func TestInsertSpendLogsOneTransaction(t *testing.T) {
 	}
 }
 
-func TestInsertSpendLogsRejectsInvalid(t *testing.T) {
-	s := openTest(t)
+func TestInsertSpendLogsRejectsInvalid(t *testing.T) { onBoth(t, testInsertSpendLogsRejectsInvalid) }
+
+func testInsertSpendLogsRejectsInvalid(t *testing.T, s *Store) {
 	for _, c := range []struct {
 		name string
 		log  SpendLog
@@ -175,8 +184,9 @@ func TestInsertSpendLogsRejectsInvalid(t *testing.T) {
 	}
 }
 
-func TestQuerySpendLogs(t *testing.T) {
-	s := openTest(t)
+func TestQuerySpendLogs(t *testing.T) { onBoth(t, testQuerySpendLogs) }
+
+func testQuerySpendLogs(t *testing.T, s *Store) {
 	ctx := context.Background()
 	// Ten rows a minute apart: r0 oldest. Even rows are key ka / user u1 / model gpt, odd ones kb / u2 /
 	// claude; r7 failed; spend of ri is i/8.
@@ -233,8 +243,9 @@ func TestQuerySpendLogs(t *testing.T) {
 	}
 }
 
-func TestTotalAndKeySpend(t *testing.T) {
-	s := openTest(t)
+func TestTotalAndKeySpend(t *testing.T) { onBoth(t, testTotalAndKeySpend) }
+
+func testTotalAndKeySpend(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.InsertSpendLogs(ctx, []SpendLog{
 		mkLog("a", "k1", 1, t0), mkLog("b", "k1", 2, t0.Add(time.Hour)), mkLog("c", "k2", 4, t0.Add(2*time.Hour)),
@@ -269,8 +280,9 @@ func TestTotalAndKeySpend(t *testing.T) {
 	}
 }
 
-func TestPruneSpendLogs(t *testing.T) {
-	s := openTest(t)
+func TestPruneSpendLogs(t *testing.T) { onBoth(t, testPruneSpendLogs) }
+
+func testPruneSpendLogs(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.CreateKey(ctx, Key{Token: "k"}); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
-// Package store keeps Clawgate's ledger in SQLite: virtual keys, spend logs and settings. It uses
-// modernc.org/sqlite (pure Go) in WAL mode with one writer connection and a small pool of read-only
-// connections, so the auth path's key lookups never wait behind a batch of usage writes.
+// Package store keeps Clawgate's ledger: virtual keys, spend logs and settings. By default it is
+// SQLite (modernc.org/sqlite, pure Go) in WAL mode with one writer connection and a small pool of
+// read-only connections, so the auth path's key lookups never wait behind a batch of usage
+// writes. Given a postgres:// URL it is PostgreSQL (pgx), which several gateways can share. The
+// code and the SQL are the same for both; a dialect (dialect.go) holds what differs.
 package store
 
 import (
@@ -8,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,15 +44,31 @@ var (
 
 // Store is the ledger. It is safe for concurrent use.
 type Store struct {
-	path string
+	path string     // the database file, or the PostgreSQL URL without its password
+	d    dialect    // where the engines differ (dialect.go)
 	own  ownChanges // the key_changes rows this Store wrote (keychanges.go)
-	w    *sql.DB    // one connection: every write is serialised here
-	r    *sql.DB    // query_only connections for reads; WAL lets them run beside the writer
+	// SQLite: w is one connection, so every write is serialised there, and r holds query_only
+	// connections that WAL lets run beside the writer. PostgreSQL: both are the same pool.
+	w *pool
+	r *pool
 }
 
-// Open opens or creates the database at path (use Path(dataDir)), brings its schema up to date and
-// returns the Store. The file is created with mode 0600: it holds key hashes and, when enabled, prompts.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens or creates the database at target and brings its schema up to date. target is a
+// file path (use Path(dataDir)) for SQLite, or a postgres:// or postgresql:// URL (IsURL) for
+// PostgreSQL. A SQLite file is created with mode 0600: it holds key hashes and, when enabled,
+// prompts.
+func Open(ctx context.Context, target string) (*Store, error) {
+	if IsURL(target) {
+		return openPostgres(ctx, target)
+	}
+	return openSQLite(ctx, target)
+}
+
+// IsURL reports whether target names a PostgreSQL database (postgres:// or postgresql://)
+// rather than a SQLite file.
+func IsURL(target string) bool { return isPostgres(target) }
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -60,36 +79,43 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := ensurePrivate(abs); err != nil {
 		return nil, err
 	}
-	s := &Store{path: abs}
+	d := sqliteDialect{}
+	s := &Store{path: abs, d: d}
 	// _txlock=immediate takes the write lock at BEGIN, so a transaction never fails half way when it
 	// first writes; busy_timeout covers another process (a second clawgate) holding it.
-	s.w, err = sql.Open("sqlite", dsn(abs,
+	w, err := sql.Open("sqlite", dsn(abs,
 		"_pragma=busy_timeout(5000)", "_pragma=synchronous(NORMAL)", "_pragma=foreign_keys(ON)",
 		"_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
-	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.w.SetConnMaxLifetime(0)
-	s.w.SetConnMaxIdleTime(0)
+	s.w = &pool{db: w, d: d}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
 	if err := s.setWAL(ctx); err != nil {
-		s.w.Close()
+		w.Close()
 		return nil, err
 	}
-	if err := migrate(ctx, s.w, migrations); err != nil {
-		s.w.Close()
+	texts, err := migrationTexts(d, migrations)
+	if err == nil {
+		err = migrate(ctx, s.w, texts)
+	}
+	if err != nil {
+		w.Close()
 		return nil, fmt.Errorf("store: %s: %w", abs, err)
 	}
-	s.r, err = sql.Open("sqlite", dsn(abs,
+	r, err := sql.Open("sqlite", dsn(abs,
 		"_pragma=busy_timeout(5000)", "_pragma=foreign_keys(ON)", "_pragma=query_only(1)"))
 	if err != nil {
-		s.w.Close()
+		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
+	s.r = &pool{db: r, d: d}
 	n := min(max(runtime.GOMAXPROCS(0), 2), 8)
-	s.r.SetMaxOpenConns(n)
-	s.r.SetMaxIdleConns(n)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
 	if err := s.r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
@@ -100,13 +126,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Ping reports whether the database answers (for /health/readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
 
-// Path is the database file.
+// Path is the database file, or for PostgreSQL its URL without the password.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools. Close a Writer first so its rows reach disk.
+// Close closes the pools. Close a Writer first so its rows reach the database.
 func (s *Store) Close() error {
 	var errs []error
-	if s.r != nil {
+	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}
 	if s.w != nil {
@@ -192,15 +218,6 @@ func isBusy(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
-}
-
 // Times are stored as INTEGER microseconds since the Unix epoch (UTC): compact, ordered, exact to
 // what Go's clocks give, and range queries hit the indexes without string comparisons.
 
@@ -260,13 +277,14 @@ func intPtr(v sql.NullInt64) *int64 {
 	return &i
 }
 
-// limitOffset turns a 1-based page and a size into SQL LIMIT/OFFSET; size <= 0 means no limit.
-func limitOffset(page, size int) (limit, offset int) {
+// limitOffset turns a 1-based page and a size into SQL LIMIT/OFFSET; size <= 0 means no limit
+// (the largest LIMIT: PostgreSQL refuses SQLite's -1).
+func limitOffset(page, size int) (limit int64, offset int) {
 	if size <= 0 {
-		return -1, 0
+		return math.MaxInt64, 0
 	}
 	if page < 1 {
 		page = 1
 	}
-	return size, (page - 1) * size
+	return int64(size), (page - 1) * size
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,18 +14,10 @@ import (
 	"testing"
 )
 
+// openTest opens a new SQLite store, for the tests of what only the file has (modes, WAL, spill).
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), Path(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+	return sqliteEngine.open(t)
 }
 
 // rawDB opens path without the store, to look at or tamper with the file as another program would.
@@ -38,9 +31,27 @@ func rawDB(t testing.TB, path string) *sql.DB {
 	return db
 }
 
-func versions(t testing.TB, db *sql.DB) []int {
+// rawPool opens target without the store (no migrations), as another program would.
+func rawPool(t testing.TB, target string) *pool {
 	t.Helper()
-	rows, err := db.Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	if !IsURL(target) {
+		return &pool{db: rawDB(t, target), d: sqliteDialect{}}
+	}
+	db, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &pool{db: db, d: postgresDialect{}}
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func versions(t testing.TB, db querier) []int {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +143,7 @@ func TestOpenPragmas(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
 	for _, c := range []struct {
-		db     *sql.DB
+		db     *pool
 		pragma string
 		want   string
 	}{
@@ -157,41 +168,59 @@ func TestOpenPragmas(t *testing.T) {
 	}
 }
 
-func TestOpenRefusesNewerSchema(t *testing.T) {
+func TestOpenRefusesNewerSchema(t *testing.T) { eachEngine(t, testOpenRefusesNewerSchema) }
+
+func testOpenRefusesNewerSchema(t *testing.T, e engine) {
 	ctx := context.Background()
-	path := Path(t.TempDir())
-	s, err := Open(ctx, path)
+	target := e.database(t)
+	s, err := Open(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	future := SchemaVersion() + 3
-	if _, err := rawDB(t, path).Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, future); err != nil {
+	if _, err := rawPool(t, target).ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, future); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(ctx, path)
+	_, err = Open(ctx, target)
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("Open = %v, want ErrSchemaTooNew", err)
 	}
-	for _, want := range []string{path, "version " + strconv.Itoa(future), "up to " + strconv.Itoa(SchemaVersion())} {
+	where := target
+	if u, err := url.Parse(target); err == nil && IsURL(target) {
+		where = strings.TrimPrefix(u.Path, "/") // the database's name
+	}
+	for _, want := range []string{where, "version " + strconv.Itoa(future), "up to " + strconv.Itoa(SchemaVersion())} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	// Refusing must not have touched the file.
-	if got := versions(t, rawDB(t, path)); got[len(got)-1] != future || len(got) != SchemaVersion()+1 {
+	// Refusing must not have touched the database.
+	if got := versions(t, rawPool(t, target)); got[len(got)-1] != future || len(got) != SchemaVersion()+1 {
 		t.Errorf("versions after refusal = %v", got)
 	}
 }
 
-func TestMigrateSteps(t *testing.T) {
-	ctx := context.Background()
-	db := rawDB(t, filepath.Join(t.TempDir(), "m.db"))
-	db.SetMaxOpenConns(1)
-	m1 := `CREATE TABLE a (x INTEGER)`
-	m2 := `CREATE TABLE b (y INTEGER); INSERT INTO b VALUES (7)`
-	bad := `CREATE TABLE c (z INTEGER); INSERT INTO nowhere VALUES (1)`
+func TestMigrateSteps(t *testing.T) { eachEngine(t, testMigrateSteps) }
 
+func testMigrateSteps(t *testing.T, e engine) {
+	ctx := context.Background()
+	db := rawPool(t, e.database(t))
+	db.db.SetMaxOpenConns(1)
+	ms := []string{
+		`CREATE TABLE a (x INTEGER)`,
+		`CREATE TABLE b (y INTEGER); INSERT INTO b VALUES (7)`,
+		`CREATE TABLE c (z INTEGER); INSERT INTO nowhere VALUES (1)`, // fails half way
+	}
+	if e == postgresEngine {
+		for i := range ms {
+			var err error
+			if ms[i], err = portableToPostgres(ms[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m1, m2, bad := ms[0], ms[1], ms[2]
 	if err := migrate(ctx, db, []string{m1}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,40 +242,47 @@ func TestMigrateSteps(t *testing.T) {
 		t.Errorf("versions after failed migration = %v, want [1 2]", got)
 	}
 	// The failed migration's first statement was rolled back with it.
-	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'c'`).Scan(&n); err != nil || n != 0 {
-		t.Errorf("table c exists after failed migration (n=%d, err=%v)", n, err)
+	if _, err := db.ExecContext(ctx, `SELECT * FROM c`); err == nil {
+		t.Error("table c exists after failed migration")
 	}
 }
 
-// Two processes (here two Stores) opening a new file at once must apply each migration once.
-func TestConcurrentOpen(t *testing.T) {
-	path := Path(t.TempDir())
+// Processes (here Stores) opening a new database at once must apply each migration once: on
+// PostgreSQL, as three replicas starting together would.
+func TestConcurrentOpen(t *testing.T) { eachEngine(t, testConcurrentOpen) }
+
+func testConcurrentOpen(t *testing.T, e engine) {
+	target := e.database(t)
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
+	errs := make([]error, 6)
+	start := make(chan struct{})
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := Open(context.Background(), path)
+			<-start
+			s, err := Open(context.Background(), target)
 			if err == nil {
 				err = s.Close()
 			}
 			errs[i] = err
 		}()
 	}
+	close(start)
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := versions(t, rawDB(t, path)); !slices.Equal(got, wantVersions(SchemaVersion())) {
+	if got := versions(t, rawPool(t, target)); !slices.Equal(got, wantVersions(SchemaVersion())) {
 		t.Fatalf("versions = %v", got)
 	}
 }
 
-func TestSettings(t *testing.T) {
-	s := openTest(t)
+func TestSettings(t *testing.T) { onBoth(t, testSettings) }
+
+func testSettings(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if _, ok, err := s.GetSetting(ctx, "route"); err != nil || ok {
 		t.Fatalf("missing setting: ok=%v err=%v", ok, err)

@@ -73,9 +73,9 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 	}
 	var sel, group []string
 	var args []any
-	rollup := rollupServes(q, start, end)
+	rollup := s.d.rollups() && rollupServes(q, start, end)
 	if q.By&ByDay != 0 {
-		day, dayArgs := dayExpr(start, end, loc)
+		day, dayArgs := dayExpr(s.d, start, end, loc)
 		if rollup {
 			// Grouped by the day's number, formatted once per group: date() on every bucket costs more
 			// than the sums.
@@ -133,7 +133,7 @@ func (s *Store) SpendSummary(ctx context.Context, q SummaryQuery) ([]SpendGroup,
 		if q.TeamID != "" {
 			where, args = append(where, "l.team_id = ?"), append(args, q.TeamID)
 		}
-		sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(l.status = 'failure'), 0),
+		sel = append(sel, `COALESCE(SUM(l.spend), 0), COUNT(l.request_id), COALESCE(SUM(CASE WHEN l.status = 'failure' THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(l.unpriced), 0), COALESCE(SUM(l.prompt_tokens), 0), COALESCE(SUM(l.completion_tokens), 0),
 			COALESCE(SUM(l.total_tokens), 0), COALESCE(SUM(l.cache_read_tokens), 0),
 			COALESCE(SUM(l.cache_write_tokens), 0), COALESCE(SUM(l.reasoning_tokens), 0)`)
@@ -249,9 +249,9 @@ func (s *Store) summaryRange(ctx context.Context, q SummaryQuery) (start, end ti
 }
 
 // dayExpr returns SQL for the calendar day of l.start_time in loc, as "2006-01-02".
-func dayExpr(start, end time.Time, loc *time.Location) (string, []any) {
+func dayExpr(d dialect, start, end time.Time, loc *time.Location) (string, []any) {
 	secs, args := localSeconds(start, end, loc)
-	return "date(" + secs + ", 'unixepoch')", args
+	return d.day(secs), args
 }
 
 // localSeconds returns SQL for l.start_time as seconds since the epoch of loc's wall clock. SQLite
@@ -285,9 +285,9 @@ func localSeconds(start, end time.Time, loc *time.Location) (string, []any) {
 	var args []any
 	b.WriteString("l.start_time / 1000000 + CASE")
 	for _, sp := range spans[:len(spans)-1] {
-		b.WriteString(" WHEN l.start_time < ? THEN ?")
+		b.WriteString(" WHEN l.start_time < ? THEN CAST(? AS INTEGER)") // typed: PostgreSQL infers none from THEN
 		args = append(args, sp.until, sp.offset)
 	}
-	b.WriteString(" ELSE ? END")
+	b.WriteString(" ELSE CAST(? AS INTEGER) END")
 	return b.String(), append(args, spans[len(spans)-1].offset)
 }

@@ -11,9 +11,8 @@ import (
 func utc(day, hour, min int) time.Time { return time.Date(2026, 3, day, hour, min, 0, 0, time.UTC) }
 
 // summaryFixture: six rows whose aggregates are worked out by hand in the test table.
-func summaryFixture(t *testing.T) *Store {
+func summaryFixture(t *testing.T, s *Store) *Store {
 	t.Helper()
-	s := openTest(t)
 	row := func(id, key, alias, group, model, user, provider string, spend float64, start time.Time,
 		prompt, completion, cacheRead, cacheWrite, reasoning int64) SpendLog {
 		return SpendLog{RequestID: id, APIKey: key, KeyAlias: alias, ModelGroup: group, Model: model, User: user,
@@ -37,8 +36,10 @@ func summaryFixture(t *testing.T) *Store {
 	return s
 }
 
-func TestSpendSummary(t *testing.T) {
-	s := summaryFixture(t)
+func TestSpendSummary(t *testing.T) { onBoth(t, testSpendSummary) }
+
+func testSpendSummary(t *testing.T, s *Store) {
+	summaryFixture(t, s)
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +117,9 @@ func TestSpendSummary(t *testing.T) {
 }
 
 // Days follow the time zone's rules: New York's 2026-03-08 is 23 hours long and 2026-11-01 is 25.
-func TestSpendSummaryDST(t *testing.T) {
-	s := openTest(t)
+func TestSpendSummaryDST(t *testing.T) { onBoth(t, testSpendSummaryDST) }
+
+func testSpendSummaryDST(t *testing.T, s *Store) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)

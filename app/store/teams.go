@@ -140,7 +140,7 @@ func (s *Store) CreateTeam(ctx context.Context, t Team, members []Member) error 
 	if err != nil {
 		return fmt.Errorf("store: create team: %w", err)
 	}
-	return s.writeTx(ctx, "create team", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "create team", func(tx *txn) error {
 		if err := absent(ctx, tx, `SELECT team_id FROM teams WHERE team_id = ?`, t.TeamID); err != nil {
 			return err
 		}
@@ -153,7 +153,7 @@ func (s *Store) CreateTeam(ctx context.Context, t Team, members []Member) error 
 }
 
 // absent returns ErrExists when query (a lookup by id) finds a row.
-func absent(ctx context.Context, tx *sql.Tx, query string, id string) error {
+func absent(ctx context.Context, tx *txn, query string, id string) error {
 	var found string
 	err := tx.QueryRowContext(ctx, query, id).Scan(&found)
 	switch {
@@ -205,7 +205,7 @@ func (s *Store) UpdateTeam(ctx context.Context, t Team) error {
 	if err != nil {
 		return fmt.Errorf("store: update team: %w", err)
 	}
-	return s.writeTx(ctx, "update team", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "update team", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE teams SET team_alias = ?, blocked = ?, `+set+` WHERE team_id = ?`,
 			append(append([]any{t.TeamAlias, t.Blocked}, args...), t.TeamID)...)
 		if err != nil {
@@ -226,7 +226,7 @@ func (s *Store) DeleteTeam(ctx context.Context, id string) ([]string, error) {
 // col, and returns the tokens of those keys.
 func (s *Store) deleteOwner(ctx context.Context, what, table, col, id string) ([]string, error) {
 	var tokens []string
-	err := s.writeTx(ctx, what, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, what, func(tx *txn) error {
 		tokens = tokens[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT token FROM keys WHERE `+col+` = ?`, id)
 		if err != nil {
@@ -263,7 +263,7 @@ func (s *Store) deleteOwner(ctx context.Context, what, table, col, id string) ([
 
 // addMembers upserts members of team (a member added again takes the new role) and adds the users
 // it does not know.
-func addMembers(ctx context.Context, tx *sql.Tx, team string, members []Member) error {
+func addMembers(ctx context.Context, tx *txn, team string, members []Member) error {
 	now := micros(time.Now())
 	for _, m := range members {
 		if strings.TrimSpace(m.UserID) == "" {
@@ -283,7 +283,7 @@ func addMembers(ctx context.Context, tx *sql.Tx, team string, members []Member) 
 
 // AddMembers adds members to the team (see CreateTeam). It returns ErrNotFound for no such team.
 func (s *Store) AddMembers(ctx context.Context, team string, members []Member) error {
-	return s.writeTx(ctx, "add team members", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "add team members", func(tx *txn) error {
 		if err := teamExists(ctx, tx, team); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (s *Store) AddMembers(ctx context.Context, team string, members []Member) e
 }
 
 // teamExists returns ErrNotFound when there is no such team.
-func teamExists(ctx context.Context, tx *sql.Tx, team string) error {
+func teamExists(ctx context.Context, tx *txn, team string) error {
 	err := absent(ctx, tx, `SELECT team_id FROM teams WHERE team_id = ?`, team)
 	switch {
 	case err == nil:
@@ -306,7 +306,7 @@ func teamExists(ctx context.Context, tx *sql.Tx, team string) error {
 // RemoveMember takes the user out of the team. It returns ErrNotFound when the user was not in it.
 // The user's keys for the team stay (LiteLLM keeps them too); the team's budget still covers them.
 func (s *Store) RemoveMember(ctx context.Context, team, user string) error {
-	return s.writeTx(ctx, "remove team member", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "remove team member", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM team_memberships WHERE team_id = ? AND user_id = ?`, team, user)
 		if err != nil {
 			return err
@@ -365,7 +365,7 @@ func (s *Store) OwnerSpendSince(ctx context.Context, o Owner, since time.Time) (
 // (a reset: 0; an admin's "spend"), ending at nextReset. Logs that started before windowStart no
 // longer count. It returns ErrNotFound.
 func (s *Store) SetOwnerSpend(ctx context.Context, o Owner, spend float64, windowStart time.Time, nextReset *time.Time) error {
-	return s.writeTx(ctx, "set "+o.col+" spend", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "set "+o.col+" spend", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE `+o.table+` SET spend = ?, spend_since = ?, budget_reset_at = ? WHERE `+o.col+` = ?`,
 			spend, micros(windowStart), nullMicros(nextReset), o.id)
 		if err != nil {

@@ -91,8 +91,9 @@ func TestUpgradeFromV1(t *testing.T) {
 
 // TestRepeatedResponseIDs: rows are told apart by their call id, so an upstream repeating its
 // response ids loses none, and the key's spend is the sum of its rows, across a reopen.
-func TestRepeatedResponseIDs(t *testing.T) {
-	s := openTest(t)
+func TestRepeatedResponseIDs(t *testing.T) { onBoth(t, testRepeatedResponseIDs) }
+
+func testRepeatedResponseIDs(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if err := s.CreateKey(ctx, Key{Token: "k", KeyName: "sk-...k", CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)

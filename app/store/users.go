@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -45,7 +44,7 @@ func (s *Store) CreateUser(ctx context.Context, u User, teams []string) error {
 	if err != nil {
 		return fmt.Errorf("store: create user: %w", err)
 	}
-	return s.writeTx(ctx, "create user", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "create user", func(tx *txn) error {
 		if err := absent(ctx, tx, `SELECT user_id FROM users WHERE user_id = ?`, u.UserID); err != nil {
 			return err
 		}
@@ -127,7 +126,7 @@ func (s *Store) UpdateUser(ctx context.Context, u User) error {
 	if err != nil {
 		return fmt.Errorf("store: update user: %w", err)
 	}
-	return s.writeTx(ctx, "update user", func(tx *sql.Tx) error {
+	return s.writeTx(ctx, "update user", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET user_alias = ?, user_email = ?, user_role = ?, `+set+` WHERE user_id = ?`,
 			append(append([]any{u.UserAlias, u.UserEmail, u.UserRole}, args...), u.UserID)...)
 		if err != nil {

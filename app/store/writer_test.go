@@ -47,8 +47,9 @@ func closeWriter(t *testing.T, w *Writer) {
 	}
 }
 
-func TestWriterConcurrentAdds(t *testing.T) {
-	s := openTest(t)
+func TestWriterConcurrentAdds(t *testing.T) { onBoth(t, testWriterConcurrentAdds) }
+
+func testWriterConcurrentAdds(t *testing.T, s *Store) {
 	ctx := context.Background()
 	keys := []string{"k0", "k1", "k2", "k3", "k4"}
 	for _, k := range keys {
@@ -125,7 +126,9 @@ func (f *fakeTimer) nextWait(t *testing.T) time.Duration {
 
 // A queued row waits exactly FlushInterval (1 s by default), is written when that wait ends and
 // not before, and the next row waits a full interval again.
-func TestWriterWaitsFlushInterval(t *testing.T) {
+func TestWriterWaitsFlushInterval(t *testing.T) { eachEngine(t, testWriterWaitsFlushInterval) }
+
+func testWriterWaitsFlushInterval(t *testing.T, e engine) {
 	for _, c := range []struct {
 		set, want time.Duration
 	}{
@@ -134,7 +137,7 @@ func TestWriterWaitsFlushInterval(t *testing.T) {
 		{0, time.Second},
 	} {
 		t.Run(c.set.String(), func(t *testing.T) {
-			s := openTest(t)
+			s := e.open(t)
 			ft := newFakeTimer()
 			wrote := make(chan int, 16)
 			w := newWriter(WriterOptions{FlushInterval: c.set, MaxBatch: 1000}, func(ctx context.Context, logs []SpendLog) error {
@@ -174,8 +177,9 @@ func TestWriterWaitsFlushInterval(t *testing.T) {
 
 // With the real timer, a row reaches the disk with no Flush (how soon is TestWriterWaitsFlushInterval's
 // business; the bound here is only for a stuck writer).
-func TestWriterWritesOnItsOwn(t *testing.T) {
-	s := openTest(t)
+func TestWriterWritesOnItsOwn(t *testing.T) { onBoth(t, testWriterWritesOnItsOwn) }
+
+func testWriterWritesOnItsOwn(t *testing.T, s *Store) {
 	w := s.NewWriter(WriterOptions{FlushInterval: 50 * time.Millisecond, MaxBatch: 1000})
 	defer closeWriter(t, w)
 	w.Add(mkLog("r1", "", 1, t0))
@@ -186,8 +190,9 @@ func TestWriterWritesOnItsOwn(t *testing.T) {
 	t.Logf("visible after %v (interval 50ms)", took)
 }
 
-func TestWriterFlushesAtMaxBatch(t *testing.T) {
-	s := openTest(t)
+func TestWriterFlushesAtMaxBatch(t *testing.T) { onBoth(t, testWriterFlushesAtMaxBatch) }
+
+func testWriterFlushesAtMaxBatch(t *testing.T, s *Store) {
 	w := s.NewWriter(WriterOptions{FlushInterval: time.Hour, MaxBatch: 10})
 	defer closeWriter(t, w)
 	for i := range 10 {
@@ -196,8 +201,9 @@ func TestWriterFlushesAtMaxBatch(t *testing.T) {
 	eventually(t, 5*time.Second, "a full batch on disk with an hour's interval", func() bool { return countLogs(t, s) == 10 })
 }
 
-func TestWriterCloseWritesEverything(t *testing.T) {
-	s := openTest(t)
+func TestWriterCloseWritesEverything(t *testing.T) { onBoth(t, testWriterCloseWritesEverything) }
+
+func testWriterCloseWritesEverything(t *testing.T, s *Store) {
 	w := s.NewWriter(WriterOptions{FlushInterval: time.Hour, MaxBatch: 100000})
 	for i := range 1000 {
 		w.Add(mkLog(fmt.Sprintf("r%d", i), "", 1, t0))
@@ -222,8 +228,9 @@ func TestWriterCloseWritesEverything(t *testing.T) {
 	}
 }
 
-func TestWriterFlush(t *testing.T) {
-	s := openTest(t)
+func TestWriterFlush(t *testing.T) { onBoth(t, testWriterFlush) }
+
+func testWriterFlush(t *testing.T, s *Store) {
 	w := s.NewWriter(WriterOptions{FlushInterval: time.Hour})
 	defer closeWriter(t, w)
 	w.Add(mkLog("r1", "", 1, t0))
@@ -261,8 +268,9 @@ func startFlaky(s *Store, o WriterOptions) (*Writer, *flaky) {
 	return w, f
 }
 
-func TestWriterRetriesAndKeepsRows(t *testing.T) {
-	s := openTest(t)
+func TestWriterRetriesAndKeepsRows(t *testing.T) { onBoth(t, testWriterRetriesAndKeepsRows) }
+
+func testWriterRetriesAndKeepsRows(t *testing.T, s *Store) {
 	if err := s.CreateKey(context.Background(), Key{Token: "k"}); err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +297,9 @@ func TestWriterRetriesAndKeepsRows(t *testing.T) {
 
 // When writes keep failing the Writer holds MaxPending rows plus its queue, then Add waits rather
 // than drop a row; the rows all land once writes succeed again.
-func TestWriterBackpressure(t *testing.T) {
-	s := openTest(t)
+func TestWriterBackpressure(t *testing.T) { onBoth(t, testWriterBackpressure) }
+
+func testWriterBackpressure(t *testing.T, s *Store) {
 	w, f := startFlaky(s, WriterOptions{FlushInterval: time.Millisecond, MaxBatch: 4, Buffer: 4, MaxPending: 8, OnError: func(error) {}})
 	added := make(chan int, 100)
 	go func() {
@@ -323,8 +332,9 @@ func TestWriterBackpressure(t *testing.T) {
 	}
 }
 
-func TestWriterCloseGivesUpAtDeadline(t *testing.T) {
-	s := openTest(t)
+func TestWriterCloseGivesUpAtDeadline(t *testing.T) { onBoth(t, testWriterCloseGivesUpAtDeadline) }
+
+func testWriterCloseGivesUpAtDeadline(t *testing.T, s *Store) {
 	w, _ := startFlaky(s, WriterOptions{FlushInterval: time.Hour, OnError: func(error) {}})
 	for i := range 5 {
 		w.Add(mkLog(fmt.Sprintf("r%d", i), "", 1, t0))
@@ -337,8 +347,9 @@ func TestWriterCloseGivesUpAtDeadline(t *testing.T) {
 	}
 }
 
-func TestWriterRepairsRows(t *testing.T) {
-	s := openTest(t)
+func TestWriterRepairsRows(t *testing.T) { onBoth(t, testWriterRepairsRows) }
+
+func testWriterRepairsRows(t *testing.T, s *Store) {
 	var errs errorLog
 	w := s.NewWriter(WriterOptions{FlushInterval: time.Hour, OnError: errs.add})
 	end := t0.Add(time.Second)
@@ -369,8 +380,9 @@ func TestWriterRepairsRows(t *testing.T) {
 	}
 }
 
-func TestWriterReplayCountsOnce(t *testing.T) {
-	s := openTest(t)
+func TestWriterReplayCountsOnce(t *testing.T) { onBoth(t, testWriterReplayCountsOnce) }
+
+func testWriterReplayCountsOnce(t *testing.T, s *Store) {
 	if err := s.CreateKey(context.Background(), Key{Token: "k"}); err != nil {
 		t.Fatal(err)
 	}

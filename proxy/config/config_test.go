@@ -185,7 +185,6 @@ func TestParseFull(t *testing.T) {
 		"full.yaml:15: unknown key x-common (ignored)",
 		"full.yaml:79: litellm_settings.cache_params is not supported by Clawgate yet (ignored)",
 		"full.yaml:90: router_settings.routing_strategy is not supported by Clawgate yet (ignored)",
-		"full.yaml:97: general_settings.database_url is not supported by Clawgate yet (ignored)",
 	}
 	if got := warningStrings(warnings); !reflect.DeepEqual(got, wantWarnings) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, wantWarnings)

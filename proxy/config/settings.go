@@ -18,7 +18,7 @@ var unsupportedRouter = set("routing_strategy", "routing_strategy_args", "redis_
 	"router_general_settings", "assistants_config")
 
 // general_settings keys LiteLLM documents that Clawgate does not honour yet; kept in Extra.
-var unsupportedGeneral = set("database_url", "database_connection_pool_limit",
+var unsupportedGeneral = set("database_connection_pool_limit",
 	"database_connection_timeout", "allow_requests_on_db_unavailable", "disable_prisma_schema_update",
 	"store_model_in_db", "disable_spend_logs", "disable_spend_updates",
 	"disable_error_logs", "proxy_batch_write_at",
@@ -35,8 +35,10 @@ var unsupportedGeneral = set("database_url", "database_connection_pool_limit",
 
 // litellm_settings has hundreds of keys (any litellm module setting), so only those that change
 // behaviour a user would notice missing are reported; the rest are kept quietly in Extra.
-// ledgerGeneral are the general_settings keys the spend ledger reads.
-var ledgerGeneral = set("store_prompts_in_spend_logs", "maximum_spend_logs_retention_period", "alerting", "alert_to_webhook_url")
+// ledgerGeneral are the general_settings keys the spend ledger reads (database_url: PostgreSQL
+// instead of the SQLite file, as LiteLLM's DATABASE_URL).
+var ledgerGeneral = set("store_prompts_in_spend_logs", "maximum_spend_logs_retention_period", "alerting", "alert_to_webhook_url",
+	"database_url")
 
 // appGeneral are the general_settings keys the app reads: price_map_url, a cost map in LiteLLM's
 // format fetched at start and daily (app/prices.go).
