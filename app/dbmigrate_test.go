@@ -86,7 +86,9 @@ func TestMigrateDatabaseCopiesASoloLedger(t *testing.T) {
 	}
 	got := map[string]int64{}
 	for _, tc := range rep.Tables {
-		got[tc.Table] = tc.Rows
+		if tc.Rows != 0 { // the tables this ledger never used (teams, shared budgets) are copied empty
+			got[tc.Table] = tc.Rows
+		}
 	}
 	if want := map[string]int64{"keys": 2, "spend_logs": 30, "settings": 1, "key_renames": 1}; !reflect.DeepEqual(got, want) {
 		t.Errorf("copied %v, want %v", got, want)

@@ -13,8 +13,9 @@ import (
 var ErrNotEmpty = errors.New("the target database is not empty")
 
 // notCopied are tables the target keeps itself: its schema version, the key change log (its
-// triggers write a row per key copied) and SQLite's derived text index and rollups.
-var notCopied = []string{"schema_migrations", "key_changes"}
+// triggers write a row per key copied), requests in flight (holds, this minute's rate counts) and
+// SQLite's derived text index and rollups.
+var notCopied = []string{"schema_migrations", "key_changes", "budget_holds", "rate_counters"}
 
 func copied(table string) bool {
 	return !slices.Contains(notCopied, table) && !strings.HasPrefix(table, "spend_logs_text") &&
