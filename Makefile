@@ -104,7 +104,7 @@ bench: build ## the gateway benchmark (internal/bench) against a fresh bin/clawg
 
 # BENCH_TEAM_DB=postgres: the three replicas share a throwaway PostgreSQL cluster (scripts/with-postgres.sh);
 # CLAWGATE_BENCH_DATABASE_URL=postgres://... uses that database instead.
-BENCH_TEAM_DB ?= sqlite
+BENCH_TEAM_DB ?= postgres
 bench-team: build ## the team row: 1 replica on SQLite against 1 and 3 replicas behind HAProxy (docs/deploy/haproxy.cfg, TLS), on SQLite or PostgreSQL
 	$(if $(filter postgres,$(BENCH_TEAM_DB)),$(if $(CLAWGATE_BENCH_DATABASE_URL),,scripts/with-postgres.sh)) $(GO) run ./internal/bench -team-only \
 		$(if $(filter postgres,$(BENCH_TEAM_DB)),,-database-url '')
