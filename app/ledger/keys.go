@@ -134,6 +134,8 @@ func (l *Ledger) snapshot(e *entry) store.Key {
 // and budget_reset_at are the live values: the window's spend so far, in flight excluded.
 func (l *Ledger) keyObject(k store.Key) map[string]any {
 	spend, _, resetAt := l.bl.Spend(k.Token)
+	// Shared mode: every gateway's spend, as the database has it (key changes do not carry spend there).
+	spend, _ = l.sharedView(context.Background(), k.Token, spend, 0)
 	return map[string]any{
 		"token":                  k.Token,
 		"key_name":               k.KeyName,

@@ -8,11 +8,20 @@ import (
 )
 
 // Every write to a key, through any of the store's writers, appends the tokens it touched to
-// key_changes, in order; reads change nothing; pruning keeps seq counting.
-func TestKeyChanges(t *testing.T) { onBoth(t, testKeyChanges) }
+// key_changes, in order; reads change nothing; pruning keeps seq counting. On PostgreSQL a
+// spend log's spend alone is not a change (its gateways read budgets from the database).
+func TestKeyChanges(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) { testKeyChanges(t, e.open(t), e == postgresEngine) })
+}
 
-func testKeyChanges(t *testing.T, s *Store) {
+func testKeyChanges(t *testing.T, s *Store, spendSilent bool) {
 	ctx := context.Background()
+	logged := func(tokens ...string) []string {
+		if spendSilent {
+			return nil
+		}
+		return tokens
+	}
 	k := fullKey()
 	k.KeyAlias = ""
 	other := Key{Token: "other", KeyName: "sk-...othr"}
@@ -27,7 +36,7 @@ func testKeyChanges(t *testing.T, s *Store) {
 		{"update", func() error { k.Blocked = false; return s.UpdateKey(ctx, k) }, []string{k.Token}},
 		{"spend log", func() error {
 			return s.InsertSpendLogs(ctx, []SpendLog{{RequestID: "r1", APIKey: k.Token, Spend: 0.5, StartTime: t0, EndTime: t0, Status: StatusSuccess}})
-		}, []string{k.Token}},
+		}, logged(k.Token)},
 		{"set spend", func() error { return s.SetKeySpend(ctx, k.Token, 0) }, []string{k.Token}},
 		{"reset spend", func() error { _, err := s.ResetKeySpend(ctx, k.Token, t0, nil); return err }, []string{k.Token}},
 		{"regenerate", func() error { return s.RegenerateKey(ctx, k.Token, "new", "sk-...new0") }, []string{k.Token, "new"}},
@@ -148,14 +157,17 @@ func testKeyChangesOwn(t *testing.T, e engine) {
 		name  string
 		write func() error
 		by    *Store
+		// spendOnly: a change of spend alone, which PostgreSQL does not log (its gateways read
+		// budgets from the database; logging each settled request would serialise them).
+		spendOnly bool
 	}{
-		{"a creates", func() error { return a.CreateKey(ctx, Key{Token: "k1"}) }, a},
-		{"b creates", func() error { return b.CreateKey(ctx, Key{Token: "k2"}) }, b},
-		{"a again", func() error { return a.SetKeySpend(ctx, "k2", 1) }, a},
+		{"a creates", func() error { return a.CreateKey(ctx, Key{Token: "k1"}) }, a, false},
+		{"b creates", func() error { return b.CreateKey(ctx, Key{Token: "k2"}) }, b, false},
+		{"a again", func() error { return a.SetKeySpend(ctx, "k2", 1) }, a, false},
 		{"a logs spend", func() error {
 			return a.InsertSpendLogs(ctx, []SpendLog{{RequestID: "r", APIKey: "k1", Spend: 1, StartTime: t0, EndTime: t0, Status: StatusSuccess}})
-		}, a},
-		{"b deletes", func() error { _, err := b.DeleteKeys(ctx, []string{"k1"}); return err }, b},
+		}, a, true},
+		{"b deletes", func() error { _, err := b.DeleteKeys(ctx, []string{"k1"}); return err }, b, false},
 	}
 	var seqA, seqB int64
 	for _, st := range steps {
@@ -167,6 +179,12 @@ func testKeyChangesOwn(t *testing.T, e engine) {
 			seq *int64
 		}{{a, &seqA}, {b, &seqB}} {
 			got, err := r.s.KeyChanges(ctx, *r.seq, 10)
+			if st.spendOnly && e == postgresEngine {
+				if err != nil || len(got) != 0 {
+					t.Fatalf("%s: %v, %v; want no change on PostgreSQL", st.name, got, err)
+				}
+				continue
+			}
 			if err != nil || len(got) != 1 {
 				t.Fatalf("%s: %v, %v; want one change", st.name, got, err)
 			}

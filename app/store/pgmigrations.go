@@ -50,6 +50,11 @@ CREATE INDEX key_changes_at ON key_changes(at);
 CREATE INDEX key_changes_txid ON key_changes(txid);
 CREATE FUNCTION clawgate_key_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+	-- Spend is not a change to announce: on PostgreSQL every gateway reads budgets from the
+	-- database (shared mode), and logging each settled request would serialise them all here.
+	IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'spend' - 'last_active') = (to_jsonb(OLD) - 'spend' - 'last_active') THEN
+		RETURN NULL;
+	END IF;
 	PERFORM pg_advisory_xact_lock(` + strconv.Itoa(pgLockKeyChanges) + `);
 	IF TG_OP IN ('UPDATE', 'DELETE') THEN
 		INSERT INTO key_changes (seq, token, at, txid)
