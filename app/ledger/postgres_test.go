@@ -100,3 +100,4 @@ func TestPostgresSharedRecord(t *testing.T)        { testSharedRecord(t, pgRepli
 func TestPostgresSharedRegenerateInFlight(t *testing.T) {
 	testSharedRegenerateInFlight(t, pgReplicas(t))
 }
+func TestPostgresSharedTeamLimits(t *testing.T) { testSharedTeamLimits(t, pgReplicas) }

@@ -129,17 +129,56 @@ type sharedHold struct {
 	key     string            // the key's token at admission ("": the master key)
 	mu      sync.Mutex
 	amount  float64 // guarded by mu
-	// rate: the key's minute counter and the tokens counted in it at admission.
-	rateKey string
-	minute  int64
-	est     int64
+	// rate: the minute counters taken (the key's, its team's, its user's: rated, in the order of
+	// the HoldRequest's Rates) and the tokens counted in each at admission.
+	rated  []rated
+	minute int64
+	est    int64
+}
+
+// rated is one party to a request whose rpm/tpm/parallel limits apply: the key (who ""), or its
+// team or user (who "team ID" / "user ID", as their refusals name them).
+type rated struct {
+	id, who       string
+	rpm, tpm, par *int64
+}
+
+// parties are the key's and its team's and user's limits, for the budget ids in ids.
+func (l *Ledger) parties(k *store.Key, ids []string) []rated {
+	ps := []rated{{id: k.Token, rpm: k.RPMLimit, tpm: k.TPMLimit, par: k.MaxParallelRequests}}
+	for _, id := range ids {
+		var lim store.Limits
+		var ok bool
+		switch {
+		case strings.HasPrefix(id, teamPrefix):
+			var t store.Team
+			t, ok = l.team(strings.TrimPrefix(id, teamPrefix))
+			lim = t.Limits
+		case strings.HasPrefix(id, userPrefix):
+			var u store.User
+			u, ok = l.user(strings.TrimPrefix(id, userPrefix))
+			lim = u.Limits
+		}
+		if ok {
+			ps = append(ps, rated{id: id, who: strings.Replace(id, ":", " ", 1), rpm: lim.RPMLimit, tpm: lim.TPMLimit, par: lim.MaxParallelRequests})
+		}
+	}
+	return ps
+}
+
+// limitRefusal is the 429 of a party's rate limit, in the key's words or its team's or user's.
+func limitRefusal(k *store.Key, p rated, re *budget.RateLimitError) error {
+	if p.who == "" {
+		return rateError(*k, re, re.RetryAfter)
+	}
+	return limitError(p.who, re, re.RetryAfter)
 }
 
 // acquire takes key k's rpm/tpm/parallel room in memory. In shared mode the database takes it,
 // with the budgets (admit), so nothing happens here.
 func (l *Ledger) acquire(k store.Key, estTokens int64) (release func(int64), retry time.Duration, err error) {
 	if l.shared != nil {
-		return nil, 0, nil
+		return func(int64) {}, 0, nil
 	}
 	return l.lim.Acquire(k.Token, k.RPMLimit, k.TPMLimit, k.MaxParallelRequests, estTokens)
 }
@@ -161,7 +200,7 @@ func (s *shared) admit(ctx context.Context, a *admission, ids []string, amount f
 	q := store.HoldRequest{HoldID: h.id, Owner: s.owner, Now: now, Expires: now.Add(holdLease), Roll: s.roll}
 	if k != nil {
 		h.key = k.Token
-		if err := h.limits(k, estTokens, now, &q); err != nil {
+		if err := h.limits(k, s.l.parties(k, ids), estTokens, now, &q); err != nil {
 			return nil, err
 		}
 	}
@@ -184,38 +223,43 @@ func (s *shared) admit(ctx context.Context, a *admission, ids []string, amount f
 	case res.Refused >= 0:
 		return nil, s.refusal(q.Budgets[res.Refused], res.Budgets[res.Refused], k)
 	case res.RateRefused:
-		re := &budget.RateLimitError{ID: k.Token, Limit: budget.LimitRPM, Max: q.Rate.RPM, Current: res.Requests}
-		if res.Requests < q.Rate.RPM {
-			re.Limit, re.Max, re.Current = budget.LimitTPM, q.Rate.TPM, res.Tokens
+		r := q.Rates[res.RateIndex]
+		re := &budget.RateLimitError{ID: r.Key, Limit: budget.LimitRPM, Max: r.RPM, Current: res.Requests}
+		if res.Requests < r.RPM {
+			re.Limit, re.Max, re.Current = budget.LimitTPM, r.TPM, res.Tokens
 		}
-		re.RetryAfter = time.Unix((q.Rate.Minute+1)*60, 0).Sub(now)
-		return nil, rateError(*k, re, re.RetryAfter)
+		re.RetryAfter = time.Unix((r.Minute+1)*60, 0).Sub(now)
+		return nil, limitRefusal(k, h.rated[res.RateIndex], re)
 	}
 	a.sh = h
 	return a, nil
 }
 
-// limits adds key k's rate limits to q: its parallel slot as a budget of slots, checked first,
-// and its rpm/tpm as a minute counter. A limit of 0 refuses every request, as in LiteLLM.
-func (h *sharedHold) limits(k *store.Key, est int64, now time.Time, q *store.HoldRequest) error {
-	for _, z := range []struct {
-		v     *int64
-		limit string
-		retry time.Duration
-	}{{k.MaxParallelRequests, budget.LimitParallel, time.Second}, {k.RPMLimit, budget.LimitRPM, budget.Window}, {k.TPMLimit, budget.LimitTPM, budget.Window}} {
-		if z.v != nil && *z.v <= 0 {
-			return rateError(*k, &budget.RateLimitError{ID: k.Token, Limit: z.limit, RetryAfter: z.retry}, z.retry)
+// limits adds the rate limits of the request's parties (the key, its team, its user) to q: each
+// party's parallel slot as a budget of slots, checked first, and its rpm/tpm as a minute counter.
+// A limit of 0 refuses every request, as in LiteLLM.
+func (h *sharedHold) limits(k *store.Key, parties []rated, est int64, now time.Time, q *store.HoldRequest) error {
+	h.minute, h.est = now.Unix()/60, max(0, est)
+	for _, p := range parties {
+		for _, z := range []struct {
+			v     *int64
+			limit string
+			retry time.Duration
+		}{{p.par, budget.LimitParallel, time.Second}, {p.rpm, budget.LimitRPM, budget.Window}, {p.tpm, budget.LimitTPM, budget.Window}} {
+			if z.v != nil && *z.v <= 0 {
+				return limitRefusal(k, p, &budget.RateLimitError{ID: p.id, Limit: z.limit, RetryAfter: z.retry})
+			}
 		}
+		if p.par != nil {
+			n := float64(*p.par)
+			q.Budgets = append(q.Budgets, store.HoldBudget{Seed: store.BudgetRow{ID: slotPrefix + p.id, MaxBudget: &n}, Amount: 1})
+		}
+		if p.rpm == nil && p.tpm == nil {
+			continue
+		}
+		h.rated = append(h.rated, p)
+		q.Rates = append(q.Rates, store.RateCheck{Key: p.id, Minute: h.minute, RPM: orMax(p.rpm), TPM: orMax(p.tpm), Tokens: h.est})
 	}
-	if p := k.MaxParallelRequests; p != nil {
-		n := float64(*p)
-		q.Budgets = append(q.Budgets, store.HoldBudget{Seed: store.BudgetRow{ID: slotPrefix + k.Token, MaxBudget: &n}, Amount: 1})
-	}
-	if k.RPMLimit == nil && k.TPMLimit == nil {
-		return nil
-	}
-	h.rateKey, h.minute, h.est = k.Token, now.Unix()/60, max(0, est)
-	q.Rate = &store.RateCheck{Key: k.Token, Minute: h.minute, RPM: orMax(k.RPMLimit), TPM: orMax(k.TPMLimit), Tokens: h.est}
 	return nil
 }
 
@@ -228,10 +272,14 @@ func orMax(v *int64) int64 {
 
 // refusal is the error for a budget (or the parallel slot) without room.
 func (s *shared) refusal(hb store.HoldBudget, st store.BudgetState, k *store.Key) error {
-	if strings.HasPrefix(st.ID, slotPrefix) && k != nil {
-		re := &budget.RateLimitError{ID: k.Token, Limit: budget.LimitParallel, Max: int64(*st.MaxBudget), Current: int64(st.Held),
+	if id, ok := strings.CutPrefix(st.ID, slotPrefix); ok && k != nil {
+		re := &budget.RateLimitError{ID: id, Limit: budget.LimitParallel, Max: int64(*st.MaxBudget), Current: int64(st.Held),
 			RetryAfter: time.Second}
-		return rateError(*k, re, re.RetryAfter)
+		p := rated{id: id}
+		if id != k.Token {
+			p.who = strings.Replace(id, ":", " ", 1) // a team's or user's slots
+		}
+		return limitRefusal(k, p, re)
 	}
 	d, _ := budget.ParseOptionalDuration(st.Duration)
 	return s.l.budgetError(&budget.ExceededError{ID: st.ID, Limit: *st.MaxBudget, Spend: st.Spend, Reserved: st.Held,
@@ -269,8 +317,8 @@ func (h *sharedHold) done(a *admission, u *proxy.Usage) {
 	}
 	q := store.SettleRequest{HoldID: h.id, Cost: cost}
 	q.Budgets, q.Key = h.current(a.e)
-	if h.rateKey != "" {
-		q.RateKey, q.RateMinute, q.RateTokens = h.rateKey, h.minute, tokens-h.est
+	for _, p := range h.rated {
+		q.Rates = append(q.Rates, store.RateFix{Key: p.id, Minute: h.minute, Tokens: tokens - h.est})
 	}
 	settled := h.s.settle(q)
 	if u == nil {

@@ -563,12 +563,19 @@ func TestSharedTeamOvershoot(t *testing.T) { testSharedTeamOvershoot(t, sqliteRe
 // on a key of a team with room for 10, stay within 15% of the team's limit.
 func testSharedTeamOvershoot(t *testing.T, replicasOn func(*testing.T) replicaOpener) {
 	limit, team := 10*unit, "eng"
-	open := replicasOn(t)
+	r := newTeamReplicas(t, replicasOn(t), team, LimitsRequest{MaxBudget: &limit})
+	overshoot(t, r, limit, teamBudget(team))
+}
+
+// newTeamReplicas makes team with limits and a key of it on the first of three gateways, then
+// opens the other two (which load them).
+func newTeamReplicas(t *testing.T, open replicaOpener, team string, limits LimitsRequest) *replicas {
+	t.Helper()
+	ctx := context.Background()
 	r := &replicas{t: t, clock: newClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)), events: &events{}}
 	o := Options{Now: r.clock.Now, OnEvent: r.events.add}
 	r.ls = append(r.ls, open(t, o))
-	ctx := context.Background()
-	if _, err := r.ls[0].NewTeam(ctx, TeamRequest{TeamID: &team, LimitsRequest: LimitsRequest{MaxBudget: &limit}}); err != nil {
+	if _, err := r.ls[0].NewTeam(ctx, TeamRequest{TeamID: &team, LimitsRequest: limits}); err != nil {
 		t.Fatalf("NewTeam: %v", err)
 	}
 	_, k, err := r.ls[0].GenerateKey(ctx, KeyRequest{TeamID: &team})
@@ -579,5 +586,58 @@ func testSharedTeamOvershoot(t *testing.T, replicasOn func(*testing.T) replicaOp
 	for len(r.ls) < 3 {
 		r.ls = append(r.ls, open(t, o))
 	}
-	overshoot(t, r, limit, teamBudget(team))
+	return r
+}
+
+func TestSharedTeamLimits(t *testing.T) { testSharedTeamLimits(t, sqliteReplicas) }
+
+// A team's rpm_limit and max_parallel_requests hold across gateways like a key's, are named in
+// the refusal, and free their slots when requests end.
+func testSharedTeamLimits(t *testing.T, replicasOn func(*testing.T) replicaOpener) {
+	for _, tc := range []struct {
+		name   string
+		limits LimitsRequest
+	}{
+		{"rpm", LimitsRequest{RPMLimit: ptr(int64(4))}},
+		{"parallel", LimitsRequest{MaxParallelRequests: ptr(int64(2))}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			team := "ops-" + tc.name
+			r := newTeamReplicas(t, replicasOn(t), team, tc.limits)
+			switch tc.name {
+			case "rpm":
+				n, _, refusals := r.burst(20, each(unit))
+				if n != 4 {
+					t.Errorf("admitted %d in a minute across three gateways, want the team's 4", n)
+				}
+				for _, err := range refusals {
+					if !refusedWith(err, "rate") || !strings.Contains(err.Error(), "team "+team) {
+						t.Errorf("refusal %v, want the team's rate limit named", err)
+					}
+				}
+			case "parallel":
+				var held []proxy.Admission
+				for i := range 2 {
+					a, err := r.admit(i, unit)
+					if err != nil {
+						t.Fatalf("request %d: %v", i, err)
+					}
+					held = append(held, a)
+				}
+				if _, err := r.admit(2, unit); !refusedWith(err, "rate") || !strings.Contains(err.Error(), "max_parallel_requests is 2") {
+					t.Fatalf("third in flight: %v, want the team's parallel limit", err)
+				}
+				for _, a := range held {
+					a.Done(r.usage(unit))
+				}
+				for i := range 6 { // one at a time: each frees its slot
+					a, err := r.admit(i%3, unit)
+					if err != nil {
+						t.Fatalf("sequential request %d after the others ended: %v", i, err)
+					}
+					a.Done(r.usage(unit))
+				}
+			}
+		})
+	}
 }

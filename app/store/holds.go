@@ -112,8 +112,10 @@ type HoldRequest struct {
 	// Budgets are checked in this order: the first without room is the refusal reported.
 	// Duplicate ids count once.
 	Budgets []HoldBudget
-	Rate    *RateCheck // nil: no rpm/tpm limit
-	Roll    Roller
+	// Rates are rpm/tpm minute counters (the key's, its team's, its user's), each counted only
+	// when every one has room: the first without is RateRefused (RateIndex), and none counts.
+	Rates []RateCheck
+	Roll  Roller
 }
 
 // BudgetState is a budget as a reservation found it.
@@ -130,6 +132,7 @@ type HoldResult struct {
 	Resets      []BudgetReset
 	Refused     int
 	RateRefused bool
+	RateIndex   int // the refusing check in HoldRequest.Rates
 	Requests    int64
 	Tokens      int64
 }
@@ -182,10 +185,21 @@ func hold(ctx context.Context, tx execer, q HoldRequest, res *HoldResult) error 
 			return nil // commit: the resets stand
 		}
 	}
-	if r := q.Rate; r != nil {
-		ok, err := countRequest(ctx, tx, r, &out)
-		if err != nil || !ok {
+	for j := range q.Rates {
+		ok, err := countRequest(ctx, tx, &q.Rates[j], &out)
+		if err != nil {
 			return err
+		}
+		if !ok {
+			out.RateIndex = j
+			// The counters before this one took the request: give it back (the refusal commits).
+			for _, r := range q.Rates[:j] {
+				if _, err := tx.ExecContext(ctx, `UPDATE rate_counters SET requests = requests - 1, tokens = tokens - ?
+					WHERE key_id = ? AND minute = ?`, r.Tokens, r.Key, r.Minute); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 	}
 	if len(first) == 0 {
@@ -364,12 +378,17 @@ type SettleRequest struct {
 	// takes Cost too.
 	Key  string
 	Cost float64
-	// RateKey/RateMinute/RateTokens correct the tokens counted at admission (the estimate) by
-	// RateTokens (actual - estimate); RateKey "" skips it.
-	RateKey    string
-	RateMinute int64
-	RateTokens int64
-	Roll       Roller
+	// Rates correct the tokens counted at admission (the estimate) in each minute counter by
+	// Tokens (actual - estimate).
+	Rates []RateFix
+	Roll  Roller
+}
+
+// RateFix corrects a minute counter's tokens once the request's real count is known.
+type RateFix struct {
+	Key    string
+	Minute int64
+	Tokens int64
 }
 
 // SettleResult lists each budget's spend change (Budgets' order, duplicates dropped) and the
@@ -436,9 +455,12 @@ func settle(ctx context.Context, tx execer, q SettleRequest, out *SettleResult) 
 			return err
 		}
 	}
-	if q.RateKey != "" && q.RateTokens != 0 {
+	for _, r := range q.Rates {
+		if r.Tokens == 0 {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE rate_counters SET tokens = tokens + ? WHERE key_id = ? AND minute = ?`,
-			q.RateTokens, q.RateKey, q.RateMinute); err != nil {
+			r.Tokens, r.Key, r.Minute); err != nil {
 			return err
 		}
 	}

@@ -22,7 +22,8 @@ func pgStores(t *testing.T) storeOpener {
 	}
 }
 
-func TestHoldsAtomicPostgres(t *testing.T) { testHoldsAtomic(t, pgStores(t)) }
-func TestHoldsOncePostgres(t *testing.T)   { testHoldsOnce(t, pgStores(t)) }
-func TestHoldsRatePostgres(t *testing.T)   { testHoldsRate(t, pgStores(t)) }
-func TestSettledLogsPostgres(t *testing.T) { testSettledLogsNotAddedTwice(t, pgStores(t)) }
+func TestHoldsAtomicPostgres(t *testing.T)         { testHoldsAtomic(t, pgStores(t)) }
+func TestHoldsOncePostgres(t *testing.T)           { testHoldsOnce(t, pgStores(t)) }
+func TestHoldsRatePostgres(t *testing.T)           { testHoldsRate(t, pgStores(t)) }
+func TestSettledLogsPostgres(t *testing.T)         { testSettledLogsNotAddedTwice(t, pgStores(t)) }
+func TestHoldsRatesAllOrNonePostgres(t *testing.T) { testHoldsRatesAllOrNone(t, pgStores(t)) }

@@ -177,7 +177,7 @@ func testHoldsRate(t *testing.T, open storeOpener) {
 	var passed atomic.Int64
 	concurrently(30, stores, func(i int, s *Store) {
 		res, err := s.Hold(ctx, HoldRequest{HoldID: fmt.Sprintf("r%d", i), Owner: "gw", Now: holdNow, Expires: holdNow.Add(time.Minute),
-			Rate: &RateCheck{Key: "k4", Minute: holdNow.Unix() / 60, RPM: 5, TPM: 1 << 40, Tokens: 10}, Roll: hourly})
+			Rates: []RateCheck{{Key: "k4", Minute: holdNow.Unix() / 60, RPM: 5, TPM: 1 << 40, Tokens: 10}}, Roll: hourly})
 		switch {
 		case err != nil:
 			t.Error(err)
@@ -193,14 +193,43 @@ func testHoldsRate(t *testing.T, open storeOpener) {
 	zero := 0.0
 	res, err := stores[0].Hold(ctx, HoldRequest{HoldID: "broke", Owner: "gw", Now: holdNow, Expires: holdNow.Add(time.Minute),
 		Budgets: []HoldBudget{{Seed: BudgetRow{ID: "k5", MaxBudget: &zero}, Amount: 1}},
-		Rate:    &RateCheck{Key: "k5", Minute: holdNow.Unix() / 60, RPM: 1, TPM: 1 << 40}, Roll: hourly})
+		Rates:   []RateCheck{{Key: "k5", Minute: holdNow.Unix() / 60, RPM: 1, TPM: 1 << 40}}, Roll: hourly})
 	if err != nil || res.Refused != 0 {
 		t.Fatalf("%+v, %v: want the budget's refusal", res, err)
 	}
 	res, err = stores[1].Hold(ctx, HoldRequest{HoldID: "ok", Owner: "gw", Now: holdNow, Expires: holdNow.Add(time.Minute),
-		Rate: &RateCheck{Key: "k5", Minute: holdNow.Unix() / 60, RPM: 1, TPM: 1 << 40}, Roll: hourly})
+		Rates: []RateCheck{{Key: "k5", Minute: holdNow.Unix() / 60, RPM: 1, TPM: 1 << 40}}, Roll: hourly})
 	if err != nil || res.RateRefused {
 		t.Fatalf("%+v, %v: the refused request must not have used the minute's one request", res, err)
+	}
+}
+
+func TestHoldsRatesAllOrNone(t *testing.T) { testHoldsRatesAllOrNone(t, sqliteStores(t)) }
+
+// A request limited by several counters (its key's, its team's) is counted in all of them or in
+// none: when the team's refuses, the key's minute keeps no trace of it.
+func testHoldsRatesAllOrNone(t *testing.T, open storeOpener) {
+	s := open(t)
+	ctx := context.Background()
+	minute := holdNow.Unix() / 60
+	hold := func(id string, rates ...RateCheck) HoldResult {
+		t.Helper()
+		res, err := s.Hold(ctx, HoldRequest{HoldID: id, Owner: "gw", Now: holdNow, Expires: holdNow.Add(time.Minute), Rates: rates, Roll: hourly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	key := RateCheck{Key: "k7", Minute: minute, RPM: 2, TPM: 1 << 40, Tokens: 10}
+	team := RateCheck{Key: "team:t7", Minute: minute, RPM: 1, TPM: 1 << 40, Tokens: 10}
+	if res := hold("h1", key, team); res.RateRefused {
+		t.Fatalf("first request refused: %+v", res)
+	}
+	if res := hold("h2", key, team); !res.RateRefused || res.RateIndex != 1 || res.Requests != 1 {
+		t.Fatalf("second request: %+v, want the team's counter (index 1) refusing at 1 request", res)
+	}
+	if res := hold("h3", key); res.RateRefused {
+		t.Errorf("the key's own second request refused (%+v): the team's refusal was counted on the key", res)
 	}
 }
 
