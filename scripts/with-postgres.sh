@@ -36,7 +36,7 @@ trap stop EXIT
 
 # A free port: ask the kernel for one, then give it to the server (a race with another process is
 # possible but harmless: pg_ctl start then fails loudly).
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})' 2>/dev/null ||
 	echo $((20000 + RANDOM % 20000)))
 
 "${as[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
