@@ -18,7 +18,7 @@ build_pkgs=(pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxine
 # and xdotool to find windows by owner and title.
 test_pkgs=(xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools imagemagick curl
 	openbox haskell-status-notifier-item-utils haskell-gtk-sni-tray-utils dunst xdotool
-	postgresql haproxy nginx-light)
+	postgresql haproxy nginx-light openssl)
 
 # Cross-compiling Fyne's GLFW driver (cgo) for Windows needs a C compiler for Windows; nothing else.
 windows_pkgs=(gcc-mingw-w64-x86-64 zip unzip file)
