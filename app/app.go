@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/clawgate/clawgate/app/keychain"
 	"github.com/clawgate/clawgate/app/ledger"
@@ -385,7 +386,11 @@ func (a *App) serve(ctx context.Context) error {
 	a.budgetsDone.Add(1)
 	go func(stop <-chan struct{}) { defer a.budgetsDone.Done(); a.watchBudgets(stop) }(a.stopBudgets)
 	a.mu.Unlock()
-	a.kickBudgets()
+	// Read once now rather than kick the loop: the first status the tray shows then carries the
+	// spend line (a slow disk made it arrive seconds after the icon and the menu).
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	a.refreshBudgets(rctx)
+	cancel()
 	a.log.Info("listening on " + a.Status().BaseURL())
 	a.refreshOpenClaw(ctx)
 	return nil

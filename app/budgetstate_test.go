@@ -108,3 +108,16 @@ func TestStatusFollowsBudgetRefusal(t *testing.T) {
 		}
 	}
 }
+
+// The first status after Start carries the spend line: the tray builds its first menu from it, and
+// a line that arrived later left the menu without it for as long as the disk was slow.
+func TestFirstStatusHasSpendLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("model_list:\n  - model_name: m\n    litellm_params: {model: openai/gpt-4o-mini, api_key: sk-x}\n"+
+		"litellm_settings: {max_budget: 10}\n"), 0o600)
+	a := startApp(t, Options{ConfigPath: cfg, DataDir: dir})
+	if got, want := a.Status().Budget.Line, "Today $0.00 · all requests 0% of $10.00"; got != want {
+		t.Fatalf("first status's spend line %q, want %q", got, want)
+	}
+}

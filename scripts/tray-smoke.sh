@@ -166,7 +166,9 @@ tray() {
 }
 
 expect_line() {
-	grep -qxF -- "$1" "$tmp/menu.txt" || fail "tray menu lacks the line '$1'; it has: $(cat "$tmp/menu.txt")"
+	grep -qxF -- "$1" "$tmp/menu.txt" || fail "tray menu lacks the line '$1'; it has:
+$(cat "$tmp/menu.txt")
+(the line missing: '$1')"
 }
 
 # window_id TITLE prints the id of the app's visible window with that exact title, or nothing.
@@ -233,7 +235,7 @@ echo "tray-smoke: round 1: first run of $bin on port $port, OPENAI_API_KEY unset
 unset OPENAI_API_KEY
 start_round
 wait_window "Clawgate: set up" "$shot"
-tray -until-icon "$amber"
+tray -until-icon "$amber" -until-line "No API key for route gpt-4o-mini" -until-line "Today \$0.00 (disabled)"
 expect_line "icon 64x64 $amber"
 expect_line "No API key for route gpt-4o-mini"
 expect_line "Today \$0.00 (disabled)"
@@ -249,7 +251,7 @@ echo "tray-smoke: clean exit after SIGTERM"
 echo "tray-smoke: round 2: the key set; idle, a broken edit, a second launch, OpenClaw, Quit"
 export OPENAI_API_KEY=sk-smoke-test
 start_round
-tray -until-icon "$green"
+tray -until-icon "$green" -until-line "Gateway running on 127.0.0.1:$port (disabled)" -until-line "Today \$0.00 (disabled)"
 expect_line "Gateway running on 127.0.0.1:$port (disabled)"
 expect_line "tooltip Clawgate: Gateway running on 127.0.0.1:$port | Today \$0.00"
 no_window Clawgate

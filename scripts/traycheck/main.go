@@ -18,7 +18,9 @@
 // is printed with " (checked)".
 // With -observe it owns nothing: a real tray host (status-notifier-watcher) runs, and traycheck reads
 // the item that host holds for the process -pid. With -until-icon COLOUR it first waits until the
-// icon's main colour is COLOUR (the tray's state changed).
+// icon's main colour is COLOUR (the tray's state changed). With -until-line TEXT (repeatable) it waits
+// until the settled menu has each such line, as printed (parts of the menu, such as the spend line,
+// may follow the icon).
 // Build it with: go build -o bin/traycheck scripts/traycheck/main.go
 package main
 
@@ -28,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,6 +86,7 @@ func main() {
 	flag.BoolVar(&observe, "observe", false, "read the item from the running tray host instead of being the host")
 	flag.IntVar(&wantPID, "pid", 0, "with -observe, the process whose item to read")
 	flag.StringVar(&untilIcon, "until-icon", "", "wait until the icon's main colour is this (#rrggbb) before printing")
+	flag.Var(&untilLines, "until-line", "wait until the menu has this line, as printed (repeatable)")
 	flag.Parse()
 	if err := run(*timeout, clicks); err != nil {
 		fmt.Fprintln(os.Stderr, "traycheck:", err)
@@ -91,9 +95,10 @@ func main() {
 }
 
 var (
-	observe   bool
-	wantPID   int
-	untilIcon string
+	observe    bool
+	wantPID    int
+	untilIcon  string
+	untilLines labels
 )
 
 func run(timeout time.Duration, clicks []string) error {
@@ -262,7 +267,8 @@ func settle(menu dbus.BusObject, before []entry, deadline <-chan time.Time, time
 			return nil, err
 		}
 		shown := strings.Join(render(cur, ""), "\n")
-		if prev != nil && len(cur) > 0 && shown == strings.Join(render(prev, ""), "\n") && (before == nil || shown != was) {
+		if prev != nil && len(cur) > 0 && shown == strings.Join(render(prev, ""), "\n") && (before == nil || shown != was) &&
+			(before != nil || hasLines(cur, untilLines)) {
 			return cur, nil
 		}
 		prev = cur
@@ -271,10 +277,24 @@ func settle(menu dbus.BusObject, before []entry, deadline <-chan time.Time, time
 			if before != nil {
 				return nil, fmt.Errorf("menu did not change within %v; it shows:\n%s", timeout, shown)
 			}
+			if !hasLines(cur, untilLines) {
+				return nil, fmt.Errorf("menu still lacks one of the lines %q after %v; it shows:\n%s", []string(untilLines), timeout, shown)
+			}
 			return nil, fmt.Errorf("menu did not settle within %v", timeout)
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// hasLines reports whether the menu, as printed, has every one of lines.
+func hasLines(menu []entry, lines []string) bool {
+	shown := render(menu, "")
+	for _, l := range lines {
+		if !slices.Contains(shown, l) {
+			return false
+		}
+	}
+	return true
 }
 
 func layout(menu dbus.BusObject) ([]entry, error) {
