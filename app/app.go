@@ -269,7 +269,11 @@ func New(opts Options) (*App, error) {
 		err = a.apply(cfg, settings)
 	}
 	if err != nil {
-		led.Close(context.Background())
+		// Bounded: with the database away, Close would retry spilled rows for ever (what it cannot
+		// write stays in the spill file).
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		led.Close(cctx)
+		cancel()
 		return nil, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
 	}
 	return a, nil

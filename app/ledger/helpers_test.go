@@ -192,7 +192,10 @@ func (e *env) stop() {
 		return
 	}
 	e.srv.Close()
-	if err := e.l.Close(context.Background()); err != nil {
+	// Bounded, so a test that failed with the database cut fails instead of hanging in Close.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.l.Close(ctx); err != nil {
 		e.t.Errorf("Close: %v", err)
 	}
 	e.l = nil

@@ -127,6 +127,7 @@ type sharedHold struct {
 	id      string
 	budgets []store.BudgetRow // the money budgets held (not the slot)
 	key     string            // the key's token at admission ("": the master key)
+	capped  bool              // a budget with a cap is held: the hold has rows to reprice
 	mu      sync.Mutex
 	amount  float64 // guarded by mu
 	// rate: the minute counters taken (the key's, its team's, its user's: rated, in the order of
@@ -212,7 +213,14 @@ func (s *shared) admit(ctx context.Context, a *admission, ids []string, amount f
 		h.budgets = append(h.budgets, seed)
 		if seed.MaxBudget != nil { // a budget without a cap refuses nothing: its row is not locked until settlement
 			q.Budgets = append(q.Budgets, store.HoldBudget{Seed: seed, Amount: h.amount})
+			h.capped = true
 		}
+	}
+	if len(q.Budgets) == 0 && len(q.Rates) == 0 {
+		// Nothing can refuse this request: no round trip to admit it, so it is served while the
+		// database is away too (its spend is settled after, or reaches the key with its log row).
+		a.sh = h
+		return a, nil
 	}
 	res, err := s.l.st.Hold(ctx, q)
 	if err != nil {
@@ -294,6 +302,10 @@ func (h *sharedHold) reprice(amount float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if amount == h.amount {
+		return
+	}
+	if !h.capped { // no capped budget is held: nothing in the database to move
+		h.amount = amount
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
