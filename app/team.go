@@ -17,6 +17,7 @@ import (
 
 	"github.com/clawgate/clawgate/app/keychain"
 	"github.com/clawgate/clawgate/app/openclaw"
+	"github.com/clawgate/clawgate/proxy/provider/upstream"
 )
 
 const (
@@ -116,9 +117,10 @@ func (a *App) setting(ctx context.Context, name string) string {
 	return v
 }
 
-// teamClient is the HTTP client for team gateways: the default transport, which honours
-// HTTPS_PROXY and the system's certificate authorities.
-func (a *App) teamClient() *http.Client { return http.DefaultClient }
+// teamClient is the HTTP client for team gateways: the providers' transport, so Settings' upstream
+// proxy and extra CA file apply (a team gateway behind the company's own certificate authority),
+// else HTTPS_PROXY and the system's authorities.
+func (a *App) teamClient() *http.Client { return &http.Client{Transport: upstream.Transport()} }
 
 // teamDeleter is the keychain's Delete; the Secrets a test hands in may lack it.
 type teamDeleter interface{ Delete(name string) error }

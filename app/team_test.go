@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +19,7 @@ import (
 	"github.com/clawgate/clawgate/app/keychain"
 	"github.com/clawgate/clawgate/app/ledger"
 	"github.com/clawgate/clawgate/app/openclaw"
+	"github.com/clawgate/clawgate/proxy/provider/upstream"
 )
 
 // teamGW is a real Clawgate serving as a team's gateway (proxy and ledger on a port of its own),
@@ -320,4 +324,43 @@ func assertNotInDir(t *testing.T, dir, secret string) {
 		}
 		return nil
 	})
+}
+
+// A team gateway behind TLS whose certificate the company's own authority signed: the join fails
+// saying where to add that authority, and once it is in Settings' extra CA file the join works,
+// with no restart. The providers' transport carries it (applyUpstreamNet), so the two agree.
+func TestJoinTeamTrustsSettingsCA(t *testing.T) {
+	gw := newTeamGW(t)
+	target, err := url.Parse(gw.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target)) // TLS terminated in front, as in docs/deploy
+	defer front.Close()
+	a, _, _, _ := localWithOpenClaw(t)
+	t.Cleanup(func() { upstream.Configure("", nil); netMu.Lock(); netLast = ""; netMu.Unlock() })
+	ctx := context.Background()
+
+	if _, err := a.JoinTeam(ctx, front.URL, gw.key); !errors.Is(err, ErrTeamTLS) || !strings.Contains(err.Error(), "Extra CA file") {
+		t.Fatalf("join with the CA unknown: %v, want ErrTeamTLS naming Settings' Extra CA file", err)
+	}
+	ca := filepath.Join(t.TempDir(), "team-ca.pem")
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw})
+	if err := os.WriteFile(ca, pemCert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, ver, err := a.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CAFile = ca
+	if err := a.SaveSettings(ctx, ver, s); err != nil {
+		t.Fatal(err)
+	}
+	if lines, err := a.JoinTeam(ctx, front.URL, gw.key); err != nil {
+		t.Fatalf("join with the CA in Settings: %v %q", err, lines)
+	}
+	if s := a.Status(); !s.UsingTeam() || s.Team.Info == nil || s.Team.Info.URL != front.URL {
+		t.Errorf("status after the join: using %v, %+v", s.UsingTeam(), s.Team)
+	}
 }

@@ -261,7 +261,7 @@ func transportError(url string, err error) error {
 	)
 	switch {
 	case errors.As(err, &unknown):
-		return fmt.Errorf("%w: %s: its certificate is not signed by an authority this computer trusts (%v)", ErrTeamTLS, url, err)
+		return fmt.Errorf("%w: %s: its certificate is not signed by an authority this computer trusts; add the team's CA in Settings > Extra CA file (%v)", ErrTeamTLS, url, err)
 	case errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify), errors.As(err, &record):
 		return fmt.Errorf("%w: %s: %v", ErrTeamTLS, url, err)
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):

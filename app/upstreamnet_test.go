@@ -30,7 +30,8 @@ func chatStatus(t *testing.T, a *App, model string) (int, string) {
 }
 
 // An upstream behind a certificate the system does not trust answers once its CA file is named in
-// general_settings.clawgate_ca_file; clawgate_https_proxy sends upstream calls through a proxy.
+// general_settings.clawgate_ca_file; clawgate_https_proxy sends upstream calls through a proxy,
+// except calls to this machine (a local model server), which stay direct.
 func TestUpstreamCAAndProxy(t *testing.T) {
 	t.Cleanup(func() { netMu.Lock(); netLast = "\x01"; netMu.Unlock() }) // the next test's apply resets the transport
 	tlsUp := httptest.NewTLSServer(fakeupstream.New())
@@ -38,9 +39,13 @@ func TestUpstreamCAAndProxy(t *testing.T) {
 	plainUp := httptest.NewServer(fakeupstream.New())
 	defer plainUp.Close()
 	var proxied atomic.Int64
+	plainHost := strings.TrimPrefix(plainUp.URL, "http://")
 	prox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxied.Add(1)
 		r.RequestURI = ""
+		if r.URL.Hostname() == "upstream.test" { // a name only the proxy knows
+			r.URL.Host = plainHost
+		}
 		resp, err := http.DefaultTransport.RoundTrip(r)
 		if err != nil {
 			http.Error(w, err.Error(), 502)
@@ -60,6 +65,7 @@ func TestUpstreamCAAndProxy(t *testing.T) {
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsUp.Certificate().Raw}), 0o600)
 	routes := "model_list:\n  - model_name: tls\n    litellm_params: {model: openai/gpt-4o, api_base: " + tlsUp.URL + "/v1, api_key: sk-x}\n" +
 		"  - model_name: plain\n    litellm_params: {model: openai/gpt-4o, api_base: " + plainUp.URL + "/v1, api_key: sk-x}\n" +
+		"  - model_name: remote\n    litellm_params: {model: openai/gpt-4o, api_base: \"http://upstream.test:" + plainHost[strings.LastIndex(plainHost, ":")+1:] + "/v1\", api_key: sk-x}\n" +
 		"router_settings:\n  num_retries: 0\n"
 	path := filepath.Join(dir, "config.yaml")
 	os.WriteFile(path, []byte("general_settings:\n  master_key: sk-master\n"+routes), 0o600)
@@ -85,8 +91,11 @@ func TestUpstreamCAAndProxy(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := chatStatus(t, a, "plain"); code != 200 || proxied.Load() != 1 {
+	if code, body := chatStatus(t, a, "remote"); code != 200 || proxied.Load() != 1 {
 		t.Fatalf("through the proxy: %d %s, proxied %d", code, body, proxied.Load())
+	}
+	if code, body := chatStatus(t, a, "plain"); code != 200 || proxied.Load() != 1 {
+		t.Fatalf("a loopback upstream with a proxy set: %d %s, proxied %d (want it direct)", code, body, proxied.Load())
 	}
 	// A bad value is refused before it is written.
 	v, _ = a.ConfigVersionNow()

@@ -3,7 +3,11 @@
 // app with each config).
 package upstream
 
-import "github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+import (
+	"net/http"
+
+	"github.com/clawgate/clawgate/proxy/provider/internal/httpx"
+)
 
 // Configure makes every provider's next request go through proxyURL ("" = the environment's
 // HTTPS_PROXY) trusting the system's CAs plus caPEM's.
@@ -14,3 +18,8 @@ func CheckProxyURL(s string) error {
 	_, err := httpx.ParseProxyURL(s)
 	return err
 }
+
+// Transport is the transport in force (Configure's proxy and CAs), for the app's own calls that
+// should reach the network as providers do (a team gateway behind the company's CA). Take it per
+// call: Configure replaces it.
+func Transport() http.RoundTripper { return httpx.Transport() }

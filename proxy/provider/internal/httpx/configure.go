@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,7 +23,7 @@ func Configure(proxyURL string, caPEM []byte) error {
 		if err != nil {
 			return err
 		}
-		proxy = http.ProxyURL(u)
+		proxy = notLoopback(http.ProxyURL(u))
 	}
 	var tlsConf *tls.Config
 	if len(caPEM) > 0 {
@@ -40,6 +41,18 @@ func Configure(proxyURL string, caPEM []byte) error {
 		old.CloseIdleConnections()
 	}
 	return nil
+}
+
+// notLoopback sends calls to this machine (a local model server, a team gateway's tests) direct,
+// as the environment's proxy settings do: a proxy elsewhere cannot reach them.
+func notLoopback(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) {
+		h := r.URL.Hostname()
+		if ip := net.ParseIP(h); h == "localhost" || strings.HasSuffix(h, ".localhost") || ip != nil && ip.IsLoopback() {
+			return nil, nil
+		}
+		return proxy(r)
+	}
 }
 
 // ParseProxyURL checks an upstream proxy's URL: http, https or socks5, with a host.
