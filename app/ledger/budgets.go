@@ -83,6 +83,11 @@ func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.Token
+	}
+	views := l.sharedViews(ctx, ids)
 	for _, k := range keys {
 		e, err := l.entryFor(ctx, k.Token)
 		if err != nil {
@@ -90,7 +95,9 @@ func (l *Ledger) Budgets(ctx context.Context) ([]BudgetView, error) {
 		}
 		k = l.snapshot(e)
 		spend, reserved, resetAt := l.bl.Spend(k.Token)
-		spend, reserved = l.sharedView(ctx, k.Token, spend, reserved)
+		if b, ok := views[k.Token]; ok {
+			spend, reserved = b.Spend, b.Held
+		}
 		name := k.KeyAlias
 		if name == "" {
 			name = k.KeyName

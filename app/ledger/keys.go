@@ -132,10 +132,18 @@ func (l *Ledger) snapshot(e *entry) store.Key {
 
 // keyObject is a key as LiteLLM's /key/info "info" shows it (LiteLLM_VerificationToken). Spend
 // and budget_reset_at are the live values: the window's spend so far, in flight excluded.
-func (l *Ledger) keyObject(k store.Key) map[string]any {
+func (l *Ledger) keyObject(k store.Key) map[string]any { return l.keyObjectFrom(k, nil) }
+
+// keyObjectFrom is keyObject with the database's budgets already read for a list of keys (views
+// nil: read this key's now).
+func (l *Ledger) keyObjectFrom(k store.Key, views map[string]store.BudgetState) map[string]any {
 	spend, _, resetAt := l.bl.Spend(k.Token)
 	// Shared mode: every gateway's spend, as the database has it (key changes do not carry spend there).
-	spend, _ = l.sharedView(context.Background(), k.Token, spend, 0)
+	if b, ok := views[k.Token]; ok {
+		spend = b.Spend
+	} else if views == nil {
+		spend, _ = l.sharedView(context.Background(), k.Token, spend, 0)
+	}
 	return map[string]any{
 		"token":                  k.Token,
 		"key_name":               k.KeyName,

@@ -154,18 +154,14 @@ func (l *Ledger) keyList(w http.ResponseWriter, r *http.Request, _ *proxy.Princi
 		return
 	}
 	out := make([]any, 0, len(keys))
-	for _, k := range keys {
-		if !full {
+	if full {
+		for _, o := range l.keyObjects(r.Context(), keys) {
+			out = append(out, o)
+		}
+	} else {
+		for _, k := range keys {
 			out = append(out, k.Token)
-			continue
 		}
-		// Prefer memory: it has the live budget window.
-		l.mu.RLock()
-		if e := l.keys[k.Token]; e != nil {
-			k = e.k
-		}
-		l.mu.RUnlock()
-		out = append(out, l.keyObject(k))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"keys": out, "total_count": total, "current_page": page,
 		"total_pages": (total + size - 1) / size})

@@ -45,6 +45,22 @@ func TestPostgresReplicasShareKeysAndSpend(t *testing.T) {
 	}
 	b.flush()
 	seenWithin(t, "b's spend counted in a", func() bool { return near(a.info(key)["spend"].(float64), callCost) })
+	// The key lists (read in one query for the page) show it too.
+	listed := func(path string) float64 {
+		r := a.master("GET", path, "")
+		var body struct{ Keys []map[string]any }
+		r.json(t, &body)
+		for _, k := range body.Keys {
+			if k["token"] == tokenOf(key) {
+				return k["spend"].(float64)
+			}
+		}
+		t.Fatalf("%s does not list the key: %s", path, r.body)
+		return 0
+	}
+	if got := listed("/key/list?return_full_object=true&size=100"); !near(got, callCost) {
+		t.Errorf("/key/list on a shows spend %v, want b's %v", got, callCost)
+	}
 	if r := a.chat(key, exactChat); r.status != 200 {
 		t.Fatalf("second call through a: %d %s", r.status, r.body)
 	}

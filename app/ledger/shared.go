@@ -471,6 +471,20 @@ func (l *Ledger) sharedView(ctx context.Context, id string, spend, reserved floa
 	return b.Spend, b.Held
 }
 
+// sharedViews is the database's budgets for ids in shared mode, read in one query per 500 (a list
+// of keys); nil when not shared or the database does not answer (memory's figures stand then),
+// and a budget it lacks is absent.
+func (l *Ledger) sharedViews(ctx context.Context, ids []string) map[string]store.BudgetState {
+	if l.shared == nil || len(ids) == 0 {
+		return nil
+	}
+	m, err := l.st.GetBudgets(ctx, ids, l.now())
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
 // unavailable is the 503 for a request whose budgets cannot be checked.
 func unavailable(err error) error {
 	if errors.Is(err, context.Canceled) {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -145,6 +146,17 @@ func (l *Ledger) keysWhere(r *http.Request, o store.ListKeysOpts) ([]map[string]
 	if err != nil {
 		return nil, err
 	}
+	return l.keyObjects(r.Context(), keys), nil
+}
+
+// keyObjects is keys as /key/info shows them: memory's key (its live budget window) where this
+// gateway holds it, and in shared mode the database's spend, read in one query for the list.
+func (l *Ledger) keyObjects(ctx context.Context, keys []store.Key) []map[string]any {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.Token
+	}
+	views := l.sharedViews(ctx, ids)
 	out := make([]map[string]any, 0, len(keys))
 	for _, k := range keys {
 		l.mu.RLock()
@@ -152,9 +164,9 @@ func (l *Ledger) keysWhere(r *http.Request, o store.ListKeysOpts) ([]map[string]
 			k = e.k
 		}
 		l.mu.RUnlock()
-		out = append(out, l.keyObject(k))
+		out = append(out, l.keyObjectFrom(k, views))
 	}
-	return out, nil
+	return out
 }
 
 // teamInfo serves GET /team/info?team_id=: {"team_id", "team_info", "keys", "team_memberships"}.

@@ -594,18 +594,51 @@ func restartBudget(ctx context.Context, tx execer, seed BudgetRow, now time.Time
 
 // GetBudget returns a shared budget's row and what live holds hold on it, or ErrNotFound.
 func (s *Store) GetBudget(ctx context.Context, id string, now time.Time) (BudgetState, error) {
-	var b BudgetState
-	var maxB sql.NullFloat64
-	var resetAt sql.NullInt64
-	var ws int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, spend, max_budget, duration, budget_reset_at, window_start,
-		(SELECT COALESCE(SUM(amount), 0) FROM budget_holds WHERE budget_id = budgets.id AND expires > ?)
-		FROM budgets WHERE id = ?`, micros(now), id).Scan(&b.ID, &b.Spend, &maxB, &b.Duration, &resetAt, &ws, &b.Held)
+	m, err := s.GetBudgets(ctx, []string{id}, now)
 	if err != nil {
-		return BudgetState{}, wrapGet("budget", err)
+		return BudgetState{}, err
 	}
-	b.MaxBudget, b.ResetAt, b.WindowStart = floatPtr(maxB), timePtr(resetAt), windowTime(ws)
+	b, ok := m[id]
+	if !ok {
+		return BudgetState{}, wrapGet("budget", sql.ErrNoRows)
+	}
 	return b, nil
+}
+
+// GetBudgets is GetBudget for many budgets at once (a list of keys), a query per 500 ids; a
+// budget with no row is absent from the map.
+func (s *Store) GetBudgets(ctx context.Context, ids []string, now time.Time) (map[string]BudgetState, error) {
+	out := make(map[string]BudgetState, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		args := []any{micros(now)}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT id, spend, max_budget, duration, budget_reset_at, window_start,
+			(SELECT COALESCE(SUM(amount), 0) FROM budget_holds WHERE budget_id = budgets.id AND expires > ?)
+			FROM budgets WHERE id IN (`+list("?", len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: get budgets: %w", err)
+		}
+		for rows.Next() {
+			var b BudgetState
+			var maxB sql.NullFloat64
+			var resetAt sql.NullInt64
+			var ws int64
+			if err := rows.Scan(&b.ID, &b.Spend, &maxB, &b.Duration, &resetAt, &ws, &b.Held); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: get budgets: %w", err)
+			}
+			b.MaxBudget, b.ResetAt, b.WindowStart = floatPtr(maxB), timePtr(resetAt), windowTime(ws)
+			out[b.ID] = b
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: get budgets: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // ClaimAlert records that threshold fired for the budget's window and reports whether this call

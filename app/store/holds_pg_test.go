@@ -27,3 +27,4 @@ func TestHoldsOncePostgres(t *testing.T)           { testHoldsOnce(t, pgStores(t
 func TestHoldsRatePostgres(t *testing.T)           { testHoldsRate(t, pgStores(t)) }
 func TestSettledLogsPostgres(t *testing.T)         { testSettledLogsNotAddedTwice(t, pgStores(t)) }
 func TestHoldsRatesAllOrNonePostgres(t *testing.T) { testHoldsRatesAllOrNone(t, pgStores(t)) }
+func TestGetBudgetsPostgres(t *testing.T)          { testGetBudgets(t, pgStores(t)) }

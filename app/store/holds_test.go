@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -257,5 +258,59 @@ func testSettledLogsNotAddedTwice(t *testing.T, open storeOpener) {
 	}
 	if k.Spend != 5 || k.LastActive == nil {
 		t.Errorf("key spend %g, last active %v: want 5 (2 settled + 3 logged) and set", k.Spend, k.LastActive)
+	}
+}
+
+func TestGetBudgets(t *testing.T) { testGetBudgets(t, sqliteStores(t)) }
+
+// GetBudgets reads many budgets in one go (more than one chunk of ids), each as GetBudget reads it:
+// spend, cap and what live holds take; an expired hold counts for nothing, a missing budget is absent.
+func testGetBudgets(t *testing.T, open storeOpener) {
+	s := open(t)
+	ctx := context.Background()
+	limit := 100.0
+	var ids []string
+	for i := range 1203 {
+		id := fmt.Sprintf("k%04d", i)
+		ids = append(ids, id)
+		if i%2 == 1 {
+			continue // no row: never held or spent
+		}
+		expires := holdNow.Add(time.Minute)
+		if i%4 == 2 {
+			expires = holdNow.Add(-time.Second) // a lease that ended
+		}
+		seed := BudgetRow{ID: id, MaxBudget: &limit}
+		if _, err := s.Hold(ctx, HoldRequest{HoldID: "h" + id, Owner: "gw", Now: holdNow.Add(-2 * time.Second), Expires: expires,
+			Budgets: []HoldBudget{{Seed: seed, Amount: float64(i)}}, Roll: hourly}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Settle(ctx, SettleRequest{Now: holdNow, Cost: 0.25, Budgets: []BudgetRow{seed}, Roll: hourly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetBudgets(ctx, ids, holdNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 602 {
+		t.Errorf("%d budgets read, want 602", len(got))
+	}
+	for i, id := range ids {
+		b, ok := got[id]
+		one, err := s.GetBudget(ctx, id, holdNow)
+		if i%2 == 1 {
+			if ok || !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s has no row: GetBudgets %v, GetBudget %v", id, ok, err)
+			}
+			continue
+		}
+		wantHeld := float64(i)
+		if i%4 == 2 {
+			wantHeld = 0
+		}
+		if !ok || err != nil || b.Spend != 0.25 || b.Held != wantHeld || b.MaxBudget == nil || *b.MaxBudget != limit || b.Held != one.Held || b.Spend != one.Spend {
+			t.Fatalf("%s: GetBudgets %+v (%v), GetBudget %+v (%v); want spend 0.25, held %v", id, b, ok, one, err, wantHeld)
+		}
 	}
 }
