@@ -13,7 +13,7 @@ import (
 // SQLite database in dataDir ("" = the default data folder) into the PostgreSQL database at
 // url, which must hold no rows yet, in one transaction that commits only when every table's
 // row count and the keys' and logs' spend totals agree on both sides. On failure the data folder
-// is untouched and the database holds no rows (its schema may have been created). Stop
+// is untouched and the database is as it was: what opening it created (the schema) is dropped. Stop
 // Clawgate first: rows written during the copy stay behind. The report never holds the
 // password.
 func MigrateDatabase(ctx context.Context, dataDir, url string) (store.CopyReport, error) {
@@ -39,14 +39,24 @@ func MigrateDatabase(ctx context.Context, dataDir, url string) (store.CopyReport
 		return rep, err
 	}
 	defer src.Close()
-	dst, err := store.Open(ctx, url)
+	before, err := store.PostgresObjects(ctx, url)
 	if err != nil {
 		return rep, err
 	}
-	defer dst.Close()
-	rep, err = src.CopyInto(ctx, dst)
+	dst, err := store.Open(ctx, url)
+	if err == nil {
+		rep, err = src.CopyInto(ctx, dst)
+		dst.Close()
+		if err != nil {
+			err = fmt.Errorf("copy %s into %s: %w", path, store.Redact(url), err)
+		}
+	}
 	if err != nil {
-		return rep, fmt.Errorf("copy %s into %s: %w", path, store.Redact(url), err)
+		// Open may have created the schema (or part of it, when a migration failed): take it away.
+		if derr := store.DropCreated(context.WithoutCancel(ctx), url, before); derr != nil {
+			err = fmt.Errorf("%w; and what the attempt created could not be removed: %v", err, derr)
+		}
+		return rep, err
 	}
 	return rep, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"reflect"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/clawgate/clawgate/app/store"
 	"github.com/clawgate/clawgate/internal/pgtest"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // soloLedger makes a SQLite ledger in a new data folder: two keys (one regenerated, so a
@@ -150,14 +153,31 @@ func TestMigrateDatabaseFailsWhole(t *testing.T) {
 	bad := store.SpendLog{RequestID: "zz-nul", Model: "gpt\x00x", Spend: 1, StartTime: time.Now(), EndTime: time.Now(), Status: store.StatusSuccess}
 	dir := soloLedger(t, bad)
 	url := pgtest.URL(t)
+	// Something of the user's own in the database already: it must be left alone.
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE my_notes (note text)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, err := store.PostgresObjects(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
 	withPassword := strings.Replace(url, "postgres://postgres@", "postgres://postgres:pw-in-url@", 1)
-	_, err := MigrateDatabase(ctx, dir, withPassword)
+	_, err = MigrateDatabase(ctx, dir, withPassword)
 	if err == nil {
 		t.Fatal("the copy succeeded with a row PostgreSQL cannot hold")
 	}
 	t.Logf("MigrateDatabase: %v", err)
 	if !strings.Contains(err.Error(), "spend_logs") || strings.Contains(err.Error(), "pw-in-url") {
 		t.Errorf("error %q: want the table named and no password", err)
+	}
+	// Nothing changed: the schema the attempt created (tables, functions, pg_trgm) is gone.
+	if after, err := store.PostgresObjects(ctx, url); err != nil || !reflect.DeepEqual(before, after) || !after["table my_notes"] {
+		t.Errorf("the database after a failed copy (%v):\n before %v\n after  %v", err, before, after)
 	}
 	if got := counts(t, url); got["keys"] != 0 || got["spend_logs"] != 0 {
 		t.Errorf("a failed copy left rows: %v", got)
