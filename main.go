@@ -154,6 +154,21 @@ func newAppWith(f *commonFlags, log *slog.Logger, openclawConfig string) (*app.A
 	return app.New(appOptions(f, log, openclawConfig))
 }
 
+// runWithApp opens the app for a one-shot command (no gateway, logs discarded), runs fn under a
+// context bounded by timeout, then stops the app; it returns fn's exit code, 1 when the app does
+// not open.
+func runWithApp(f *commonFlags, openclawConfig string, timeout time.Duration, stderr io.Writer, fn func(context.Context, *app.App) int) int {
+	a, err := newAppWith(f, newLogger(io.Discard, false), openclawConfig)
+	if err != nil {
+		fmt.Fprintf(stderr, "clawgate: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	defer a.Stop(ctx)
+	return fn(ctx, a)
+}
+
 func appOptions(f *commonFlags, log *slog.Logger, openclawConfig string) app.Options {
 	return app.Options{ConfigPath: f.config, DataDir: f.dataDir, Host: f.host, Port: f.port, FreePort: f.port == 0, Model: f.model,
 		Logger: log, OpenClawConfig: openclawConfig,

@@ -71,38 +71,32 @@ func runOpenClaw(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clawgate: %v\n", err)
 		return 2
 	}
-	a, err := newAppWith(&f, newLogger(io.Discard, false), *ocPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "clawgate: %v\n", err)
-		return 1
-	}
 	// connect may ask `openclaw gateway status`, which takes tens of seconds on a busy machine.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	defer a.Stop(ctx)
-
-	var lines []string
-	switch sub {
-	case "status":
-		return openClawStatus(ctx, a, stdout, stderr)
-	case "connect":
-		lines, err = a.OpenClawConnect(ctx, co)
-	case "sync":
-		lines, err = a.OpenClawSync(ctx)
-	case "use":
-		var kept []app.OpenClawAgent
-		lines, kept, err = a.OpenClawUse(ctx, model, scope)
-		if err == nil {
-			if all, aerr := a.OpenClawAgents(); aerr == nil && len(all) > 0 && len(kept) == len(all) {
-				for _, l := range lines {
-					fmt.Fprintln(stdout, l)
+	return runWithApp(&f, *ocPath, 3*time.Minute, stderr, func(ctx context.Context, a *app.App) int {
+		var lines []string
+		var err error
+		switch sub {
+		case "status":
+			return openClawStatus(ctx, a, stdout, stderr)
+		case "connect":
+			lines, err = a.OpenClawConnect(ctx, co)
+		case "sync":
+			lines, err = a.OpenClawSync(ctx)
+		case "use":
+			var kept []app.OpenClawAgent
+			lines, kept, err = a.OpenClawUse(ctx, model, scope)
+			if err == nil {
+				if all, aerr := a.OpenClawAgents(); aerr == nil && len(all) > 0 && len(kept) == len(all) {
+					for _, l := range lines {
+						fmt.Fprintln(stdout, l)
+					}
+					fmt.Fprintf(stderr, "clawgate: no agent will use litellm/%s: every configured agent pins its own model; run again with --agents all\n", model)
+					return 1
 				}
-				fmt.Fprintf(stderr, "clawgate: no agent will use litellm/%s: every configured agent pins its own model; run again with --agents all\n", model)
-				return 1
 			}
 		}
-	}
-	return report(stdout, stderr, lines, err)
+		return report(stdout, stderr, lines, err)
+	})
 }
 
 // openClawStatus prints what OpenClaw's config says, then what answers now: the gateway at the

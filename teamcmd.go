@@ -65,31 +65,26 @@ func runTeam(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	a, err := newAppWith(&f, newLogger(io.Discard, false), *ocPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "clawgate: %v\n", err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	defer a.Stop(ctx)
-	var lines []string
-	switch {
-	case sub == "join":
-		lines, err = a.JoinTeam(ctx, arg, key)
-	case sub == "use" && arg == "team":
-		lines, err = a.UseTeamGateway(ctx)
-	case sub == "use":
-		lines, err = a.UseLocalGateway(ctx)
-	case sub == "leave":
-		lines, err = a.LeaveTeam(ctx)
-	case sub == "status":
-		var t app.TeamState
-		if t, err = a.RefreshTeam(ctx); err == nil {
-			lines = teamStatusLines(t)
+	return runWithApp(&f, *ocPath, 3*time.Minute, stderr, func(ctx context.Context, a *app.App) int {
+		var lines []string
+		var err error
+		switch {
+		case sub == "join":
+			lines, err = a.JoinTeam(ctx, arg, key)
+		case sub == "use" && arg == "team":
+			lines, err = a.UseTeamGateway(ctx)
+		case sub == "use":
+			lines, err = a.UseLocalGateway(ctx)
+		case sub == "leave":
+			lines, err = a.LeaveTeam(ctx)
+		case sub == "status":
+			var t app.TeamState
+			if t, err = a.RefreshTeam(ctx); err == nil {
+				lines = teamStatusLines(t)
+			}
 		}
-	}
-	return report(stdout, stderr, lines, err)
+		return report(stdout, stderr, lines, err)
+	})
 }
 
 // report prints what a command did, one line each, then its error; it returns the exit code.

@@ -47,19 +47,13 @@ func runKey(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parse(fs, args[2:]); !ok {
 		return code
 	}
-	a, err := newApp(&f, newLogger(io.Discard, false))
-	if err != nil {
-		fmt.Fprintf(stderr, "clawgate: %v\n", err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	defer a.Stop(ctx)
-	if err := keyCommand(ctx, a, sub, name, stdout); err != nil {
-		fmt.Fprintf(stderr, "clawgate key %s: %v\n", sub, err)
-		return 1
-	}
-	return 0
+	return runWithApp(&f, "", time.Minute, stderr, func(ctx context.Context, a *app.App) int {
+		if err := keyCommand(ctx, a, sub, name, stdout); err != nil {
+			fmt.Fprintf(stderr, "clawgate key %s: %v\n", sub, err)
+			return 1
+		}
+		return 0
+	})
 }
 
 func keyCommand(ctx context.Context, a *app.App, sub, name string, stdout io.Writer) error {
