@@ -8,7 +8,7 @@ import (
 )
 
 // memberBudgetsMigration stores LiteLLM's team member budgets: a team's default for every member
-// (team_member_budget, team_member_budget_duration: the row with user_id ”), one member's
+// (team_member_budget, team_member_budget_duration: the row with an empty user_id), one member's
 // max_budget_in_team (the row with the user's id), and the window each member's budget is in
 // (spend, spend_since, budget_reset_at, as a team's row keeps its own). A member's spend is that
 // of the spend logs of the team's keys the user owns, counted from spend_since. Portable SQL.
