@@ -56,7 +56,18 @@ func (l *Ledger) loadMembers(ctx context.Context) error {
 	if m.ids == nil {
 		m.ids = map[string]memberRef{}
 	}
+	var gone []string
+	for id, r := range m.ids {
+		if _, ok := l.team(r.team); !ok { // deleted, maybe by another process: a new team of its id starts afresh
+			delete(m.ids, id)
+			gone = append(gone, id)
+		}
+	}
 	m.mu.Unlock()
+	for _, id := range gone {
+		l.bl.Remove(id)
+		l.alert.Forget(id)
+	}
 	l.refreshMembers("")
 	return nil
 }

@@ -87,8 +87,8 @@ func (l *Ledger) teamObject(t store.Team, ms []store.Member) map[string]any {
 	out["model_id"] = nil
 	out["litellm_model_table"] = nil
 	out["object_permission"] = nil
-	out["team_member_budget"], out["team_member_budget_duration"] = l.TeamMemberBudget(t.TeamID)
-	out["team_member_budget_duration"] = nilIfEmpty(out["team_member_budget_duration"].(string))
+	mb, mbDur := l.TeamMemberBudget(t.TeamID) // members.go; LiteLLM keeps them behind metadata.team_member_budget_id
+	out["team_member_budget"], out["team_member_budget_duration"] = mb, nilIfEmpty(mbDur)
 	return out
 }
 
