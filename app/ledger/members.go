@@ -365,6 +365,25 @@ func (l *Ledger) dropMaxInTeam(ctx context.Context, team, user string) error {
 	return l.setMemberRow(ctx, team, user, nil, "")
 }
 
+// dropMaxInTeams forgets a deleted user's max_budget_in_team in every team: a new user of the
+// same id starts under the teams' defaults.
+func (l *Ledger) dropMaxInTeams(ctx context.Context, user string) error {
+	l.tu.mb.mu.RLock()
+	var teams []string
+	for r, row := range l.tu.mb.rows {
+		if r.user == user && row.MaxBudget != nil {
+			teams = append(teams, r.team)
+		}
+	}
+	l.tu.mb.mu.RUnlock()
+	for _, team := range teams {
+		if err := l.dropMaxInTeam(ctx, team, user); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MemberUpdate is LiteLLM's TeamMemberUpdateRequest.
 type MemberUpdate struct {
 	TeamID string `json:"team_id"`

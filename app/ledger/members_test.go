@@ -103,6 +103,22 @@ func TestTeamMemberBudget(t *testing.T) {
 	if r := e.master("POST", "/team/update", `{"team_id": "eng", "team_member_budget_duration": "often"}`); r.status != 400 {
 		t.Errorf("bad duration: %d %s", r.status, r.body)
 	}
+
+	// A removed member's own cap goes with the membership: the key cy keeps is under the default.
+	e.ok("POST", "/team/member_delete", `{"team_id": "eng", "user_id": "cy"}`)
+	e.served(cy, 1)
+	e.memberRefused(cy, "eng", "cy")
+	// A deleted user's caps go too, in the store, for every gateway.
+	e.ok("POST", "/user/delete", `{"user_ids": ["ana"]}`)
+	rows, err := e.l.Store().MemberBudgets(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.UserID != "" && r.MaxBudget != nil {
+			t.Errorf("a cap left behind: %+v", r)
+		}
+	}
 }
 
 // The team's budget still refuses every member once it is spent, though their own have room.
