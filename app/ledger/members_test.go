@@ -89,6 +89,13 @@ func TestTeamMemberBudget(t *testing.T) {
 	e.served(cy, 1)
 	e.memberRefused(cy, "eng", "cy")
 
+	// So does one named in /team/new's members_with_roles.
+	e.ok("POST", "/team/new", fmt.Sprintf(`{"team_id": "ops", "team_member_budget": %v,
+		"members_with_roles": [{"user_id": "dee", "max_budget_in_team": %v}]}`, 10*callCost, 0.5*callCost))
+	dee, _ := e.generate(`{"team_id": "ops", "user_id": "dee"}`)
+	e.served(dee, 1)
+	e.memberRefused(dee, "ops", "dee")
+
 	// Not a member, bad values: refused with the reason.
 	for body, want := range map[string]string{
 		`{"team_id": "eng", "user_id": "zed", "max_budget_in_team": 1}`:  "not a member",
