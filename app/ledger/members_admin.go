@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/clawgate/clawgate/proxy"
@@ -20,4 +21,19 @@ func (l *Ledger) teamMemberUpdate(w http.ResponseWriter, r *http.Request, _ *pro
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// membershipObject is LiteLLM's LiteLLM_TeamMembership: spend is the member's budget window's
+// when it has a budget (litellm_budget_table), else logged (the member's spend on the team's keys).
+func (l *Ledger) membershipObject(ctx context.Context, team, user string, logged float64) (map[string]any, error) {
+	out := map[string]any{"team_id": team, "user_id": user, "spend": logged, "budget_id": nil, "litellm_budget_table": nil}
+	b, ok, err := l.TeamMemberBudgetInfo(ctx, team, user)
+	if err != nil || !ok {
+		return out, err
+	}
+	out["spend"], out["budget_id"] = b.Spend, b.BudgetID
+	out["litellm_budget_table"] = map[string]any{"budget_id": b.BudgetID, "max_budget": b.MaxBudget, "soft_budget": nil,
+		"budget_duration": nilIfEmpty(b.Duration), "budget_reset_at": timeJSON(b.ResetAt), "tpm_limit": nil, "rpm_limit": nil,
+		"max_parallel_requests": nil, "model_max_budget": nil}
+	return out, nil
 }
