@@ -121,6 +121,8 @@ func newHook(id string, info budgetView, spend float64, limit *float64) webhookE
 	switch o := info.owner; {
 	case o != nil && o.kind == "team":
 		hook.EventGroup, hook.TeamID, hook.TeamAlias = "team", &o.id, nilIfEmpty(o.alias)
+	case o != nil && o.kind == "member":
+		hook.EventGroup, hook.UserID, hook.TeamID = "internal_user", &o.id, &o.team
 	case o != nil:
 		hook.EventGroup, hook.UserID = "internal_user", &o.id
 	case id != GlobalBudget:
@@ -175,7 +177,7 @@ func (l *Ledger) onReset(e budget.ResetEvent) {
 	defer cancel()
 	if e.ID == GlobalBudget {
 		l.saveGlobal(ctx, l.globalDuration(), e.ResetAt, since)
-	} else if !l.resetOwner(ctx, e, since) {
+	} else if !l.resetOwner(ctx, e, since) && !l.resetMember(ctx, e, since) {
 		stored, err := l.st.ResetKeySpend(ctx, e.ID, since, e.ResetAt)
 		if err != nil {
 			l.log.Warn("ledger: could not store a budget reset; it is redone at the next start", "key", keyNameOf(l, e.ID), "err", err)

@@ -146,6 +146,13 @@ func (l *Ledger) Admit(ctx context.Context, p *proxy.Principal, model string, ex
 			release(0)
 			return nil, err
 		}
+		member, err := l.memberIDs(ctx, k) // the user's budget in the team (members.go)
+		if err != nil {
+			release(0)
+			releaseOwners(0)
+			return nil, err
+		}
+		owners = append(owners, member...)
 		a.e, a.release = e, func(n int64) { release(n); releaseOwners(n) }
 		// The key first: its refusal is the one reported; then its team's and user's.
 		ids = append(append([]string{k.Token}, owners...), GlobalBudget)
@@ -361,7 +368,7 @@ func (l *Ledger) budgetError(err error) error {
 	case ex.ID == GlobalBudget:
 		d["budget"] = "global"
 	case isOwner:
-		d["budget"], d[o.kind+"_id"], d[o.kind+"_alias"] = o.kind, o.id, nilIfEmpty(o.alias)
+		o.details(d)
 		who, what, wording = o.who(), "the ", o.litellmWording(ex.Spend, ex.Limit)
 	default:
 		d["budget"] = "key"

@@ -23,7 +23,8 @@ type owners struct {
 	mu    sync.RWMutex
 	teams map[string]*store.Team
 	users map[string]*store.User
-	sync  ownerSync // what other processes changed (ownersync.go)
+	sync  ownerSync   // what other processes changed (ownersync.go)
+	mb    memberState // team member budgets (members.go)
 }
 
 const (
@@ -65,7 +66,7 @@ func (l *Ledger) loadOwners(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return l.loadMembers(ctx)
 }
 
 func (l *Ledger) putTeam(t store.Team) {
@@ -167,8 +168,9 @@ func (l *Ledger) resetOwner(ctx context.Context, e budget.ResetEvent, since time
 
 // ownerView describes a team's or user's budget for refusals, events and webhooks.
 type ownerView struct {
-	kind  string // "team" or "user"
-	id    string
+	kind  string // "team", "user" or "member" (a user's budget in a team)
+	id    string // the team's or user's id
+	team  string // a member's team
 	alias string // team_alias or user_alias; "" when unset
 	soft  *float64
 	limit *float64
@@ -183,8 +185,11 @@ func (o ownerView) name() string {
 }
 
 func (o ownerView) who() string {
-	if o.kind == "team" {
+	switch o.kind {
+	case "team":
 		return "Team " + o.name()
+	case "member":
+		return "User " + o.name() + " in Team " + o.team
 	}
 	return "User " + o.name()
 }
@@ -201,14 +206,28 @@ func (l *Ledger) budgetOwner(id string) (ownerView, bool) {
 			return ownerView{kind: "user", id: uid, alias: u.UserAlias, soft: u.SoftBudget, limit: u.MaxBudget}, true
 		}
 	}
-	return ownerView{}, false
+	return l.memberView(id)
+}
+
+// details names the budget in a refusal's details: its kind and id ("team_id", "user_id"; a
+// member budget: "team_member" with both).
+func (o ownerView) details(d map[string]any) {
+	if o.kind == "member" {
+		d["budget"], d["team_id"], d["user_id"], d["user_alias"] = "team_member", o.team, o.id, nilIfEmpty(o.alias)
+		return
+	}
+	d["budget"], d[o.kind+"_id"], d[o.kind+"_alias"] = o.kind, o.id, nilIfEmpty(o.alias)
 }
 
 // litellmWording is LiteLLM's own sentence for an exhausted team or user budget, kept in the
 // message for tools that look for it.
 func (o ownerView) litellmWording(spend, limit float64) string {
-	if o.kind == "team" {
+	switch o.kind {
+	case "team":
 		return fmt.Sprintf("Budget has been exceeded! Team=%s Current cost: %s, Max budget: %s", o.id, trimFloat(spend), trimFloat(limit))
+	case "member":
+		return fmt.Sprintf("Budget has been exceeded! User=%s in Team=%s Current cost: %s, Max budget: %s", o.id, o.team,
+			trimFloat(spend), trimFloat(limit))
 	}
 	return fmt.Sprintf("ExceededBudget: User=%s over budget. Spend=%s, Budget=%s", o.id, trimFloat(spend), trimFloat(limit))
 }
@@ -308,9 +327,10 @@ func (l *Ledger) admitOwners(k store.Key, model string, estTokens int64) ([]stri
 	return ids, release, nil
 }
 
-// ownerBudgets are the budget ids of a key's team and user, for spend recorded without a reservation.
+// ownerBudgets are the budget ids of a key's team, user and member budget, for spend recorded
+// without a reservation.
 func (l *Ledger) ownerBudgets(k store.Key) []string {
-	var ids []string
+	ids := l.memberBudgets(k)
 	if k.TeamID != "" {
 		ids = append(ids, teamBudget(k.TeamID))
 	}

@@ -72,6 +72,9 @@ func (l *Ledger) syncOwners(ctx context.Context) {
 	for _, id := range gone {
 		l.bl.Remove(id)
 	}
+	if l.loadMembers(ctx) != nil { // member budgets' caps (members.go); read again next time
+		return
+	}
 	s.mark = mark
 }
 

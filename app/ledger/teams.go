@@ -87,6 +87,7 @@ type TeamRequest struct {
 	MembersWithRoles []MemberRequest `json:"members_with_roles"`
 	Blocked          *bool           `json:"blocked"`
 	LimitsRequest
+	MemberBudgetRequest // team_member_budget, team_member_budget_duration (members.go)
 }
 
 // MemberRequest is LiteLLM's Member: a user (by id, or by email when new) and a role.
@@ -94,6 +95,8 @@ type MemberRequest struct {
 	UserID    *string `json:"user_id"`
 	UserEmail *string `json:"user_email"`
 	Role      string  `json:"role"`
+	// MaxBudgetInTeam overrides the team's team_member_budget for this member (members.go).
+	MaxBudgetInTeam *float64 `json:"max_budget_in_team"`
 }
 
 // member turns m into a membership: its role must be LiteLLM's "admin" or "user" (default "user");
@@ -111,6 +114,9 @@ func (m MemberRequest) member() (store.Member, error) {
 	}
 	if sm.UserID == "" {
 		return sm, invalid("Either user_id or user_email must be provided for a team member.")
+	}
+	if err := validMaxInTeam(m.MaxBudgetInTeam); err != nil {
+		return sm, err
 	}
 	sm.Role = m.Role
 	switch sm.Role {
@@ -160,6 +166,9 @@ func (l *Ledger) NewTeam(ctx context.Context, q TeamRequest) (store.Team, error)
 	if err != nil {
 		return store.Team{}, err
 	}
+	if err := q.checkMemberBudget(); err != nil {
+		return store.Team{}, err
+	}
 	t := store.Team{TeamID: newUUID(), Limits: l.newLimits(&q.LimitsRequest, d)}
 	if q.TeamID != nil && strings.TrimSpace(*q.TeamID) != "" {
 		t.TeamID = strings.TrimSpace(*q.TeamID)
@@ -182,7 +191,10 @@ func (l *Ledger) NewTeam(ctx context.Context, q TeamRequest) (store.Team, error)
 	if err := l.addedUsers(ctx, ms); err != nil {
 		return store.Team{}, err
 	}
-	return t, nil
+	if err := q.setMemberBudget(ctx, l, t.TeamID); err != nil {
+		return store.Team{}, err
+	}
+	return t, l.setMaxInTeam(ctx, t.TeamID, q.MembersWithRoles)
 }
 
 // addedUsers loads the users that adding members created.
@@ -238,6 +250,9 @@ func (l *Ledger) UpdateTeam(ctx context.Context, q TeamRequest) (store.Team, err
 	if err != nil {
 		return store.Team{}, err
 	}
+	if err := q.checkMemberBudget(); err != nil {
+		return store.Team{}, err
+	}
 	old, ok := l.team(strings.TrimSpace(*q.TeamID))
 	if !ok {
 		return store.Team{}, teamMissing(*q.TeamID)
@@ -262,6 +277,9 @@ func (l *Ledger) UpdateTeam(ctx context.Context, q TeamRequest) (store.Team, err
 	}
 	l.putTeam(t)
 	l.setLimits(teamBudget(t.TeamID), old.Limits, t.Limits, &q.LimitsRequest, d)
+	if err := q.setMemberBudget(ctx, l, t.TeamID); err != nil {
+		return store.Team{}, err
+	}
 	t, _ = l.team(t.TeamID)
 	return t, nil
 }
@@ -295,6 +313,9 @@ func (l *Ledger) DeleteTeams(ctx context.Context, ids []string) ([]string, error
 		l.bl.Remove(teamBudget(id))
 		l.alert.Forget(teamBudget(id))
 		l.forgetKeys(deleted)
+		if err := l.forgetMembers(ctx, id); err != nil {
+			return tokens, fmt.Errorf("could not delete team %s's member budgets: %w", id, err)
+		}
 	}
 	return tokens, nil
 }
@@ -329,7 +350,10 @@ func (l *Ledger) AddTeamMembers(ctx context.Context, team string, ms []MemberReq
 		}
 		return store.Team{}, fmt.Errorf("could not add the members: %w", err)
 	}
-	return t, l.addedUsers(ctx, sms)
+	if err := l.addedUsers(ctx, sms); err != nil {
+		return store.Team{}, err
+	}
+	return t, l.setMaxInTeam(ctx, t.TeamID, ms)
 }
 
 // RemoveTeamMember takes a user (by id, or by email) out of a team.
@@ -359,5 +383,5 @@ func (l *Ledger) RemoveTeamMember(ctx context.Context, team string, m MemberRequ
 		}
 		return store.Team{}, fmt.Errorf("could not remove the member: %w", err)
 	}
-	return t, nil
+	return t, l.dropMaxInTeam(ctx, t.TeamID, sm.UserID)
 }

@@ -25,6 +25,7 @@ func init() {
 		"/team/unblock":        {http.MethodPost, true, (*Ledger).teamUnblock},
 		"/team/member_add":     {http.MethodPost, true, (*Ledger).teamMemberAdd},
 		"/team/member_delete":  {http.MethodPost, true, (*Ledger).teamMemberDelete},
+		"/team/member_update":  {http.MethodPost, true, (*Ledger).teamMemberUpdate},
 		"/team/daily/activity": {http.MethodGet, true, (*Ledger).teamDailyActivity},
 		"/user/new":            {http.MethodPost, true, (*Ledger).userNew},
 		"/user/info":           {http.MethodGet, true, (*Ledger).userInfo},
@@ -86,6 +87,8 @@ func (l *Ledger) teamObject(t store.Team, ms []store.Member) map[string]any {
 	out["model_id"] = nil
 	out["litellm_model_table"] = nil
 	out["object_permission"] = nil
+	mb, mbDur := l.TeamMemberBudget(t.TeamID) // members.go; LiteLLM keeps them behind metadata.team_member_budget_id
+	out["team_member_budget"], out["team_member_budget_duration"] = mb, nilIfEmpty(mbDur)
 	return out
 }
 
@@ -198,8 +201,12 @@ func (l *Ledger) teamInfo(w http.ResponseWriter, r *http.Request, _ *proxy.Princ
 	}
 	memberships := make([]map[string]any, 0, len(ms))
 	for _, m := range ms {
-		memberships = append(memberships, map[string]any{"team_id": t.TeamID, "user_id": m.UserID, "spend": spent[m.UserID],
-			"budget_id": nil, "litellm_budget_table": nil})
+		mb, err := l.membershipObject(r.Context(), t.TeamID, m.UserID, spent[m.UserID])
+		if err != nil {
+			serverError(w, err)
+			return
+		}
+		memberships = append(memberships, mb)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"team_id": t.TeamID, "team_info": l.teamObject(t, ms), "keys": keys,
 		"team_memberships": memberships})
@@ -298,6 +305,8 @@ func (l *Ledger) teamMemberAdd(w http.ResponseWriter, r *http.Request, _ *proxy.
 	var q struct {
 		TeamID string          `json:"team_id"`
 		Member json.RawMessage `json:"member"`
+		// LiteLLM's request-level max_budget_in_team: for each member that sets none.
+		MaxBudgetInTeam *float64 `json:"max_budget_in_team"`
 	}
 	if _, err := readBody(r, &q); err != nil {
 		badRequest(w, "%v", err)
@@ -319,6 +328,11 @@ func (l *Ledger) teamMemberAdd(w http.ResponseWriter, r *http.Request, _ *proxy.
 		}
 		ms = []MemberRequest{m}
 	}
+	for i := range ms {
+		if ms[i].MaxBudgetInTeam == nil {
+			ms[i].MaxBudgetInTeam = q.MaxBudgetInTeam
+		}
+	}
 	t, err := l.AddTeamMembers(r.Context(), q.TeamID, ms)
 	if err != nil {
 		writeOpError(w, err)
@@ -333,8 +347,12 @@ func (l *Ledger) teamMemberAdd(w http.ResponseWriter, r *http.Request, _ *proxy.
 			return
 		}
 		users = append(users, l.userObject(u, teams))
-		memberships = append(memberships, map[string]any{"team_id": t.TeamID, "user_id": sm.UserID, "budget_id": nil,
-			"litellm_budget_table": nil, "spend": 0.0})
+		mb, err := l.membershipObject(r.Context(), t.TeamID, sm.UserID, 0)
+		if err != nil {
+			serverError(w, err)
+			return
+		}
+		memberships = append(memberships, mb)
 	}
 	l.teamAnswer(w, r, t, func(obj map[string]any) any {
 		obj["updated_users"], obj["updated_team_memberships"] = users, memberships

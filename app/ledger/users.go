@@ -183,6 +183,9 @@ func (l *Ledger) DeleteUsers(ctx context.Context, ids []string) ([]string, error
 		l.bl.Remove(userBudget(id))
 		l.alert.Forget(userBudget(id))
 		l.forgetKeys(deleted)
+		if err := l.dropMaxInTeams(ctx, id); err != nil { // the memberships went with the user (members.go)
+			return tokens, err
+		}
 	}
 	return tokens, nil
 }

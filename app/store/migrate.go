@@ -183,6 +183,8 @@ CREATE INDEX keys_team ON keys(team_id, created_at);
 ALTER TABLE spend_logs ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX spend_logs_team ON spend_logs(team_id, start_time);
 `,
+	// Version 8: LiteLLM's team member budgets (members.go).
+	memberBudgetsMigration,
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -375,13 +375,14 @@ func (s *Store) SetOwnerSpend(ctx context.Context, o Owner, spend float64, windo
 	})
 }
 
-// OwnersMark changes whenever a team or user is created, updated or deleted, by any process: a
+// OwnersMark changes whenever a team, user or member budget is created, updated or deleted, by any process: a
 // running gateway compares it to the last it saw to know when to re-read them.
 func (s *Store) OwnersMark(ctx context.Context) (string, error) {
-	var tn, tu, un, uu int64
+	var tn, tu, un, uu, mn, mu int64
 	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM teams), (SELECT COALESCE(MAX(updated_at), 0) FROM teams),
-		(SELECT COUNT(*) FROM users), (SELECT COALESCE(MAX(updated_at), 0) FROM users)`).Scan(&tn, &tu, &un, &uu); err != nil {
+		(SELECT COUNT(*) FROM users), (SELECT COALESCE(MAX(updated_at), 0) FROM users),
+		(SELECT COUNT(*) FROM member_budgets), (SELECT COALESCE(MAX(updated_at), 0) FROM member_budgets)`).Scan(&tn, &tu, &un, &uu, &mn, &mu); err != nil {
 		return "", fmt.Errorf("store: owners mark: %w", err)
 	}
-	return fmt.Sprint(tn, tu, un, uu), nil
+	return fmt.Sprint(tn, tu, un, uu, mn, mu), nil
 }
