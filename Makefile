@@ -35,7 +35,7 @@ build: ## build bin/clawgate
 run: deps-build build ## install what is missing, build, and start the tray app (ARGS="--port 4001" passes flags)
 	./bin/clawgate $(ARGS)
 
-# make mutate is not part of it: it takes ~15 minutes on two cores (run it before touching money or routing
+# make mutate is not part of it: it takes ~35 minutes on two cores (run it before touching money or routing
 # code); `go test ./internal/mutate` (in test-race) checks that every mutation still applies to the code.
 test: deps ## everything: vet, unit tests (-race), UI tests under Xvfb (also -race), fuzzers 3 s each, e2e (npm clients, OpenClaw, the pass-through control), tray smoke test, the Windows zip (cross-compiled, checked)
 	$(MAKE) vet

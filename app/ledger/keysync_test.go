@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -353,6 +354,9 @@ func TestKeyChangesUnderLoad(t *testing.T) {
 	key, _ := e.generate(`{"max_budget": 100}`)
 	stop := make(chan struct{})
 	done := make(chan error, 4)
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop); <-done; <-done; <-done; <-done }) }
+	defer halt() // a failure below stops the load before the ledgers close, so its error is the one shown
 	for range 4 {
 		go func() {
 			for {
@@ -372,16 +376,13 @@ func TestKeyChangesUnderLoad(t *testing.T) {
 	}
 	for i := range 6 {
 		if _, err := other.SetKeyBlocked(ctx, key, i%2 == 0); err != nil {
-			t.Fatal(err)
+			t.Fatalf("change %d, block: %v", i, err)
 		}
 		if _, err := other.UpdateKey(ctx, key, KeyRequest{MaxBudget: ptr(float64(100 + i))}); err != nil {
-			t.Fatal(err)
+			t.Fatalf("change %d, max_budget: %v", i, err)
 		}
 	}
-	close(stop)
-	for range 4 {
-		<-done
-	}
+	halt()
 	seenWithin(t, "last change (unblocked, max_budget 105) applied", func() bool {
 		k, err := e.l.KeyInfo(ctx, key)
 		return err == nil && !k.Blocked && k.MaxBudget != nil && *k.MaxBudget == 105
