@@ -120,3 +120,10 @@ func (l *Ledger) EditKey(ctx context.Context, token string, ed KeyEdit) error {
 	_, err := l.UpdateKey(ctx, token, KeyRequest{MaxBudget: ed.MaxBudget, BudgetDuration: ed.BudgetDuration, Blocked: ed.Blocked})
 	return err
 }
+
+// forgetBudget drops budget id from memory: its window and spend, and the alert thresholds it
+// crossed (a budget made again under the id alerts afresh).
+func (l *Ledger) forgetBudget(id string) {
+	l.bl.Remove(id)
+	l.alert.Forget(id)
+}

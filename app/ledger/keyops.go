@@ -173,13 +173,7 @@ func (l *Ledger) DeleteKeys(ctx context.Context, keys, aliases []string) error {
 	if _, err := l.st.DeleteKeys(ctx, tokens); err != nil {
 		return fmt.Errorf("could not delete the keys: %w", err)
 	}
-	for _, t := range tokens {
-		l.mu.Lock()
-		delete(l.keys, t)
-		l.mu.Unlock()
-		l.bl.Remove(t)
-		l.alert.Forget(t)
-	}
+	l.forgetKeys(tokens)
 	return nil
 }
 
@@ -235,8 +229,7 @@ func (l *Ledger) RegenerateKey(ctx context.Context, keyOrHash string, q KeyReque
 	l.mu.Unlock()
 	d, _ := budget.ParseOptionalDuration(old.BudgetDuration)
 	l.bl.SetBudget(tok, old.MaxBudget, spend, resetAt, d)
-	l.bl.Remove(old.Token)
-	l.alert.Forget(old.Token)
+	l.forgetBudget(old.Token)
 	k, err := l.updateOp(ctx, e, &q, v)
 	if err != nil {
 		return "", store.Key{}, err

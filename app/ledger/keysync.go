@@ -210,8 +210,7 @@ func (l *Ledger) moveKey(e *entry, old, cur string) bool {
 	l.mu.Unlock()
 	d, _ := budget.ParseOptionalDuration(k.BudgetDuration)
 	l.bl.SetBudget(cur, k.MaxBudget, spend, resetAt, d)
-	l.bl.Remove(old)
-	l.alert.Forget(old)
+	l.forgetBudget(old)
 	return true
 }
 
@@ -224,8 +223,7 @@ func (l *Ledger) dropKey(e *entry, token string) {
 	}
 	delete(l.keys, token)
 	l.mu.Unlock()
-	l.bl.Remove(token)
-	l.alert.Forget(token)
+	l.forgetBudget(token)
 }
 
 // sameInstant compares two stored times at the store's precision (microseconds).

@@ -64,8 +64,7 @@ func (l *Ledger) loadMembers(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	for _, id := range gone {
-		l.bl.Remove(id)
-		l.alert.Forget(id)
+		l.forgetBudget(id)
 	}
 	l.refreshMembers("")
 	return nil
@@ -262,8 +261,7 @@ func (l *Ledger) forgetMembers(ctx context.Context, team string) error {
 	}
 	m.mu.Unlock()
 	for _, id := range gone {
-		l.bl.Remove(id)
-		l.alert.Forget(id)
+		l.forgetBudget(id)
 	}
 	return l.st.DeleteMemberBudgets(ctx, team)
 }

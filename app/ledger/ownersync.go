@@ -70,7 +70,7 @@ func (l *Ledger) syncOwners(ctx context.Context) {
 	}
 	l.tu.mu.Unlock()
 	for _, id := range gone {
-		l.bl.Remove(id)
+		l.forgetBudget(id)
 	}
 	if l.loadMembers(ctx) != nil { // member budgets' caps (members.go); read again next time
 		return

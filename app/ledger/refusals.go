@@ -1,8 +1,6 @@
 package ledger
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"sync"
 	"time"
 
@@ -105,8 +103,4 @@ func counted(row store.SpendLog, n int) store.SpendLog {
 }
 
 // newID is the row id of a refusal the gateway gave no call id (a key refused at auth).
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "refused-" + hex.EncodeToString(b[:])
-}
+func newID() string { return randomID("refused-") }

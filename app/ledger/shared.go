@@ -56,6 +56,7 @@ func newShared(l *Ledger) *shared {
 	return &shared{l: l, owner: randomID("gw-"), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
+// randomID is prefix and 24 random hex digits: the ids of gateways, holds and refusal rows.
 func randomID(prefix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])

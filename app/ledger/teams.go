@@ -310,8 +310,7 @@ func (l *Ledger) DeleteTeams(ctx context.Context, ids []string) ([]string, error
 		l.tu.mu.Lock()
 		delete(l.tu.teams, id)
 		l.tu.mu.Unlock()
-		l.bl.Remove(teamBudget(id))
-		l.alert.Forget(teamBudget(id))
+		l.forgetBudget(teamBudget(id))
 		l.forgetKeys(deleted)
 		if err := l.forgetMembers(ctx, id); err != nil {
 			return tokens, fmt.Errorf("could not delete team %s's member budgets: %w", id, err)
@@ -326,8 +325,7 @@ func (l *Ledger) forgetKeys(tokens []string) {
 		l.mu.Lock()
 		delete(l.keys, t)
 		l.mu.Unlock()
-		l.bl.Remove(t)
-		l.alert.Forget(t)
+		l.forgetBudget(t)
 	}
 }
 

@@ -180,8 +180,7 @@ func (l *Ledger) DeleteUsers(ctx context.Context, ids []string) ([]string, error
 		l.tu.mu.Lock()
 		delete(l.tu.users, id)
 		l.tu.mu.Unlock()
-		l.bl.Remove(userBudget(id))
-		l.alert.Forget(userBudget(id))
+		l.forgetBudget(userBudget(id))
 		l.forgetKeys(deleted)
 		if err := l.dropMaxInTeams(ctx, id); err != nil { // the memberships went with the user (members.go)
 			return tokens, err
